@@ -1,0 +1,1 @@
+"""Alembic migrations of the product schema (baseline, then the analytics additions)."""

@@ -1,0 +1,1 @@
+"""Database access: models, engine, tenancy and the analytics queries."""

@@ -1,0 +1,1 @@
+"""The FlowPilot analytics service: settings, auth, HTTP app and command line."""

@@ -1,0 +1,106 @@
+"""One settings object, read from the environment once, shared by the app and the CLI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
+DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message says which and why."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _optional(name: str) -> str | None:
+    raw = os.environ.get(name)
+    return raw if raw else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults of the embedded demo run."""
+
+    database_url: str | None = None
+    database_read_url: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    jwt_secret: str = DEMO_JWT_SECRET
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    graphiql: bool = True
+    introspection: bool = True
+    pool_size: int = 10
+    max_overflow: int = 5
+    statement_timeout_ms: int = 5000
+    request_timeout_s: float = 10.0
+    recalc_interval_s: float = 900.0
+    psa_secret_key: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        """True when no database is configured and the service runs its own PostgreSQL."""
+        return self.database_url is None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        database_url = _optional("DATABASE_URL")
+        embedded = database_url is None
+        secret = _optional("AUTH_JWT_SECRET")
+        if secret is None:
+            if not embedded:
+                raise SettingsError(
+                    "AUTH_JWT_SECRET must be set when DATABASE_URL is set "
+                    "(the demo secret is only for the embedded database)"
+                )
+            secret = DEMO_JWT_SECRET
+        return cls(
+            database_url=database_url,
+            database_read_url=_optional("DATABASE_READ_URL"),
+            data_dir=Path(os.environ.get("FLOWPILOT_DATA_DIR") or DEFAULT_DATA_DIR),
+            jwt_secret=secret,
+            jwt_issuer=_optional("AUTH_JWT_ISSUER"),
+            jwt_audience=_optional("AUTH_JWT_AUDIENCE"),
+            graphiql=_bool("GRAPHIQL_ENABLED", embedded),
+            introspection=_bool("INTROSPECTION_ENABLED", embedded),
+            pool_size=_int("DB_POOL_SIZE", 10),
+            max_overflow=_int("DB_MAX_OVERFLOW", 5),
+            statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),
+            request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
+            recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
+            psa_secret_key=_optional("PSA_SECRET_KEY"),
+        )

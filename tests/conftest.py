@@ -1,0 +1,90 @@
+"""Test fixtures: a fresh PostgreSQL database per test run, migrated to head, then dropped.
+
+`TEST_DATABASE_URL` points at a server whose user may create databases; without it
+the embedded PostgreSQL in `var/pgdata-test` is used. Tests isolate themselves by
+creating their own accounts, so they never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
+from persistence.migrate import upgrade_engine
+from service.embedded import embedded_server_url
+
+TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata-test"
+
+
+def _server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or embedded_server_url(TEST_DATA_DIR)
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+async def create_database(server_url: str, prefix: str = "fp_test") -> str:
+    """Create an empty database on the test server and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(asyncpg_dsn(_with_database(server_url, "postgres")))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return _with_database(server_url, name)
+
+
+async def drop_database(url: str) -> None:
+    name = make_url(url).database
+    admin = await asyncpg.connect(asyncpg_dsn(_with_database(url, "postgres")))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """One migrated database shared by the whole run."""
+    url = await create_database(server_url)
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def empty_database_url(server_url: str) -> AsyncIterator[str]:
+    """A database with nothing in it, for migration tests; dropped afterwards."""
+    url = await create_database(server_url, prefix="fp_mig")
+    yield url
+    await drop_database(url)
