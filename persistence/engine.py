@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 class DatabaseUrlError(ValueError):
@@ -36,16 +41,20 @@ def create_engine(
     *,
     pool_size: int = 10,
     max_overflow: int = 5,
+    statement_timeout_ms: int | None = None,
     application_name: str = "flowpilot-analytics",
 ) -> AsyncEngine:
     """An engine whose pooled connections are checked on checkout (survives DB restarts)."""
+    server_settings = {"application_name": application_name}
+    if statement_timeout_ms:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
     return create_async_engine(
         async_url(raw_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": server_settings},
     )
 
 

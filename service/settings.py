@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,8 @@ class Settings:
     request_timeout_s: float = 10.0
     recalc_interval_s: float = 900.0
     psa_secret_key: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+    demo: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -79,10 +80,11 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         database_url = _optional("DATABASE_URL")
-        embedded = database_url is None
+        # The CLI sets FLOWPILOT_DEMO=1 after starting the embedded database for its workers.
+        demo = database_url is None or _bool("FLOWPILOT_DEMO", False)
         secret = _optional("AUTH_JWT_SECRET")
         if secret is None:
-            if not embedded:
+            if not demo:
                 raise SettingsError(
                     "AUTH_JWT_SECRET must be set when DATABASE_URL is set "
                     "(the demo secret is only for the embedded database)"
@@ -95,12 +97,13 @@ class Settings:
             jwt_secret=secret,
             jwt_issuer=_optional("AUTH_JWT_ISSUER"),
             jwt_audience=_optional("AUTH_JWT_AUDIENCE"),
-            graphiql=_bool("GRAPHIQL_ENABLED", embedded),
-            introspection=_bool("INTROSPECTION_ENABLED", embedded),
+            graphiql=_bool("GRAPHIQL_ENABLED", demo),
+            introspection=_bool("INTROSPECTION_ENABLED", demo),
             pool_size=_int("DB_POOL_SIZE", 10),
             max_overflow=_int("DB_MAX_OVERFLOW", 5),
             statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),
             request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
             recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
             psa_secret_key=_optional("PSA_SECRET_KEY"),
+            demo=demo,
         )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from persistence.migrate import upgrade_engine
 from service.embedded import embedded_server_url
+from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
 TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata-test"
 
@@ -88,3 +89,10 @@ async def empty_database_url(server_url: str) -> AsyncIterator[str]:
     url = await create_database(server_url, prefix="fp_mig")
     yield url
     await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def api(database_url: str) -> AsyncIterator[ApiClient]:
+    """The real app over in-process HTTP, shared by the run (lifespan started once)."""
+    async with running_app(settings_for_tests(database_url)) as client:
+        yield client

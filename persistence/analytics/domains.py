@@ -1,0 +1,62 @@
+"""The domain set of a window: flow categories and session problem domains, merged by key."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.keys import domain_key_sql
+from persistence.analytics.rows import DomainRow, DomainSet
+from persistence.analytics.window import Window
+
+# Names: the smallest trimmed flow spelling; else the most frequent trimmed session
+# spelling (ties: the smallest). A NULL key row carries the unmapped session count.
+_DOMAIN_SET = text(
+    f"""
+    WITH flow_domains AS (
+        SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
+        FROM (SELECT {domain_key_sql("t.category")} AS key, btrim(t.category) AS spelling
+              FROM trees t
+              WHERE t.account_id = :account_id AND t.status <> 'archived') f
+        WHERE key IS NOT NULL
+        GROUP BY key
+    ),
+    session_spellings AS (
+        SELECT {domain_key_sql("s.problem_domain")} AS key,
+               btrim(s.problem_domain) AS spelling, count(*) AS n
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW}
+        GROUP BY 1, 2
+    ),
+    session_domains AS (
+        SELECT key, sum(n)::bigint AS session_count,
+               (array_agg(spelling ORDER BY n DESC, spelling COLLATE "C"))[1] AS name
+        FROM session_spellings
+        GROUP BY key
+    )
+    SELECT coalesce(f.key, s.key) AS key,
+           coalesce(f.name, s.name) AS name,
+           coalesce(f.flow_count, 0) AS flow_count,
+           coalesce(s.session_count, 0) AS session_count
+    FROM flow_domains f
+    FULL JOIN session_domains s ON s.key = f.key
+    ORDER BY (coalesce(f.key, s.key) IS NULL), session_count DESC,
+             coalesce(f.name, s.name) COLLATE "C"
+    """
+)
+
+
+async def domain_set(session: AsyncSession, account_id: uuid.UUID, window: Window) -> DomainSet:
+    """Every domain of the window, sessionCount desc then name, and the unmapped count."""
+    result = await session.execute(_DOMAIN_SET, window_params(account_id, window))
+    domains: list[DomainRow] = []
+    unmapped = 0
+    for row in result:
+        if row.key is None:
+            unmapped = row.session_count
+        else:
+            domains.append(DomainRow(row.key, row.name, row.flow_count, row.session_count))
+    return DomainSet(tuple(domains), unmapped)

@@ -1,0 +1,125 @@
+"""Flows (non-archived trees) and the sessions matched to them in a window."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.keys import domain_key_sql
+from persistence.analytics.rows import FlowPeriodStats, FlowRow
+from persistence.analytics.window import Window
+
+_FLOW_COLUMNS = f"""
+    t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
+    {domain_key_sql("t.category")} AS domain_key
+"""
+_NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
+
+_BY_IDS = text(
+    f"SELECT {_FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+
+_BY_DOMAIN_KEYS = text(
+    f"""
+    SELECT {_FLOW_COLUMNS} FROM trees t
+    WHERE {_NOT_ARCHIVED} AND {domain_key_sql("t.category")} = ANY(:keys)
+    ORDER BY t.name COLLATE "C", t.id
+    """
+).bindparams(bindparam("keys", type_=ARRAY(Text)))
+
+_STATS = """
+    count(*) AS usage,
+    count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
+    count(*) FILTER (WHERE s.confidence_tier = 'guided') AS guided,
+    avg(s.match_confidence) AS avg_confidence
+"""
+
+_STATS_BY_IDS = text(
+    f"""
+    SELECT s.matched_flow_id AS id, {_STATS}
+    FROM ai_sessions s
+    WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id = ANY(:ids)
+    GROUP BY s.matched_flow_id
+    """
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+
+_ALL_WITH_STATS = text(
+    f"""
+    SELECT {_FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
+           coalesce(st.guided, 0) AS guided, st.avg_confidence
+    FROM trees t
+    LEFT JOIN (
+        SELECT s.matched_flow_id, {_STATS}
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id IS NOT NULL
+        GROUP BY s.matched_flow_id
+    ) st ON st.matched_flow_id = t.id
+    WHERE {_NOT_ARCHIVED}
+    """
+)
+
+
+def _flow(row: Any) -> FlowRow:
+    return FlowRow(
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        status=row.status,
+        usage_count=row.usage_count,
+        success_rate=row.success_rate,
+        last_matched_at=row.last_matched_at,
+        domain_key=row.domain_key,
+    )
+
+
+def _stats(row: Any) -> FlowPeriodStats:
+    confidence = row.avg_confidence
+    return FlowPeriodStats(
+        usage=row.usage,
+        resolved=row.resolved,
+        guided=row.guided,
+        avg_confidence=None if confidence is None else float(confidence),
+    )
+
+
+async def flows_by_ids(
+    session: AsyncSession, account_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FlowRow]:
+    """The non-archived flows among `ids` (others, and other accounts', are absent)."""
+    result = await session.execute(_BY_IDS, {"account_id": account_id, "ids": list(ids)})
+    return {row.id: _flow(row) for row in result}
+
+
+async def flows_by_domain_keys(
+    session: AsyncSession, account_id: uuid.UUID, keys: Sequence[str]
+) -> dict[str, list[FlowRow]]:
+    """Non-archived flows per domain key, each list ordered by name then id."""
+    result = await session.execute(_BY_DOMAIN_KEYS, {"account_id": account_id, "keys": list(keys)})
+    grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
+    for row in result:
+        grouped[row.domain_key].append(_flow(row))
+    return grouped
+
+
+async def flow_stats_by_ids(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FlowPeriodStats]:
+    """Period statistics per flow id; flows without sessions are absent."""
+    params = {**window_params(account_id, window), "ids": list(ids)}
+    result = await session.execute(_STATS_BY_IDS, params)
+    return {row.id: _stats(row) for row in result}
+
+
+async def flows_with_stats(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> list[tuple[FlowRow, FlowPeriodStats]]:
+    """Every non-archived flow with its period statistics, in no particular order."""
+    result = await session.execute(_ALL_WITH_STATS, window_params(account_id, window))
+    return [(_flow(row), _stats(row)) for row in result]

@@ -1,0 +1,119 @@
+"""Metric formulas that are not SQL: rates, tiers, recency, quality, attention.
+
+Tiers compare exact ratios of counts (fractions), never rounded floats, so a rate of
+exactly 0.75 is WARNING however it is printed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from fractions import Fraction
+
+from persistence.analytics.rows import SessionCounts
+
+RECENCY_HORIZON_DAYS = 90
+STALE_AFTER = timedelta(days=30)
+LOW_SUCCESS_RATE = Fraction(1, 2)
+
+
+class TierLevel(Enum):
+    GOOD = "GOOD"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+
+class Attention(Enum):
+    LOW_SUCCESS_RATE = "LOW_SUCCESS_RATE"
+    STALE = "STALE"
+
+
+def ratio(part: int, whole: int) -> Fraction | None:
+    """part / whole as an exact fraction, None when whole is 0."""
+    return None if whole == 0 else Fraction(part, whole)
+
+
+def as_float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def mean(total: float, count: int) -> float | None:
+    return None if count == 0 else total / count
+
+
+def _higher_is_better(value: Fraction, good_above: Fraction, warning_from: Fraction) -> TierLevel:
+    if value > good_above:
+        return TierLevel.GOOD
+    if value >= warning_from:
+        return TierLevel.WARNING
+    return TierLevel.CRITICAL
+
+
+def resolution_tier(rate: Fraction | None) -> TierLevel | None:
+    """GOOD > 0.75, WARNING 0.50–0.75, CRITICAL < 0.50."""
+    return None if rate is None else _higher_is_better(rate, Fraction(3, 4), Fraction(1, 2))
+
+
+def guided_tier(rate: Fraction | None) -> TierLevel | None:
+    """GOOD > 0.60, WARNING 0.30–0.60, CRITICAL < 0.30."""
+    return None if rate is None else _higher_is_better(rate, Fraction(3, 5), Fraction(3, 10))
+
+
+def escalation_tier(rate: Fraction | None) -> TierLevel | None:
+    """GOOD < 0.10, WARNING 0.10–0.25, CRITICAL > 0.25."""
+    if rate is None:
+        return None
+    if rate < Fraction(1, 10):
+        return TierLevel.GOOD
+    if rate <= Fraction(1, 4):
+        return TierLevel.WARNING
+    return TierLevel.CRITICAL
+
+
+def flow_count_tier(flow_count: int) -> TierLevel:
+    """GOOD with 5 or more flows, WARNING with 1–4, CRITICAL with none."""
+    if flow_count >= 5:
+        return TierLevel.GOOD
+    if flow_count >= 1:
+        return TierLevel.WARNING
+    return TierLevel.CRITICAL
+
+
+def suggest_create_flow(flow_count: int, counts: SessionCounts) -> bool:
+    """True when any of the domain's four tiers is CRITICAL."""
+    tiers = (
+        flow_count_tier(flow_count),
+        resolution_tier(ratio(counts.resolved, counts.sessions)),
+        escalation_tier(ratio(counts.escalated, counts.sessions)),
+        guided_tier(ratio(counts.guided, counts.sessions)),
+    )
+    return TierLevel.CRITICAL in tiers
+
+
+def recency_score(last_matched_at: datetime | None, now: datetime) -> float:
+    """1.0 when matched just now, decaying linearly to 0.0 at 90 days; 0 when never."""
+    if last_matched_at is None:
+        return 0.0
+    days = (now - last_matched_at).total_seconds() / 86400
+    return min(1.0, max(0.0, 1.0 - days / RECENCY_HORIZON_DAYS))
+
+
+def quality_score(
+    success_rate: Fraction | None, guided_rate: Fraction | None, recency: float
+) -> float:
+    """0.5 × success + 0.3 × guided + 0.2 × recency, a null rate counting as 0."""
+    success = float(success_rate) if success_rate is not None else 0.0
+    guided = float(guided_rate) if guided_rate is not None else 0.0
+    return 0.5 * success + 0.3 * guided + 0.2 * recency
+
+
+def attention_reasons(
+    success_rate: Fraction | None, last_matched_at: datetime | None, now: datetime
+) -> list[Attention]:
+    """LOW_SUCCESS_RATE (< 0.5), then STALE (never matched, or 30+ days ago)."""
+    reasons: list[Attention] = []
+    if success_rate is not None and success_rate < LOW_SUCCESS_RATE:
+        reasons.append(Attention.LOW_SUCCESS_RATE)
+    if last_matched_at is None or now - last_matched_at >= STALE_AFTER:
+        reasons.append(Attention.STALE)
+    return reasons

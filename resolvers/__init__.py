@@ -1,0 +1,1 @@
+"""Resolver plumbing: per-request context and the dataloaders that batch SQL."""

@@ -1,0 +1,46 @@
+"""The per-request context: who is asking, the request's fixed clock, and its loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.dataloaders.registry import Loaders
+from schema.errors import Unauthenticated
+from service.auth import Principal
+from service.settings import Settings
+
+
+@dataclass
+class RequestContext:
+    """Built once per request; `now` is fixed here so every field sees the same window."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    principal: Principal | None
+    auth_error: str | None = None
+    request: Any = None
+    response: Any = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's loaders, bound to the caller's account (made on first use)."""
+        if self._loaders is None:
+            principal = self.require_principal()
+            self._loaders = Loaders(self.read_sessionmaker, principal.account_id)
+        return self._loaders
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error or "authentication required")
+        return self.principal
+
+
+Info = strawberry.Info[RequestContext, None]

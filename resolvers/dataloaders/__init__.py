@@ -1,0 +1,1 @@
+"""Per-request dataloaders, named `<Target>By<Key>Loader`, results aligned to keys."""

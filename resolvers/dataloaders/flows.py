@@ -1,0 +1,41 @@
+"""Flows by id, their period statistics, and the whole flow list of a window."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.analytics.flows import flow_stats_by_ids, flows_by_ids, flows_with_stats
+from persistence.analytics.rows import FlowPeriodStats, FlowRow
+from persistence.analytics.window import Window
+from resolvers.dataloaders.base import AccountLoader, group_by_window
+
+
+class FlowByIdLoader(AccountLoader[uuid.UUID, FlowRow | None]):
+    """None for unknown, archived or other accounts' ids."""
+
+    async def fetch(self, session: AsyncSession, keys: Sequence[uuid.UUID]) -> list[FlowRow | None]:
+        found = await flows_by_ids(session, self.account_id, keys)
+        return [found.get(key) for key in keys]
+
+
+class FlowStatsByFlowLoader(AccountLoader[tuple[Window, uuid.UUID], FlowPeriodStats]):
+    """Keys are (window, flow id); a flow without sessions gets zero usage."""
+
+    async def fetch(
+        self, session: AsyncSession, keys: Sequence[tuple[Window, uuid.UUID]]
+    ) -> list[FlowPeriodStats]:
+        found: dict[tuple[Window, uuid.UUID], FlowPeriodStats] = {}
+        for window, ids in group_by_window(keys).items():
+            stats = await flow_stats_by_ids(session, self.account_id, window, ids)
+            found.update(((window, flow_id), value) for flow_id, value in stats.items())
+        return [found.get(key, FlowPeriodStats()) for key in keys]
+
+
+class FlowsWithStatsByWindowLoader(AccountLoader[Window, list[tuple[FlowRow, FlowPeriodStats]]]):
+    async def fetch(
+        self, session: AsyncSession, keys: Sequence[Window]
+    ) -> list[list[tuple[FlowRow, FlowPeriodStats]]]:
+        return [await flows_with_stats(session, self.account_id, window) for window in keys]

@@ -1,0 +1,41 @@
+"""All loaders of one request, built together when the request's context is made."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.dataloaders.accounts import TimezoneByAccountLoader
+from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
+from resolvers.dataloaders.flows import (
+    FlowByIdLoader,
+    FlowStatsByFlowLoader,
+    FlowsWithStatsByWindowLoader,
+)
+from resolvers.dataloaders.psa import (
+    PsaDailyByWindowLoader,
+    PsaTotalsByWindowLoader,
+    PushFunnelByWindowLoader,
+)
+from resolvers.dataloaders.sessions import SessionCountsByDomainLoader, SessionTotalsByWindowLoader
+
+
+class Loaders:
+    """Fresh loaders (and caches) for one request of one account."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+    ) -> None:
+        scope = (sessionmaker, account_id)
+        self.timezone_by_account = TimezoneByAccountLoader(*scope)
+        self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
+        self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)
+        self.domain_set_by_window = DomainSetByWindowLoader(*scope)
+        self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
+        self.flow_by_id = FlowByIdLoader(*scope)
+        self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)
+        self.flows_with_stats_by_window = FlowsWithStatsByWindowLoader(*scope)
+        self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
+        self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)
+        self.psa_daily_by_window = PsaDailyByWindowLoader(*scope)

@@ -1,0 +1,30 @@
+"""Session counts: overview totals per window, statistics per (window, domain key)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.analytics.rows import SessionCounts
+from persistence.analytics.sessions import session_counts_by_domain, session_totals
+from persistence.analytics.window import Window
+from resolvers.dataloaders.base import AccountLoader, group_by_window
+
+
+class SessionTotalsByWindowLoader(AccountLoader[Window, SessionCounts]):
+    async def fetch(self, session: AsyncSession, keys: Sequence[Window]) -> list[SessionCounts]:
+        return [await session_totals(session, self.account_id, window) for window in keys]
+
+
+class SessionCountsByDomainLoader(AccountLoader[tuple[Window, str], SessionCounts]):
+    """Keys are (window, domain key); a domain without sessions gets zero counts."""
+
+    async def fetch(
+        self, session: AsyncSession, keys: Sequence[tuple[Window, str]]
+    ) -> list[SessionCounts]:
+        found: dict[tuple[Window, str], SessionCounts] = {}
+        for window, domain_keys in group_by_window(keys).items():
+            counts = await session_counts_by_domain(session, self.account_id, window, domain_keys)
+            found.update(((window, key), value) for key, value in counts.items())
+        return [found.get(key, SessionCounts()) for key in keys]

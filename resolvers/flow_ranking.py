@@ -1,0 +1,74 @@
+"""Ordering the Flow Quality table and picking top, bottom and needs-attention flows.
+
+Ties go by name (code point order, as Python compares strings) then id, ascending,
+whatever the direction; null success rates sort last in both directions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from persistence.analytics import formulas
+from persistence.analytics.rows import FlowPeriodStats, FlowRow
+
+TOP_BOTTOM_SIZE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RankedFlow:
+    """A flow with the period numbers it is ordered by."""
+
+    row: FlowRow
+    stats: FlowPeriodStats
+    quality: float
+    success_rate: float | None
+    needs_attention: bool
+
+    @classmethod
+    def of(cls, row: FlowRow, stats: FlowPeriodStats, now: datetime) -> RankedFlow:
+        success = formulas.ratio(stats.resolved, stats.usage)
+        return cls(
+            row=row,
+            stats=stats,
+            quality=formulas.quality_score(
+                success,
+                formulas.ratio(stats.guided, stats.usage),
+                formulas.recency_score(row.last_matched_at, now),
+            ),
+            success_rate=formulas.as_float(success),
+            needs_attention=bool(formulas.attention_reasons(success, row.last_matched_at, now)),
+        )
+
+
+def _by_value(flows: Sequence[RankedFlow], value: str, descending: bool) -> list[RankedFlow]:
+    """Stable two-pass sort: tie order first (name, id ascending), then the value."""
+    tie_ordered = sorted(flows, key=lambda flow: (flow.row.name, flow.row.id))
+    present = [flow for flow in tie_ordered if getattr(flow, value) is not None]
+    missing = [flow for flow in tie_ordered if getattr(flow, value) is None]
+    present.sort(key=lambda flow: getattr(flow, value), reverse=descending)
+    return present + missing
+
+
+def sort_flows(flows: Sequence[RankedFlow], sort: str, descending: bool) -> list[RankedFlow]:
+    """`sort` is QUALITY, USAGE or SUCCESS_RATE."""
+    if sort == "USAGE":
+        tie_ordered = sorted(flows, key=lambda flow: (flow.row.name, flow.row.id))
+        return sorted(tie_ordered, key=lambda flow: flow.stats.usage, reverse=descending)
+    return _by_value(flows, "quality" if sort == "QUALITY" else "success_rate", descending)
+
+
+def top_performers(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
+    used = [flow for flow in flows if flow.stats.usage >= 1]
+    return sort_flows(used, "QUALITY", descending=True)[:TOP_BOTTOM_SIZE]
+
+
+def bottom_performers(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
+    used = [flow for flow in flows if flow.stats.usage >= 1]
+    return sort_flows(used, "QUALITY", descending=False)[:TOP_BOTTOM_SIZE]
+
+
+def needing_attention(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
+    flagged = [flow for flow in flows if flow.needs_attention]
+    return sort_flows(flagged, "QUALITY", descending=False)

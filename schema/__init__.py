@@ -1,0 +1,1 @@
+"""The GraphQL schema of the analytics API (types here, data access in resolvers/)."""

@@ -1,0 +1,55 @@
+"""Coverage tab: the domain heatmap, unmapped sessions and knowledge gaps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from persistence.analytics import formulas
+from persistence.analytics.window import Window
+from resolvers.context import Info
+from schema.domain import Domain
+from schema.enums import Period
+
+
+@strawberry.type(description="The Coverage tab: which problem domains have flows, and how well.")
+class Coverage:
+    period: Period = strawberry.field(description="The period these numbers cover.")
+    window: strawberry.Private[Window]
+
+    async def _domains(self, info: Info) -> list[Domain]:
+        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
+        return [
+            Domain(key=row.key, window=self.window, known_row=row) for row in domain_set.domains
+        ]
+
+    @strawberry.field(description="Every domain of the period, sessionCount desc, then name.")
+    async def domains(self, info: Info) -> list[Domain]:
+        return await self._domains(info)
+
+    @strawberry.field(description="Sessions in the period with no problem domain.")
+    async def unmapped_session_count(self, info: Info) -> int:
+        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
+        return domain_set.unmapped_session_count
+
+    @strawberry.field(description="The number of domains in `domains`.")
+    async def total_domains(self, info: Info) -> int:
+        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
+        return len(domain_set.domains)
+
+    @strawberry.field(
+        description="Domains with suggestCreateFlow, ordered by sessionCount desc, then name."
+    )
+    async def knowledge_gaps(self, info: Info) -> list[Domain]:
+        domains = await self._domains(info)
+        loader = info.context.loaders.session_counts_by_domain
+        all_counts = await asyncio.gather(
+            *(loader.load((self.window, domain.key)) for domain in domains)
+        )
+        return [
+            domain
+            for domain, counts in zip(domains, all_counts, strict=True)
+            if domain.known_row is not None
+            and formulas.suggest_create_flow(domain.known_row.flow_count, counts)
+        ]

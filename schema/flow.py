@@ -1,0 +1,115 @@
+"""Flow: a troubleshooting flow with its lifetime counters and its period statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from persistence.analytics import formulas
+from persistence.analytics.rows import FlowPeriodStats, FlowRow
+from persistence.analytics.window import Window
+from resolvers.context import Info
+from schema.enums import AttentionReason
+
+if TYPE_CHECKING:
+    from schema.domain import Domain
+
+
+@strawberry.type(description="A troubleshooting flow (decision tree) that is not archived.")
+class Flow:
+    id: strawberry.ID = strawberry.field(description="The flow's id (a UUID).")
+    name: str = strawberry.field(description="The flow's name.")
+    category: str | None = strawberry.field(description="The flow's category as written.")
+    total_usage_count: int = strawberry.field(
+        description="Lifetime counter kept on the flow (trees.usage_count)."
+    )
+    last_matched_at: datetime | None = strawberry.field(
+        description="When the latest match of a session to this flow was recorded."
+    )
+    row: strawberry.Private[FlowRow]
+    window: strawberry.Private[Window]
+    known_stats: strawberry.Private[FlowPeriodStats | None] = None
+
+    @classmethod
+    def from_row(cls, row: FlowRow, window: Window, stats: FlowPeriodStats | None = None) -> Flow:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            category=row.category,
+            total_usage_count=row.usage_count,
+            last_matched_at=row.last_matched_at,
+            row=row,
+            window=window,
+            known_stats=stats,
+        )
+
+    async def _stats(self, info: Info) -> FlowPeriodStats:
+        if self.known_stats is not None:
+            return self.known_stats
+        return await info.context.loaders.flow_stats_by_flow.load((self.window, self.row.id))
+
+    @strawberry.field(
+        description="The domain this flow covers (its category), null when it has none."
+    )
+    def domain(self) -> Annotated[Domain, strawberry.lazy("schema.domain")] | None:
+        from schema.domain import Domain
+
+        if self.row.domain_key is None:
+            return None
+        return Domain(key=self.row.domain_key, window=self.window)
+
+    @strawberry.field(description="Sessions matched to this flow in the period.")
+    async def usage_count(self, info: Info) -> int:
+        return (await self._stats(info)).usage
+
+    @strawberry.field(description="Share of the period's matched sessions that were resolved.")
+    async def success_rate(self, info: Info) -> float | None:
+        stats = await self._stats(info)
+        return formulas.as_float(formulas.ratio(stats.resolved, stats.usage))
+
+    @strawberry.field(description="Share of the period's matched sessions that reached guided.")
+    async def guided_rate(self, info: Info) -> float | None:
+        stats = await self._stats(info)
+        return formulas.as_float(formulas.ratio(stats.guided, stats.usage))
+
+    @strawberry.field(description="Mean match confidence of the period's matched sessions.")
+    async def avg_confidence(self, info: Info) -> float | None:
+        return (await self._stats(info)).avg_confidence
+
+    @strawberry.field(
+        description="1 when matched just now, falling linearly to 0 at 90 days; 0 if never."
+    )
+    def recency_score(self, info: Info) -> float:
+        return formulas.recency_score(self.row.last_matched_at, info.context.now)
+
+    @strawberry.field(
+        description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0)."
+    )
+    async def quality_score(self, info: Info) -> float:
+        return score_of(self.row, await self._stats(info), info.context.now)
+
+    @strawberry.field(description="True when there is any attention reason.")
+    async def needs_attention(self, info: Info) -> bool:
+        return bool(reasons_of(self.row, await self._stats(info), info.context.now))
+
+    @strawberry.field(description="LOW_SUCCESS_RATE, then STALE, where they apply.")
+    async def attention_reasons(self, info: Info) -> list[AttentionReason]:
+        reasons = reasons_of(self.row, await self._stats(info), info.context.now)
+        return [AttentionReason(reason.value) for reason in reasons]
+
+
+def score_of(row: FlowRow, stats: FlowPeriodStats, now: datetime) -> float:
+    """The quality score of a flow in a window."""
+    return formulas.quality_score(
+        formulas.ratio(stats.resolved, stats.usage),
+        formulas.ratio(stats.guided, stats.usage),
+        formulas.recency_score(row.last_matched_at, now),
+    )
+
+
+def reasons_of(row: FlowRow, stats: FlowPeriodStats, now: datetime) -> list[formulas.Attention]:
+    return formulas.attention_reasons(
+        formulas.ratio(stats.resolved, stats.usage), row.last_matched_at, now
+    )

@@ -1,0 +1,76 @@
+"""Flow Quality tab: every flow scored and ordered, with top, bottom and attention lists."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from persistence.analytics.window import Window
+from resolvers import flow_ranking
+from resolvers.context import Info
+from resolvers.flow_ranking import RankedFlow
+from schema.enums import FlowSort, Period, SortDirection
+from schema.errors import BadUserInput
+from schema.flow import Flow
+
+
+@strawberry.type(description="The Flow Quality tab.")
+class FlowQuality:
+    period: Period = strawberry.field(description="The period these numbers cover.")
+    sort: strawberry.Private[FlowSort]
+    direction: strawberry.Private[SortDirection]
+    window: strawberry.Private[Window]
+
+    async def _ranked(self, info: Info) -> list[RankedFlow]:
+        loaders = info.context.loaders
+        rows = await loaders.flows_with_stats_by_window.load(self.window)
+        for row, stats in rows:
+            loaders.flow_by_id.prime(row.id, row)
+            loaders.flow_stats_by_flow.prime((self.window, row.id), stats)
+        return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
+
+    def _flows(self, ranked: list[RankedFlow]) -> list[Flow]:
+        return [Flow.from_row(flow.row, self.window, flow.stats) for flow in ranked]
+
+    @strawberry.field(description="Every non-archived flow of the account, in the requested order.")
+    async def flows(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Return at most this many flows (all when omitted)."),
+        ] = None,
+        offset: Annotated[
+            int, strawberry.argument(description="Skip this many flows of the ordered list first.")
+        ] = 0,
+    ) -> list[Flow]:
+        if first is not None and first < 0:
+            raise BadUserInput("first must not be negative")
+        if offset < 0:
+            raise BadUserInput("offset must not be negative")
+        ordered = flow_ranking.sort_flows(
+            await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
+        )
+        end = None if first is None else offset + first
+        return self._flows(ordered[offset:end])
+
+    @strawberry.field(
+        description="At most 5 flows with usageCount >= 1, qualityScore desc, then name."
+    )
+    async def top_performers(self, info: Info) -> list[Flow]:
+        return self._flows(flow_ranking.top_performers(await self._ranked(info)))
+
+    @strawberry.field(
+        description="At most 5 flows with usageCount >= 1, qualityScore asc, then name."
+    )
+    async def bottom_performers(self, info: Info) -> list[Flow]:
+        return self._flows(flow_ranking.bottom_performers(await self._ranked(info)))
+
+    @strawberry.field(description="Flows with needsAttention, qualityScore asc, then name.")
+    async def needs_attention(self, info: Info) -> list[Flow]:
+        return self._flows(flow_ranking.needing_attention(await self._ranked(info)))
+
+    @strawberry.field(description="The number of non-archived flows (for paging `flows`).")
+    async def total_flows(self, info: Info) -> int:
+        return len(await info.context.loaders.flows_with_stats_by_window.load(self.window))

@@ -1,0 +1,94 @@
+"""PSA tab: time entries and hours pushed, the push funnel and the daily trend."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+
+from persistence.analytics import formulas
+from persistence.analytics.window import Window
+from resolvers.context import Info
+from schema.enums import Period, PsaActivityType
+
+
+@strawberry.type(description="How far the period's sessions got in reaching the PSA.")
+class PushFunnel:
+    total_sessions: int = strawberry.field(description="FlowPilot sessions in the period.")
+    linked_to_ticket: int = strawberry.field(description="Of those, linked to a PSA ticket.")
+    doc_pushed: int = strawberry.field(description="Of those, with a note pushed (any date).")
+    time_entry_logged: int = strawberry.field(
+        description="Of those, with a time entry pushed (any date)."
+    )
+
+    @strawberry.field(description="linkedToTicket / totalSessions; null when 0 / 0.")
+    def linked_rate(self) -> float | None:
+        return formulas.as_float(formulas.ratio(self.linked_to_ticket, self.total_sessions))
+
+    @strawberry.field(description="docPushed / linkedToTicket; null when 0 / 0.")
+    def doc_pushed_rate(self) -> float | None:
+        return formulas.as_float(formulas.ratio(self.doc_pushed, self.linked_to_ticket))
+
+    @strawberry.field(description="timeEntryLogged / docPushed; null when 0 / 0.")
+    def time_entry_rate(self) -> float | None:
+        return formulas.as_float(formulas.ratio(self.time_entry_logged, self.doc_pushed))
+
+
+@strawberry.type(description="Time entries pushed on one local calendar day.")
+class PsaTrendPoint:
+    date: datetime.date = strawberry.field(description="The day, in the account's time zone.")
+    entries: int = strawberry.field(description="Time entries pushed that day.")
+    hours: float = strawberry.field(description="Hours of those time entries.")
+
+
+@strawberry.type(description="How many pushes of one kind were made in the period.")
+class PsaActivityTypeCount:
+    type: PsaActivityType = strawberry.field(description="The kind of push.")
+    count: int = strawberry.field(description="Pushes of that kind in the period.")
+
+
+@strawberry.type(description="The PSA tab: what FlowPilot pushed to the PSA in the period.")
+class PsaActivity:
+    period: Period = strawberry.field(description="The period these numbers cover.")
+    window: strawberry.Private[Window]
+
+    @strawberry.field(description="Time entries posted in the period.")
+    async def total_time_entries(self, info: Info) -> int:
+        return (await info.context.loaders.psa_totals_by_window.load(self.window)).time_entries
+
+    @strawberry.field(description="Hours of those time entries (missing hours count as 0).")
+    async def total_hours_logged(self, info: Info) -> float:
+        return (await info.context.loaders.psa_totals_by_window.load(self.window)).hours
+
+    @strawberry.field(
+        description="totalHoursLogged / distinct sessions with a time entry; null when none."
+    )
+    async def avg_hours_per_session(self, info: Info) -> float | None:
+        totals = await info.context.loaders.psa_totals_by_window.load(self.window)
+        return formulas.mean(totals.hours, totals.sessions_with_time_entries)
+
+    @strawberry.field(description="Pushes per kind in the period, one entry per kind.")
+    async def activity_counts(self, info: Info) -> list[PsaActivityTypeCount]:
+        totals = await info.context.loaders.psa_totals_by_window.load(self.window)
+        return [
+            PsaActivityTypeCount(type=PsaActivityType.TIME_ENTRY_POSTED, count=totals.time_entries),
+            PsaActivityTypeCount(type=PsaActivityType.NOTE_POSTED, count=totals.notes),
+            PsaActivityTypeCount(type=PsaActivityType.STATUS_UPDATED, count=totals.status_updates),
+        ]
+
+    @strawberry.field(description="The period's sessions as a funnel towards the PSA.")
+    async def push_funnel(self, info: Info) -> PushFunnel:
+        counts = await info.context.loaders.push_funnel_by_window.load(self.window)
+        return PushFunnel(
+            total_sessions=counts.total_sessions,
+            linked_to_ticket=counts.linked_to_ticket,
+            doc_pushed=counts.doc_pushed,
+            time_entry_logged=counts.time_entry_logged,
+        )
+
+    @strawberry.field(
+        description="One point per calendar day of the period, oldest first, zero days included."
+    )
+    async def daily_trend(self, info: Info) -> list[PsaTrendPoint]:
+        days = await info.context.loaders.psa_daily_by_window.load(self.window)
+        return [PsaTrendPoint(date=day.day, entries=day.entries, hours=day.hours) for day in days]

@@ -1,0 +1,75 @@
+"""The Starlette application: GraphQL at /graphql, health and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from persistence.migrate import is_at_head
+from schema.build import build_schema
+from service.database import Database
+from service.graphql_view import AnalyticsGraphQL
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (no dependency checked)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers and its schema is at the newest migration."""
+    database: Database = request.app.state.database
+    try:
+        async with database.primary_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        at_head = await is_at_head(database.primary_engine)
+    except Exception as error:  # any failure to reach the database means "not ready"
+        logger.warning("readiness check failed: %s", type(error).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    if not at_head:
+        return JSONResponse({"status": "unavailable", "database": "schema not at head"}, 503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The service for `settings` (which must name a database)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.database = Database.connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    graphql = AnalyticsGraphQL(
+        build_schema(),
+        settings,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,
+    )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: `uvicorn service.app:app_from_env --factory`."""
+    return create_app(Settings.from_env())
