@@ -126,9 +126,7 @@ class AiSession(Base):
             "rating IS NULL OR (rating >= 1 AND rating <= 5)", name="ck_ai_sessions_rating"
         ),
         Index("ix_ai_sessions_account_started", "account_id", "started_at"),
-        Index(
-            "ix_ai_sessions_account_flow_started", "account_id", "matched_flow_id", "started_at"
-        ),
+        Index("ix_ai_sessions_account_flow_started", "account_id", "matched_flow_id", "started_at"),
         Index("ix_ai_sessions_matched_flow", "matched_flow_id"),
         Index("ix_ai_sessions_user", "user_id"),
     )
@@ -162,9 +160,7 @@ class PsaActivityLog(Base):
 
     __tablename__ = "psa_activity_log"
     __table_args__ = (
-        CheckConstraint(
-            one_of("activity_type", ACTIVITY_TYPES), name="ck_psa_activity_log_type"
-        ),
+        CheckConstraint(one_of("activity_type", ACTIVITY_TYPES), name="ck_psa_activity_log_type"),
         CheckConstraint(
             "hours_logged IS NULL OR hours_logged >= 0", name="ck_psa_activity_log_hours"
         ),
