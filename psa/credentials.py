@@ -43,6 +43,29 @@ class ConnectWiseCredentials:
 
     __str__ = __repr__
 
+    @classmethod
+    def from_stored(
+        cls,
+        *,
+        site: str,
+        codebase: str,
+        company_id: str,
+        public_key: str,
+        encrypted_private_key: str,
+        client_id: str,
+        secret_key: str | bytes | None = None,
+    ) -> ConnectWiseCredentials:
+        """Build credentials from a stored row; the key defaults to PSA_SECRET_KEY."""
+        key = secret_key if secret_key is not None else secret_key_from_env()
+        return cls(
+            site=site,
+            codebase=codebase,
+            company_id=company_id,
+            public_key=public_key,
+            private_key=decrypt_secret(encrypted_private_key, key),
+            client_id=client_id,
+        )
+
     def authorization_header(self) -> str:
         """`Basic base64("{companyId}+{publicKey}:{privateKey}")`, as ConnectWise expects."""
         raw = f"{self.company_id}+{self.public_key}:{self.private_key}".encode()

@@ -95,3 +95,25 @@ def test_secret_key_from_env_missing_or_invalid(env: dict[str, str], message: st
 def test_encrypt_with_an_invalid_key_fails_clearly() -> None:
     with pytest.raises(PsaConfigurationError, match="not a valid Fernet key"):
         encrypt_secret(PRIVATE, "nope")
+
+
+def test_from_stored_decrypts_with_the_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = new_secret_key()
+    monkeypatch.setenv("PSA_SECRET_KEY", key)
+    creds = ConnectWiseCredentials.from_stored(
+        site="na.myconnectwise.net",
+        codebase="v4_6_release/",
+        company_id="acme",
+        public_key="pub",
+        encrypted_private_key=encrypt_secret(PRIVATE, key),
+        client_id="guid",
+    )
+    assert creds.private_key == PRIVATE
+    monkeypatch.delenv("PSA_SECRET_KEY")
+    with pytest.raises(PsaConfigurationError, match="PSA_SECRET_KEY is not set"):
+        ConnectWiseCredentials.from_stored(
+            site="s", codebase="c", company_id="a", public_key="p",
+            encrypted_private_key="x", client_id="g",
+        )  # fmt: skip
