@@ -1,0 +1,18 @@
+"""The first-party GraphQL operations: one document per analytics tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+QUERIES_DIR = Path(__file__).resolve().parent
+TAB_DOCUMENTS = {
+    "overview": "overview.graphql",
+    "coverage": "coverage.graphql",
+    "flow-quality": "flow-quality.graphql",
+    "psa": "psa.graphql",
+}
+
+
+def tab_query(tab: str) -> str:
+    """The text of the query the named tab issues."""
+    return (QUERIES_DIR / TAB_DOCUMENTS[tab]).read_text(encoding="utf-8")
