@@ -1,0 +1,1 @@
+"""End-to-end tests of the four analytics tabs, over HTTP, against real PostgreSQL."""
