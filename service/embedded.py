@@ -10,6 +10,7 @@ system user (`pgserver` creates its own; the fallback uses `postgres` or `pgserv
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import pwd
 import shutil
@@ -65,9 +66,38 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that died without cleaning up (kill -9) from pgserver's handle list.
+
+    pgserver stops the server when the last handle exits; a dead handle left in the
+    list would keep it running forever.
+    """
+    path = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(pids, list):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
 def _pgserver_url(data_dir: Path, *, stop_at_exit: bool) -> str:
     if _owned_by_fallback(data_dir):
         raise EmbeddedPostgresError(f"{data_dir} is run by the system PostgreSQL")
+    _forget_dead_handles(data_dir)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers); harmless here.
         warnings.simplefilter("ignore")

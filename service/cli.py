@@ -1,0 +1,148 @@
+"""The command line: `python main.py serve | migrate | downgrade | seed-demo | token | ...`.
+
+Every failure an operator can cause (a bad URL or setting, a server that is down, an
+unknown revision, a bad role name) ends in one line on stderr and a non-zero exit,
+never a traceback: 1 when the environment is wrong, 2 when the command line is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+import asyncpg
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+
+from persistence.engine import DatabaseUrlError
+from persistence.roles import DEFAULT_APP_ROLE, RoleNameError
+from service.auth import ROLES
+from service.cli_commands import (
+    cmd_create_app_role,
+    cmd_downgrade,
+    cmd_migrate,
+    cmd_seed_demo,
+    cmd_token,
+    positive_hours,
+)
+from service.cli_database import CliError
+from service.cli_serve import cmd_serve
+from service.embedded import EmbeddedPostgresError
+from service.settings import SettingsError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID: {raw!r}") from None
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError("port must be between 1 and 65535")
+    return port
+
+
+def _count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="FlowPilot Analytics API. Without DATABASE_URL the commands use the "
+        "embedded PostgreSQL in FLOWPILOT_DATA_DIR (default var/pgdata).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API (the demo when DATABASE_URL is unset)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--workers", type=_count, default=None, help="worker processes")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("--to", default="head", metavar="REV", help="target (default: head)")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    downgrade = commands.add_parser("downgrade", help="downgrade the database schema")
+    downgrade.add_argument("revision", metavar="REV", help="target revision, or 'base'")
+    downgrade.set_defaults(handler=cmd_downgrade)
+
+    seed = commands.add_parser("seed-demo", help="insert the demo account (once)")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    seed.set_defaults(handler=cmd_seed_demo)
+
+    token = commands.add_parser("token", help="print a JWT signed with the configured secret")
+    token.add_argument("--role", choices=ROLES, default="team_admin")
+    token.add_argument("--account", type=_uuid, default=None, help="default: the demo account")
+    token.add_argument(
+        "--user", type=_uuid, default=None, help="default: the demo team admin (demo account)"
+    )
+    token.add_argument("--hours", type=positive_hours, default=12.0, help="lifetime (default 12)")
+    token.set_defaults(handler=cmd_token)
+
+    role = commands.add_parser(
+        "create-app-role", help="create/update the non-superuser role the API connects as"
+    )
+    role.add_argument("--name", default=DEFAULT_APP_ROLE)
+    role.add_argument("--password", default=None, help="default: a new random one")
+    role.set_defaults(handler=cmd_create_app_role)
+    return parser
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _database_error(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    return f"database error: {_first_line(cause)}"
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A normal exit runs the atexit hooks, which stop the embedded PostgreSQL.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return handler(args)
+    except CliError as error:
+        message, code = str(error), error.code
+    except RoleNameError as error:
+        message, code = str(error), 2
+    except (DatabaseUrlError, SettingsError, EmbeddedPostgresError) as error:
+        message, code = str(error), 1
+    except CommandError as error:  # Alembic: unknown revision, ambiguous target...
+        message, code = f"migration: {_first_line(error)}", 1
+    except (SQLAlchemyError, asyncpg.PostgresError) as error:
+        message, code = _database_error(error), 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"error: {message}", file=sys.stderr)
+    return code

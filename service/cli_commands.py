@@ -1,0 +1,143 @@
+"""The operator commands: migrate, downgrade, seed-demo, token and create-app-role."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from datetime import timedelta
+
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
+from persistence.engine import create_engine
+from persistence.migrate import current_revision, downgrade, head_revision, upgrade
+from persistence.roles import check_role_name, ensure_app_role
+from service.auth import issue_token
+from service.cli_database import Target, probe, require_head, resolve_target, with_user
+from service.settings import Settings
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def migrate_to(url: str, revision: str) -> str:
+    """Upgrade to `revision` in one transaction; return the revision reached."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await upgrade(connection, revision)
+            reached = await current_revision(connection)
+    finally:
+        await engine.dispose()
+    return reached or "base"
+
+
+async def downgrade_to(url: str, revision: str) -> str:
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await downgrade(connection, revision)
+            reached = await current_revision(connection)
+    finally:
+        await engine.dispose()
+    return reached or "base"
+
+
+async def seed_into(url: str, seed: int) -> DemoSummary:
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        return await seed_demo(engine, seed)
+    finally:
+        await engine.dispose()
+
+
+async def create_role(url: str, name: str, password: str | None) -> None:
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await ensure_app_role(connection, name, password)
+    finally:
+        await engine.dispose()
+
+
+def _suffix(revision: str) -> str:
+    return " (head)" if revision == head_revision() else ""
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    target = resolve_target()
+    asyncio.run(probe(target.url))
+    reached = asyncio.run(migrate_to(target.url, args.to))
+    _say(f"database schema at {reached}{_suffix(reached)}")
+    return 0
+
+
+def cmd_downgrade(args: argparse.Namespace) -> int:
+    target = resolve_target()
+    asyncio.run(probe(target.url))
+    reached = asyncio.run(downgrade_to(target.url, args.revision))
+    _say(f"database schema at {reached}{_suffix(reached)}")
+    return 0
+
+
+def prepare_embedded(target: Target) -> None:
+    """The embedded database is ours: bring it to head without asking."""
+    asyncio.run(migrate_to(target.url, "head"))
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    target = resolve_target()
+    asyncio.run(probe(target.url))
+    if target.embedded:
+        prepare_embedded(target)
+    else:
+        asyncio.run(require_head(target.url))
+    summary = asyncio.run(seed_into(target.url, args.seed))
+    _say(summary.describe())
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    account = args.account or DEMO_ACCOUNT_ID
+    user = args.user
+    if user is None and args.account is None:
+        user = DEMO_TEAM_ADMIN_ID
+    token = issue_token(
+        settings,
+        account_id=account,
+        role=args.role,
+        user_id=user,
+        lifetime=timedelta(hours=args.hours),
+    )
+    _say(token)
+    return 0
+
+
+def cmd_create_app_role(args: argparse.Namespace) -> int:
+    name = check_role_name(args.name)
+    target = resolve_target()
+    asyncio.run(probe(target.url))
+    password = args.password
+    if password is None and not target.embedded:
+        password = secrets.token_urlsafe(24)
+    asyncio.run(create_role(target.url, name, password))
+    _say(f"role {name} is ready (login, no superuser, no BYPASSRLS, data privileges only)")
+    _say(f"DATABASE_URL={with_user(target.url, name, password)}")
+    if target.embedded:
+        print(
+            "note: the embedded server trusts local connections; `serve` uses this role itself",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def positive_hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of hours: {raw!r}") from None
+    if not 0 < hours <= 24 * 366:
+        raise argparse.ArgumentTypeError("hours must be above 0 and at most a year")
+    return hours

@@ -1,0 +1,87 @@
+"""`serve`: the API on a configured database, or the zero-configuration demo.
+
+Without DATABASE_URL the embedded PostgreSQL is started in the data folder, brought
+to the newest schema, given the application role and (once) the demo data; the API
+then connects as that role, so row-level security binds it as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary
+from persistence.roles import DEFAULT_APP_ROLE
+from service.auth import issue_token
+from service.cli_commands import create_role, migrate_to, seed_into
+from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
+from service.settings import Settings
+
+_APP = "service.app:app_from_env"
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+
+
+async def _prepare_demo(target: Target) -> DemoSummary:
+    await migrate_to(target.url, "head")
+    await create_role(target.url, DEFAULT_APP_ROLE, None)
+    return await seed_into(target.url, 7)
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise CliError("uvicorn is not installed: pip install -e .") from None
+    uvicorn.run(
+        _APP,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=args.workers,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if os.environ.get("DATABASE_URL"):
+        target = resolve_target()
+        Settings.from_env()  # a bad setting fails here, in one line, not in every worker
+        if not asyncio.run(probe(target.url)):
+            print(
+                "warning: DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
+                "security does not apply; see `python main.py create-app-role`",
+                file=sys.stderr,
+            )
+        asyncio.run(require_head(target.url))
+        _run_uvicorn(args)
+        return 0
+
+    target = resolve_target()
+    asyncio.run(probe(target.url))
+    summary = asyncio.run(_prepare_demo(target))
+    # Workers (and the reloader) are new processes: they read these.
+    os.environ["DATABASE_URL"] = with_user(target.url, DEFAULT_APP_ROLE, None)
+    os.environ["FLOWPILOT_DEMO"] = "1"
+    settings = Settings.from_env()
+    token = issue_token(
+        settings,
+        account_id=DEMO_ACCOUNT_ID,
+        role="team_admin",
+        user_id=DEMO_TEAM_ADMIN_ID,
+    )
+    url = f"http://{_display_host(args.host)}:{args.port}/graphql"
+    lines = [
+        f"embedded PostgreSQL in {target.data_dir}; the API connects as role {DEFAULT_APP_ROLE}",
+        summary.describe(),
+        f"GraphiQL: {url}",
+        "Headers for GraphiQL (demo team admin, valid 12 hours):",
+        f'{{"Authorization": "Bearer {token}"}}',
+    ]
+    print("\n".join(lines), flush=True)
+    _run_uvicorn(args)
+    return 0
