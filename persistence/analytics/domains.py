@@ -12,13 +12,19 @@ from persistence.analytics.keys import domain_key_sql
 from persistence.analytics.rows import DomainRow, DomainSet
 from persistence.analytics.window import Window
 
+
+def _trimmed(column: str) -> str:
+    """`column` without leading and trailing white space of any kind (tabs, newlines too)."""
+    return f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
+
+
 # Names: the smallest trimmed flow spelling; else the most frequent trimmed session
 # spelling (ties: the smallest). A NULL key row carries the unmapped session count.
 _DOMAIN_SET = text(
     f"""
     WITH flow_domains AS (
         SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
-        FROM (SELECT {domain_key_sql("t.category")} AS key, btrim(t.category) AS spelling
+        FROM (SELECT {domain_key_sql("t.category")} AS key, {_trimmed("t.category")} AS spelling
               FROM trees t
               WHERE t.account_id = :account_id AND t.status <> 'archived') f
         WHERE key IS NOT NULL
@@ -26,7 +32,7 @@ _DOMAIN_SET = text(
     ),
     session_spellings AS (
         SELECT {domain_key_sql("s.problem_domain")} AS key,
-               btrim(s.problem_domain) AS spelling, count(*) AS n
+               {_trimmed("s.problem_domain")} AS spelling, count(*) AS n
         FROM ai_sessions s
         WHERE {SESSIONS_IN_WINDOW}
         GROUP BY 1, 2
