@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from persistence import migrate
 from persistence.engine import create_engine
 from persistence.models import TENANT_TABLES, Base
+from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0002_analytics"
+HEAD = "0003_psa_write_paths"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -61,6 +62,44 @@ HEAD_COLUMNS: dict[str, set[str]] = {
         "external_id",
         "created_at",
     },
+    "psa_connections": {
+        "account_id",
+        "provider",
+        "site",
+        "codebase",
+        "company_id",
+        "public_key",
+        "private_key_encrypted",
+        "client_id",
+        "default_member_id",
+        "created_at",
+        "updated_at",
+    },
+    "psa_outbox": {
+        "id",
+        "account_id",
+        "session_id",
+        "activity_type",
+        "provider",
+        "psa_ticket_id",
+        "hours_logged",
+        "payload",
+        "idempotency_key",
+        "state",
+        "external_id",
+        "attempts",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "completed_at",
+    },
+}
+WRITE_INDEXES = {
+    "psa_connections_pkey",
+    "psa_outbox_pkey",
+    "uq_psa_outbox_idempotency",
+    "ix_psa_outbox_state_created",
+    "ix_psa_outbox_session",
 }
 ANALYTICS_INDEXES = {
     "ix_ai_sessions_account_flow_started",
@@ -173,10 +212,8 @@ async def test_baseline_is_the_pre_analytics_schema_and_analytics_downgrade_rest
 
     await upgrade_to(fresh_engine, "head")
     head_indexes = {name for _table, name, _definition in (await catalog(fresh_engine))["indexes"]}
-    assert head_indexes - baseline_indexes == ANALYTICS_INDEXES | {
-        "psa_activity_log_pkey",
-        "uq_psa_activity_log_push",
-    }
+    analytics_keys = {"psa_activity_log_pkey", "uq_psa_activity_log_push"}
+    assert head_indexes - baseline_indexes == ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES
 
     await downgrade_to(fresh_engine, BASELINE)
     assert await catalog(fresh_engine) == baseline
@@ -188,7 +225,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         differences = await connection.run_sync(_model_differences)
     # The comparison does see gaps: at the baseline the analytics additions are missing.
     added = {diff[1].name for diff in differences if diff[0] == "add_table"}
-    assert added == {"psa_activity_log"}
+    assert added == {"psa_activity_log", *WRITE_TABLES}
     added_columns = {
         (diff[2], diff[3].name)
         for diff in differences
@@ -202,7 +239,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
     added_indexes = {
         diff[1].name for diff in differences if isinstance(diff, tuple) and diff[0] == "add_index"
     }
-    assert added_indexes == ANALYTICS_INDEXES
+    assert added_indexes == ANALYTICS_INDEXES | {n for n in WRITE_INDEXES if n.startswith("ix_")}
 
     await upgrade_to(fresh_engine, "head")
     async with fresh_engine.connect() as connection:
@@ -294,9 +331,10 @@ async def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(
 ) -> None:
     await upgrade_to(fresh_engine, "head")
     snapshot = await catalog(fresh_engine)
-    assert snapshot["rls"] == {(table, True, True) for table in TENANT_TABLES}
+    isolated = (*TENANT_TABLES, *WRITE_TABLES)
+    assert snapshot["rls"] == {(table, True, True) for table in isolated}
     policies = {row[0]: row[1:] for row in snapshot["policies"]}
-    assert set(policies) == set(TENANT_TABLES)
+    assert set(policies) == set(isolated)
     for table, (name, command, using, with_check) in policies.items():
         key = "id" if table == "accounts" else "account_id"
         expected = f"({key} = (current_setting('app.current_account_id'::text, true))::uuid)"
