@@ -51,13 +51,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if os.environ.get("DATABASE_URL"):
         target = resolve_target()
         Settings.from_env()  # a bad setting fails here, in one line, not in every worker
-        if not asyncio.run(probe(target.url)):
+        rls_binds = asyncio.run(probe(target.url))
+        asyncio.run(require_head(target.url))
+        if not rls_binds:
             print(
                 "warning: DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
                 "security does not apply; see `python main.py create-app-role`",
                 file=sys.stderr,
             )
-        asyncio.run(require_head(target.url))
         _run_uvicorn(args)
         return 0
 
