@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import strawberry
 
 from persistence.analytics import formulas
 from persistence.analytics.window import Window
 from resolvers.context import Info
+from schema.comparison import ComparisonPeriod
 from schema.domain import Domain
 from schema.enums import Period
 
 
 @strawberry.type(description="The Coverage tab: which problem domains have flows, and how well.")
 class Coverage:
-    period: Period = strawberry.field(description="The period these numbers cover.")
+    period: Period = strawberry.field(
+        description="The period these numbers cover (the period argument; with `range`, "
+        "read `from` and `to` instead)."
+    )
     window: strawberry.Private[Window]
+    compare: strawberry.Private[ComparisonPeriod | None] = None
+
+    @strawberry.field(name="from", description="The first local day covered, inclusive.")
+    def from_(self) -> datetime.date:
+        return self.window.first_day
+
+    @strawberry.field(description="The last local day covered, inclusive.")
+    def to(self) -> datetime.date:
+        return self.window.last_day
 
     async def _domains(self, info: Info) -> list[Domain]:
         domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
         return [
-            Domain(key=row.key, window=self.window, known_row=row) for row in domain_set.domains
+            Domain(key=row.key, window=self.window, known_row=row, compare=self.compare)
+            for row in domain_set.domains
         ]
 
     @strawberry.field(description="Every domain of the period, sessionCount desc, then name.")

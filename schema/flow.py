@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,10 +12,49 @@ from persistence.analytics import formulas
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 from resolvers.context import Info
+from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import AttentionReason
 
 if TYPE_CHECKING:
     from schema.domain import Domain
+
+
+@strawberry.type(description="How each period metric of a flow changed.")
+class FlowChanges:
+    row: strawberry.Private[FlowRow]
+    now: strawberry.Private[datetime]
+    current: strawberry.Private[FlowPeriodStats]
+    previous: strawberry.Private[FlowPeriodStats]
+
+    def _rates(self, part: str) -> MetricChange:
+        return metric_change(
+            formulas.ratio(getattr(self.current, part), self.current.usage),
+            formulas.ratio(getattr(self.previous, part), self.previous.usage),
+        )
+
+    @strawberry.field(description="Change of usageCount.")
+    def usage_count(self) -> MetricChange:
+        return metric_change(self.current.usage, self.previous.usage)
+
+    @strawberry.field(description="Change of successRate.")
+    def success_rate(self) -> MetricChange:
+        return self._rates("resolved")
+
+    @strawberry.field(description="Change of guidedRate.")
+    def guided_rate(self) -> MetricChange:
+        return self._rates("guided")
+
+    @strawberry.field(description="Change of avgConfidence.")
+    def avg_confidence(self) -> MetricChange:
+        return metric_change(self.current.avg_confidence, self.previous.avg_confidence)
+
+    @strawberry.field(
+        description="Change of qualityScore (recencyScore is taken at now in both windows)."
+    )
+    def quality_score(self) -> MetricChange:
+        return metric_change(
+            score_of(self.row, self.current, self.now), score_of(self.row, self.previous, self.now)
+        )
 
 
 @strawberry.type(description="A troubleshooting flow (decision tree) that is not archived.")
@@ -31,9 +71,17 @@ class Flow:
     row: strawberry.Private[FlowRow]
     window: strawberry.Private[Window]
     known_stats: strawberry.Private[FlowPeriodStats | None] = None
+    compare: strawberry.Private[ComparisonPeriod | None] = None
 
     @classmethod
-    def from_row(cls, row: FlowRow, window: Window, stats: FlowPeriodStats | None = None) -> Flow:
+    def from_row(
+        cls,
+        row: FlowRow,
+        window: Window,
+        stats: FlowPeriodStats | None = None,
+        *,
+        compare: ComparisonPeriod | None = None,
+    ) -> Flow:
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -43,6 +91,7 @@ class Flow:
             row=row,
             window=window,
             known_stats=stats,
+            compare=compare,
         )
 
     async def _stats(self, info: Info) -> FlowPeriodStats:
@@ -58,7 +107,7 @@ class Flow:
 
         if self.row.domain_key is None:
             return None
-        return Domain(key=self.row.domain_key, window=self.window)
+        return Domain(key=self.row.domain_key, window=self.window, compare=self.compare)
 
     @strawberry.field(description="Sessions matched to this flow in the period.")
     async def usage_count(self, info: Info) -> int:
@@ -98,6 +147,27 @@ class Flow:
     async def attention_reasons(self, info: Info) -> list[AttentionReason]:
         reasons = reasons_of(self.row, await self._stats(info), info.context.now)
         return [AttentionReason(reason.value) for reason in reasons]
+
+    @strawberry.field(
+        description="The same flow in the comparison window; null unless compareTo is given."
+    )
+    def previous(self) -> Flow | None:
+        earlier = comparison_window(self.window, self.compare)
+        return None if earlier is None else Flow.from_row(self.row, earlier)
+
+    @strawberry.field(
+        description="Each period metric now, in the comparison window, and its change; "
+        "null unless compareTo is given."
+    )
+    async def changes(self, info: Info) -> FlowChanges | None:
+        earlier = comparison_window(self.window, self.compare)
+        if earlier is None:
+            return None
+        current, previous = await asyncio.gather(
+            self._stats(info),
+            info.context.loaders.flow_stats_by_flow.load((earlier, self.row.id)),
+        )
+        return FlowChanges(row=self.row, now=info.context.now, current=current, previous=previous)
 
 
 def score_of(row: FlowRow, stats: FlowPeriodStats, now: datetime) -> float:

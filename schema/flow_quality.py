@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
 import strawberry
@@ -10,6 +11,7 @@ from persistence.analytics.window import Window
 from resolvers import flow_ranking
 from resolvers.context import Info
 from resolvers.flow_ranking import RankedFlow
+from schema.comparison import ComparisonPeriod
 from schema.enums import FlowSort, Period, SortDirection
 from schema.errors import BadUserInput
 from schema.flow import Flow
@@ -17,10 +19,22 @@ from schema.flow import Flow
 
 @strawberry.type(description="The Flow Quality tab.")
 class FlowQuality:
-    period: Period = strawberry.field(description="The period these numbers cover.")
+    period: Period = strawberry.field(
+        description="The period these numbers cover (the period argument; with `range`, "
+        "read `from` and `to` instead)."
+    )
     sort: strawberry.Private[FlowSort]
     direction: strawberry.Private[SortDirection]
     window: strawberry.Private[Window]
+    compare: strawberry.Private[ComparisonPeriod | None] = None
+
+    @strawberry.field(name="from", description="The first local day covered, inclusive.")
+    def from_(self) -> datetime.date:
+        return self.window.first_day
+
+    @strawberry.field(description="The last local day covered, inclusive.")
+    def to(self) -> datetime.date:
+        return self.window.last_day
 
     async def _ranked(self, info: Info) -> list[RankedFlow]:
         loaders = info.context.loaders
@@ -31,7 +45,10 @@ class FlowQuality:
         return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
 
     def _flows(self, ranked: list[RankedFlow]) -> list[Flow]:
-        return [Flow.from_row(flow.row, self.window, flow.stats) for flow in ranked]
+        return [
+            Flow.from_row(flow.row, self.window, flow.stats, compare=self.compare)
+            for flow in ranked
+        ]
 
     @strawberry.field(description="Every non-archived flow of the account, in the requested order.")
     async def flows(

@@ -1,6 +1,10 @@
-"""Overview tab: headline session metrics, confidence tiers and the domain breakdown."""
+"""Overview tab: headline session metrics, confidence tiers, the domain breakdown and the chart."""
 
 from __future__ import annotations
+
+import asyncio
+import datetime
+from fractions import Fraction
 
 import strawberry
 
@@ -8,6 +12,7 @@ from persistence.analytics import formulas
 from persistence.analytics.rows import SessionCounts
 from persistence.analytics.window import Window
 from resolvers.context import Info
+from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.domain import Domain
 from schema.enums import Period
 
@@ -20,13 +25,82 @@ class ConfidenceTiers:
     unknown: int = strawberry.field(description="Sessions with no tier recorded.")
 
 
+@strawberry.type(
+    description="FlowPilot sessions started on one local calendar day; the points of a "
+    "window add up to its totals."
+)
+class OverviewTrendPoint:
+    date: datetime.date = strawberry.field(description="The day, in the account's time zone.")
+    sessions: int = strawberry.field(description="Sessions started that day.")
+    resolved: int = strawberry.field(description="Of those, resolved.")
+    escalated: int = strawberry.field(description="Of those, escalated.")
+    mttr_minutes: float | None = strawberry.field(
+        description="Mean time to resolution (minutes) of that day's resolved sessions with a "
+        "resolution time; null when none."
+    )
+
+
+def _rate(counts: SessionCounts, part: str) -> Fraction | None:
+    return formulas.ratio(getattr(counts, part), counts.sessions)
+
+
+def _mttr(counts: SessionCounts) -> float | None:
+    return formulas.mean(counts.resolution_minutes_sum, counts.resolution_minutes_count)
+
+
+def _rating(counts: SessionCounts) -> float | None:
+    return formulas.mean(counts.rating_sum, counts.rating_count)
+
+
+@strawberry.type(description="How each headline metric of the Overview changed.")
+class OverviewChanges:
+    current: strawberry.Private[SessionCounts]
+    previous: strawberry.Private[SessionCounts]
+
+    @strawberry.field(description="Change of sessionCount.")
+    def session_count(self) -> MetricChange:
+        return metric_change(self.current.sessions, self.previous.sessions)
+
+    @strawberry.field(description="Change of resolutionRate.")
+    def resolution_rate(self) -> MetricChange:
+        return metric_change(_rate(self.current, "resolved"), _rate(self.previous, "resolved"))
+
+    @strawberry.field(description="Change of escalationRate.")
+    def escalation_rate(self) -> MetricChange:
+        return metric_change(_rate(self.current, "escalated"), _rate(self.previous, "escalated"))
+
+    @strawberry.field(description="Change of guidedRate.")
+    def guided_rate(self) -> MetricChange:
+        return metric_change(_rate(self.current, "guided"), _rate(self.previous, "guided"))
+
+    @strawberry.field(description="Change of mttrMinutes.")
+    def mttr_minutes(self) -> MetricChange:
+        return metric_change(_mttr(self.current), _mttr(self.previous))
+
+    @strawberry.field(description="Change of avgRating.")
+    def avg_rating(self) -> MetricChange:
+        return metric_change(_rating(self.current), _rating(self.previous))
+
+
 @strawberry.type(description="The Overview tab: all FlowPilot sessions of the period.")
 class Overview:
-    period: Period = strawberry.field(description="The period these numbers cover.")
+    period: Period = strawberry.field(
+        description="The period these numbers cover (the period argument; with `range`, "
+        "read `from` and `to` instead)."
+    )
     window: strawberry.Private[Window]
+    compare: strawberry.Private[ComparisonPeriod | None] = None
 
     async def _counts(self, info: Info) -> SessionCounts:
         return await info.context.loaders.session_totals_by_window.load(self.window)
+
+    @strawberry.field(name="from", description="The first local day covered, inclusive.")
+    def from_(self) -> datetime.date:
+        return self.window.first_day
+
+    @strawberry.field(description="The last local day covered, inclusive.")
+    def to(self) -> datetime.date:
+        return self.window.last_day
 
     @strawberry.field(description="FlowPilot sessions started in the period.")
     async def session_count(self, info: Info) -> int:
@@ -34,28 +108,23 @@ class Overview:
 
     @strawberry.field(description="Resolved sessions / sessions; null without sessions.")
     async def resolution_rate(self, info: Info) -> float | None:
-        counts = await self._counts(info)
-        return formulas.as_float(formulas.ratio(counts.resolved, counts.sessions))
+        return formulas.as_float(_rate(await self._counts(info), "resolved"))
 
     @strawberry.field(description="Escalated sessions / sessions; null without sessions.")
     async def escalation_rate(self, info: Info) -> float | None:
-        counts = await self._counts(info)
-        return formulas.as_float(formulas.ratio(counts.escalated, counts.sessions))
+        return formulas.as_float(_rate(await self._counts(info), "escalated"))
 
     @strawberry.field(description="Guided sessions / sessions; null without sessions.")
     async def guided_rate(self, info: Info) -> float | None:
-        counts = await self._counts(info)
-        return formulas.as_float(formulas.ratio(counts.guided, counts.sessions))
+        return formulas.as_float(_rate(await self._counts(info), "guided"))
 
     @strawberry.field(description="Mean time to resolution, minutes.")
     async def mttr_minutes(self, info: Info) -> float | None:
-        counts = await self._counts(info)
-        return formulas.mean(counts.resolution_minutes_sum, counts.resolution_minutes_count)
+        return _mttr(await self._counts(info))
 
     @strawberry.field(description="Mean rating (1–5) of rated sessions; null when none is rated.")
     async def avg_rating(self, info: Info) -> float | None:
-        counts = await self._counts(info)
-        return formulas.mean(counts.rating_sum, counts.rating_count)
+        return _rating(await self._counts(info))
 
     @strawberry.field(description="Sessions per confidence tier.")
     async def confidence_tiers(self, info: Info) -> ConfidenceTiers:
@@ -74,7 +143,45 @@ class Overview:
     async def domains(self, info: Info) -> list[Domain]:
         domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
         return [
-            Domain(key=row.key, window=self.window, known_row=row)
+            Domain(key=row.key, window=self.window, known_row=row, compare=self.compare)
             for row in domain_set.domains
             if row.session_count >= 1
         ]
+
+    @strawberry.field(
+        description="One point per local calendar day of the window, oldest first, zero days "
+        "included; sessions, resolved and escalated add up to the totals."
+    )
+    async def daily_trend(self, info: Info) -> list[OverviewTrendPoint]:
+        days = await info.context.loaders.overview_daily_by_window.load(self.window)
+        return [
+            OverviewTrendPoint(
+                date=day.day,
+                sessions=day.sessions,
+                resolved=day.resolved,
+                escalated=day.escalated,
+                mttr_minutes=formulas.mean(
+                    day.resolution_minutes_sum, day.resolution_minutes_count
+                ),
+            )
+            for day in days
+        ]
+
+    @strawberry.field(
+        description="The same tab for the comparison window; null unless compareTo is given."
+    )
+    def previous(self) -> Overview | None:
+        earlier = comparison_window(self.window, self.compare)
+        return None if earlier is None else Overview(period=self.period, window=earlier)
+
+    @strawberry.field(
+        description="Each headline metric now, in the comparison window, and its change; "
+        "null unless compareTo is given."
+    )
+    async def changes(self, info: Info) -> OverviewChanges | None:
+        earlier = comparison_window(self.window, self.compare)
+        if earlier is None:
+            return None
+        loader = info.context.loaders.session_totals_by_window
+        current, previous = await asyncio.gather(loader.load(self.window), loader.load(earlier))
+        return OverviewChanges(current=current, previous=previous)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 import strawberry
 
 from persistence.analytics import formulas
+from persistence.analytics.rows import PsaTotals, PushFunnelCounts
 from persistence.analytics.window import Window
 from resolvers.context import Info
+from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Period, PsaActivityType
 
 
@@ -47,10 +50,90 @@ class PsaActivityTypeCount:
     count: int = strawberry.field(description="Pushes of that kind in the period.")
 
 
+def _per_session(totals: PsaTotals) -> float | None:
+    return formulas.mean(totals.hours, totals.sessions_with_time_entries)
+
+
+@strawberry.type(description="How each metric of the PSA tab changed.")
+class PsaActivityChanges:
+    window: strawberry.Private[Window]
+    earlier: strawberry.Private[Window]
+
+    async def _totals(self, info: Info) -> tuple[PsaTotals, PsaTotals]:
+        loader = info.context.loaders.psa_totals_by_window
+        current, previous = await asyncio.gather(
+            loader.load(self.window), loader.load(self.earlier)
+        )
+        return current, previous
+
+    async def _funnels(self, info: Info) -> tuple[PushFunnelCounts, PushFunnelCounts]:
+        loader = info.context.loaders.push_funnel_by_window
+        current, previous = await asyncio.gather(
+            loader.load(self.window), loader.load(self.earlier)
+        )
+        return current, previous
+
+    @strawberry.field(description="Change of totalTimeEntries.")
+    async def total_time_entries(self, info: Info) -> MetricChange:
+        current, previous = await self._totals(info)
+        return metric_change(current.time_entries, previous.time_entries)
+
+    @strawberry.field(description="Change of totalHoursLogged.")
+    async def total_hours_logged(self, info: Info) -> MetricChange:
+        current, previous = await self._totals(info)
+        return metric_change(current.hours, previous.hours)
+
+    @strawberry.field(description="Change of avgHoursPerSession.")
+    async def avg_hours_per_session(self, info: Info) -> MetricChange:
+        current, previous = await self._totals(info)
+        return metric_change(_per_session(current), _per_session(previous))
+
+    @strawberry.field(description="Change of pushFunnel.totalSessions.")
+    async def funnel_sessions(self, info: Info) -> MetricChange:
+        current, previous = await self._funnels(info)
+        return metric_change(current.total_sessions, previous.total_sessions)
+
+    @strawberry.field(description="Change of pushFunnel.linkedRate.")
+    async def linked_rate(self, info: Info) -> MetricChange:
+        current, previous = await self._funnels(info)
+        return metric_change(
+            formulas.ratio(current.linked_to_ticket, current.total_sessions),
+            formulas.ratio(previous.linked_to_ticket, previous.total_sessions),
+        )
+
+    @strawberry.field(description="Change of pushFunnel.docPushedRate.")
+    async def doc_pushed_rate(self, info: Info) -> MetricChange:
+        current, previous = await self._funnels(info)
+        return metric_change(
+            formulas.ratio(current.doc_pushed, current.linked_to_ticket),
+            formulas.ratio(previous.doc_pushed, previous.linked_to_ticket),
+        )
+
+    @strawberry.field(description="Change of pushFunnel.timeEntryRate.")
+    async def time_entry_rate(self, info: Info) -> MetricChange:
+        current, previous = await self._funnels(info)
+        return metric_change(
+            formulas.ratio(current.time_entry_logged, current.doc_pushed),
+            formulas.ratio(previous.time_entry_logged, previous.doc_pushed),
+        )
+
+
 @strawberry.type(description="The PSA tab: what FlowPilot pushed to the PSA in the period.")
 class PsaActivity:
-    period: Period = strawberry.field(description="The period these numbers cover.")
+    period: Period = strawberry.field(
+        description="The period these numbers cover (the period argument; with `range`, "
+        "read `from` and `to` instead)."
+    )
     window: strawberry.Private[Window]
+    compare: strawberry.Private[ComparisonPeriod | None] = None
+
+    @strawberry.field(name="from", description="The first local day covered, inclusive.")
+    def from_(self) -> datetime.date:
+        return self.window.first_day
+
+    @strawberry.field(description="The last local day covered, inclusive.")
+    def to(self) -> datetime.date:
+        return self.window.last_day
 
     @strawberry.field(description="Time entries posted in the period.")
     async def total_time_entries(self, info: Info) -> int:
@@ -64,8 +147,7 @@ class PsaActivity:
         description="totalHoursLogged / distinct sessions with a time entry; null when none."
     )
     async def avg_hours_per_session(self, info: Info) -> float | None:
-        totals = await info.context.loaders.psa_totals_by_window.load(self.window)
-        return formulas.mean(totals.hours, totals.sessions_with_time_entries)
+        return _per_session(await info.context.loaders.psa_totals_by_window.load(self.window))
 
     @strawberry.field(description="Pushes per kind in the period, one entry per kind.")
     async def activity_counts(self, info: Info) -> list[PsaActivityTypeCount]:
@@ -92,3 +174,18 @@ class PsaActivity:
     async def daily_trend(self, info: Info) -> list[PsaTrendPoint]:
         days = await info.context.loaders.psa_daily_by_window.load(self.window)
         return [PsaTrendPoint(date=day.day, entries=day.entries, hours=day.hours) for day in days]
+
+    @strawberry.field(
+        description="The same tab for the comparison window; null unless compareTo is given."
+    )
+    def previous(self) -> PsaActivity | None:
+        earlier = comparison_window(self.window, self.compare)
+        return None if earlier is None else PsaActivity(period=self.period, window=earlier)
+
+    @strawberry.field(
+        description="Each metric now, in the comparison window, and its change; null unless "
+        "compareTo is given."
+    )
+    def changes(self) -> PsaActivityChanges | None:
+        earlier = comparison_window(self.window, self.compare)
+        return None if earlier is None else PsaActivityChanges(window=self.window, earlier=earlier)

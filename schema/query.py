@@ -1,13 +1,19 @@
-"""The root Query: one field per analytics tab, plus one flow by id."""
+"""The root Query: one field per analytics tab, plus one flow by id.
+
+Every field takes the same window arguments: `period` (contract default), or a custom
+`range` of local days instead, and an optional `compareTo` that enables the `previous`
+and `changes` fields of the result.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
-from persistence.analytics.window import Window, last_days
 from resolvers.context import Info
+from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
 from schema.enums import FlowSort, Period, SortDirection
 from schema.errors import BadUserInput
@@ -15,25 +21,47 @@ from schema.flow import Flow
 from schema.flow_quality import FlowQuality
 from schema.overview import Overview
 from schema.psa import PsaActivity
+from schema.ranges import DateRangeInput, resolve_window
 
-
-async def window_of(info: Info, period: Period) -> Window:
-    """The period's window in the caller's account time zone, at the request's `now`."""
-    context = info.context
-    principal = context.require_principal()
-    timezone = await context.loaders.timezone_by_account.load(principal.account_id)
-    return last_days(period.days, timezone, context.now)
+RangeArgument = Annotated[
+    DateRangeInput | None,
+    strawberry.argument(
+        name="range",
+        description="Custom local days instead of `period` (do not give both). "
+        "BAD_USER_INPUT when invalid.",
+    ),
+]
+CompareArgument = Annotated[
+    ComparisonPeriod | None,
+    strawberry.argument(
+        description="Compare with an earlier window: fills `previous` and `changes`."
+    ),
+]
 
 
 @strawberry.type(description="Analytics of the caller's account. team_admin or admin only.")
 class Query:
     @strawberry.field(description="Overview tab. team_admin only.")
-    async def overview(self, info: Info, period: Period = Period.LAST_30_DAYS) -> Overview:
-        return Overview(period=period, window=await window_of(info, period))
+    async def overview(
+        self,
+        info: Info,
+        period: Period = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        compare_to: CompareArgument = None,
+    ) -> Overview:
+        window = await resolve_window(info, period, date_range)
+        return Overview(period=period, window=window, compare=compare_to)
 
     @strawberry.field(description="Coverage tab. team_admin only.")
-    async def coverage(self, info: Info, period: Period = Period.LAST_30_DAYS) -> Coverage:
-        return Coverage(period=period, window=await window_of(info, period))
+    async def coverage(
+        self,
+        info: Info,
+        period: Period = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        compare_to: CompareArgument = None,
+    ) -> Coverage:
+        window = await resolve_window(info, period, date_range)
+        return Coverage(period=period, window=window, compare=compare_to)
 
     @strawberry.field(description="Flow Quality tab. team_admin only.")
     async def flow_quality(
@@ -42,24 +70,40 @@ class Query:
         period: Period = Period.LAST_30_DAYS,
         sort: FlowSort = FlowSort.QUALITY,
         direction: SortDirection = SortDirection.DESC,
+        date_range: RangeArgument = None,
+        compare_to: CompareArgument = None,
     ) -> FlowQuality:
+        window = await resolve_window(info, period, date_range)
         return FlowQuality(
-            period=period, sort=sort, direction=direction, window=await window_of(info, period)
+            period=period, sort=sort, direction=direction, window=window, compare=compare_to
         )
 
     @strawberry.field(description="PSA tab. team_admin only.")
-    async def psa_activity(self, info: Info, period: Period = Period.LAST_30_DAYS) -> PsaActivity:
-        return PsaActivity(period=period, window=await window_of(info, period))
+    async def psa_activity(
+        self,
+        info: Info,
+        period: Period = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        compare_to: CompareArgument = None,
+    ) -> PsaActivity:
+        window = await resolve_window(info, period, date_range)
+        return PsaActivity(period=period, window=window, compare=compare_to)
 
     @strawberry.field(description="One flow of the caller's account, or null. team_admin only.")
     async def flow(
-        self, info: Info, id: strawberry.ID, period: Period = Period.LAST_30_DAYS
+        self,
+        info: Info,
+        id: strawberry.ID,
+        period: Period = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        compare_to: CompareArgument = None,
     ) -> Flow | None:
         try:
             flow_id = uuid.UUID(str(id))
         except ValueError:
             raise BadUserInput("id is not a flow id (a UUID)", argument="id") from None
+        window = await resolve_window(info, period, date_range)
         row = await info.context.loaders.flow_by_id.load(flow_id)
         if row is None:
             return None
-        return Flow.from_row(row, await window_of(info, period))
+        return Flow.from_row(row, window, compare=compare_to)

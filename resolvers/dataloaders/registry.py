@@ -13,6 +13,7 @@ from resolvers.dataloaders.flows import (
     FlowStatsByFlowLoader,
     FlowsWithStatsByWindowLoader,
 )
+from resolvers.dataloaders.overview_daily import OverviewDailyByWindowLoader
 from resolvers.dataloaders.psa import (
     PsaDailyByWindowLoader,
     PsaTotalsByWindowLoader,
@@ -39,3 +40,4 @@ class Loaders:
         self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
         self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)
         self.psa_daily_by_window = PsaDailyByWindowLoader(*scope)
+        self.overview_daily_by_window = OverviewDailyByWindowLoader(*scope)

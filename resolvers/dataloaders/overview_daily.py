@@ -1,0 +1,16 @@
+"""The Overview chart's daily points per window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.analytics.overview_daily import OverviewDay, overview_daily
+from persistence.analytics.window import Window
+from resolvers.dataloaders.base import AccountLoader
+
+
+class OverviewDailyByWindowLoader(AccountLoader[Window, list[OverviewDay]]):
+    async def fetch(self, session: AsyncSession, keys: Sequence[Window]) -> list[list[OverviewDay]]:
+        return [await overview_daily(session, self.account_id, window) for window in keys]
