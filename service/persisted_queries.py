@@ -1,0 +1,115 @@
+"""Persisted queries: Apollo's automatic persisted queries (APQ) and a safelist mode.
+
+A client may send only `extensions.persistedQuery.sha256Hash` (version 1). When the
+hash is known the stored text runs; otherwise the answer is `PERSISTED_QUERY_NOT_FOUND`
+and the client retries with hash and text, which are checked against each other and
+remembered (in-process LRU). The `queries/` documents are always known: they are the
+first-party operations. In safelist mode nothing else runs, by hash or by text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from queries import TAB_DOCUMENTS, tab_query
+from schema.errors import ApiError, BadUserInput
+
+APQ_VERSION = 1
+
+
+class PersistedQueryNotFound(ApiError):
+    """The hash is unknown here; Apollo clients answer by resending with the text."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryNotAllowed(ApiError):
+    """Safelist mode: the operation is not one of the first-party documents."""
+
+    code = "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+def sha256_hex(query: str) -> str:
+    """The hash APQ clients send: SHA-256 of the exact UTF-8 text, lower-case hex."""
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+
+
+def first_party_documents() -> dict[str, str]:
+    """The `queries/` documents by hash."""
+    texts = (tab_query(tab) for tab in TAB_DOCUMENTS)
+    return {sha256_hex(text): text for text in texts}
+
+
+def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
+    """The hash of `extensions.persistedQuery`, or None when the request has none."""
+    if not extensions or "persistedQuery" not in extensions:
+        return None
+    persisted = extensions["persistedQuery"]
+    if not isinstance(persisted, Mapping):
+        raise BadUserInput("extensions.persistedQuery must be an object")
+    if persisted.get("version") != APQ_VERSION:
+        raise BadUserInput(f"persisted query version must be {APQ_VERSION}")
+    sha = persisted.get("sha256Hash")
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise BadUserInput("persistedQuery.sha256Hash must be a SHA-256 hex digest")
+    return sha.lower()
+
+
+class PersistedQueries:
+    """Turns a request's (query, extensions) into the text to run, or refuses it."""
+
+    def __init__(
+        self,
+        *,
+        safelist: bool = False,
+        capacity: int = 1000,
+        known: Mapping[str, str] | None = None,
+    ) -> None:
+        self.safelist = safelist
+        self.capacity = max(capacity, 0)
+        self.known = dict(first_party_documents() if known is None else known)
+        self._learned: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
+        """The query text to execute; raises an ApiError with the code the client needs."""
+        sha = _requested_hash(extensions)
+        if sha is None:
+            if self.safelist and query is not None and sha256_hex(query) not in self.known:
+                raise PersistedQueryNotAllowed("only the first-party operations are accepted")
+            return query
+        if query is None:
+            return self._lookup(sha)
+        if sha256_hex(query) != sha:
+            raise BadUserInput("provided sha256Hash does not match the query")
+        if sha not in self.known:
+            if self.safelist:
+                raise PersistedQueryNotAllowed("only the first-party operations are accepted")
+            self._remember(sha, query)
+        return query
+
+    def _lookup(self, sha: str) -> str:
+        text = self.known.get(sha)
+        if text is not None:
+            return text
+        with self._lock:
+            text = self._learned.get(sha)
+            if text is not None:
+                self._learned.move_to_end(sha)
+                return text
+        if self.safelist:
+            raise PersistedQueryNotAllowed("only the first-party operations are accepted")
+        raise PersistedQueryNotFound("PersistedQueryNotFound")
+
+    def _remember(self, sha: str, query: str) -> None:
+        if self.capacity == 0:
+            return
+        with self._lock:
+            self._learned[sha] = query
+            self._learned.move_to_end(sha)
+            while len(self._learned) > self.capacity:
+                self._learned.popitem(last=False)
