@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-_WHITESPACE = re.compile(r"\s+")
+# PostgreSQL's `\s` on a UTF-8 database (glibc's iswspace): Python's `\s` would also take
+# no-break spaces, NEL and the ASCII separators U+001C–U+001F, which the SQL form keeps.
+_WHITESPACE = re.compile("[\t\n\v\f\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+")
 
 
 def domain_key_sql(column: str) -> str:
