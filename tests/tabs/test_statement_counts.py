@@ -1,0 +1,92 @@
+"""Statement counts per tab query do not grow with the number of domains or flows (no N+1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.graphql_client import ApiClient
+from tests.sql_counter import count_statements
+from tests.tabs.support import Tenant, new_tenant, utc_now
+
+QUERIES = {
+    "overview": """{ overview(period: LAST_30_DAYS) {
+        sessionCount resolutionRate escalationRate guidedRate mttrMinutes avgRating
+        confidenceTiers { guided exploring discovery unknown }
+        domains { name flowCount sessionCount resolutionRate escalationRate guidedRate
+                  avgResolutionMinutes resolutionTier suggestCreateFlow flows { id name } } } }""",
+    "coverage": """{ coverage(period: LAST_30_DAYS) {
+        unmappedSessionCount totalDomains
+        domains { name flowCount sessionCount resolutionRate escalationRate guidedRate
+                  avgResolutionMinutes flowCountTier resolutionTier escalationTier guidedTier
+                  suggestCreateFlow flows { id name usageCount qualityScore } }
+        knowledgeGaps { name sessionCount } } }""",
+    "flowQuality": """{ flowQuality(period: LAST_30_DAYS, sort: SUCCESS_RATE, direction: ASC) {
+        totalFlows
+        flows { id name category usageCount totalUsageCount successRate guidedRate
+                avgConfidence lastMatchedAt recencyScore qualityScore needsAttention
+                attentionReasons domain { name sessionCount resolutionRate flowCount } }
+        topPerformers { id qualityScore } bottomPerformers { id } needsAttention { id } } }""",
+    "psaActivity": """{ psaActivity(period: LAST_30_DAYS) {
+        totalTimeEntries totalHoursLogged avgHoursPerSession activityCounts { type count }
+        pushFunnel { totalSessions linkedToTicket docPushed timeEntryLogged }
+        dailyTrend { date entries hours } } }""",
+}
+DOMAINS_ONLY = "{ coverage { domains { name flowCount } } }"
+DOMAINS_WITH_RATE = "{ coverage { domains { name flowCount resolutionRate } } }"
+
+
+async def _account(sessionmaker: async_sessionmaker[AsyncSession], domains: int) -> Tenant:
+    """`domains` domains, each with two flows and a session matched to the first flow."""
+    tenant = await new_tenant(sessionmaker)
+    b = tenant.builder
+    now = utc_now()
+    for index in range(domains):
+        name = f"Domain {index:02d}"
+        flow = await b.flow(f"{name} A", name, last_matched_at=now - timedelta(days=index))
+        await b.flow(f"{name} B", name)
+        session = await b.session(
+            now - timedelta(days=1), domain=name, status="resolved", flow_id=flow, ticket=str(index)
+        )
+        await b.activity(
+            "time_entry_posted", now - timedelta(days=1), session_id=session, hours=1.0
+        )
+    return tenant
+
+
+@pytest.fixture(scope="module")
+async def accounts(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Tenant, Tenant]:
+    return await _account(sessionmaker, 3), await _account(sessionmaker, 60)
+
+
+async def _statements(api: ApiClient, tenant: Tenant, query: str) -> int:
+    with count_statements(api.app) as log:
+        await tenant.query(api, query)
+    return log.count
+
+
+@pytest.mark.parametrize("tab", list(QUERIES))
+async def test_statement_count_does_not_grow_with_domains(
+    api: ApiClient, accounts: tuple[Tenant, Tenant], tab: str
+) -> None:
+    small, large = accounts
+    data = await large.query(api, QUERIES[tab])
+    assert data  # the query itself is valid and answers
+    few = await _statements(api, small, QUERIES[tab])
+    many = await _statements(api, large, QUERIES[tab])
+    print(f"{tab}: {few} statements with 3 domains, {many} with 60")
+    assert few == many
+
+
+async def test_one_more_field_costs_one_more_batched_query(
+    api: ApiClient, accounts: tuple[Tenant, Tenant]
+) -> None:
+    for tenant in accounts:
+        with count_statements(api.app) as without:
+            await tenant.query(api, DOMAINS_ONLY)
+        with count_statements(api.app) as with_rate:
+            await tenant.query(api, DOMAINS_WITH_RATE)
+        assert len(with_rate.queries) == len(without.queries) + 1
+        assert with_rate.count > without.count
