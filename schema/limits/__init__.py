@@ -1,0 +1,41 @@
+"""Limits on what one query, and one account, may ask of the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from strawberry.extensions import SchemaExtension
+
+from schema.limits.budget import BudgetRegistry
+from schema.limits.query_cost import QueryCost
+from schema.limits.static import (
+    AliasLimit,
+    DepthLimit,
+    ErrorCodes,
+    NoIntrospection,
+    TokenLimit,
+)
+from service.settings import Settings
+
+ExtensionFactory = Callable[[], SchemaExtension]
+
+
+def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
+    """Factories (one fresh extension per request) for the limits `settings` asks for.
+
+    The budget registry is made here once, so every request of this schema shares it.
+    """
+    budget = None
+    if settings.rate_limit_cost_per_s > 0:
+        budget = BudgetRegistry(settings.rate_limit_burst_cost, settings.rate_limit_cost_per_s)
+    factories: list[ExtensionFactory] = [
+        ErrorCodes,
+        partial(TokenLimit, max_token_count=settings.max_query_tokens),
+        partial(DepthLimit, settings.max_query_depth),
+        partial(AliasLimit, settings.max_query_aliases),
+        partial(QueryCost, max_cost=settings.max_query_cost, budget=budget),
+    ]
+    if not settings.introspection:
+        factories.append(NoIntrospection)
+    return factories

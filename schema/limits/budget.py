@@ -1,0 +1,63 @@
+"""Per-account leaky buckets of query cost, so one tenant cannot starve the others.
+
+Each account's bucket fills by the cost of every query it runs and drains at
+`rate` cost units per second; a query that would overflow `capacity` is refused
+with the seconds to wait. State lives in the worker process (each worker enforces
+the budget on its own share of traffic).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    level: float
+    updated: float
+
+
+class BudgetRegistry:
+    """Buckets by key (an account id), created on first use; thread-safe."""
+
+    def __init__(
+        self,
+        capacity: float,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        if capacity <= 0 or rate <= 0:
+            raise ValueError("budget capacity and rate must be positive")
+        self.capacity = capacity
+        self.rate = rate
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, key: str, cost: float) -> float | None:
+        """Add `cost` to the bucket of `key`; None when accepted, else seconds to wait."""
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self._max_keys:
+                    self._forget_drained(now)
+                bucket = self._buckets[key] = _Bucket(0.0, now)
+            bucket.level = max(0.0, bucket.level - (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.level + cost <= self.capacity:
+                bucket.level += cost
+                return None
+            overflow = bucket.level + cost - self.capacity
+            return math.ceil(overflow / self.rate * 100) / 100
+
+    def _forget_drained(self, now: float) -> None:
+        for key, bucket in list(self._buckets.items()):
+            if bucket.level - (now - bucket.updated) * self.rate <= 0:
+                del self._buckets[key]

@@ -1,0 +1,179 @@
+"""A static cost estimate of a GraphQL operation, computed before anything runs.
+
+Every field costs 1; a list field multiplies the cost of its sub-selection by the
+number of items it may return: its `first` argument when it has one, else the
+expected size from `LIST_SIZES`, else `DEFAULT_LIST_SIZE`. Mutation root fields
+cost `MUTATION_FIELD_COST` more, since each one writes. The estimate only needs the
+document, the schema and the variables, so an over-limit query is refused before
+any SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+)
+
+DEFAULT_LIST_SIZE = 10
+MUTATION_FIELD_COST = 10
+# Expected sizes of the lists of the analytics contract ("Type.field" -> items).
+LIST_SIZES: Mapping[str, int] = {
+    "FlowQuality.flows": 100,  # without `first`: every flow of the account
+    "FlowQuality.topPerformers": 5,
+    "FlowQuality.bottomPerformers": 5,
+    "FlowQuality.needsAttention": 50,
+    "Overview.domains": 25,
+    "Coverage.domains": 25,
+    "Coverage.knowledgeGaps": 25,
+    "Domain.flows": 20,
+    "PsaActivity.dailyTrend": 90,
+    "PsaActivity.activityCounts": 3,
+}
+_MAX_FRAGMENT_DEPTH = 50
+
+
+def _unwrap(type_: GraphQLType) -> tuple[GraphQLType, bool]:
+    """The named type behind NonNull/List wrappers, and whether a list was among them."""
+    is_list = False
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        if isinstance(type_, GraphQLList):
+            is_list = True
+        type_ = type_.of_type
+    return type_, is_list
+
+
+class CostEstimator:
+    """Estimates one document against one schema with the request's variables."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any] | None,
+        variable_defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = dict(variable_defaults or {})
+        self.variables.update(variables or {})
+
+    def operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        extra = MUTATION_FIELD_COST if operation.operation is OperationType.MUTATION else 0
+        return self._selection(operation.selection_set, root, frozenset(), extra)
+
+    def _selection(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType | None,
+        fragments_seen: frozenset[str],
+        field_extra: int = 0,
+    ) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += field_extra + self._field(selection, parent, fragments_seen)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = parent
+                if selection.type_condition is not None:
+                    condition = self.schema.get_type(selection.type_condition.name.value)
+                total += self._selection(
+                    selection.selection_set, condition, fragments_seen, field_extra
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if (
+                    fragment is None
+                    or name in fragments_seen
+                    or len(fragments_seen) >= _MAX_FRAGMENT_DEPTH
+                ):
+                    continue  # unknown or cyclic: validation reports it
+                condition = self.schema.get_type(fragment.type_condition.name.value)
+                total += self._selection(
+                    fragment.selection_set, condition, fragments_seen | {name}, field_extra
+                )
+        return total
+
+    def _field(
+        self, node: FieldNode, parent: GraphQLNamedType | None, fragments_seen: frozenset[str]
+    ) -> int:
+        definition: GraphQLField | None = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return 1 + self._selection(node.selection_set, None, fragments_seen)
+        named, is_list = _unwrap(definition.type)
+        assert isinstance(named, GraphQLNamedType)
+        children = self._selection(node.selection_set, named, fragments_seen)
+        if not is_list or node.selection_set is None:
+            return 1 + children
+        return 1 + self._list_size(node, f"{parent.name}.{node.name.value}") * children  # type: ignore[union-attr]
+
+    def _list_size(self, node: FieldNode, coordinate: str) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != "first":
+                continue
+            value: Any = None
+            if isinstance(argument.value, IntValueNode):
+                value = int(argument.value.value)
+            elif isinstance(argument.value, VariableNode):
+                value = self.variables.get(argument.value.name.value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(value, 0)
+        return LIST_SIZES.get(coordinate, DEFAULT_LIST_SIZE)
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if isinstance(definition.default_value, IntValueNode):
+            defaults[definition.variable.name.value] = int(definition.default_value.value)
+    return defaults
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    definitions: Any,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The cost of the operation a request runs (the costliest one when it is ambiguous)."""
+    fragments = {
+        definition.name.value: definition
+        for definition in definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    operations = [
+        definition for definition in definitions if isinstance(definition, OperationDefinitionNode)
+    ]
+    if operation_name is not None:
+        operations = [
+            op for op in operations if op.name is not None and op.name.value == operation_name
+        ]
+    costs = [
+        CostEstimator(schema, fragments, variables, _variable_defaults(op)).operation(op)
+        for op in operations
+    ]
+    return max(costs, default=0)

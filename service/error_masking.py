@@ -1,0 +1,146 @@
+"""What a client may learn from a failure: known errors keep their code and message,
+everything else becomes a generic message with a code and the request id.
+
+Database outages and timeouts are expected failures with their own codes
+(DATABASE_UNAVAILABLE, TIMEOUT); anything unexpected is INTERNAL and is logged here
+with its full detail, so no SQL text, stack, secret or other tenant's data reaches
+the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import asyncpg
+from graphql import GraphQLError
+from sqlalchemy import exc as sa_exc
+
+from psa.errors import PsaError
+
+logger = logging.getLogger("flowpilot.errors")
+
+INTERNAL = "INTERNAL"
+TIMEOUT = "TIMEOUT"
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+MESSAGES = {
+    INTERNAL: "Internal server error",
+    TIMEOUT: "The request took too long and was stopped; try a shorter period or fewer fields",
+    DATABASE_UNAVAILABLE: "The database is unavailable; retry shortly",
+}
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    sa_exc.TimeoutError,  # the pool had no connection to give within its timeout
+    ConnectionError,
+    OSError,  # refused, reset, unreachable, connect timeout
+)
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    """The error, its causes and contexts, and the driver errors SQLAlchemy wraps."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen or len(seen) > 20:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend([current.__cause__, current.__context__, getattr(current, "orig", None)])
+
+
+def failure_code(error: BaseException) -> str:
+    """INTERNAL, TIMEOUT or DATABASE_UNAVAILABLE for an exception raised while resolving."""
+    chain = list(_chain(error))
+    if any(isinstance(item, asyncpg.QueryCanceledError) for item in chain):
+        return TIMEOUT
+    if any(
+        isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated for item in chain
+    ) or any(isinstance(item, _CONNECTION_FAILURES) for item in chain):
+        return DATABASE_UNAVAILABLE
+    return INTERNAL
+
+
+def coded_error(
+    message: str, code: str, request_id: str | None, **extensions: object
+) -> GraphQLError:
+    ext: dict[str, object] = {"code": code, **extensions}
+    if request_id is not None:
+        ext["requestId"] = request_id
+    return GraphQLError(message, extensions=ext)
+
+
+def mask_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """The error as the client may see it (a new error when anything is hidden)."""
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if isinstance(original, PsaError):
+        return _located(error, original.message, {**original.extensions}, request_id)
+    if code is not None and (original is None or isinstance(original, GraphQLError)):
+        return _located(error, error.message, dict(error.extensions or {}), request_id)
+    if original is None and error.path is None:
+        # Variable coercion and operation selection: about the client's own input.
+        return _located(error, error.message, {"code": BAD_USER_INPUT}, request_id)
+    failure = failure_code(original) if original is not None else INTERNAL
+    if failure == INTERNAL:
+        logger.error(
+            "unexpected error at %s (request %s): %s",
+            error.path,
+            request_id,
+            error.message,
+            exc_info=original,
+        )
+    else:
+        logger.warning(
+            "%s at %s (request %s): %s",
+            failure,
+            error.path,
+            request_id,
+            type(original).__name__,
+        )
+    return _located(error, MESSAGES[failure], {"code": failure}, request_id)
+
+
+def _located(
+    error: GraphQLError, message: str, extensions: dict[str, object], request_id: str | None
+) -> GraphQLError:
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def mask_errors(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:
+    return [mask_error(error, request_id) for error in errors]
+
+
+class _KnownErrorsFilter(logging.Filter):
+    """Drop strawberry's ERROR records of expected, coded errors (bad input, limits,
+    auth); unexpected ones are still logged, and again here with the request id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.msg
+        if not isinstance(error, GraphQLError):
+            return True
+        known = (error.extensions or {}).get("code") is not None
+        return not (
+            known
+            and (error.original_error is None or isinstance(error.original_error, GraphQLError))
+        )
+
+
+def quiet_known_errors() -> None:
+    """Install the filter once on strawberry's execution logger."""
+    strawberry_logger = logging.getLogger("strawberry.execution")
+    if not any(isinstance(f, _KnownErrorsFilter) for f in strawberry_logger.filters):
+        strawberry_logger.addFilter(_KnownErrorsFilter())

@@ -1,0 +1,40 @@
+"""The overall request timeout: execution past it is cancelled and answered with TIMEOUT.
+
+Cancelling the execution cancels the in-flight statement too (asyncpg sends the
+server a cancel request), and the session's context managers roll back and return the
+connection to the pool, or the pool discards it when it cannot be reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from strawberry.types import ExecutionResult
+
+from service.error_masking import MESSAGES, TIMEOUT, coded_error
+from service.request_id import current_request_id
+
+logger = logging.getLogger("flowpilot.errors")
+
+
+async def within_request_timeout(
+    execution: Awaitable[ExecutionResult], seconds: float
+) -> ExecutionResult:
+    """The execution's result, or a TIMEOUT error result when it takes over `seconds`."""
+    if seconds <= 0:
+        return await execution
+    scope = asyncio.timeout(seconds)
+    try:
+        async with scope:
+            return await execution
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        request_id = current_request_id()
+        logger.warning("request %s stopped after the %.1f s request timeout", request_id, seconds)
+        return ExecutionResult(
+            data=None,
+            errors=[coded_error(MESSAGES[TIMEOUT], TIMEOUT, request_id, timeoutSeconds=seconds)],
+        )
