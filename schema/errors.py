@@ -34,3 +34,17 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     code = "CONFLICT"
+
+
+class FlowArchived(ApiError):
+    code = "FLOW_ARCHIVED"
+
+
+class SessionNotLinked(ApiError):
+    code = "SESSION_NOT_LINKED"
+
+
+class PsaFailure(ApiError):
+    """A PSA error: pass the typed error's `extensions` (its `code`, e.g. PSA_RATE_LIMITED)."""
+
+    code = "PSA_ERROR"

@@ -16,6 +16,8 @@ from persistence.migrate import is_at_head
 from schema.build import build_schema
 from service.database import Database
 from service.graphql_view import AnalyticsGraphQL
+from service.jobs import BackgroundJobs
+from service.psa_pushes import PsaPushService
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,9 +49,17 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.database = Database.connect(settings)
+        app.state.psa_pushes = PsaPushService(app.state.database.primary, settings.psa_secret_key)
+        jobs = BackgroundJobs(
+            app.state.database.primary_engine,
+            app.state.psa_pushes,
+            recalc_interval_s=settings.recalc_interval_s,
+        )
+        jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(

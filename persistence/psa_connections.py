@@ -1,0 +1,122 @@
+"""Per-account PSA connection settings; the private key is encrypted before it is stored.
+
+Nothing here ever returns the private key in clear: `StoredConnection` carries only the
+ciphertext, and `credentials()` decrypts it at the moment a provider is built.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psa.credentials import ConnectWiseCredentials, encrypt_secret
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What an admin saves; `private_key=None` keeps the stored one."""
+
+    site: str
+    codebase: str
+    company_id: str
+    public_key: str
+    client_id: str
+    private_key: str | None = field(default=None, repr=False)
+    default_member_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """A saved connection as read back: the private key only as ciphertext."""
+
+    account_id: uuid.UUID
+    provider: str
+    site: str
+    codebase: str
+    company_id: str
+    public_key: str
+    client_id: str
+    default_member_id: int | None
+    updated_at: datetime
+    private_key_encrypted: str = field(repr=False)
+
+    def credentials(self, secret_key: str | bytes) -> ConnectWiseCredentials:
+        """Decrypt the private key into credentials for a provider (never logged)."""
+        return ConnectWiseCredentials.from_stored(
+            site=self.site,
+            codebase=self.codebase,
+            company_id=self.company_id,
+            public_key=self.public_key,
+            encrypted_private_key=self.private_key_encrypted,
+            client_id=self.client_id,
+            secret_key=secret_key,
+        )
+
+
+class PrivateKeyRequiredError(ValueError):
+    """The first save of an account's connection must include the private key."""
+
+
+_COLUMNS = (
+    "account_id, provider, site, codebase, company_id, public_key, client_id, "
+    "default_member_id, updated_at, private_key_encrypted"
+)
+_LOAD = text(f"SELECT {_COLUMNS} FROM psa_connections WHERE account_id = :account_id")
+_INSERT = text(
+    f"""
+    INSERT INTO psa_connections (account_id, site, codebase, company_id, public_key, client_id,
+                                 default_member_id, private_key_encrypted)
+    VALUES (:account_id, :site, :codebase, :company_id, :public_key, :client_id,
+            :default_member_id, :private_key_encrypted)
+    ON CONFLICT (account_id) DO UPDATE SET
+        site = excluded.site, codebase = excluded.codebase, company_id = excluded.company_id,
+        public_key = excluded.public_key, client_id = excluded.client_id,
+        default_member_id = excluded.default_member_id,
+        private_key_encrypted = excluded.private_key_encrypted, updated_at = now()
+    RETURNING {_COLUMNS}
+    """
+)
+_UPDATE_KEEPING_KEY = text(
+    f"""
+    UPDATE psa_connections SET site = :site, codebase = :codebase, company_id = :company_id,
+        public_key = :public_key, client_id = :client_id,
+        default_member_id = :default_member_id, updated_at = now()
+    WHERE account_id = :account_id
+    RETURNING {_COLUMNS}
+    """
+)
+
+
+async def load_connection(session: AsyncSession, account_id: uuid.UUID) -> StoredConnection | None:
+    row = (await session.execute(_LOAD, {"account_id": account_id})).one_or_none()
+    return None if row is None else StoredConnection(**row._asdict())
+
+
+async def save_connection(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    settings: ConnectionSettings,
+    secret_key: str | bytes,
+) -> StoredConnection:
+    """Insert or replace the account's settings; the private key is encrypted here."""
+    values = {
+        "account_id": account_id,
+        "site": settings.site.strip(),
+        "codebase": settings.codebase.strip(),
+        "company_id": settings.company_id.strip(),
+        "public_key": settings.public_key.strip(),
+        "client_id": settings.client_id.strip(),
+        "default_member_id": settings.default_member_id,
+    }
+    if settings.private_key is None:
+        row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one_or_none()
+        if row is None:
+            raise PrivateKeyRequiredError("privateKey is required when no connection is saved yet")
+    else:
+        encrypted = encrypt_secret(settings.private_key, secret_key)
+        row = (await session.execute(_INSERT, {**values, "private_key_encrypted": encrypted})).one()
+    return StoredConnection(**row._asdict())

@@ -1,0 +1,97 @@
+"""Background jobs of a running server: success-rate recalculation and outbox recovery.
+
+Both run as asyncio tasks started from the app's lifespan. The recalculation takes the
+advisory lock with `pg_try_advisory_lock`, so with several workers or replicas exactly
+one recalculates at a time and the others skip that tick. Outbox recovery runs once at
+start-up and then on a timer; completing a row is idempotent, so replicas may overlap.
+A failing run is logged and retried at the next tick; it never stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.success_rates import recalculate_success_rates
+from service.psa_pushes import PsaPushService
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_RECOVERY_INTERVAL_S = 60.0
+
+
+async def _every(
+    name: str, interval_s: float, job: Callable[[], Awaitable[object]], *, first_delay: float
+) -> None:
+    await asyncio.sleep(first_delay)
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("background job %s failed; retrying in %.0f s", name, interval_s)
+        await asyncio.sleep(interval_s)
+
+
+class BackgroundJobs:
+    """The server's periodic tasks; `start()` in the lifespan, `stop()` on shutdown."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        pushes: PsaPushService,
+        *,
+        recalc_interval_s: float,
+        recovery_interval_s: float = OUTBOX_RECOVERY_INTERVAL_S,
+    ) -> None:
+        self.engine = engine
+        self.pushes = pushes
+        self.recalc_interval_s = recalc_interval_s
+        self.recovery_interval_s = recovery_interval_s
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def recalculate(self) -> None:
+        await recalculate_success_rates(self.engine, wait=False)
+
+    async def recover(self) -> None:
+        await self.pushes.recover()
+
+    def start(self) -> None:
+        if self.recalc_interval_s > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "recalc-success-rates",
+                        self.recalc_interval_s,
+                        self.recalculate,
+                        first_delay=self.recalc_interval_s,
+                    ),
+                    name="recalc-success-rates",
+                )
+            )
+        if self.recovery_interval_s > 0:
+            # The first recovery runs right away: that is the start-up recovery.
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "psa-outbox-recovery",
+                        self.recovery_interval_s,
+                        self.recover,
+                        first_delay=0.0,
+                    ),
+                    name="psa-outbox-recovery",
+                )
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
