@@ -118,8 +118,8 @@ async def test_every_root_field_sees_only_the_callers_account(
     # One account's flow id, asked for with the other's token, is null.
     assert await one.query(api, FLOW, id=str(flow_two)) == {"flow": None}
     assert await two.query(api, FLOW, id=str(flow_one)) == {"flow": None}
-    own: dict[str, Any] = await one.query(api, FLOW, id=str(flow_one))
-    assert own == {"flow": {"id": str(flow_one), "usageCount": 2}}
+    mine: dict[str, Any] = await one.query(api, FLOW, id=str(flow_one))
+    assert mine == {"flow": {"id": str(flow_one), "usageCount": 2}}
 
 
 async def test_a_token_for_an_unknown_account_sees_nothing(

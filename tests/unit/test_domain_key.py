@@ -81,7 +81,7 @@ async def test_sql_and_python_agree_on_unicode(engine: AsyncEngine, value: str) 
 async def test_sql_and_python_agree_on_white_space_code_points(engine: AsyncEngine) -> None:
     """Every code point up to U+3000 between two letters: both forms give the same key."""
     # U+0130 lowers differently (see the expected failure above); surrogates are not text.
-    values = [f"a{chr(n)}b" for n in range(1, 0x3001) if n != 0x130]
+    values: list[str | None] = [f"a{chr(n)}b" for n in range(1, 0x3001) if n != 0x130]
     sql = await _sql_keys(engine, values)
-    differ = [hex(ord(v[1])) for v, got in zip(values, sql, strict=True) if got != domain_key(v)]
+    differ = [v for v, got in zip(values, sql, strict=True) if got != domain_key(v)]
     assert differ == []

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from persistence.analytics.window import Window, last_days, local_today
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # Window bounds are compared in UTC: Python subtracts same-zone datetimes on the wall
