@@ -295,6 +295,19 @@ async def test_flow_category_is_trimmed_of_tabs_and_newlines_in_the_name(
     assert [d["name"] for d in data["domains"]] == ["Remote  Access", "Wireless"]
 
 
+async def test_a_domain_whose_flows_are_all_archived_takes_the_session_spelling(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await new_tenant(sessionmaker)
+    b = tenant.builder
+    await b.flow("Old flow", "Legacy", status="archived")
+    await b.session(utc_now() - timedelta(days=1), domain="legacy")
+    data = (await tenant.query(api, COVERAGE, period="LAST_7_DAYS"))["coverage"]
+    got = [(d["name"], d["flowCount"], d["flows"], d["flowCountTier"]) for d in data["domains"]]
+    assert got == [("legacy", 0, [], "CRITICAL")]
+    assert data["knowledgeGaps"] == [{"name": "legacy"}]
+
+
 async def test_no_data_gives_an_empty_heatmap(
     api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

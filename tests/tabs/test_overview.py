@@ -49,6 +49,14 @@ async def test_headline_numbers_follow_the_definitions(
     await add(now - 4 * day, domain="Network", status="resolved", tier="discovery")
     await add(now - 5 * day, domain=None, status="escalated", tier="guided", rating=1)
     await add(now - 5 * day, domain="   ", status="active")
+    # Only resolved sessions enter the MTTR, even if another carries a resolution time.
+    escalated_at = now - 6 * day
+    await add(
+        escalated_at,
+        domain="Network",
+        status="escalated",
+        resolved_at=escalated_at + timedelta(minutes=500),
+    )
     # Never counted: an assistant session, and one that starts tomorrow (local).
     await add(
         now - 2 * day,
@@ -70,27 +78,28 @@ async def test_headline_numbers_follow_the_definitions(
 
     data = (await tenant.query(api, OVERVIEW, period="LAST_30_DAYS"))["overview"]
     assert data["period"] == "LAST_30_DAYS"
-    assert data["sessionCount"] == 5
-    assert data["resolutionRate"] == 3 / 5
-    assert data["escalationRate"] == 1 / 5
-    assert data["guidedRate"] == 2 / 5
+    assert data["sessionCount"] == 6
+    assert data["resolutionRate"] == 3 / 6
+    assert data["escalationRate"] == 2 / 6
+    assert data["guidedRate"] == 2 / 6
     assert data["mttrMinutes"] == pytest.approx((30 + 90) / 2)
     assert data["avgRating"] == pytest.approx((5 + 3 + 1) / 3)
-    assert data["confidenceTiers"] == {"guided": 2, "exploring": 1, "discovery": 1, "unknown": 1}
-    # "Email" and "email" tie as spellings: the smallest by code point wins.
-    assert data["domains"] == [
-        {"name": "Email", "sessionCount": 2, "flowCount": 0},
-        {"name": "Network", "sessionCount": 1, "flowCount": 0},
-    ]
-
-    data = (await tenant.query(api, OVERVIEW, period="LAST_90_DAYS"))["overview"]
-    assert data["sessionCount"] == 6
-    assert data["resolutionRate"] == 4 / 6
-    assert data["mttrMinutes"] == pytest.approx((30 + 90 + 10) / 3)
-    assert data["confidenceTiers"]["unknown"] == 2
+    assert data["confidenceTiers"] == {"guided": 2, "exploring": 1, "discovery": 1, "unknown": 2}
+    # "Email" and "email" tie as spellings: the smallest by code point wins; the two
+    # domains tie at 2 sessions and go by name.
     assert data["domains"] == [
         {"name": "Email", "sessionCount": 2, "flowCount": 0},
         {"name": "Network", "sessionCount": 2, "flowCount": 0},
+    ]
+
+    data = (await tenant.query(api, OVERVIEW, period="LAST_90_DAYS"))["overview"]
+    assert data["sessionCount"] == 7
+    assert data["resolutionRate"] == 4 / 7
+    assert data["mttrMinutes"] == pytest.approx((30 + 90 + 10) / 3)
+    assert data["confidenceTiers"]["unknown"] == 3
+    assert data["domains"] == [
+        {"name": "Network", "sessionCount": 3, "flowCount": 0},
+        {"name": "Email", "sessionCount": 2, "flowCount": 0},
     ]
 
 
