@@ -31,6 +31,7 @@ from service.cli_commands import (
     positive_hours,
 )
 from service.cli_database import CliError
+from service.cli_recalc import cmd_recalc_success_rates
 from service.cli_serve import cmd_serve
 from service.embedded import EmbeddedPostgresError
 from service.settings import SettingsError
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--name", default=DEFAULT_APP_ROLE)
     role.add_argument("--password", default=None, help="default: a new random one")
     role.set_defaults(handler=cmd_create_app_role)
+
+    recalc = commands.add_parser(
+        "recalc-success-rates", help="recalculate every flow's success rate now"
+    )
+    recalc.set_defaults(handler=cmd_recalc_success_rates)
     return parser
 
 
