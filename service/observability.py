@@ -1,0 +1,270 @@
+"""Per-request observability: one JSON log line and Prometheus metrics per HTTP request.
+
+A `RequestRecord` lives in a context variable for the length of a request. The GraphQL
+view and the CSV export fill in the account, operation and error codes; a SQLAlchemy
+listener counts the statements the request sends. At the end the middleware writes
+one log line (ids only: no tokens, secrets or personal data) and updates the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.request_id import current_request_id
+
+request_logger = logging.getLogger("flowpilot.requests")
+
+REQUESTS = Counter(
+    "flowpilot_requests",
+    "HTTP requests served, by GraphQL operation (or route) and outcome (ok or error code).",
+    ["operation", "outcome"],
+)
+LATENCY = Histogram(
+    "flowpilot_request_duration_seconds",
+    "Time to answer an HTTP request, by operation and outcome.",
+    ["operation", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+JOB_RUNS = Counter(
+    "flowpilot_job_runs", "Background job runs, by job and outcome.", ["job", "outcome"]
+)
+JOB_DURATION = Histogram(
+    "flowpilot_job_duration_seconds",
+    "Background job run time, by job.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
+)
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+_FIXED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+MAX_OPERATION_LABELS = 200
+_operation_labels: set[str] = set()
+
+
+@dataclass
+class RequestRecord:
+    """What one request did; mutated in place by whoever learns something about it."""
+
+    request_id: str | None
+    method: str
+    path: str
+    account_id: str | None = None
+    operation: str | None = None
+    statements: int = 0
+    codes: list[str] = field(default_factory=list)
+    status: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        if self.codes:
+            return self.codes[0]
+        if self.status is not None and self.status >= 400:
+            return f"HTTP_{self.status}"
+        return "ok"
+
+
+_current: ContextVar[RequestRecord | None] = ContextVar("flowpilot_request_record", default=None)
+
+
+def current_record() -> RequestRecord | None:
+    return _current.get()
+
+
+def note_account(account_id: object) -> None:
+    record = _current.get()
+    if record is not None:
+        record.account_id = str(account_id)
+
+
+def note_operation(name: str | None) -> None:
+    record = _current.get()
+    if record is not None and name:
+        record.operation = name
+
+
+def note_errors(codes: Iterable[str]) -> None:
+    record = _current.get()
+    if record is not None:
+        record.codes.extend(codes)
+
+
+def observe_job(name: str, seconds: float, ok: bool) -> None:
+    """Record one run of a background job (recalculation, rollups) in the metrics."""
+    JOB_RUNS.labels(job=name, outcome="ok" if ok else "error").inc()
+    JOB_DURATION.labels(job=name).observe(seconds)
+
+
+def _count_statement(*_: Any) -> None:
+    record = _current.get()
+    if record is not None:
+        record.statements += 1
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Count every statement sent through `engine` against the request that sent it."""
+    sync_engine = engine.sync_engine
+    if not event.contains(sync_engine, "before_cursor_execute", _count_statement):
+        event.listen(sync_engine, "before_cursor_execute", _count_statement)
+
+
+def operation_label(record: RequestRecord) -> str:
+    """A bounded label: known names, the first few hundred others, then `other`."""
+    name = record.operation
+    if name is None:
+        return record.path if record.path in _FIXED_ROUTES else "other"
+    if name in _operation_labels:
+        return name
+    if not _NAME.match(name.replace(":", "_").replace("-", "_")):
+        return "other"
+    if len(_operation_labels) >= MAX_OPERATION_LABELS:
+        return "other"
+    _operation_labels.add(name)
+    return name
+
+
+def log_line(record: RequestRecord, duration_ms: float) -> str:
+    return json.dumps(
+        {
+            "event": "request",
+            "request_id": record.request_id,
+            "method": record.method,
+            "path": record.path,
+            "status": record.status,
+            "account_id": record.account_id,
+            "operation": record.operation,
+            "duration_ms": round(duration_ms, 3),
+            "sql_statements": record.statements,
+            "result": "ok" if record.outcome == "ok" else "error",
+            "error_codes": record.codes,
+        },
+        separators=(",", ":"),
+    )
+
+
+def install_request_log_handler() -> None:
+    """Send request lines to stdout, one JSON object each, unless already configured."""
+    if request_logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    request_logger.addHandler(handler)
+    request_logger.setLevel(logging.INFO)
+    request_logger.propagate = False
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI: wraps each HTTP request in a record, then logs and measures it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        record = RequestRecord(current_request_id(), scope["method"], scope["path"])
+        token = _current.set(record)
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = int(message["status"])
+                if record.request_id is None:  # the id middleware runs inside this one
+                    for name, value in message.get("headers", ()):
+                        if name.lower() == b"x-request-id":
+                            record.request_id = value.decode("latin-1")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        except BaseException:
+            record.status = 500
+            if not record.codes:
+                record.codes.append("INTERNAL")
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            _current.reset(token)
+            labels = {"operation": operation_label(record), "outcome": record.outcome}
+            REQUESTS.labels(**labels).inc()
+            LATENCY.labels(**labels).observe(seconds)
+            request_logger.info(log_line(record, seconds * 1000))
+
+
+class _Forward(Collector):
+    """Exposes the process-wide registry (request and job metrics) in an app's registry."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
+class PoolCollector(Collector):
+    """Connections checked out and idle in each of the app's pools, read at scrape time."""
+
+    def __init__(self, engines: Callable[[], dict[str, AsyncEngine]]) -> None:
+        self.engines = engines
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "flowpilot_db_pool_connections",
+            "Database connections of the pool, by pool and state (checked_out or idle).",
+            labels=["pool", "state"],
+        )
+        for name, engine in self.engines().items():
+            pool: Any = engine.pool
+            gauge.add_metric([name, "checked_out"], float(pool.checkedout()))
+            gauge.add_metric([name, "idle"], float(pool.checkedin()))
+        yield gauge
+
+
+def app_registry(engines: Callable[[], dict[str, AsyncEngine]]) -> CollectorRegistry:
+    """The registry `/metrics` serves: process-wide metrics plus this app's pools."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Forward())
+    registry.register(PoolCollector(engines))
+    return registry
+
+
+def database_engines(app: Any) -> dict[str, AsyncEngine]:
+    """The app's pools by name, once its lifespan has connected the database."""
+    database = getattr(app.state, "database", None)
+    if database is None:
+        return {}
+    engines = {"primary": database.primary_engine}
+    if database.read_engine is not database.primary_engine:
+        engines["read"] = database.read_engine
+    return engines
+
+
+class MetricsEndpoint:
+    """`GET /metrics` in the Prometheus text format."""
+
+    def __init__(self, engines: Callable[[], dict[str, AsyncEngine]]) -> None:
+        self.registry = app_registry(engines)
+
+    async def handle(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
