@@ -196,3 +196,4 @@ TENANT_TABLES = ("accounts", "users", "trees", "ai_sessions", "psa_activity_log"
 
 # The write-path tables share `Base`; importing them here registers them on its metadata.
 from persistence import models_write  # noqa: E402, F401
+from persistence import models_rollups  # noqa: E402, F401

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.keys import domain_key_sql
 from persistence.analytics.rows import DomainRow, DomainSet
 from persistence.analytics.window import Window
@@ -20,6 +20,7 @@ def _trimmed(column: str) -> str:
 
 # Names: the smallest trimmed flow spelling; else the most frequent trimmed session
 # spelling (ties: the smallest). A NULL key row carries the unmapped session count.
+# Session spellings come from the rollups (unmapped sessions are stored with key '').
 _DOMAIN_SET = text(
     f"""
     WITH flow_domains AS (
@@ -31,11 +32,10 @@ _DOMAIN_SET = text(
         GROUP BY key
     ),
     session_spellings AS (
-        SELECT {domain_key_sql("s.problem_domain")} AS key,
-               {_trimmed("s.problem_domain")} AS spelling, count(*) AS n
-        FROM ai_sessions s
-        WHERE {SESSIONS_IN_WINDOW}
-        GROUP BY 1, 2
+        SELECT NULLIF(r.domain_key, '') AS key, r.spelling, sum(r.sessions) AS n
+        FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
+        GROUP BY r.domain_key, r.spelling
+        HAVING sum(r.sessions) > 0
     ),
     session_domains AS (
         SELECT key, sum(n)::bigint AS session_count,
@@ -57,7 +57,7 @@ _DOMAIN_SET = text(
 
 async def domain_set(session: AsyncSession, account_id: uuid.UUID, window: Window) -> DomainSet:
     """Every domain of the window, sessionCount desc then name, and the unmapped count."""
-    result = await session.execute(_DOMAIN_SET, window_params(account_id, window))
+    result = await session.execute(_DOMAIN_SET, block_params(account_id, window))
     domains: list[DomainRow] = []
     unmapped = 0
     for row in result:

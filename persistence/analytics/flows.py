@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.keys import domain_key_sql
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
@@ -34,19 +34,18 @@ _BY_DOMAIN_KEYS = text(
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
-_STATS = """
-    count(*) AS usage,
-    count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
-    count(*) FILTER (WHERE s.confidence_tier = 'guided') AS guided,
-    avg(s.match_confidence) AS avg_confidence
+# Period statistics from the flow rollups of the window's blocks.
+_STATS = f"""
+    SELECT r.flow_id, sum(r.usage) AS usage, sum(r.resolved) AS resolved,
+           sum(r.guided) AS guided,
+           sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0) AS avg_confidence
+    FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
 """
 
 _STATS_BY_IDS = text(
     f"""
-    SELECT s.matched_flow_id AS id, {_STATS}
-    FROM ai_sessions s
-    WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id = ANY(:ids)
-    GROUP BY s.matched_flow_id
+    SELECT st.flow_id AS id, st.usage, st.resolved, st.guided, st.avg_confidence
+    FROM ({_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
     """
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
@@ -55,12 +54,7 @@ _ALL_WITH_STATS = text(
     SELECT {_FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
            coalesce(st.guided, 0) AS guided, st.avg_confidence
     FROM trees t
-    LEFT JOIN (
-        SELECT s.matched_flow_id, {_STATS}
-        FROM ai_sessions s
-        WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id IS NOT NULL
-        GROUP BY s.matched_flow_id
-    ) st ON st.matched_flow_id = t.id
+    LEFT JOIN ({_STATS} GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = t.id
     WHERE {_NOT_ARCHIVED}
     """
 )
@@ -112,7 +106,7 @@ async def flow_stats_by_ids(
     session: AsyncSession, account_id: uuid.UUID, window: Window, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, FlowPeriodStats]:
     """Period statistics per flow id; flows without sessions are absent."""
-    params = {**window_params(account_id, window), "ids": list(ids)}
+    params = {**block_params(account_id, window), "ids": list(ids)}
     result = await session.execute(_STATS_BY_IDS, params)
     return {row.id: _stats(row) for row in result}
 
@@ -121,5 +115,5 @@ async def flows_with_stats(
     session: AsyncSession, account_id: uuid.UUID, window: Window
 ) -> list[tuple[FlowRow, FlowPeriodStats]]:
     """Every non-archived flow with its period statistics, in no particular order."""
-    result = await session.execute(_ALL_WITH_STATS, window_params(account_id, window))
+    result = await session.execute(_ALL_WITH_STATS, block_params(account_id, window))
     return [(_flow(row), _stats(row)) for row in result]

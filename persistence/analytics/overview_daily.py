@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.filters import EPOCH, day_number
 from persistence.analytics.window import Window
 
 
@@ -25,21 +25,20 @@ class OverviewDay:
     resolution_minutes_count: int = 0
 
 
-# A session belongs to the local day it started on, as in the totals.
+# A session belongs to the local day it started on, as in the totals: the level-0
+# (one-day) rollup blocks of the window, summed over domains.
 _DAILY = text(
-    f"""
-    SELECT (s.started_at AT TIME ZONE :timezone)::date AS day,
-           count(*) AS sessions,
-           count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
-           count(*) FILTER (WHERE s.status = 'escalated') AS escalated,
-           coalesce(sum(extract(epoch FROM s.resolved_at - s.started_at) / 60)
-               FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL), 0)
-               AS resolution_minutes_sum,
-           count(*) FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL)
-               AS resolution_minutes_count
-    FROM ai_sessions s
-    WHERE {SESSIONS_IN_WINDOW}
-    GROUP BY 1
+    """
+    SELECT r.block AS day_number,
+           sum(r.sessions) AS sessions,
+           sum(r.resolved) AS resolved,
+           sum(r.escalated) AS escalated,
+           sum(r.resolution_minutes) AS resolution_minutes_sum,
+           sum(r.resolution_count) AS resolution_minutes_count
+    FROM rollup_session_blocks r
+    WHERE r.account_id = :account_id AND r.level = 0 AND r.block >= :first AND r.block <= :last
+    GROUP BY r.block
+    HAVING sum(r.sessions) > 0
     """
 )
 
@@ -48,10 +47,14 @@ async def overview_daily(
     session: AsyncSession, account_id: uuid.UUID, window: Window
 ) -> list[OverviewDay]:
     """One point per local day of the window, oldest first, zero days included."""
-    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    params = {
+        "account_id": account_id,
+        "first": day_number(window.first_day),
+        "last": day_number(window.last_day),
+    }
     found = {
-        row.day: OverviewDay(
-            day=row.day,
+        EPOCH + timedelta(days=row.day_number): OverviewDay(
+            day=EPOCH + timedelta(days=row.day_number),
             sessions=row.sessions,
             resolved=row.resolved,
             escalated=row.escalated,

@@ -7,69 +7,48 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.filters import (
-    ACTIVITIES_IN_WINDOW,
-    SESSIONS_IN_WINDOW,
-    window_params,
-)
+from persistence.analytics.filters import BLOCKS_IN_WINDOW, DAYS_IN_WINDOW, block_params
 from persistence.analytics.rows import PsaDay, PsaTotals, PushFunnelCounts
 from persistence.analytics.window import Window
 
 # Hours are summed as numeric so that the daily points add up to the total exactly.
+# Distinct sessions with time entries: a session counts once, on the first of its
+# time-entry days inside the window, i.e. the day whose previous one is before it.
 _TOTALS = text(
     f"""
-    SELECT count(*) FILTER (WHERE p.activity_type = 'time_entry_posted') AS time_entries,
-           coalesce(sum(p.hours_logged::numeric)
-               FILTER (WHERE p.activity_type = 'time_entry_posted'), 0) AS hours,
-           count(DISTINCT p.session_id)
-               FILTER (WHERE p.activity_type = 'time_entry_posted') AS sessions,
-           count(*) FILTER (WHERE p.activity_type = 'note_posted') AS notes,
-           count(*) FILTER (WHERE p.activity_type = 'status_updated') AS status_updates
-    FROM psa_activity_log p
-    WHERE {ACTIVITIES_IN_WINDOW}
+    SELECT coalesce(sum(r.time_entries), 0) AS time_entries,
+           coalesce(sum(r.hours), 0) AS hours,
+           (SELECT coalesce(sum(r.sessions), 0) FROM rollup_psa_time_chains r
+            WHERE {DAYS_IN_WINDOW} AND r.prev_day < :first_day) AS sessions,
+           coalesce(sum(r.notes), 0) AS notes,
+           coalesce(sum(r.status_updates), 0) AS status_updates
+    FROM rollup_psa_days r
+    WHERE {DAYS_IN_WINDOW}
     """
 )
 
 _DAILY = text(
     f"""
-    SELECT (p.created_at AT TIME ZONE :timezone)::date AS day,
-           count(*) AS entries,
-           coalesce(sum(p.hours_logged::numeric), 0) AS hours
-    FROM psa_activity_log p
-    WHERE {ACTIVITIES_IN_WINDOW} AND p.activity_type = 'time_entry_posted'
-    GROUP BY 1
+    SELECT r.day, r.time_entries AS entries, r.hours
+    FROM rollup_psa_days r
+    WHERE {DAYS_IN_WINDOW} AND r.time_entries > 0
     """
 )
 
-# A cohort of the window's sessions; activities of any date count.
+# A cohort of the window's sessions (activities of any date), kept per block by triggers.
 _FUNNEL = text(
     f"""
-    WITH cohort AS (
-        SELECT s.id, coalesce(btrim(s.psa_ticket_id), '') <> '' AS linked
-        FROM ai_sessions s
-        WHERE {SESSIONS_IN_WINDOW}
-    ),
-    pushed AS (
-        SELECT p.session_id,
-               bool_or(p.activity_type = 'note_posted') AS has_note,
-               bool_or(p.activity_type = 'time_entry_posted') AS has_time
-        FROM psa_activity_log p
-        JOIN cohort c ON c.id = p.session_id AND c.linked
-        WHERE p.account_id = :account_id
-        GROUP BY p.session_id
-    )
-    SELECT count(*) AS total,
-           count(*) FILTER (WHERE c.linked) AS linked,
-           count(*) FILTER (WHERE c.linked AND p.has_note) AS doc_pushed,
-           count(*) FILTER (WHERE c.linked AND p.has_note AND p.has_time) AS time_logged
-    FROM cohort c
-    LEFT JOIN pushed p ON p.session_id = c.id
+    SELECT coalesce(sum(r.sessions), 0) AS total,
+           coalesce(sum(r.linked), 0) AS linked,
+           coalesce(sum(r.doc_pushed), 0) AS doc_pushed,
+           coalesce(sum(r.time_logged), 0) AS time_logged
+    FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
     """
 )
 
 
 async def psa_totals(session: AsyncSession, account_id: uuid.UUID, window: Window) -> PsaTotals:
-    row = (await session.execute(_TOTALS, window_params(account_id, window))).one()
+    row = (await session.execute(_TOTALS, block_params(account_id, window))).one()
     return PsaTotals(
         time_entries=row.time_entries,
         hours=float(row.hours),
@@ -81,7 +60,7 @@ async def psa_totals(session: AsyncSession, account_id: uuid.UUID, window: Windo
 
 async def psa_daily(session: AsyncSession, account_id: uuid.UUID, window: Window) -> list[PsaDay]:
     """One point per local day of the window, oldest first, zero days included."""
-    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    params = block_params(account_id, window)
     found = {row.day: row for row in await session.execute(_DAILY, params)}
     return [
         PsaDay(day, found[day].entries, float(found[day].hours))
@@ -94,5 +73,5 @@ async def psa_daily(session: AsyncSession, account_id: uuid.UUID, window: Window
 async def push_funnel(
     session: AsyncSession, account_id: uuid.UUID, window: Window
 ) -> PushFunnelCounts:
-    row = (await session.execute(_FUNNEL, window_params(account_id, window))).one()
+    row = (await session.execute(_FUNNEL, block_params(account_id, window))).one()
     return PushFunnelCounts(row.total, row.linked, row.doc_pushed, row.time_logged)

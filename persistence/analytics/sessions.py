@@ -1,4 +1,4 @@
-"""Session counts over a window: the overview totals and per-domain statistics."""
+"""Session counts over a window: the overview totals and per-domain statistics (from rollups)."""
 
 from __future__ import annotations
 
@@ -11,36 +11,33 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from persistence.analytics.filters import SESSIONS_IN_WINDOW, window_params
-from persistence.analytics.keys import domain_key_sql
+from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.rows import SessionCounts
 from persistence.analytics.window import Window
 
+# Sums of the rollup rows of the window's blocks; every count is exact.
 _COUNTS = """
-    count(*) AS sessions,
-    count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
-    count(*) FILTER (WHERE s.status = 'escalated') AS escalated,
-    count(*) FILTER (WHERE s.confidence_tier = 'guided') AS guided,
-    count(*) FILTER (WHERE s.confidence_tier = 'exploring') AS exploring,
-    count(*) FILTER (WHERE s.confidence_tier = 'discovery') AS discovery,
-    coalesce(sum(extract(epoch FROM s.resolved_at - s.started_at) / 60)
-        FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL), 0)
-        AS resolution_minutes_sum,
-    count(*) FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL)
-        AS resolution_minutes_count,
-    coalesce(sum(s.rating), 0) AS rating_sum,
-    count(s.rating) AS rating_count
+    coalesce(sum(r.sessions), 0) AS sessions,
+    coalesce(sum(r.resolved), 0) AS resolved,
+    coalesce(sum(r.escalated), 0) AS escalated,
+    coalesce(sum(r.guided), 0) AS guided,
+    coalesce(sum(r.exploring), 0) AS exploring,
+    coalesce(sum(r.discovery), 0) AS discovery,
+    coalesce(sum(r.resolution_minutes), 0) AS resolution_minutes_sum,
+    coalesce(sum(r.resolution_count), 0) AS resolution_minutes_count,
+    coalesce(sum(r.rating_sum), 0) AS rating_sum,
+    coalesce(sum(r.rating_count), 0) AS rating_count
 """
 
-_TOTALS = text(f"SELECT {_COUNTS} FROM ai_sessions s WHERE {SESSIONS_IN_WINDOW}")
+_TOTALS = text(f"SELECT {_COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}")
 
 _BY_DOMAIN = text(
     f"""
-    SELECT d.key, {_COUNTS}
-    FROM (SELECT {domain_key_sql("s.problem_domain")} AS key, s.*
-          FROM ai_sessions s WHERE {SESSIONS_IN_WINDOW}) AS s
-    JOIN unnest(:keys) AS d(key) ON d.key = s.key
-    GROUP BY d.key
+    SELECT r.domain_key AS key, {_COUNTS}
+    FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
+    WHERE r.domain_key = ANY(:keys)
+    GROUP BY r.domain_key
+    HAVING sum(r.sessions) > 0
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
@@ -64,7 +61,7 @@ async def session_totals(
     session: AsyncSession, account_id: uuid.UUID, window: Window
 ) -> SessionCounts:
     """Counts over every FlowPilot session of the account in the window."""
-    row = (await session.execute(_TOTALS, window_params(account_id, window))).one()
+    row = (await session.execute(_TOTALS, block_params(account_id, window))).one()
     return _counts(row)
 
 
@@ -72,6 +69,6 @@ async def session_counts_by_domain(
     session: AsyncSession, account_id: uuid.UUID, window: Window, keys: Sequence[str]
 ) -> dict[str, SessionCounts]:
     """Counts per domain key; keys without sessions are absent from the result."""
-    params = {**window_params(account_id, window), "keys": list(keys)}
+    params = {**block_params(account_id, window), "keys": list(keys)}
     result = await session.execute(_BY_DOMAIN, params)
     return {row.key: _counts(row) for row in result}

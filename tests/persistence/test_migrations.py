@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from persistence import migrate
 from persistence.engine import create_engine
 from persistence.models import TENANT_TABLES, Base
+from persistence.models_rollups import ROLLUP_TABLES
 from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0003_psa_write_paths"
+HEAD = "0004_rollups"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -94,6 +95,24 @@ HEAD_COLUMNS: dict[str, set[str]] = {
         "completed_at",
     },
 }
+ROLLUP_COLUMNS: dict[str, set[str]] = {
+    "rollup_session_blocks": {
+        *("account_id", "level", "block", "domain_key", "spelling", "sessions", "resolved"),
+        *("escalated", "guided", "exploring", "discovery", "resolution_count"),
+        *("resolution_minutes", "rating_sum", "rating_count", "linked", "doc_pushed"),
+        "time_logged",
+    },
+    "rollup_flow_blocks": {
+        *("account_id", "level", "block", "flow_id", "usage", "resolved", "guided"),
+        *("confidence_sum", "confidence_count"),
+    },
+    "rollup_psa_days": {"account_id", "day", "time_entries", "hours", "notes", "status_updates"},
+    "rollup_psa_time_sessions": {"account_id", "session_id", "day", "entries"},
+    "rollup_psa_time_chains": {"account_id", "day", "prev_day", "sessions"},
+    "rollup_session_pushes": {"account_id", "session_id", "notes", "time_entries"},
+}
+HEAD_COLUMNS.update(ROLLUP_COLUMNS)
+ROLLUP_INDEXES = {f"{table}_pkey" for table in ROLLUP_TABLES}
 WRITE_INDEXES = {
     "psa_connections_pkey",
     "psa_outbox_pkey",
@@ -213,7 +232,9 @@ async def test_baseline_is_the_pre_analytics_schema_and_analytics_downgrade_rest
     await upgrade_to(fresh_engine, "head")
     head_indexes = {name for _table, name, _definition in (await catalog(fresh_engine))["indexes"]}
     analytics_keys = {"psa_activity_log_pkey", "uq_psa_activity_log_push"}
-    assert head_indexes - baseline_indexes == ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES
+    assert head_indexes - baseline_indexes == (
+        ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES | ROLLUP_INDEXES
+    )
 
     await downgrade_to(fresh_engine, BASELINE)
     assert await catalog(fresh_engine) == baseline
@@ -225,7 +246,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         differences = await connection.run_sync(_model_differences)
     # The comparison does see gaps: at the baseline the analytics additions are missing.
     added = {diff[1].name for diff in differences if diff[0] == "add_table"}
-    assert added == {"psa_activity_log", *WRITE_TABLES}
+    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES}
     added_columns = {
         (diff[2], diff[3].name)
         for diff in differences
@@ -331,7 +352,7 @@ async def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(
 ) -> None:
     await upgrade_to(fresh_engine, "head")
     snapshot = await catalog(fresh_engine)
-    isolated = (*TENANT_TABLES, *WRITE_TABLES)
+    isolated = (*TENANT_TABLES, *WRITE_TABLES, *ROLLUP_TABLES)
     assert snapshot["rls"] == {(table, True, True) for table in isolated}
     policies = {row[0]: row[1:] for row in snapshot["policies"]}
     assert set(policies) == set(isolated)

@@ -1,0 +1,322 @@
+"""The analytics computed by scanning sessions and activities directly (no rollups).
+
+These are the statements the tabs ran before the rollups existed. They stay as the
+oracle of the randomized equivalence test and of the benchmark's floor: any rollup
+answer must equal theirs. Not used on the request path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from persistence.analytics.filters import ACTIVITIES_IN_WINDOW, SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.keys import domain_key_sql
+from persistence.analytics.overview_daily import OverviewDay
+from persistence.analytics.rows import (
+    DomainRow,
+    DomainSet,
+    FlowPeriodStats,
+    FlowRow,
+    PsaDay,
+    PsaTotals,
+    PushFunnelCounts,
+    SessionCounts,
+)
+from persistence.analytics.window import Window
+
+
+def _trimmed(column: str) -> str:
+    return f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
+
+
+_COUNTS = """
+    count(*) AS sessions,
+    count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
+    count(*) FILTER (WHERE s.status = 'escalated') AS escalated,
+    count(*) FILTER (WHERE s.confidence_tier = 'guided') AS guided,
+    count(*) FILTER (WHERE s.confidence_tier = 'exploring') AS exploring,
+    count(*) FILTER (WHERE s.confidence_tier = 'discovery') AS discovery,
+    coalesce(sum(extract(epoch FROM s.resolved_at - s.started_at) / 60)
+        FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL), 0)
+        AS resolution_minutes_sum,
+    count(*) FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL)
+        AS resolution_minutes_count,
+    coalesce(sum(s.rating), 0) AS rating_sum,
+    count(s.rating) AS rating_count
+"""
+
+SESSION_TOTALS = text(f"SELECT {_COUNTS} FROM ai_sessions s WHERE {SESSIONS_IN_WINDOW}")
+
+SESSIONS_BY_DOMAIN = text(
+    f"""
+    SELECT d.key, {_COUNTS}
+    FROM (SELECT {domain_key_sql("s.problem_domain")} AS key, s.*
+          FROM ai_sessions s WHERE {SESSIONS_IN_WINDOW}) AS s
+    JOIN unnest(:keys) AS d(key) ON d.key = s.key
+    GROUP BY d.key
+    """
+).bindparams(bindparam("keys", type_=ARRAY(Text)))
+
+DOMAIN_SET = text(
+    f"""
+    WITH flow_domains AS (
+        SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
+        FROM (SELECT {domain_key_sql("t.category")} AS key, {_trimmed("t.category")} AS spelling
+              FROM trees t
+              WHERE t.account_id = :account_id AND t.status <> 'archived') f
+        WHERE key IS NOT NULL
+        GROUP BY key
+    ),
+    session_spellings AS (
+        SELECT {domain_key_sql("s.problem_domain")} AS key,
+               {_trimmed("s.problem_domain")} AS spelling, count(*) AS n
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW}
+        GROUP BY 1, 2
+    ),
+    session_domains AS (
+        SELECT key, sum(n)::bigint AS session_count,
+               (array_agg(spelling ORDER BY n DESC, spelling COLLATE "C"))[1] AS name
+        FROM session_spellings
+        GROUP BY key
+    )
+    SELECT coalesce(f.key, s.key) AS key,
+           coalesce(f.name, s.name) AS name,
+           coalesce(f.flow_count, 0) AS flow_count,
+           coalesce(s.session_count, 0) AS session_count
+    FROM flow_domains f
+    FULL JOIN session_domains s ON s.key = f.key
+    ORDER BY (coalesce(f.key, s.key) IS NULL), session_count DESC,
+             coalesce(f.name, s.name) COLLATE "C"
+    """
+)
+
+_FLOW_COLUMNS = f"""
+    t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
+    {domain_key_sql("t.category")} AS domain_key
+"""
+_STATS = """
+    count(*) AS usage,
+    count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
+    count(*) FILTER (WHERE s.confidence_tier = 'guided') AS guided,
+    avg(s.match_confidence) AS avg_confidence
+"""
+
+FLOW_STATS_BY_IDS = text(
+    f"""
+    SELECT s.matched_flow_id AS id, {_STATS}
+    FROM ai_sessions s
+    WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id = ANY(:ids)
+    GROUP BY s.matched_flow_id
+    """
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+
+FLOWS_WITH_STATS = text(
+    f"""
+    SELECT {_FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
+           coalesce(st.guided, 0) AS guided, st.avg_confidence
+    FROM trees t
+    LEFT JOIN (
+        SELECT s.matched_flow_id, {_STATS}
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW} AND s.matched_flow_id IS NOT NULL
+        GROUP BY s.matched_flow_id
+    ) st ON st.matched_flow_id = t.id
+    WHERE t.account_id = :account_id AND t.status <> 'archived'
+    """
+)
+
+PSA_TOTALS = text(
+    f"""
+    SELECT count(*) FILTER (WHERE p.activity_type = 'time_entry_posted') AS time_entries,
+           coalesce(sum(p.hours_logged::numeric)
+               FILTER (WHERE p.activity_type = 'time_entry_posted'), 0) AS hours,
+           count(DISTINCT p.session_id)
+               FILTER (WHERE p.activity_type = 'time_entry_posted') AS sessions,
+           count(*) FILTER (WHERE p.activity_type = 'note_posted') AS notes,
+           count(*) FILTER (WHERE p.activity_type = 'status_updated') AS status_updates
+    FROM psa_activity_log p
+    WHERE {ACTIVITIES_IN_WINDOW}
+    """
+)
+
+PSA_DAILY = text(
+    f"""
+    SELECT (p.created_at AT TIME ZONE :timezone)::date AS day,
+           count(*) AS entries,
+           coalesce(sum(p.hours_logged::numeric), 0) AS hours
+    FROM psa_activity_log p
+    WHERE {ACTIVITIES_IN_WINDOW} AND p.activity_type = 'time_entry_posted'
+    GROUP BY 1
+    """
+)
+
+PUSH_FUNNEL = text(
+    f"""
+    WITH cohort AS (
+        SELECT s.id, coalesce(btrim(s.psa_ticket_id), '') <> '' AS linked
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW}
+    ),
+    pushed AS (
+        SELECT p.session_id,
+               bool_or(p.activity_type = 'note_posted') AS has_note,
+               bool_or(p.activity_type = 'time_entry_posted') AS has_time
+        FROM psa_activity_log p
+        JOIN cohort c ON c.id = p.session_id AND c.linked
+        WHERE p.account_id = :account_id
+        GROUP BY p.session_id
+    )
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE c.linked) AS linked,
+           count(*) FILTER (WHERE c.linked AND p.has_note) AS doc_pushed,
+           count(*) FILTER (WHERE c.linked AND p.has_note AND p.has_time) AS time_logged
+    FROM cohort c
+    LEFT JOIN pushed p ON p.session_id = c.id
+    """
+)
+
+OVERVIEW_DAILY = text(
+    f"""
+    SELECT (s.started_at AT TIME ZONE :timezone)::date AS day,
+           count(*) AS sessions,
+           count(*) FILTER (WHERE s.status = 'resolved') AS resolved,
+           count(*) FILTER (WHERE s.status = 'escalated') AS escalated,
+           coalesce(sum(extract(epoch FROM s.resolved_at - s.started_at) / 60)
+               FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL), 0)
+               AS resolution_minutes_sum,
+           count(*) FILTER (WHERE s.status = 'resolved' AND s.resolved_at IS NOT NULL)
+               AS resolution_minutes_count
+    FROM ai_sessions s
+    WHERE {SESSIONS_IN_WINDOW}
+    GROUP BY 1
+    """
+)
+
+
+def _counts(row: Any) -> SessionCounts:
+    return SessionCounts(
+        sessions=row.sessions,
+        resolved=row.resolved,
+        escalated=row.escalated,
+        guided=row.guided,
+        exploring=row.exploring,
+        discovery=row.discovery,
+        resolution_minutes_sum=float(row.resolution_minutes_sum),
+        resolution_minutes_count=row.resolution_minutes_count,
+        rating_sum=int(row.rating_sum),
+        rating_count=row.rating_count,
+    )
+
+
+def _stats(row: Any) -> FlowPeriodStats:
+    confidence = row.avg_confidence
+    return FlowPeriodStats(
+        usage=row.usage,
+        resolved=row.resolved,
+        guided=row.guided,
+        avg_confidence=None if confidence is None else float(confidence),
+    )
+
+
+async def session_totals(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> SessionCounts:
+    return _counts((await session.execute(SESSION_TOTALS, window_params(account_id, window))).one())
+
+
+async def session_counts_by_domain(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, keys: Sequence[str]
+) -> dict[str, SessionCounts]:
+    params = {**window_params(account_id, window), "keys": list(keys)}
+    return {row.key: _counts(row) for row in await session.execute(SESSIONS_BY_DOMAIN, params)}
+
+
+async def domain_set(session: AsyncSession, account_id: uuid.UUID, window: Window) -> DomainSet:
+    domains: list[DomainRow] = []
+    unmapped = 0
+    for row in await session.execute(DOMAIN_SET, window_params(account_id, window)):
+        if row.key is None:
+            unmapped = row.session_count
+        else:
+            domains.append(DomainRow(row.key, row.name, row.flow_count, row.session_count))
+    return DomainSet(tuple(domains), unmapped)
+
+
+async def flow_stats_by_ids(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FlowPeriodStats]:
+    params = {**window_params(account_id, window), "ids": list(ids)}
+    return {row.id: _stats(row) for row in await session.execute(FLOW_STATS_BY_IDS, params)}
+
+
+async def flows_with_stats(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> list[tuple[FlowRow, FlowPeriodStats]]:
+    result = await session.execute(FLOWS_WITH_STATS, window_params(account_id, window))
+    return [
+        (
+            FlowRow(
+                id=row.id,
+                name=row.name,
+                category=row.category,
+                status=row.status,
+                usage_count=row.usage_count,
+                success_rate=row.success_rate,
+                last_matched_at=row.last_matched_at,
+                domain_key=row.domain_key,
+            ),
+            _stats(row),
+        )
+        for row in result
+    ]
+
+
+async def psa_totals(session: AsyncSession, account_id: uuid.UUID, window: Window) -> PsaTotals:
+    row = (await session.execute(PSA_TOTALS, window_params(account_id, window))).one()
+    return PsaTotals(
+        row.time_entries, float(row.hours), row.sessions, row.notes, row.status_updates
+    )
+
+
+async def psa_daily(session: AsyncSession, account_id: uuid.UUID, window: Window) -> list[PsaDay]:
+    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    found = {row.day: row for row in await session.execute(PSA_DAILY, params)}
+    return [
+        PsaDay(day, found[day].entries, float(found[day].hours))
+        if day in found
+        else PsaDay(day, 0, 0.0)
+        for day in window.days
+    ]
+
+
+async def push_funnel(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> PushFunnelCounts:
+    row = (await session.execute(PUSH_FUNNEL, window_params(account_id, window))).one()
+    return PushFunnelCounts(row.total, row.linked, row.doc_pushed, row.time_logged)
+
+
+async def overview_daily(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> list[OverviewDay]:
+    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    found = {
+        row.day: OverviewDay(
+            row.day,
+            row.sessions,
+            row.resolved,
+            row.escalated,
+            float(row.resolution_minutes_sum),
+            row.resolution_minutes_count,
+        )
+        for row in await session.execute(OVERVIEW_DAILY, params)
+    }
+    return [found.get(day, OverviewDay(day)) for day in window.days]
