@@ -1,0 +1,207 @@
+"""Results: the machine's description, the JSON per scale, and the generated docs page.
+
+docs/benchmarks.md is regenerated from every bench/results/<scale>.json present, so the
+page always shows the latest run of each scale with the commit it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
+SCALE_ORDER = ("XS", "S", "M", "L")
+TABS = ("overview", "coverage", "flow-quality", "psa")
+PERIODS = ("LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS")
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def commit() -> str:
+    """The commit measured, with `+dirty` when tracked files had uncommitted changes."""
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return head + ("+dirty" if dirty and dirty != "unknown" else "")
+
+
+def machine(server_version: str) -> dict[str, Any]:
+    memory_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "postgresql": server_version,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def save_generation(report: dict[str, Any], command: str) -> None:
+    _write(
+        RESULTS_DIR / f"{report['scale']}.generate.json",
+        {**report, "command": command, "commit": commit(), "at": datetime.now(UTC).isoformat()},
+    )
+
+
+def save_results(results: dict[str, Any], path: Path | None = None) -> Path:
+    target = path or RESULTS_DIR / f"{results['scale']}.json"
+    _write(target, results)
+    return target
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -> list[str]:
+    scale = results["scale"]
+    m = results["machine"]
+    lines = [
+        f"## Scale {scale}",
+        "",
+        f"Commit `{results['commit']}`, run at {results['at']} — {m['nproc']} CPUs, "
+        f"{m['memory_gib']} GiB, PostgreSQL {m['postgresql']}, Python {m['python']}; "
+        f"load average at start {', '.join(f'{x:.1f}' for x in m['load_average'])}.",
+        "",
+        f"Command: `{results['command']}`",
+        "",
+    ]
+    if generation:
+        lines += [
+            f"Dataset: `{generation['command']}` (commit `{generation['commit']}`): "
+            f"{generation['accounts']} accounts, {generation['sessions']:,} sessions, "
+            f"{generation['activities']:,} PSA rows, {generation['flows']:,} flows; generated in "
+            f"{generation['seconds_total']:.0f} s (COPY {generation['seconds_load']:.0f} s, "
+            f"indexes {generation['seconds_indexes']:.0f} s, rollups "
+            f"{generation['seconds_rollups']:.0f} s, vacuum {generation['seconds_vacuum']:.0f} s); "
+            f"{generation['database_bytes'] / 2**30:.2f} GiB on disk.",
+            "",
+        ]
+    lines += [
+        "Times in ms. Floor = the minimal hand-written SQL through asyncpg; in-process = "
+        "`schema.execute`; HTTP = uvicorn, one worker, one client. Ratio = in-process p50 / "
+        "floor p50. Rows = rows read by the request's statements (EXPLAIN ANALYZE). "
+        "Equal = the API's numbers equal the floor's.",
+        "",
+        "| account | tab | period | sessions | floor p50 | floor p95 | in-proc p50 | in-proc p95 "
+        "| HTTP p50 | HTTP p95 | ratio | statements | rows read | equal |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
+    ]
+    for case in results["cases"]:
+        http = case.get("http") or {}
+        lines.append(
+            f"| {case['account_role']} | {case['tab']} | {case['period']} "
+            f"| {case['sessions_in_period']:,} | {_ms(case['floor']['p50'])} "
+            f"| {_ms(case['floor']['p95'])} | {_ms(case['in_process']['p50'])} "
+            f"| {_ms(case['in_process']['p95'])} | {_ms(http.get('p50'))} | {_ms(http.get('p95'))} "
+            f"| {_ratio(case['ratio'])} | {case['statements']} | {case.get('rows_read', '–'):,} "
+            f"| {'yes' if case['equal'] else '**NO**'} |"
+        )
+    throughput = results.get("throughput") or []
+    if throughput:
+        lines += [
+            "",
+            f"Throughput ({results['throughput_case']}): "
+            + "; ".join(
+                f"{t['concurrency']} clients {t['rps']:.0f} req/s, p95 {t['p95_ms']:.0f} ms, "
+                f"{t['errors']} errors"
+                for t in throughput
+            )
+            + f". Peak RSS of the server: {results.get('server_peak_rss_mb', 0):.0f} MB.",
+        ]
+    growth = results.get("growth") or []
+    if growth:
+        lines += [
+            "",
+            "Cost growth, LAST_90_DAYS (p95 ms, in-process API / floor):",
+            "",
+            "| account sessions | in period | tab | API p95 | floor p95 |",
+            "|---:|---:|---|---:|---:|",
+        ]
+        lines += [
+            f"| {g['account_sessions']:,} | {g['sessions_in_period']:,} | {g['tab']} "
+            f"| {_ms(g['api_p95'])} | {_ms(g['floor_p95'])} |"
+            for g in growth
+        ]
+    notes = results.get("notes")
+    if notes:
+        lines += ["", notes]
+    return [*lines, ""]
+
+
+_HEADER = """# Benchmarks
+
+Generated by `python -m bench report` from `bench/results/*.json`; do not edit the tables
+by hand. Each section names the commit it measured.
+"""
+
+_REPRODUCE = """## How to reproduce
+
+```sh
+. .venv/bin/activate
+pip install -e '.[bench]'          # numpy, for the generator
+export DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres   # a superuser server
+python -m bench generate --scale S --seed 1    # (re)creates database flowpilot_bench_s
+python -m bench run --scale S                  # writes bench/results/S.json and this page
+python -m bench generate --scale L --seed 1
+python -m bench run --scale L --periods LAST_90_DAYS
+```
+
+`run` options: `--tabs coverage,flow-quality`, `--periods LAST_90_DAYS`, `--repetitions N`
+(at most N runs per measurement, stopping early after `--budget` seconds with at least 5),
+`--skip-http`, `--skip-growth`, `--load-seconds`. The largest account is the one with the
+most sessions; the median account is the median by session count. The floor is timed as
+its SQL round trips only (the ranking and tier arithmetic in Python is not counted), so
+the ratio charges the API with all of its own work. Both connect as the same superuser
+(row-level security is bypassed alike). `python -m bench report` rebuilds this page.
+"""
+
+
+def write_docs(path: str | None = None) -> Path:
+    sections: list[str] = []
+    for scale in SCALE_ORDER:
+        result_path = RESULTS_DIR / f"{scale}.json"
+        if not result_path.exists():
+            continue
+        results = json.loads(result_path.read_text(encoding="utf-8"))
+        generation_path = RESULTS_DIR / f"{scale}.generate.json"
+        generation = (
+            json.loads(generation_path.read_text(encoding="utf-8"))
+            if generation_path.exists()
+            else None
+        )
+        sections += _scale_section(results, generation)
+    target = Path(path) if path else DOCS_PAGE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_HEADER + "\n" + "\n".join(sections) + "\n" + _REPRODUCE, encoding="utf-8")
+    return target
