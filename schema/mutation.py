@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -45,6 +45,17 @@ SETTINGS_ROLES = frozenset({"admin"})
 T = TypeVar("T")
 
 
+def _session_id() -> Any:
+    """A fresh field each time: strawberry binds a field object to one class."""
+    return strawberry.field(description="The session, of the caller's account.")
+
+
+def _idempotency_key() -> Any:
+    return strawberry.field(
+        default=None, description="Send the same key when retrying: the push is made once."
+    )
+
+
 def _uuid(value: strawberry.ID, argument: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -74,63 +85,71 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
 
 @strawberry.input(description="A session matched to a flow by FlowPilot.")
 class RecordFlowMatchInput:
-    session_id: strawberry.ID
-    flow_id: strawberry.ID
+    session_id: strawberry.ID = _session_id()
+    flow_id: strawberry.ID = strawberry.field(description="The flow, of the caller's account.")
     confidence: float | None = strawberry.field(default=None, description="The match score, 0..1.")
 
 
 @strawberry.type(description="The session's match and the flow's lifetime counters after it.")
 class FlowMatchResult:
-    session_id: strawberry.ID
-    flow_id: strawberry.ID
-    match_confidence: float | None
+    session_id: strawberry.ID = strawberry.field(description="The matched session.")
+    flow_id: strawberry.ID = strawberry.field(description="The flow it is matched to.")
+    match_confidence: float | None = strawberry.field(
+        description="The session's match score as stored."
+    )
     counted: bool = strawberry.field(
         description="False when the session was already matched to this flow (nothing changed)."
     )
     total_usage_count: int = strawberry.field(description="trees.usage_count after the match.")
-    last_matched_at: datetime.datetime | None
+    last_matched_at: datetime.datetime | None = strawberry.field(
+        description="trees.last_matched_at after the match."
+    )
 
 
 @strawberry.input(description="Hours worked on the session's PSA ticket.")
 class PushTimeEntryInput:
-    session_id: strawberry.ID
+    session_id: strawberry.ID = _session_id()
     hours: float = strawberry.field(description="More than 0, at most 24.")
-    notes: str = ""
+    notes: str = strawberry.field(default="", description="The time entry's notes.")
     time_start: datetime.datetime | None = strawberry.field(
         default=None, description="When the work started; default: now minus hours."
     )
     member_id: int | None = strawberry.field(
         default=None, description="The ConnectWise member; default: the connection's."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="Send the same key when retrying: the push is made once."
-    )
+    idempotency_key: str | None = _idempotency_key()
 
 
 @strawberry.input(description="A note on the session's PSA ticket.")
 class PushTicketNoteInput:
-    session_id: strawberry.ID
-    text: str
-    detail_description: bool = False
-    internal_analysis: bool = True
-    resolution: bool = False
-    idempotency_key: str | None = None
+    session_id: strawberry.ID = _session_id()
+    text: str = strawberry.field(description="The note's text.")
+    detail_description: bool = strawberry.field(
+        default=False, description="Show it in the ticket's detail description."
+    )
+    internal_analysis: bool = strawberry.field(
+        default=True, description="Show it in the ticket's internal analysis."
+    )
+    resolution: bool = strawberry.field(
+        default=False, description="Show it in the ticket's resolution."
+    )
+    idempotency_key: str | None = _idempotency_key()
 
 
 @strawberry.input(description="A status change of the session's PSA ticket.")
 class UpdateTicketStatusInput:
-    session_id: strawberry.ID
+    session_id: strawberry.ID = _session_id()
     status_id: int = strawberry.field(description="A status id of the ticket's board.")
-    idempotency_key: str | None = None
+    idempotency_key: str | None = _idempotency_key()
 
 
 @strawberry.type(description="A push the PSA accepted, as logged in the PSA activity log.")
 class PsaPush:
-    activity_id: strawberry.ID
-    type: PsaActivityType
-    psa_ticket_id: str
+    activity_id: strawberry.ID = strawberry.field(description="The psa_activity_log row.")
+    type: PsaActivityType = strawberry.field(description="The kind of push.")
+    psa_ticket_id: str = strawberry.field(description="The ticket pushed to.")
     external_id: str = strawberry.field(description="The record's id in the PSA.")
-    hours_logged: float | None
+    hours_logged: float | None = strawberry.field(description="Hours, for a time entry.")
     replayed: bool = strawberry.field(
         description="True when an earlier push with the same idempotency key is returned."
     )
@@ -151,27 +170,31 @@ class PsaPush:
 class PsaConnectionInput:
     site: str = strawberry.field(description="e.g. api-na.myconnectwise.net")
     codebase: str = strawberry.field(description="e.g. v4_6_release/")
-    company_id: str
-    public_key: str
-    client_id: str
+    company_id: str = strawberry.field(description="The ConnectWise company id.")
+    public_key: str = strawberry.field(description="The API member's public key.")
+    client_id: str = strawberry.field(description="The integration's clientId (a GUID).")
     private_key: str | None = strawberry.field(
         default=None,
         description="Write-only; required on the first save, omitted to keep the stored one.",
     )
-    default_member_id: int | None = None
+    default_member_id: int | None = strawberry.field(
+        default=None, description="The ConnectWise member time entries go to by default."
+    )
 
 
 @strawberry.type(description="The saved PSA settings; the private key is never returned.")
 class PsaConnection:
-    provider: str
-    site: str
-    codebase: str
-    company_id: str
-    public_key: str
-    client_id: str
-    default_member_id: int | None
-    has_private_key: bool
-    updated_at: datetime.datetime
+    provider: str = strawberry.field(description="The PSA: connectwise.")
+    site: str = strawberry.field(description="The ConnectWise host.")
+    codebase: str = strawberry.field(description="The ConnectWise codebase.")
+    company_id: str = strawberry.field(description="The ConnectWise company id.")
+    public_key: str = strawberry.field(description="The API member's public key.")
+    client_id: str = strawberry.field(description="The integration's clientId.")
+    default_member_id: int | None = strawberry.field(
+        description="The member time entries go to by default."
+    )
+    has_private_key: bool = strawberry.field(description="A private key is stored (encrypted).")
+    updated_at: datetime.datetime = strawberry.field(description="When it was last saved.")
 
     @classmethod
     def of(cls, stored: StoredConnection) -> PsaConnection:
@@ -199,7 +222,11 @@ class Mutation:
         description="Record that a session matched a flow. admin or service.",
         extensions=[RequireRoles(MATCH_ROLES)],
     )
-    async def record_flow_match(self, info: Info, input: RecordFlowMatchInput) -> FlowMatchResult:
+    async def record_flow_match(
+        self,
+        info: Info,
+        input: Annotated[RecordFlowMatchInput, strawberry.argument(description="What to write.")],
+    ) -> FlowMatchResult:
         principal = info.context.require_principal()
         session_id = _uuid(input.session_id, "sessionId")
         flow_id = _uuid(input.flow_id, "flowId")
@@ -226,7 +253,11 @@ class Mutation:
         description="Log hours on the session's ticket. engineer, team_admin, admin, service.",
         extensions=[RequireRoles(PUSH_ROLES)],
     )
-    async def push_time_entry(self, info: Info, input: PushTimeEntryInput) -> PsaPush:
+    async def push_time_entry(
+        self,
+        info: Info,
+        input: Annotated[PushTimeEntryInput, strawberry.argument(description="What to write.")],
+    ) -> PsaPush:
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -246,7 +277,11 @@ class Mutation:
         description="Add a note to the session's ticket. engineer, team_admin, admin, service.",
         extensions=[RequireRoles(PUSH_ROLES)],
     )
-    async def push_ticket_note(self, info: Info, input: PushTicketNoteInput) -> PsaPush:
+    async def push_ticket_note(
+        self,
+        info: Info,
+        input: Annotated[PushTicketNoteInput, strawberry.argument(description="What to write.")],
+    ) -> PsaPush:
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -267,7 +302,13 @@ class Mutation:
         "engineer, team_admin, admin, service.",
         extensions=[RequireRoles(PUSH_ROLES)],
     )
-    async def update_ticket_status(self, info: Info, input: UpdateTicketStatusInput) -> PsaPush:
+    async def update_ticket_status(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateTicketStatusInput, strawberry.argument(description="What to write.")
+        ],
+    ) -> PsaPush:
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -284,7 +325,11 @@ class Mutation:
         description="Save the account's ConnectWise settings. admin only.",
         extensions=[RequireRoles(SETTINGS_ROLES)],
     )
-    async def save_psa_connection(self, info: Info, input: PsaConnectionInput) -> PsaConnection:
+    async def save_psa_connection(
+        self,
+        info: Info,
+        input: Annotated[PsaConnectionInput, strawberry.argument(description="What to write.")],
+    ) -> PsaConnection:
         context = info.context
         account_id = context.require_principal().account_id
         missing = [
