@@ -32,6 +32,7 @@ from service.cli_commands import (
 )
 from service.cli_database import CliError
 from service.cli_recalc import cmd_recalc_success_rates
+from service.cli_rollups import cmd_rebuild_rollups
 from service.cli_serve import cmd_serve
 from service.embedded import EmbeddedPostgresError
 from service.settings import SettingsError
@@ -113,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         "recalc-success-rates", help="recalculate every flow's success rate now"
     )
     recalc.set_defaults(handler=cmd_recalc_success_rates)
+
+    rollups = commands.add_parser(
+        "rebuild-rollups", help="recompute the analytics rollups (after a bulk load)"
+    )
+    rollups.add_argument("--account", type=_uuid, default=None, help="default: every account")
+    rollups.set_defaults(handler=cmd_rebuild_rollups)
     return parser
 
 
