@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -15,7 +16,15 @@ from starlette.routing import Route
 from persistence.migrate import is_at_head
 from schema.build import build_schema
 from service.database import Database
+from service.export import CsvExport
 from service.graphql_view import AnalyticsGraphQL
+from service.observability import (
+    MetricsEndpoint,
+    ObservabilityMiddleware,
+    count_statements,
+    database_engines,
+    install_request_log_handler,
+)
 from service.jobs import BackgroundJobs
 from service.psa_pushes import PsaPushService
 from service.settings import Settings
@@ -49,6 +58,8 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.database = Database.connect(settings)
+        for engine in database_engines(app).values():
+            count_statements(engine)
         app.state.psa_pushes = PsaPushService(app.state.database.primary, settings.psa_secret_key)
         jobs = BackgroundJobs(
             app.state.database.primary_engine,
@@ -73,9 +84,13 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
+            Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
         ],
+        middleware=[Middleware(ObservabilityMiddleware)],
         lifespan=lifespan,
     )
+    install_request_log_handler()
     app.state.settings = settings
     return app
 

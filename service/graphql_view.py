@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from resolvers.context import RequestContext
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
+from service.graphiql import graphiql_html
+from service.observability import note_account, note_errors, note_operation
+from service.persisted_queries import PersistedQueries
+from service.request_id import current_request_id
 from service.settings import Settings
 
 
@@ -34,12 +43,18 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
     def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
         super().__init__(schema, **options)
         self.settings = settings
+        self.persisted_queries = PersistedQueries(
+            safelist=settings.persisted_queries_safelist,
+            capacity=settings.persisted_queries_cache_size,
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         database: Database = request.app.state.database
         principal, auth_error = authenticate(request.headers.get("authorization"), self.settings)
+        if principal is not None:
+            note_account(principal.account_id)
         return RequestContext(
             settings=self.settings,
             sessionmaker=database.primary,
@@ -49,3 +64,58 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             request=request,
             response=response,
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql_html(self.settings))
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Resolve persisted queries (APQ, safelist) before strawberry executes the text."""
+        try:
+            query = self.persisted_queries.resolve(request_data.query, request_data.extensions)
+        except GraphQLError as error:
+            note_operation(request_data.operation_name)
+            return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=query)
+        note_operation(request_data.operation_name or _operation_name(query))
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Every error carries the request id (also in the X-Request-ID header) and a code."""
+        request_id = current_request_id()
+        response = await super().process_result(request, result)
+        codes: list[str] = []
+        for error in response.get("errors") or []:
+            if not isinstance(error, dict):
+                continue
+            extensions = error.setdefault("extensions", {})
+            if request_id is not None:
+                extensions.setdefault("requestId", request_id)
+            codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
+        note_errors(codes)
+        return response
+
+
+def _operation_name(query: str | None) -> str | None:
+    """The document's operation name when the request did not say (single-operation documents)."""
+    if not query:
+        return None
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None

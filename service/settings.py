@@ -69,6 +69,9 @@ class Settings:
     request_timeout_s: float = 10.0
     recalc_interval_s: float = 900.0
     psa_secret_key: str | None = None
+    # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
+    persisted_queries_safelist: bool = False
+    persisted_queries_cache_size: int = 1000
 
     demo: bool = True
 
@@ -105,5 +108,7 @@ class Settings:
             request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
             recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
             psa_secret_key=_optional("PSA_SECRET_KEY"),
+            persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
+            persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
             demo=demo,
         )
