@@ -515,26 +515,72 @@ def generate(seed: int = 7, now: datetime | None = None) -> DemoRows:
 
 # --- writing ----------------------------------------------------------------------------
 
-_INSERTS = {
+# table -> (columns with their PostgreSQL types), in the order of the DemoRows tuples.
+_COLUMNS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "users": (
-        "INSERT INTO users (id, email, role, created_at, account_id) VALUES ($1, $2, $3, $4, $5)"
+        "users",
+        (("id", "uuid"), ("email", "text"), ("role", "text"), ("created_at", "timestamptz")),
     ),
     "trees": (
-        "INSERT INTO trees (id, name, category, status, created_at, usage_count, success_rate, "
-        "last_matched_at, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "trees",
+        (
+            ("id", "uuid"),
+            ("name", "text"),
+            ("category", "text"),
+            ("status", "text"),
+            ("created_at", "timestamptz"),
+            ("usage_count", "integer"),
+            ("success_rate", "double precision"),
+            ("last_matched_at", "timestamptz"),
+        ),
     ),
     "sessions": (
-        "INSERT INTO ai_sessions (id, user_id, session_type, problem_domain, status, "
-        "confidence_tier, matched_flow_id, match_confidence, started_at, resolved_at, rating, "
-        "psa_ticket_id, created_at, account_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "ai_sessions",
+        (
+            ("id", "uuid"),
+            ("user_id", "uuid"),
+            ("session_type", "text"),
+            ("problem_domain", "text"),
+            ("status", "text"),
+            ("confidence_tier", "text"),
+            ("matched_flow_id", "uuid"),
+            ("match_confidence", "double precision"),
+            ("started_at", "timestamptz"),
+            ("resolved_at", "timestamptz"),
+            ("rating", "smallint"),
+            ("psa_ticket_id", "text"),
+            ("created_at", "timestamptz"),
+        ),
     ),
     "activities": (
-        "INSERT INTO psa_activity_log (id, session_id, activity_type, hours_logged, "
-        "psa_ticket_id, provider, external_id, created_at, account_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "psa_activity_log",
+        (
+            ("id", "uuid"),
+            ("session_id", "uuid"),
+            ("activity_type", "text"),
+            ("hours_logged", "double precision"),
+            ("psa_ticket_id", "text"),
+            ("provider", "text"),
+            ("external_id", "text"),
+            ("created_at", "timestamptz"),
+        ),
     ),
 }
+
+
+def _bulk_insert(table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """One INSERT of whole columns as arrays: a single round trip per table.
+
+    (COPY would refuse: it is not supported where row-level security applies.)
+    """
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${index}::{kind}[]" for index, (_, kind) in enumerate(columns, 1))
+    account = len(columns) + 1
+    return (
+        f"INSERT INTO {table} ({names}, account_id) "
+        f"SELECT *, ${account}::uuid FROM unnest({arrays})"
+    )
+
 
 _COUNTS = text(
     """
@@ -564,9 +610,10 @@ async def _write(connection: AsyncConnection, rows: DemoRows, now: datetime) -> 
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection  # asyncpg, inside the same transaction
     assert driver is not None
-    for table, statement in _INSERTS.items():
-        batch = [(*row, DEMO_ACCOUNT_ID) for row in getattr(rows, table)]
-        await driver.executemany(statement, batch)
+    for attribute, (table, columns) in _COLUMNS.items():
+        records: list[tuple[Any, ...]] = getattr(rows, attribute)
+        arrays = [list(values) for values in zip(*records, strict=True)]
+        await driver.execute(_bulk_insert(table, columns), *arrays, DEMO_ACCOUNT_ID)
 
 
 async def _seed(connection: AsyncConnection, seed: int, now: datetime | None) -> DemoSummary:

@@ -8,12 +8,9 @@ never a traceback: 1 when the environment is wrong, 2 when the command line is.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Sequence
-from types import FrameType
 
 import asyncpg
 from alembic.util.exc import CommandError
@@ -133,16 +130,9 @@ def _database_error(error: BaseException) -> str:
     return f"database error: {_first_line(cause)}"
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # A normal exit runs the atexit hooks, which stop the embedded PostgreSQL.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return handler(args)
     except CliError as error:

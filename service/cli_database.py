@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from persistence.engine import async_url, asyncpg_dsn
+from persistence.engine import async_url, asyncpg_dsn, create_engine
 from persistence.migrate import current_revision, head_revision
 from service.embedded import embedded_server_url
 from service.settings import DEFAULT_DATA_DIR
@@ -135,8 +135,6 @@ def behind_head_message(current: str | None) -> str:
 
 async def require_head(engine_url: str) -> None:
     """Refuse to go on unless the schema is at the newest migration."""
-    from persistence.engine import create_engine
-
     engine = create_engine(engine_url, pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as connection:

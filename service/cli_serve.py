@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
+import threading
+from types import FrameType
 
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary
 from persistence.roles import DEFAULT_APP_ROLE
@@ -32,11 +35,19 @@ async def _prepare_demo(target: Target) -> DemoSummary:
     return await seed_into(target.url, 7)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _run_uvicorn(args: argparse.Namespace) -> None:
     try:
         import uvicorn
     except ImportError:  # pragma: no cover - a dependency of the package
         raise CliError("uvicorn is not installed: pip install -e .") from None
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again once no event
+    # loop runs; exiting normally then lets atexit stop the embedded PostgreSQL.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(
         _APP,
         factory=True,
