@@ -91,7 +91,8 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
         "",
         f"Commit `{results['commit']}`, run at {results['at']} — {m['nproc']} CPUs, "
         f"{m['memory_gib']} GiB, PostgreSQL {m['postgresql']}, Python {m['python']}; "
-        f"load average at start {', '.join(f'{x:.1f}' for x in m['load_average'])}.",
+        f"load average (1, 5, 15 min) at start {', '.join(f'{x:.1f}' for x in m['load_average'])}"
+        f", at end {', '.join(f'{x:.1f}' for x in results.get('load_average_at_end', []))}.",
         "",
         f"Command: `{results['command']}`",
         "",
@@ -110,12 +111,13 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
     lines += [
         "Times in ms. Floor = the minimal hand-written SQL through asyncpg; in-process = "
         "`schema.execute`; HTTP = uvicorn, one worker, one client. Ratio = in-process p50 / "
-        "floor p50. Rows = rows read by the request's statements (EXPLAIN ANALYZE). "
+        "floor p50. API CPU = the Python process's own CPU time per in-process request (robust to "
+        "a loaded machine). Rows = rows read by the request's statements (EXPLAIN ANALYZE). "
         "Equal = the API's numbers equal the floor's.",
         "",
         "| account | tab | period | sessions | floor p50 | floor p95 | in-proc p50 | in-proc p95 "
-        "| HTTP p50 | HTTP p95 | ratio | statements | rows read | equal |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
+        "| HTTP p50 | HTTP p95 | ratio | API CPU p50 | statements | rows read | equal |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
     ]
     for case in results["cases"]:
         http = case.get("http") or {}
@@ -124,7 +126,8 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
             f"| {case['sessions_in_period']:,} | {_ms(case['floor']['p50'])} "
             f"| {_ms(case['floor']['p95'])} | {_ms(case['in_process']['p50'])} "
             f"| {_ms(case['in_process']['p95'])} | {_ms(http.get('p50'))} | {_ms(http.get('p95'))} "
-            f"| {_ratio(case['ratio'])} | {case['statements']} | {case.get('rows_read', '–'):,} "
+            f"| {_ratio(case['ratio'])} | {_ms(case.get('in_process_cpu', {}).get('p50'))} "
+            f"| {case['statements']} | {case.get('rows_read', '–'):,} "
             f"| {'yes' if case['equal'] else '**NO**'} |"
         )
     throughput = results.get("throughput") or []
@@ -133,7 +136,7 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
             "",
             f"Throughput ({results['throughput_case']}): "
             + "; ".join(
-                f"{t['concurrency']} clients {t['rps']:.0f} req/s, p95 {t['p95_ms']:.0f} ms, "
+                f"{t['concurrency']} clients {t['rps']:.1f} req/s, p95 {_ms(t['p95_ms'])} ms, "
                 f"{t['errors']} errors"
                 for t in throughput
             )
