@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from sqlalchemy.exc import IntegrityError
+from strawberry.utils.str_converters import to_camel_case
 
 from persistence import flow_matches
 from persistence.psa_connections import (
@@ -61,6 +63,14 @@ def _uuid(value: strawberry.ID, argument: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise BadUserInput(f"{argument} is not a UUID", argument=argument) from None
+
+
+def _plain_text(input: object) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them as bad input, not a crash."""
+    for name, value in vars(input).items():
+        if isinstance(value, str) and "\x00" in value:
+            field = to_camel_case(name)
+            raise BadUserInput(f"{field} must not contain NUL characters", fields=[field])
 
 
 async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
@@ -227,6 +237,7 @@ class Mutation:
         info: Info,
         input: Annotated[RecordFlowMatchInput, strawberry.argument(description="What to write.")],
     ) -> FlowMatchResult:
+        _plain_text(input)
         principal = info.context.require_principal()
         session_id = _uuid(input.session_id, "sessionId")
         flow_id = _uuid(input.flow_id, "flowId")
@@ -258,6 +269,7 @@ class Mutation:
         info: Info,
         input: Annotated[PushTimeEntryInput, strawberry.argument(description="What to write.")],
     ) -> PsaPush:
+        _plain_text(input)
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -282,6 +294,7 @@ class Mutation:
         info: Info,
         input: Annotated[PushTicketNoteInput, strawberry.argument(description="What to write.")],
     ) -> PsaPush:
+        _plain_text(input)
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -309,6 +322,7 @@ class Mutation:
             UpdateTicketStatusInput, strawberry.argument(description="What to write.")
         ],
     ) -> PsaPush:
+        _plain_text(input)
         account_id = info.context.require_principal().account_id
         session_id = _uuid(input.session_id, "sessionId")
         outcome = await _mapped(
@@ -330,6 +344,7 @@ class Mutation:
         info: Info,
         input: Annotated[PsaConnectionInput, strawberry.argument(description="What to write.")],
     ) -> PsaConnection:
+        _plain_text(input)
         context = info.context
         account_id = context.require_principal().account_id
         missing = [
@@ -366,4 +381,7 @@ class Mutation:
                 stored = await save_connection(session, account_id, settings, key)
         except PrivateKeyRequiredError as error:
             raise BadUserInput(str(error), fields=["privateKey"]) from None
+        except IntegrityError:
+            # The token's account has no row (deleted, or never created).
+            raise NotFound("account not found") from None
         return PsaConnection.of(stored)

@@ -281,6 +281,10 @@ async def test_refusals_before_calling_connectwise(
     assert codes(await writes_api.execute(NOTE, no_flags, token=linked.engineer_token)) == [
         "BAD_USER_INPUT"
     ]
+    nul = {"input": {"sessionId": str(linked.session_100), "hours": 1.0, "notes": "a\x00b"}}
+    assert codes(await writes_api.execute(TIME_ENTRY, nul, token=linked.engineer_token)) == [
+        "BAD_USER_INPUT"
+    ]
     assert cw.requests == []
     assert await outbox_states(sessionmaker, account) == []
 
@@ -417,6 +421,8 @@ async def test_connection_settings_are_admin_only_and_never_return_the_key(
     # Without a private key the stored one is kept.
     kept = {k: v for k, v in values.items() if k != "privateKey"} | {"publicKey": "pub2"}
     assert "errors" not in await writes_api.execute(SAVE, {"input": kept}, token=admin)
+    missing = token_for(uuid.uuid4(), "admin")
+    assert codes(await writes_api.execute(SAVE, {"input": values}, token=missing)) == ["NOT_FOUND"]
     for role in ("team_admin", "engineer", "service"):
         body = await writes_api.execute(SAVE, {"input": values}, token=token_for(account, role))
         assert codes(body) == ["FORBIDDEN"]
