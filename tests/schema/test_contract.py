@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from graphql import build_schema, find_breaking_changes
 
 from schema.build import schema
 from schema.export import SDL_PATH, served_sdl
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "schema.graphql"
+# The contract lives beside the repo in ../shared; a copy is kept here so that a clone
+# without it still checks the contract (and a test notices when the two differ).
+SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "schema.graphql"
+VENDORED_CONTRACT = Path(__file__).resolve().parent / "contract.graphql"
 
 
 def _contract_sdl() -> str:
-    return CONTRACT.read_text(encoding="utf-8")
+    source = SHARED_CONTRACT if SHARED_CONTRACT.exists() else VENDORED_CONTRACT
+    return source.read_text(encoding="utf-8")
+
+
+def test_vendored_contract_copy_is_current() -> None:
+    if not SHARED_CONTRACT.exists():
+        pytest.skip("no ../shared/contract beside this checkout")
+    assert VENDORED_CONTRACT.read_text(encoding="utf-8") == _contract_sdl()
 
 
 def test_exported_sdl_matches_served_schema() -> None:
