@@ -43,8 +43,16 @@ def create_engine(
     max_overflow: int = 5,
     statement_timeout_ms: int | None = None,
     application_name: str = "flowpilot-analytics",
+    pool_timeout_s: float = 30.0,
+    connect_timeout_s: float = 10.0,
 ) -> AsyncEngine:
-    """An engine whose pooled connections are checked on checkout (survives DB restarts)."""
+    """An engine whose pooled connections are checked on checkout (survives DB restarts).
+
+    `pool_timeout_s` bounds the wait for a free connection and `connect_timeout_s` the
+    wait for a new one, so an outage fails requests fast instead of queueing them.
+    Connections return to the pool rolled back (a statement cancelled by
+    statement_timeout leaves an aborted transaction that the reset ends).
+    """
     server_settings = {"application_name": application_name}
     if statement_timeout_ms:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
@@ -54,7 +62,9 @@ def create_engine(
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"server_settings": server_settings},
+        pool_timeout=pool_timeout_s,
+        pool_reset_on_return="rollback",
+        connect_args={"server_settings": server_settings, "timeout": connect_timeout_s},
     )
 
 

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.access import guard_root_fields
+from schema.limits import limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from service.settings import Settings
 
 guard_root_fields(Query)
 # Every mutation names its roles; one that forgets is closed to all but admins.
 guard_root_fields(Mutation, frozenset({"admin"}))
 
 
-def build_schema(extensions: list[type[SchemaExtension]] | None = None) -> strawberry.Schema:
-    """A schema with the given extensions (classes, so each request gets fresh instances)."""
+def build_schema(
+    extensions: Sequence[Callable[[], SchemaExtension]] | None = None,
+) -> strawberry.Schema:
+    """A schema with the given extensions (classes or factories, so each request gets fresh
+    instances)."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=list(extensions or []),
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
     )
+
+
+def build_schema_for(
+    settings: Settings, extensions: Sequence[Callable[[], SchemaExtension]] = ()
+) -> strawberry.Schema:
+    """The served schema: the limits `settings` asks for, then `extensions`."""
+    return build_schema([*limit_extensions(settings), *extensions])
 
 
 schema = build_schema()

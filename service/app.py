@@ -14,10 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from persistence.migrate import is_at_head
-from schema.build import build_schema
+from schema.build import build_schema_for
 from service.database import Database
+from service.error_masking import quiet_known_errors
 from service.export import CsvExport
 from service.graphql_view import AnalyticsGraphQL
+from service.http_limits import BodySizeLimit
+from service.jobs import BackgroundJobs
 from service.observability import (
     MetricsEndpoint,
     ObservabilityMiddleware,
@@ -25,8 +28,8 @@ from service.observability import (
     database_engines,
     install_request_log_handler,
 )
-from service.jobs import BackgroundJobs
 from service.psa_pushes import PsaPushService
+from service.request_id import RequestIdMiddleware
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(
-        build_schema(),
+        build_schema_for(settings),
         settings,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
@@ -87,10 +90,15 @@ def create_app(settings: Settings) -> Starlette:
             Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
         ],
-        middleware=[Middleware(ObservabilityMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(ObservabilityMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
+        ],
         lifespan=lifespan,
     )
     install_request_log_handler()
+    quiet_known_errors()
     app.state.settings = settings
     return app
 

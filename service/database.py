@@ -28,6 +28,8 @@ class Database:
             pool_size=settings.pool_size,
             max_overflow=settings.max_overflow,
             statement_timeout_ms=settings.statement_timeout_ms,
+            pool_timeout_s=settings.pool_timeout_s,
+            connect_timeout_s=settings.connect_timeout_s,
         )
         read = primary
         if settings.database_read_url:
@@ -36,6 +38,8 @@ class Database:
                 pool_size=settings.pool_size,
                 max_overflow=settings.max_overflow,
                 statement_timeout_ms=settings.statement_timeout_ms,
+                pool_timeout_s=settings.pool_timeout_s,
+                connect_timeout_s=settings.connect_timeout_s,
             )
         return cls(primary, read, create_sessionmaker(primary), create_sessionmaker(read))
 

@@ -82,7 +82,7 @@ def mask_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         return _located(error, original.message, {**original.extensions}, request_id)
     if code is not None and (original is None or isinstance(original, GraphQLError)):
         return _located(error, error.message, dict(error.extensions or {}), request_id)
-    if original is None and error.path is None:
+    if error.path is None and (original is None or error.message.startswith("Variable '$")):
         # Variable coercion and operation selection: about the client's own input.
         return _located(error, error.message, {"code": BAD_USER_INPUT}, request_id)
     failure = failure_code(original) if original is not None else INTERNAL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -13,14 +13,18 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from resolvers.context import RequestContext
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
+from service.error_masking import mask_errors
 from service.graphiql import graphiql_html
+from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
 from service.persisted_queries import PersistedQueries
 from service.request_id import current_request_id
+from service.request_timeout import within_request_timeout
 from service.settings import Settings
 
 
@@ -65,6 +69,22 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             response=response,
         )
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Refusals at the HTTP level (bad body, GET, batching) as JSON errors with a code."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            return json_refusal(error.status_code, error.reason)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            decoded = super().decode_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "request body is not valid UTF-8") from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "request body must be a JSON object")
+        return decoded
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_html(self.settings))
 
@@ -85,8 +105,11 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
         note_operation(request_data.operation_name or _operation_name(query))
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
+        return await within_request_timeout(
+            super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            ),
+            self.settings.request_timeout_s,
         )
 
     async def process_result(
@@ -94,6 +117,8 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
     ) -> GraphQLHTTPResponse:
         """Every error carries the request id (also in the X-Request-ID header) and a code."""
         request_id = current_request_id()
+        if result.errors:
+            result.errors = mask_errors(result.errors, request_id)
         response = await super().process_result(request, result)
         codes: list[str] = []
         for error in response.get("errors") or []:

@@ -69,6 +69,16 @@ class Settings:
     request_timeout_s: float = 10.0
     recalc_interval_s: float = 900.0
     psa_secret_key: str | None = None
+    # Abuse limits (docs/operations.md).
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 2000
+    max_query_cost: int = 5000
+    rate_limit_burst_cost: float = 50000.0
+    rate_limit_cost_per_s: float = 10000.0
+    max_request_bytes: int = 65536
+    pool_timeout_s: float = 5.0
+    connect_timeout_s: float = 5.0
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
@@ -108,6 +118,15 @@ class Settings:
             request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
             recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
             psa_secret_key=_optional("PSA_SECRET_KEY"),
+            max_query_depth=_int("QUERY_MAX_DEPTH", 10),
+            max_query_aliases=_int("QUERY_MAX_ALIASES", 30),
+            max_query_tokens=_int("QUERY_MAX_TOKENS", 2000),
+            max_query_cost=_int("QUERY_MAX_COST", 5000),
+            rate_limit_burst_cost=_float("RATE_LIMIT_BURST_COST", 50000.0),
+            rate_limit_cost_per_s=_float("RATE_LIMIT_COST_PER_S", 10000.0),
+            max_request_bytes=_int("MAX_REQUEST_BYTES", 65536),
+            pool_timeout_s=_float("DB_POOL_TIMEOUT_S", 5.0),
+            connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
             demo=demo,
