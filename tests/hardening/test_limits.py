@@ -1,0 +1,126 @@
+"""Query limits: depth, aliases, tokens, cost (refused before any SQL), account budget."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from graphql import parse
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from queries import tab_query
+from schema.build import build_schema_for
+from schema.limits.budget import BudgetRegistry
+from schema.limits.cost import operation_cost
+from service.settings import Settings
+from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
+from tests.hardening.support import codes, tenant_with_data
+
+
+@contextmanager
+def counted_statements(client: ApiClient) -> Iterator[list[str]]:
+    """Every SQL statement the app runs inside the block."""
+    engine = client.app.state.database.read_engine.sync_engine
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _nested(depth: int) -> str:
+    # coverage > domains > flows > domain > flows > domain ... alternating
+    inner = "name"
+    for level in range(depth):
+        inner = f"flows {{ domain {{ {inner} }} }}" if level % 2 == 0 else inner
+    return f"{{ coverage {{ domains {{ {inner} }} }} }}"
+
+
+async def test_tab_queries_report_their_cost(role_api: ApiClient) -> None:
+    body = await role_api.execute(tab_query("overview"), token=token_for(uuid.uuid4()))
+    # 1 overview + 6 scalars + confidenceTiers (1 + 4) + domains (1 + 25 x 6) = 163 + 1 period
+    assert body["extensions"]["cost"] == 164
+
+
+def test_cost_weights_lists_by_first_and_expected_size() -> None:
+    schema = build_schema_for(Settings())._schema
+    doc = parse("query($n: Int) { flowQuality { flows(first: $n) { id name } totalFlows } }")
+    assert operation_cost(schema, doc.definitions, None, {"n": 7}) == 1 + 1 + 7 * 2 + 1
+    assert operation_cost(schema, doc.definitions, None, {}) == 1 + 1 + 100 * 2 + 1
+    trend = parse("{ psaActivity { dailyTrend { date hours } } }")
+    assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 90 * 2
+
+
+async def test_huge_first_is_too_complex_and_runs_no_sql(role_api: ApiClient) -> None:
+    query = "{ flowQuality { flows(first: 2000000000) { id name qualityScore } } }"
+    with counted_statements(role_api) as statements:
+        body = await role_api.execute(query, token=token_for(uuid.uuid4()))
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body["data"] is None
+    assert statements == []
+
+
+async def test_depth_alias_and_token_limits(role_api: ApiClient) -> None:
+    token = token_for(uuid.uuid4())
+    deep = await role_api.execute(_nested(14), token=token)
+    assert set(codes(deep)) == {"QUERY_TOO_COMPLEX"}
+    aliases = " ".join(f"a{i}: overview {{ sessionCount }}" for i in range(31))
+    assert codes(await role_api.execute(f"{{ {aliases} }}", token=token)) == ["QUERY_TOO_COMPLEX"]
+    tokens = "{ overview { " + "sessionCount " * 2100 + "} }"
+    assert codes(await role_api.execute(tokens, token=token)) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_introspection_off_and_no_field_suggestions(role_api: ApiClient) -> None:
+    token = token_for(uuid.uuid4())
+    body = await role_api.execute("{ __schema { types { name } } }", token=token)
+    assert set(codes(body)) == {"INTROSPECTION_DISABLED"}
+    typo = await role_api.execute("{ overveiw { sessionCount } }", token=token)
+    assert codes(typo) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Did you mean" not in typo["errors"][0]["message"]
+    assert "overview" not in typo["errors"][0]["message"]
+
+
+async def test_introspection_on_when_enabled(api: ApiClient) -> None:
+    body = await api.execute("{ __schema { queryType { name } } }", token=token_for(uuid.uuid4()))
+    assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_leaky_bucket_fills_drains_and_says_when_to_retry() -> None:
+    now = [100.0]
+    budget = BudgetRegistry(capacity=100, rate=10, clock=lambda: now[0])
+    assert budget.charge("a", 60) is None
+    assert budget.charge("a", 40) is None
+    assert budget.charge("a", 30) == 3.0  # 30 over, drains 10/s
+    assert budget.charge("b", 100) is None  # another account has its own bucket
+    now[0] += 2.0  # 20 drained
+    assert budget.charge("a", 30) == 1.0
+    now[0] += 1.0
+    assert budget.charge("a", 30) is None
+
+
+async def test_budget_refuses_with_retry_after_per_account(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await tenant_with_data(sessionmaker, "budget-1")
+    second = await tenant_with_data(sessionmaker, "budget-2")
+    settings = settings_for_tests(
+        database_url, rate_limit_burst_cost=2000, rate_limit_cost_per_s=0.5
+    )
+    query = tab_query("coverage")  # cost 1406
+    async with running_app(settings) as client:
+        ok = await client.execute(query, token=token_for(first.account_id))
+        refused = await client.execute(query, token=token_for(first.account_id))
+        other = await client.execute(query, token=token_for(second.account_id))
+    assert "errors" not in ok and ok["data"]["coverage"]["domains"][0]["name"]
+    assert codes(refused) == ["RATE_LIMITED"]
+    retry_after = refused["errors"][0]["extensions"]["retryAfter"]
+    assert 1600 <= retry_after <= 1624  # (1406 + 1406 - 2000) / 0.5, less what drained
+    assert "errors" not in other
