@@ -1,0 +1,407 @@
+"""Load and fault run: sustained load on the four tabs, a PostgreSQL outage, a noisy tenant.
+
+`python -m bench.load_fault --seconds 60 --clients 32` starts its OWN PostgreSQL (initdb
+and pg_ctl in a temporary folder, on a free loopback port; never any shared server),
+migrates and seeds it, creates the API's unprivileged role, starts the real app under
+uvicorn on 127.0.0.1 as that role, and then, while `clients` closed-loop clients ask
+for the four tabs across many accounts:
+
+1. baseline (first third): p95 of every request;
+2. outage (middle third): PostgreSQL is stopped for 5 s and started again; requests in
+   the outage must fail fast with DATABASE_UNAVAILABLE and every request sent after the
+   restart must succeed, with the same uvicorn process (no worker restart);
+3. noisy tenant (last third): one account sends a burst of the most expensive queries the
+   limits allow; the other accounts' p95 must stay within 2x of the baseline.
+
+It prints a JSON report and exits non-zero when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+
+from persistence.engine import create_engine, create_sessionmaker
+from persistence.migrate import upgrade_engine
+from persistence.models import Account, AiSession, PsaActivityLog, Tree
+from persistence.roles import ensure_app_role
+from persistence.tenancy import account_transaction
+from queries import TAB_DOCUMENTS, tab_query
+from service import embedded
+from service.auth import issue_token
+from service.settings import Settings
+
+SECRET = "load-fault-secret-0123456789-abcdefghijklmnop"
+APP_ROLE = "flowpilot_app"
+OUTAGE_S = 5.0
+REQUEST_TIMEOUT_S = 5.0
+NOISY_QUERY = (
+    "{ flowQuality(period: LAST_90_DAYS) { flows(first: 300) { id name qualityScore"
+    " successRate guidedRate usageCount avgConfidence recencyScore needsAttention } } }"
+)
+SERVER_OPTIONS = "-c max_connections=100 -c authentication_timeout=2s"
+DOMAINS = ("Identity", "Network", "Email", "Printing", "Backup", "Security")
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster in a temp folder, run as the unprivileged user."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="fp-load-fault-"))
+        self.data = self.root / "pgdata"
+        self.bin = embedded._bin_dir()
+        self.user = embedded._run_as()
+        self.port = embedded._free_port()
+
+    def _pg_ctl(self, *args: str) -> None:
+        embedded._run(self.user, [str(self.bin / "pg_ctl"), "-D", str(self.data), *args])
+
+    def init(self) -> None:
+        embedded._give_to(self.user, self.root)
+        self.data.mkdir(mode=0o700)
+        embedded._give_to(self.user, self.data)
+        embedded._run(
+            self.user,
+            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"],
+        )
+        self.start()
+
+    def start(self) -> None:
+        self._pg_ctl(
+            "-w", "-t", "60", "-l", str(self.data / "log"),
+            "-o", f"-h 127.0.0.1 -p {self.port} -k '' {SERVER_OPTIONS}",
+            "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def url(self, user: str = "postgres", database: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+
+async def prepare(pg: OwnPostgres, accounts: int, sessions: int) -> list[uuid.UUID]:
+    """Migrate, create the app role, and seed `accounts` accounts of realistic data."""
+    admin = create_engine(pg.url(), pool_size=1, max_overflow=0)
+    async with admin.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        from sqlalchemy import text
+
+        await connection.execute(text("CREATE DATABASE flowpilot"))
+    await admin.dispose()
+    owner = create_engine(pg.url(database="flowpilot"))
+    await upgrade_engine(owner)
+    async with owner.begin() as connection:
+        await ensure_app_role(connection, APP_ROLE, None)
+    sessionmaker = create_sessionmaker(owner)
+    ids = [uuid.uuid4() for _ in range(accounts)]
+    now = datetime.now(UTC)
+    rng = random.Random(7)
+    for number, account_id in enumerate(ids):
+        async with account_transaction(sessionmaker, account_id) as session:
+            await session.execute(
+                insert(Account).values(id=account_id, name=f"Load MSP {number}", timezone="UTC")
+            )
+            flows = [
+                {
+                    "id": uuid.uuid4(), "account_id": account_id, "name": f"Flow {k}",
+                    "category": DOMAINS[k % len(DOMAINS)], "status": "published",
+                    "usage_count": 0, "last_matched_at": now - timedelta(days=k % 40),
+                }
+                for k in range(40)
+            ]  # fmt: skip
+            await session.execute(insert(Tree), flows)
+            rows, pushes = [], []
+            for _ in range(sessions):
+                flow = rng.choice(flows)
+                started = now - timedelta(minutes=rng.randint(10, 60 * 24 * 89))
+                resolved = rng.random() < 0.6
+                session_id = uuid.uuid4()
+                rows.append(
+                    {
+                        "id": session_id, "account_id": account_id, "session_type": "flowpilot",
+                        "problem_domain": flow["category"],
+                        "status": "resolved" if resolved else rng.choice(("escalated", "active")),
+                        "confidence_tier": rng.choice(("discovery", "exploring", "guided")),
+                        "matched_flow_id": flow["id"], "match_confidence": rng.random(),
+                        "started_at": started,
+                        "resolved_at": started + timedelta(minutes=30) if resolved else None,
+                        "rating": rng.randint(1, 5), "psa_ticket_id": str(rng.randint(1, 9999)),
+                    }
+                )  # fmt: skip
+                if rng.random() < 0.4:
+                    pushes.append(
+                        {
+                            "id": uuid.uuid4(), "account_id": account_id, "session_id": session_id,
+                            "activity_type": "time_entry_posted", "hours_logged": 1.25,
+                            "psa_ticket_id": rows[-1]["psa_ticket_id"],
+                            "external_id": uuid.uuid4().hex, "created_at": started,
+                        }
+                    )  # fmt: skip
+            await session.execute(insert(AiSession), rows)
+            await session.execute(insert(PsaActivityLog), pushes)
+    await owner.dispose()
+    return ids
+
+
+@dataclass
+class Sample:
+    sent: float
+    latency: float
+    account: int
+    ok: bool
+    codes: tuple[str, ...]
+    noisy: bool = False
+
+
+@dataclass
+class Recorder:
+    samples: list[Sample] = field(default_factory=list)
+
+
+def _codes(response: httpx.Response) -> tuple[str, ...]:
+    try:
+        body = response.json()
+    except ValueError:
+        return (f"HTTP_{response.status_code}",)
+    return tuple(
+        str((error.get("extensions") or {}).get("code")) for error in body.get("errors") or []
+    )
+
+
+async def _client(
+    http: httpx.AsyncClient, recorder: Recorder, account: int, token: str, body_of: Any,
+    stop_at: float, noisy: bool = False,
+) -> None:  # fmt: skip
+    tabs = sorted(TAB_DOCUMENTS)
+    turn = account
+    while time.perf_counter() < stop_at:
+        body = body_of(tabs[turn % len(tabs)])
+        turn += 1
+        sent = time.perf_counter()
+        try:
+            response = await http.post(
+                "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            codes = _codes(response)
+            ok = response.status_code == 200 and not codes
+        except httpx.HTTPError as error:
+            codes, ok = (type(error).__name__,), False
+        recorder.samples.append(Sample(sent, time.perf_counter() - sent, account, ok, codes, noisy))
+
+
+def _count(groups: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for codes in groups:
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1)
+
+
+def start_app(pg: OwnPostgres, port: int, log: Any) -> subprocess.Popen[bytes]:
+    """uvicorn as a child process; its log goes to a file (a full pipe would block it)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg.url(APP_ROLE, "flowpilot"),
+        "AUTH_JWT_SECRET": SECRET,
+        "REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
+        "DB_POOL_SIZE": "10",
+        "DB_MAX_OVERFLOW": "5",
+        "DB_POOL_TIMEOUT_S": "3",
+        "DB_CONNECT_TIMEOUT_S": "2",
+        "SUCCESS_RATE_RECALC_INTERVAL_S": "0",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
+    )  # fmt: skip
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"the app exited with {process.returncode}; see app.log")
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the app did not become ready")
+
+
+async def run(seconds: float, clients: int, accounts: int, sessions: int) -> dict[str, Any]:
+    pg = OwnPostgres()
+    pg.init()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        ids = await prepare(pg, accounts + 1, sessions)
+        settings = Settings(jwt_secret=SECRET)
+        tokens = [issue_token(settings, account_id=a, role="team_admin") for a in ids]
+        port = embedded._free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = (pg.root / "app.log").open("wb")
+        process = start_app(pg, port, log)
+        await wait_ready(base, process)
+        pid = process.pid
+        recorder = Recorder()
+        third = seconds / 3
+        start = time.perf_counter()
+        stop_at = start + seconds
+        limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+            tab_bodies = {tab: {"query": tab_query(tab)} for tab in TAB_DOCUMENTS}
+            workers = [
+                asyncio.create_task(
+                    _client(http, recorder, i % accounts, tokens[i % accounts],
+                            tab_bodies.__getitem__, stop_at)
+                )
+                for i in range(clients)
+            ]  # fmt: skip
+            # Outage in the middle third.
+            await asyncio.sleep(max(0.0, start + third - time.perf_counter()))
+            down_at = time.perf_counter()
+            await asyncio.to_thread(pg.stop)
+            await asyncio.sleep(OUTAGE_S)
+            await asyncio.to_thread(pg.start)
+            up_at = time.perf_counter()
+            # Noisy tenant in the last third.
+            await asyncio.sleep(max(0.0, start + 2 * third - time.perf_counter()))
+            burst_at = time.perf_counter()
+            noisy = [
+                asyncio.create_task(
+                    _client(http, recorder, accounts, tokens[-1],
+                            lambda _tab: {"query": NOISY_QUERY}, stop_at, noisy=True)
+                )
+                for _ in range(max(4, clients // 4))
+            ]  # fmt: skip
+            await asyncio.gather(*workers, *noisy)
+        alive = process.poll() is None and process.pid == pid
+        return report(recorder, start, down_at, up_at, burst_at, alive, seconds, clients)
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with contextlib.suppress(embedded.EmbeddedPostgresError):
+            pg.stop()
+        if not os.environ.get("LOAD_FAULT_KEEP"):
+            shutil.rmtree(pg.root, ignore_errors=True)
+
+
+def report(
+    recorder: Recorder, start: float, down_at: float, up_at: float, burst_at: float,
+    alive: bool, seconds: float, clients: int,
+) -> dict[str, Any]:  # fmt: skip
+    normal = [s for s in recorder.samples if not s.noisy]
+    # In flight at any moment of the outage: the requests allowed to fail.
+    during = [s for s in normal if s.sent < up_at and s.sent + s.latency >= down_at]
+    baseline = [s for s in normal if s.sent + s.latency < down_at]
+    after = [s for s in normal if s.sent >= up_at]
+    recovery = [s for s in after if s.sent < burst_at]
+    burst = [s for s in after if s.sent >= burst_at]
+    noisy = [s for s in recorder.samples if s.noisy]
+    outage_codes: dict[str, int] = {}
+    for sample in during:
+        for code in sample.codes:
+            outage_codes[code] = outage_codes.get(code, 0) + 1
+    baseline_p95 = _p95([s.latency for s in baseline if s.ok])
+    burst_p95 = _p95([s.latency for s in burst if s.ok])
+    failed_during = [s for s in during if not s.ok]
+    figures: dict[str, Any] = {
+        "seconds": seconds,
+        "clients": clients,
+        "requests": len(normal),
+        "baseline": {
+            "requests": len(baseline),
+            "errors": sum(not s.ok for s in baseline),
+            "error_codes": _count(s.codes for s in baseline),
+            "p95_ms": baseline_p95,
+            "rps": round(len(baseline) / max(down_at - start, 1e-9), 1),
+        },
+        "outage": {
+            "seconds_down": round(up_at - down_at, 2),
+            "requests": len(during),
+            "failed": len(failed_during),
+            "codes": outage_codes,
+            "slowest_failure_ms": round(
+                max((s.latency for s in failed_during), default=0) * 1000, 1
+            ),
+        },
+        "after_restart": {
+            "requests": len(recovery),
+            "errors": sum(not s.ok for s in recovery),
+            "p95_ms": _p95([s.latency for s in recovery if s.ok]),
+        },
+        "noisy_tenant": {
+            "noisy_requests": len(noisy),
+            "noisy_served": sum(s.ok for s in noisy),
+            "noisy_rate_limited": sum("RATE_LIMITED" in s.codes for s in noisy),
+            "others_requests": len(burst),
+            "others_errors": sum(not s.ok for s in burst),
+            "others_p95_ms": burst_p95,
+            "ratio_to_baseline": (
+                round(burst_p95 / baseline_p95, 2) if burst_p95 and baseline_p95 else None
+            ),
+        },
+        "worker_alive_same_pid": alive,
+    }
+    unexpected = set(outage_codes) - {"DATABASE_UNAVAILABLE"}
+    checks = {
+        "baseline_zero_errors": figures["baseline"]["errors"] == 0,
+        "outage_only_database_unavailable": not unexpected,
+        "outage_fails_fast": figures["outage"]["slowest_failure_ms"] < REQUEST_TIMEOUT_S * 1000,
+        "all_after_restart_succeed": figures["after_restart"]["errors"] == 0
+        and figures["noisy_tenant"]["others_errors"] == 0,
+        "noisy_tenant_within_2x": (figures["noisy_tenant"]["ratio_to_baseline"] or 99) <= 2.0,
+        "no_worker_restart": alive,
+    }
+    figures["checks"] = checks
+    figures["passed"] = all(checks.values())
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument("--sessions", type=int, default=1500, help="sessions per account")
+    args = parser.parse_args(argv)
+    figures = asyncio.run(run(args.seconds, args.clients, args.accounts, args.sessions))
+    print(json.dumps(figures, indent=2))
+    return 0 if figures["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
