@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from schema.limits.budget import BudgetRegistry
 from schema.limits.query_cost import QueryCost
@@ -16,6 +16,7 @@ from schema.limits.static import (
     NoIntrospection,
     TokenLimit,
 )
+from schema.validation_cache import cached_validation
 from service.settings import Settings
 
 ExtensionFactory = Callable[[], SchemaExtension]
@@ -29,13 +30,18 @@ def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
     budget = None
     if settings.rate_limit_cost_per_s > 0:
         budget = BudgetRegistry(settings.rate_limit_burst_cost, settings.rate_limit_cost_per_s)
-    factories: list[ExtensionFactory] = [
-        ErrorCodes,
-        partial(TokenLimit, max_token_count=settings.max_query_tokens),
-        partial(DepthLimit, settings.max_query_depth),
-        partial(AliasLimit, settings.max_query_aliases),
-        partial(QueryCost, max_cost=settings.max_query_cost, budget=budget),
+    # Rule classes are made once here, so validation results can be cached per query text.
+    static_limits: list[AddValidationRules] = [
+        DepthLimit(settings.max_query_depth),
+        AliasLimit(settings.max_query_aliases),
     ]
     if not settings.introspection:
-        factories.append(NoIntrospection)
-    return factories
+        static_limits.append(NoIntrospection())
+    rules = [rule for limit in static_limits for rule in limit.validation_rules]
+    return [
+        ErrorCodes,
+        partial(TokenLimit, max_token_count=settings.max_query_tokens),
+        partial(AddValidationRules, rules),
+        partial(QueryCost, max_cost=settings.max_query_cost, budget=budget),
+        cached_validation(),
+    ]

@@ -1,5 +1,8 @@
-"""The cost extension: refuse over-limit queries at validation, charge the account budget
-before execution, and report the estimate in the response's `extensions.cost`."""
+"""The cost extension: refuse over-limit queries and charge the account budget before
+execution (so no SQL runs), and report the estimate in the response's `extensions.cost`.
+
+It runs after validation rather than as a validation rule, because the cost depends on
+variables and validation results are cached per query text."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import ValidationContext, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from schema.limits.budget import BudgetRegistry
@@ -23,42 +25,29 @@ class QueryCost(SchemaExtension):
         self.budget = budget
         self.cost: int | None = None
 
-    def _rule(self) -> type[ValidationRule]:
-        extension = self
-
-        class CostRule(ValidationRule):
-            def __init__(self, context: ValidationContext) -> None:
-                super().__init__(context)
-                execution = extension.execution_context
-                extension.cost = operation_cost(
-                    context.schema,
-                    context.document.definitions,
-                    execution.operation_name,
-                    execution.variables,
-                )
-                if extension.cost > extension.max_cost:
-                    self.report_error(
-                        QueryTooComplex(
-                            f"query cost {extension.cost} exceeds the limit of "
-                            f"{extension.max_cost}",
-                            cost=extension.cost,
-                            maxCost=extension.max_cost,
-                        )
-                    )
-
-        return CostRule
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.validation_rules = (*context.validation_rules, self._rule())
-        yield
-
     def on_execute(self) -> Iterator[None]:
-        retry_after = self._charge()
-        if retry_after is not None:
-            self.execution_context.result = GraphQLExecutionResult(
-                data=None, errors=[RateLimited(retry_after)]
+        """Runs after validation, before any resolver: refuse, charge, or let it run."""
+        context = self.execution_context
+        assert context.graphql_document is not None
+        self.cost = operation_cost(
+            context.schema._schema,
+            context.graphql_document.definitions,
+            context.operation_name,
+            context.variables,
+        )
+        if self.cost > self.max_cost:
+            refusal = QueryTooComplex(
+                f"query cost {self.cost} exceeds the limit of {self.max_cost}",
+                cost=self.cost,
+                maxCost=self.max_cost,
             )
+            context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        else:
+            retry_after = self._charge()
+            if retry_after is not None:
+                context.result = GraphQLExecutionResult(
+                    data=None, errors=[RateLimited(retry_after)]
+                )
         yield
 
     def _charge(self) -> float | None:
