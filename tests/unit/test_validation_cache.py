@@ -1,0 +1,67 @@
+"""Validation runs once per distinct valid query text; invalid texts are never cached."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import schema.validation_cache as validation_cache
+from resolvers.context import RequestContext
+from schema.build import build_schema_for
+from service.auth import Principal
+from service.settings import Settings
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = validation_cache.validate_document
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(validation_cache, "validate_document", counting)
+    return calls
+
+
+def _context() -> RequestContext:
+    return RequestContext(
+        settings=Settings(),
+        sessionmaker=None,  # type: ignore[arg-type]
+        read_sessionmaker=None,  # type: ignore[arg-type]
+        principal=Principal(user_id=None, account_id=uuid.uuid4(), role="engineer"),
+    )
+
+
+async def test_a_valid_text_is_validated_once(validations: list[int]) -> None:
+    schema = build_schema_for(Settings())
+    for _ in range(3):
+        result = await schema.execute("{ coverage { totalDomains } }", context_value=_context())
+        assert result.errors is not None
+        assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert len(validations) == 1
+
+
+async def test_an_invalid_text_is_validated_every_time(validations: list[int]) -> None:
+    schema = build_schema_for(Settings())
+    for _ in range(2):
+        result = await schema.execute("{ coverage { nope } }", context_value=_context())
+        assert result.errors is not None
+        assert result.errors[0].extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert len(validations) == 2
+
+
+async def test_schemas_with_other_limits_do_not_share_entries(validations: list[int]) -> None:
+    query = "{ coverage { domains { flows { domain { name } } } } }"
+    lenient = build_schema_for(Settings())
+    strict = build_schema_for(Settings(max_query_depth=2))
+    assert (await lenient.execute(query, context_value=_context())).errors[0].extensions == {
+        "code": "FORBIDDEN"
+    }
+    strict_errors = (await strict.execute(query, context_value=_context())).errors
+    assert strict_errors is not None
+    assert strict_errors[0].extensions["code"] == "QUERY_TOO_COMPLEX"
+    assert len(validations) == 2
