@@ -38,7 +38,7 @@ _BY_DOMAIN_KEYS = text(
 _STATS = f"""
     SELECT r.flow_id, sum(r.usage) AS usage, sum(r.resolved) AS resolved,
            sum(r.guided) AS guided,
-           sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0) AS avg_confidence
+           (sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8 AS avg_confidence
     FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
 """
 
