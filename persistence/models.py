@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -36,6 +37,7 @@ SESSION_STATUSES = (
     "abandoned",
 )
 CONFIDENCE_TIERS = ("discovery", "exploring", "guided")
+CATEGORY_KEY_SQL = "NULLIF(lower(btrim(regexp_replace(category, '\\s+', ' ', 'g'))), '')"
 ACTIVITY_TYPES = ("time_entry_posted", "note_posted", "status_updated")
 
 
@@ -90,6 +92,7 @@ class Tree(Base):
             name="ck_trees_success_rate",
         ),
         Index("ix_trees_account_id", "account_id"),
+        Index("ix_trees_account_category_key", "account_id", "category_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -105,6 +108,10 @@ class Tree(Base):
     usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     success_rate: Mapped[float | None] = mapped_column(Float)
     last_matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The domain key of `category`, kept by PostgreSQL (see persistence.analytics.keys).
+    category_key: Mapped[str | None] = mapped_column(
+        Text, Computed(CATEGORY_KEY_SQL, persisted=True)
+    )
 
 
 class AiSession(Base):
@@ -194,6 +201,5 @@ class PsaActivityLog(Base):
 
 TENANT_TABLES = ("accounts", "users", "trees", "ai_sessions", "psa_activity_log")
 
-# The write-path tables share `Base`; importing them here registers them on its metadata.
-from persistence import models_write  # noqa: E402, F401
-from persistence import models_rollups  # noqa: E402, F401
+# The write-path and rollup tables share `Base`; importing them registers them on it.
+from persistence import models_rollups, models_write  # noqa: E402, F401

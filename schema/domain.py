@@ -14,6 +14,7 @@ from persistence.analytics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Tier
+from schema.errors import BadUserInput
 
 if TYPE_CHECKING:
     from schema.flow import Flow
@@ -112,12 +113,22 @@ class Domain:
         return _mean_minutes(await self._counts(info))
 
     @strawberry.field(description="The domain's flows, ordered by name.")
-    async def flows(self, info: Info) -> list[Annotated[Flow, strawberry.lazy("schema.flow")]]:
+    async def flows(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Return only the first this many flows by name (all when "
+                "omitted); flowCount tells how many there are."
+            ),
+        ] = None,
+    ) -> list[Annotated[Flow, strawberry.lazy("schema.flow")]]:
         from schema.flow import Flow
 
-        rows = await info.context.loaders.flows_by_domain_key.load(self.key)
-        for row in rows:
-            info.context.loaders.flow_by_id.prime(row.id, row)
+        if first is not None and first < 0:
+            raise BadUserInput("first must not be negative", argument="first")
+        rows = await info.context.loaders.flows_by_domain_key.load((self.key, first))
         return [Flow.from_row(row, self.window, compare=self.compare) for row in rows]
 
     @strawberry.field(description="GOOD with 5+ flows, WARNING with 1–4, CRITICAL with none.")

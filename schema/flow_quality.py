@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime
 from typing import Annotated
 
@@ -27,6 +29,10 @@ class FlowQuality:
     direction: strawberry.Private[SortDirection]
     window: strawberry.Private[Window]
     compare: strawberry.Private[ComparisonPeriod | None] = None
+    # The ranking is computed once per tab object, however many lists are selected.
+    ranking: strawberry.Private[list[asyncio.Task[list[RankedFlow]]]] = dataclasses.field(
+        default_factory=list
+    )
 
     @strawberry.field(name="from", description="The first local day covered, inclusive.")
     def from_(self) -> datetime.date:
@@ -37,11 +43,12 @@ class FlowQuality:
         return self.window.last_day
 
     async def _ranked(self, info: Info) -> list[RankedFlow]:
-        loaders = info.context.loaders
-        rows = await loaders.flows_with_stats_by_window.load(self.window)
-        for row, stats in rows:
-            loaders.flow_by_id.prime(row.id, row)
-            loaders.flow_stats_by_flow.prime((self.window, row.id), stats)
+        if not self.ranking:
+            self.ranking.append(asyncio.ensure_future(self._rank(info)))
+        return await self.ranking[0]
+
+    async def _rank(self, info: Info) -> list[RankedFlow]:
+        rows = await info.context.loaders.flows_with_stats_by_window.load(self.window)
         return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
 
     def _flows(self, ranked: list[RankedFlow]) -> list[Flow]:
@@ -62,15 +69,10 @@ class FlowQuality:
             int, strawberry.argument(description="Skip this many flows of the ordered list first.")
         ] = 0,
     ) -> list[Flow]:
-        if first is not None and first < 0:
-            raise BadUserInput("first must not be negative")
-        if offset < 0:
-            raise BadUserInput("offset must not be negative")
         ordered = flow_ranking.sort_flows(
             await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
         )
-        end = None if first is None else offset + first
-        return self._flows(ordered[offset:end])
+        return self._flows(_page(ordered, first, offset))
 
     @strawberry.field(
         description="At most 5 flows with usageCount >= 1, qualityScore desc, then name."
@@ -85,9 +87,33 @@ class FlowQuality:
         return self._flows(flow_ranking.bottom_performers(await self._ranked(info)))
 
     @strawberry.field(description="Flows with needsAttention, qualityScore asc, then name.")
-    async def needs_attention(self, info: Info) -> list[Flow]:
-        return self._flows(flow_ranking.needing_attention(await self._ranked(info)))
+    async def needs_attention(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Return at most this many flows (all when omitted)."),
+        ] = None,
+        offset: Annotated[
+            int, strawberry.argument(description="Skip this many flows of the list first.")
+        ] = 0,
+    ) -> list[Flow]:
+        flagged = flow_ranking.needing_attention(await self._ranked(info))
+        return self._flows(_page(flagged, first, offset))
+
+    @strawberry.field(description="How many flows need attention (for paging `needsAttention`).")
+    async def needs_attention_count(self, info: Info) -> int:
+        return sum(1 for flow in await self._ranked(info) if flow.needs_attention)
 
     @strawberry.field(description="The number of non-archived flows (for paging `flows`).")
     async def total_flows(self, info: Info) -> int:
         return len(await info.context.loaders.flows_with_stats_by_window.load(self.window))
+
+
+def _page(flows: list[RankedFlow], first: int | None, offset: int) -> list[RankedFlow]:
+    """`first` flows after skipping `offset` (all the rest when `first` is None)."""
+    if first is not None and first < 0:
+        raise BadUserInput("first must not be negative", argument="first")
+    if offset < 0:
+        raise BadUserInput("offset must not be negative", argument="offset")
+    return flows[offset:] if first is None else flows[offset : offset + first]

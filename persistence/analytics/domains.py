@@ -8,7 +8,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
-from persistence.analytics.keys import domain_key_sql
 from persistence.analytics.rows import DomainRow, DomainSet
 from persistence.analytics.window import Window
 
@@ -25,7 +24,7 @@ _DOMAIN_SET = text(
     f"""
     WITH flow_domains AS (
         SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
-        FROM (SELECT {domain_key_sql("t.category")} AS key, {_trimmed("t.category")} AS spelling
+        FROM (SELECT t.category_key AS key, {_trimmed("t.category")} AS spelling
               FROM trees t
               WHERE t.account_id = :account_id AND t.status <> 'archived') f
         WHERE key IS NOT NULL

@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
-from persistence.analytics.keys import domain_key_sql
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 
-_FLOW_COLUMNS = f"""
+_FLOW_COLUMNS = """
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
-    {domain_key_sql("t.category")} AS domain_key
+    t.category_key AS domain_key
 """
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
@@ -26,11 +25,18 @@ _BY_IDS = text(
     f"SELECT {_FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
+# The first `per_key` flows of each domain by name then id (all when per_key is NULL).
 _BY_DOMAIN_KEYS = text(
     f"""
-    SELECT {_FLOW_COLUMNS} FROM trees t
-    WHERE {_NOT_ARCHIVED} AND {domain_key_sql("t.category")} = ANY(:keys)
-    ORDER BY t.name COLLATE "C", t.id
+    SELECT * FROM (
+        SELECT {_FLOW_COLUMNS},
+               row_number() OVER (PARTITION BY t.category_key
+                                  ORDER BY t.name COLLATE "C", t.id) AS rank
+        FROM trees t
+        WHERE {_NOT_ARCHIVED} AND t.category_key = ANY(:keys)
+    ) ranked
+    WHERE CAST(:per_key AS integer) IS NULL OR rank <= CAST(:per_key AS integer)
+    ORDER BY rank
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
@@ -92,10 +98,15 @@ async def flows_by_ids(
 
 
 async def flows_by_domain_keys(
-    session: AsyncSession, account_id: uuid.UUID, keys: Sequence[str]
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    keys: Sequence[str],
+    per_key: int | None = None,
 ) -> dict[str, list[FlowRow]]:
-    """Non-archived flows per domain key, each list ordered by name then id."""
-    result = await session.execute(_BY_DOMAIN_KEYS, {"account_id": account_id, "keys": list(keys)})
+    """Non-archived flows per domain key, each list ordered by name then id and cut to
+    its first `per_key` flows (all when None)."""
+    params = {"account_id": account_id, "keys": list(keys), "per_key": per_key}
+    result = await session.execute(_BY_DOMAIN_KEYS, params)
     grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
     for row in result:
         grouped[row.domain_key].append(_flow(row))

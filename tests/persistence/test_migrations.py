@@ -26,7 +26,7 @@ from persistence.models_rollups import ROLLUP_TABLES
 from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0004_rollups"
+HEAD = "0005_tree_category_key"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -51,7 +51,8 @@ BASELINE_COLUMNS: dict[str, set[str]] = {
 }
 HEAD_COLUMNS: dict[str, set[str]] = {
     **BASELINE_COLUMNS,
-    "trees": BASELINE_COLUMNS["trees"] | {"usage_count", "success_rate", "last_matched_at"},
+    "trees": BASELINE_COLUMNS["trees"]
+    | {"usage_count", "success_rate", "last_matched_at", "category_key"},
     "psa_activity_log": {
         "id",
         "account_id",
@@ -125,6 +126,7 @@ ANALYTICS_INDEXES = {
     "ix_ai_sessions_matched_flow",
     "ix_psa_activity_log_account_created",
     "ix_psa_activity_log_session",
+    "ix_trees_account_category_key",
 }
 
 
@@ -256,6 +258,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         ("trees", "usage_count"),
         ("trees", "success_rate"),
         ("trees", "last_matched_at"),
+        ("trees", "category_key"),
     }
     added_indexes = {
         diff[1].name for diff in differences if isinstance(diff, tuple) and diff[0] == "add_index"

@@ -1,0 +1,121 @@
+"""Paging of long lists: a domain's flow preview and the needs-attention list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from persistence.analytics.keys import domain_key_sql
+from persistence.models import CATEGORY_KEY_SQL
+from tests.factories import AccountBuilder
+from tests.graphql_client import ApiClient, token_for
+
+
+async def test_domain_flows_first_returns_the_first_flows_by_name(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await AccountBuilder.create(sessionmaker)
+    for name in ["delta", "Alpha", "charlie", "bravo"]:
+        await account.flow(name, "Printers")
+    await account.flow("echo", " printers ")
+    await account.flow("zulu", "VPN")
+    await account.flow("archived", "Printers", status="archived")
+    query = """
+      query($n: Int) { coverage { domains { name flowCount flows(first: $n) { name } } } }
+    """
+    token = token_for(account.account_id)
+    two = (await api.data(query, {"n": 2}, token=token))["coverage"]["domains"]
+    everything = (await api.data(query, {"n": None}, token=token))["coverage"]["domains"]
+    by_name = {domain["name"]: domain for domain in two}
+    assert by_name["Printers"]["flowCount"] == 5
+    assert [flow["name"] for flow in by_name["Printers"]["flows"]] == ["Alpha", "bravo"]
+    assert [flow["name"] for flow in by_name["VPN"]["flows"]] == ["zulu"]
+    all_printers = next(domain for domain in everything if domain["name"] == "Printers")
+    assert [flow["name"] for flow in all_printers["flows"]] == [
+        "Alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+    ]
+
+
+async def test_domain_flows_first_must_not_be_negative(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await AccountBuilder.create(sessionmaker)
+    await account.flow("a", "VPN")
+    body = await api.execute(
+        "{ coverage { domains { flows(first: -1) { name } } } }",
+        token=token_for(account.account_id),
+    )
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+async def test_needs_attention_pages_worst_first_with_its_count(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await AccountBuilder.create(sessionmaker)
+    now = datetime.now(UTC)
+    # Never matched (STALE): quality 0 each, so ties order by name.
+    for name in ["stale-c", "stale-a", "stale-b"]:
+        await account.flow(name, "VPN")
+    # Matched an hour ago, 1 of 3 resolved (LOW_SUCCESS_RATE): quality > 0.
+    low = await account.flow("low", "VPN", last_matched_at=now - timedelta(hours=1))
+    for status in ["resolved", "escalated", "escalated"]:
+        await account.session(now - timedelta(hours=2), flow_id=low, status=status)
+    # Healthy: matched recently, all resolved; not flagged.
+    good = await account.flow("good", "VPN", last_matched_at=now - timedelta(hours=1))
+    await account.session(now - timedelta(hours=2), flow_id=good, status="resolved")
+    query = """
+      query($first: Int, $offset: Int!) {
+        flowQuality { needsAttentionCount needsAttention(first: $first, offset: $offset) { name } }
+      }
+    """
+    token = token_for(account.account_id)
+    first_page = (await api.data(query, {"first": 2, "offset": 0}, token=token))["flowQuality"]
+    second_page = (await api.data(query, {"first": 2, "offset": 2}, token=token))["flowQuality"]
+    whole = (await api.data(query, {"first": None, "offset": 0}, token=token))["flowQuality"]
+    assert first_page["needsAttentionCount"] == 4
+    assert [flow["name"] for flow in first_page["needsAttention"]] == ["stale-a", "stale-b"]
+    assert [flow["name"] for flow in second_page["needsAttention"]] == ["stale-c", "low"]
+    assert [flow["name"] for flow in whole["needsAttention"]] == [
+        "stale-a",
+        "stale-b",
+        "stale-c",
+        "low",
+    ]
+
+
+async def test_stored_category_key_equals_the_domain_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    assert domain_key_sql("category") == CATEGORY_KEY_SQL
+    account = await AccountBuilder.create(sessionmaker)
+    categories = ["  Active\t\tDirectory ", "VPN", "", "   ", None, "Email /\nExchange"]
+    for index, category in enumerate(categories):
+        await account.flow(f"flow {index}", category)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text("SELECT set_config('app.current_account_id', :a, true)"),
+            {"a": str(account.account_id)},
+        )
+        rows = (
+            await session.execute(
+                text(
+                    f"SELECT category_key, {domain_key_sql('category')} FROM trees "
+                    "WHERE account_id = :a ORDER BY name"
+                ),
+                {"a": account.account_id},
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("active directory", "active directory"),
+        ("vpn", "vpn"),
+        (None, None),
+        (None, None),
+        (None, None),
+        ("email / exchange", "email / exchange"),
+    ]
