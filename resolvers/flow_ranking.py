@@ -18,27 +18,35 @@ TOP_BOTTOM_SIZE = 5
 
 @dataclass(frozen=True, slots=True)
 class RankedFlow:
-    """A flow with the period numbers it is ordered by."""
+    """A flow with the period numbers derived from its statistics (and ordered by).
+
+    Built for every flow of a large account per request, so it uses plain float rates
+    (correctly rounded, equal to the exact fractions' nearest floats) instead of Fractions.
+    """
 
     row: FlowRow
     stats: FlowPeriodStats
     quality: float
     success_rate: float | None
-    needs_attention: bool
+    guided_rate: float | None
+    reasons: tuple[formulas.Attention, ...]
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.reasons)
 
     @classmethod
     def of(cls, row: FlowRow, stats: FlowPeriodStats, now: datetime) -> RankedFlow:
-        success = formulas.ratio(stats.resolved, stats.usage)
+        success = formulas.rate(stats.resolved, stats.usage)
+        guided = formulas.rate(stats.guided, stats.usage)
+        recency = formulas.recency_score(row.last_matched_at, now)
         return cls(
             row=row,
             stats=stats,
-            quality=formulas.quality_score(
-                success,
-                formulas.ratio(stats.guided, stats.usage),
-                formulas.recency_score(row.last_matched_at, now),
-            ),
-            success_rate=formulas.as_float(success),
-            needs_attention=bool(formulas.attention_reasons(success, row.last_matched_at, now)),
+            quality=formulas.quality_score(success, guided, recency),
+            success_rate=success,
+            guided_rate=guided,
+            reasons=tuple(formulas.attention_reasons(success, row.last_matched_at, now)),
         )
 
 

@@ -12,6 +12,7 @@ from persistence.analytics import formulas
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 from resolvers.context import Info
+from resolvers.flow_ranking import RankedFlow
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import AttentionReason
 
@@ -53,7 +54,8 @@ class FlowChanges:
     )
     def quality_score(self) -> MetricChange:
         return metric_change(
-            score_of(self.row, self.current, self.now), score_of(self.row, self.previous, self.now)
+            RankedFlow.of(self.row, self.current, self.now).quality,
+            RankedFlow.of(self.row, self.previous, self.now).quality,
         )
 
 
@@ -113,15 +115,16 @@ class Flow:
     async def usage_count(self, info: Info) -> int:
         return (await self._stats(info)).usage
 
+    async def _scores(self, info: Info) -> RankedFlow:
+        return RankedFlow.of(self.row, await self._stats(info), info.context.now)
+
     @strawberry.field(description="Share of the period's matched sessions that were resolved.")
     async def success_rate(self, info: Info) -> float | None:
-        stats = await self._stats(info)
-        return formulas.as_float(formulas.ratio(stats.resolved, stats.usage))
+        return (await self._scores(info)).success_rate
 
     @strawberry.field(description="Share of the period's matched sessions that reached guided.")
     async def guided_rate(self, info: Info) -> float | None:
-        stats = await self._stats(info)
-        return formulas.as_float(formulas.ratio(stats.guided, stats.usage))
+        return (await self._scores(info)).guided_rate
 
     @strawberry.field(description="Mean match confidence of the period's matched sessions.")
     async def avg_confidence(self, info: Info) -> float | None:
@@ -137,16 +140,15 @@ class Flow:
         description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0)."
     )
     async def quality_score(self, info: Info) -> float:
-        return score_of(self.row, await self._stats(info), info.context.now)
+        return (await self._scores(info)).quality
 
     @strawberry.field(description="True when there is any attention reason.")
     async def needs_attention(self, info: Info) -> bool:
-        return bool(reasons_of(self.row, await self._stats(info), info.context.now))
+        return (await self._scores(info)).needs_attention
 
     @strawberry.field(description="LOW_SUCCESS_RATE, then STALE, where they apply.")
     async def attention_reasons(self, info: Info) -> list[AttentionReason]:
-        reasons = reasons_of(self.row, await self._stats(info), info.context.now)
-        return [AttentionReason(reason.value) for reason in reasons]
+        return [AttentionReason(reason.value) for reason in (await self._scores(info)).reasons]
 
     @strawberry.field(
         description="The same flow in the comparison window; null unless compareTo is given."
@@ -168,18 +170,3 @@ class Flow:
             info.context.loaders.flow_stats_by_flow.load((earlier, self.row.id)),
         )
         return FlowChanges(row=self.row, now=info.context.now, current=current, previous=previous)
-
-
-def score_of(row: FlowRow, stats: FlowPeriodStats, now: datetime) -> float:
-    """The quality score of a flow in a window."""
-    return formulas.quality_score(
-        formulas.ratio(stats.resolved, stats.usage),
-        formulas.ratio(stats.guided, stats.usage),
-        formulas.recency_score(row.last_matched_at, now),
-    )
-
-
-def reasons_of(row: FlowRow, stats: FlowPeriodStats, now: datetime) -> list[formulas.Attention]:
-    return formulas.attention_reasons(
-        formulas.ratio(stats.resolved, stats.usage), row.last_matched_at, now
-    )

@@ -33,6 +33,12 @@ def ratio(part: int, whole: int) -> Fraction | None:
     return None if whole == 0 else Fraction(part, whole)
 
 
+def rate(part: int, whole: int) -> float | None:
+    """part / whole as the nearest float (what `as_float(ratio(...))` gives, without a
+    Fraction: both are correctly rounded), None when whole is 0."""
+    return None if whole == 0 else part / whole
+
+
 def as_float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
@@ -99,7 +105,7 @@ def recency_score(last_matched_at: datetime | None, now: datetime) -> float:
 
 
 def quality_score(
-    success_rate: Fraction | None, guided_rate: Fraction | None, recency: float
+    success_rate: float | Fraction | None, guided_rate: float | Fraction | None, recency: float
 ) -> float:
     """0.5 × success + 0.3 × guided + 0.2 × recency, a null rate counting as 0."""
     success = float(success_rate) if success_rate is not None else 0.0
@@ -108,7 +114,7 @@ def quality_score(
 
 
 def attention_reasons(
-    success_rate: Fraction | None, last_matched_at: datetime | None, now: datetime
+    success_rate: float | Fraction | None, last_matched_at: datetime | None, now: datetime
 ) -> list[Attention]:
     """LOW_SUCCESS_RATE (< 0.5), then STALE (never matched, or 30+ days ago)."""
     reasons: list[Attention] = []
