@@ -89,6 +89,9 @@ SELECT count(*) AS total, count(*) FILTER (WHERE c.linked) AS linked,
 FROM cohort c LEFT JOIN pushed p ON p.session_id = c.id
 """
 TIMEZONE = "SELECT timezone FROM accounts WHERE id = $1"
+# The tab documents' defaults: a preview of each domain's flows, the first flagged flows.
+FLOWS_PER_DOMAIN = 5
+ATTENTION_FIRST = 20
 PERIOD_DAYS = {"LAST_7_DAYS": 7, "LAST_30_DAYS": 30, "LAST_90_DAYS": 90}
 
 
@@ -250,7 +253,7 @@ async def coverage(timer: Timer, account_id: uuid.UUID, period: str, now: dateti
                 **_domain_fields(counts),
                 **tiers,
                 "suggestCreateFlow": "CRITICAL" in tiers.values(),
-                "flows": flows_of.get(key, []),
+                "flows": flows_of.get(key, [])[:FLOWS_PER_DOMAIN],
             }
         )
     return {
@@ -312,6 +315,7 @@ async def flow_quality(
     _days, start, end = window(timezone, PERIOD_DAYS[period], now)
     flows = [_flow_row(row, now) for row in await timer.fetch(FLOW_STATS, account_id, start, end)]
     used = [flow for flow in flows if flow["usageCount"] >= 1]
+    flagged = _by_quality([f for f in flows if f["needsAttention"]], False)
 
     def plain(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in f.items() if k != "attentionReasons"} for f in items]
@@ -323,7 +327,8 @@ async def flow_quality(
             "flows": plain(_by_quality(flows, True)[:first]),
             "topPerformers": plain(_by_quality(used, True)[:5]),
             "bottomPerformers": plain(_by_quality(used, False)[:5]),
-            "needsAttention": _by_quality([f for f in flows if f["needsAttention"]], False),
+            "needsAttentionCount": len(flagged),
+            "needsAttention": flagged[:ATTENTION_FIRST],
         }
     }
 

@@ -130,6 +130,10 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
             f"| {case['statements']} | {case.get('rows_read', '–'):,} "
             f"| {'yes' if case['equal'] else '**NO**'} |"
         )
+    failures = results.get("failures") or []
+    if failures:
+        lines += ["", f"{len(failures)} case(s) failed against this commit's code, e.g.: "
+                  f"`{failures[0][:200]}`"]  # fmt: skip
     throughput = results.get("throughput") or []
     if throughput:
         lines += [
@@ -137,7 +141,7 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
             f"Throughput ({results['throughput_case']}): "
             + "; ".join(
                 f"{t['concurrency']} clients {t['rps']:.1f} req/s, p95 {_ms(t['p95_ms'])} ms, "
-                f"{t['errors']} errors"
+                f"{t['errors']} errors {t.get('error_kinds') or ''}"
                 for t in throughput
             )
             + f". Peak RSS of the server: {results.get('server_peak_rss_mb', 0):.0f} MB.",
