@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 
 import strawberry
@@ -11,7 +10,7 @@ from persistence.analytics import formulas
 from persistence.analytics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
-from schema.domain import Domain
+from schema.domain import Domain, domains_of
 from schema.enums import Period
 
 
@@ -32,12 +31,11 @@ class Coverage:
     def to(self) -> datetime.date:
         return self.window.last_day
 
-    async def _domains(self, info: Info) -> list[Domain]:
+    async def _domains(self, info: Info, *, with_counts: bool | None = None) -> list[Domain]:
         domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
-        return [
-            Domain(key=row.key, window=self.window, known_row=row, compare=self.compare)
-            for row in domain_set.domains
-        ]
+        return await domains_of(
+            info, self.window, domain_set.domains, self.compare, with_counts=with_counts
+        )
 
     @strawberry.field(description="Every domain of the period, sessionCount desc, then name.")
     async def domains(self, info: Info) -> list[Domain]:
@@ -57,14 +55,10 @@ class Coverage:
         description="Domains with suggestCreateFlow, ordered by sessionCount desc, then name."
     )
     async def knowledge_gaps(self, info: Info) -> list[Domain]:
-        domains = await self._domains(info)
-        loader = info.context.loaders.session_counts_by_domain
-        all_counts = await asyncio.gather(
-            *(loader.load((self.window, domain.key)) for domain in domains)
-        )
         return [
             domain
-            for domain, counts in zip(domains, all_counts, strict=True)
+            for domain in await self._domains(info, with_counts=True)
             if domain.known_row is not None
-            and formulas.suggest_create_flow(domain.known_row.flow_count, counts)
+            and domain.known_counts is not None
+            and formulas.suggest_create_flow(domain.known_row.flow_count, domain.known_counts)
         ]

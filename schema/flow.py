@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
@@ -15,9 +16,12 @@ from resolvers.context import Info
 from resolvers.flow_ranking import RankedFlow
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import AttentionReason
+from schema.maybe_awaitable import MaybeAwaitable, then
 
 if TYPE_CHECKING:
     from schema.domain import Domain
+
+T = TypeVar("T")
 
 
 @strawberry.type(description="How each period metric of a flow changed.")
@@ -74,6 +78,7 @@ class Flow:
     window: strawberry.Private[Window]
     known_stats: strawberry.Private[FlowPeriodStats | None] = None
     compare: strawberry.Private[ComparisonPeriod | None] = None
+    known_scores: strawberry.Private[RankedFlow | None] = None
 
     @classmethod
     def from_row(
@@ -83,6 +88,7 @@ class Flow:
         stats: FlowPeriodStats | None = None,
         *,
         compare: ComparisonPeriod | None = None,
+        scores: RankedFlow | None = None,
     ) -> Flow:
         return cls(
             id=strawberry.ID(str(row.id)),
@@ -94,6 +100,7 @@ class Flow:
             window=window,
             known_stats=stats,
             compare=compare,
+            known_scores=scores,
         )
 
     async def _stats(self, info: Info) -> FlowPeriodStats:
@@ -111,24 +118,45 @@ class Flow:
             return None
         return Domain(key=self.row.domain_key, window=self.window, compare=self.compare)
 
-    @strawberry.field(description="Sessions matched to this flow in the period.")
-    async def usage_count(self, info: Info) -> int:
-        return (await self._stats(info)).usage
+    def _scores_now(self, info: Info) -> RankedFlow | None:
+        """The flow's period scores when its statistics are already known (else None)."""
+        if self.known_scores is None and self.known_stats is not None:
+            self.known_scores = RankedFlow.of(self.row, self.known_stats, info.context.now)
+        return self.known_scores
 
     async def _scores(self, info: Info) -> RankedFlow:
+        known = self._scores_now(info)
+        if known is not None:
+            return known
         return RankedFlow.of(self.row, await self._stats(info), info.context.now)
 
-    @strawberry.field(description="Share of the period's matched sessions that were resolved.")
-    async def success_rate(self, info: Info) -> float | None:
-        return (await self._scores(info)).success_rate
+    def _from_scores(self, info: Info, pick: Callable[[RankedFlow], T]) -> MaybeAwaitable[T]:
+        return then(self._scores_now(info), lambda: self._scores(info), pick)
 
-    @strawberry.field(description="Share of the period's matched sessions that reached guided.")
-    async def guided_rate(self, info: Info) -> float | None:
-        return (await self._scores(info)).guided_rate
+    @strawberry.field(graphql_type=int, description="Sessions matched to this flow in the period.")
+    def usage_count(self, info: Info) -> MaybeAwaitable[int]:
+        return self._from_scores(info, lambda scores: scores.stats.usage)
 
-    @strawberry.field(description="Mean match confidence of the period's matched sessions.")
-    async def avg_confidence(self, info: Info) -> float | None:
-        return (await self._stats(info)).avg_confidence
+    @strawberry.field(
+        graphql_type=float | None,
+        description="Share of the period's matched sessions that were resolved.",
+    )
+    def success_rate(self, info: Info) -> MaybeAwaitable[float | None]:
+        return self._from_scores(info, lambda scores: scores.success_rate)
+
+    @strawberry.field(
+        graphql_type=float | None,
+        description="Share of the period's matched sessions that reached guided.",
+    )
+    def guided_rate(self, info: Info) -> MaybeAwaitable[float | None]:
+        return self._from_scores(info, lambda scores: scores.guided_rate)
+
+    @strawberry.field(
+        graphql_type=float | None,
+        description="Mean match confidence of the period's matched sessions.",
+    )
+    def avg_confidence(self, info: Info) -> MaybeAwaitable[float | None]:
+        return self._from_scores(info, lambda scores: scores.stats.avg_confidence)
 
     @strawberry.field(
         description="1 when matched just now, falling linearly to 0 at 90 days; 0 if never."
@@ -137,18 +165,24 @@ class Flow:
         return formulas.recency_score(self.row.last_matched_at, info.context.now)
 
     @strawberry.field(
-        description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0)."
+        graphql_type=float,
+        description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0).",
     )
-    async def quality_score(self, info: Info) -> float:
-        return (await self._scores(info)).quality
+    def quality_score(self, info: Info) -> MaybeAwaitable[float]:
+        return self._from_scores(info, lambda scores: scores.quality)
 
-    @strawberry.field(description="True when there is any attention reason.")
-    async def needs_attention(self, info: Info) -> bool:
-        return (await self._scores(info)).needs_attention
+    @strawberry.field(graphql_type=bool, description="True when there is any attention reason.")
+    def needs_attention(self, info: Info) -> MaybeAwaitable[bool]:
+        return self._from_scores(info, lambda scores: scores.needs_attention)
 
-    @strawberry.field(description="LOW_SUCCESS_RATE, then STALE, where they apply.")
-    async def attention_reasons(self, info: Info) -> list[AttentionReason]:
-        return [AttentionReason(reason.value) for reason in (await self._scores(info)).reasons]
+    @strawberry.field(
+        graphql_type=list[AttentionReason],
+        description="LOW_SUCCESS_RATE, then STALE, where they apply.",
+    )
+    def attention_reasons(self, info: Info) -> MaybeAwaitable[list[AttentionReason]]:
+        return self._from_scores(
+            info, lambda scores: [AttentionReason(reason.value) for reason in scores.reasons]
+        )
 
     @strawberry.field(
         description="The same flow in the comparison window; null unless compareTo is given."

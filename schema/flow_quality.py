@@ -53,7 +53,7 @@ class FlowQuality:
 
     def _flows(self, ranked: list[RankedFlow]) -> list[Flow]:
         return [
-            Flow.from_row(flow.row, self.window, flow.stats, compare=self.compare)
+            Flow.from_row(flow.row, self.window, flow.stats, compare=self.compare, scores=flow)
             for flow in ranked
         ]
 

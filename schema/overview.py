@@ -13,7 +13,7 @@ from persistence.analytics.rows import SessionCounts
 from persistence.analytics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
-from schema.domain import Domain
+from schema.domain import Domain, domains_of
 from schema.enums import Period
 
 
@@ -142,11 +142,8 @@ class Overview:
     )
     async def domains(self, info: Info) -> list[Domain]:
         domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
-        return [
-            Domain(key=row.key, window=self.window, known_row=row, compare=self.compare)
-            for row in domain_set.domains
-            if row.session_count >= 1
-        ]
+        active = [row for row in domain_set.domains if row.session_count >= 1]
+        return await domains_of(info, self.window, active, self.compare)
 
     @strawberry.field(
         description="One point per local calendar day of the window, oldest first, zero days "

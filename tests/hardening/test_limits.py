@@ -112,9 +112,9 @@ async def test_budget_refuses_with_retry_after_per_account(
     first = await tenant_with_data(sessionmaker, "budget-1")
     second = await tenant_with_data(sessionmaker, "budget-2")
     settings = settings_for_tests(
-        database_url, rate_limit_burst_cost=2000, rate_limit_cost_per_s=0.5
+        database_url, rate_limit_burst_cost=1000, rate_limit_cost_per_s=0.5
     )
-    query = tab_query("coverage")  # cost 1406
+    query = tab_query("coverage")  # cost 656
     async with running_app(settings) as client:
         ok = await client.execute(query, token=token_for(first.account_id))
         refused = await client.execute(query, token=token_for(first.account_id))
@@ -122,5 +122,5 @@ async def test_budget_refuses_with_retry_after_per_account(
     assert "errors" not in ok and ok["data"]["coverage"]["domains"][0]["name"]
     assert codes(refused) == ["RATE_LIMITED"]
     retry_after = refused["errors"][0]["extensions"]["retryAfter"]
-    assert 1600 <= retry_after <= 1624  # (1406 + 1406 - 2000) / 0.5, less what drained
+    assert 600 <= retry_after <= 624  # (656 + 656 - 1000) / 0.5, less what drained
     assert "errors" not in other
