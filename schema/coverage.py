@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
-
 import strawberry
 
 from persistence.analytics import formulas
-from persistence.analytics.window import Window
 from resolvers.context import Info
-from schema.comparison import ComparisonPeriod
 from schema.domain import Domain, domains_of
-from schema.enums import Period
+from schema.tab_window import TabWindow
 
 
 @strawberry.type(description="The Coverage tab: which problem domains have flows, and how well.")
-class Coverage:
-    period: Period = strawberry.field(
-        description="The period these numbers cover (the period argument; with `range`, "
-        "read `from` and `to` instead)."
-    )
-    window: strawberry.Private[Window]
-    compare: strawberry.Private[ComparisonPeriod | None] = None
-
-    @strawberry.field(name="from", description="The first local day covered, inclusive.")
-    def from_(self) -> datetime.date:
-        return self.window.first_day
-
-    @strawberry.field(description="The last local day covered, inclusive.")
-    def to(self) -> datetime.date:
-        return self.window.last_day
-
+class Coverage(TabWindow):
     async def _domains(self, info: Info, *, with_counts: bool | None = None) -> list[Domain]:
         domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
         return await domains_of(

@@ -4,43 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 from typing import Annotated
 
 import strawberry
 
-from persistence.analytics.window import Window
 from resolvers import flow_ranking
 from resolvers.context import Info
 from resolvers.flow_ranking import RankedFlow
-from schema.comparison import ComparisonPeriod
-from schema.enums import FlowSort, Period, SortDirection
+from schema.enums import FlowSort, SortDirection
 from schema.errors import BadUserInput
 from schema.flow import Flow
+from schema.tab_window import TabWindow
 
 
 @strawberry.type(description="The Flow Quality tab.")
-class FlowQuality:
-    period: Period = strawberry.field(
-        description="The period these numbers cover (the period argument; with `range`, "
-        "read `from` and `to` instead)."
-    )
-    sort: strawberry.Private[FlowSort]
-    direction: strawberry.Private[SortDirection]
-    window: strawberry.Private[Window]
-    compare: strawberry.Private[ComparisonPeriod | None] = None
+class FlowQuality(TabWindow):
+    sort: strawberry.Private[FlowSort] = FlowSort.QUALITY
+    direction: strawberry.Private[SortDirection] = SortDirection.DESC
     # The ranking is computed once per tab object, however many lists are selected.
     ranking: strawberry.Private[list[asyncio.Task[list[RankedFlow]]]] = dataclasses.field(
         default_factory=list
     )
-
-    @strawberry.field(name="from", description="The first local day covered, inclusive.")
-    def from_(self) -> datetime.date:
-        return self.window.first_day
-
-    @strawberry.field(description="The last local day covered, inclusive.")
-    def to(self) -> datetime.date:
-        return self.window.last_day
 
     async def _ranked(self, info: Info) -> list[RankedFlow]:
         if not self.ranking:

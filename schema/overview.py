@@ -10,11 +10,10 @@ import strawberry
 
 from persistence.analytics import formulas
 from persistence.analytics.rows import SessionCounts
-from persistence.analytics.window import Window
 from resolvers.context import Info
-from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
+from schema.comparison import MetricChange, comparison_window, metric_change
 from schema.domain import Domain, domains_of
-from schema.enums import Period
+from schema.tab_window import TabWindow
 
 
 @strawberry.type(description="Sessions per confidence tier reached.")
@@ -83,24 +82,9 @@ class OverviewChanges:
 
 
 @strawberry.type(description="The Overview tab: all FlowPilot sessions of the period.")
-class Overview:
-    period: Period = strawberry.field(
-        description="The period these numbers cover (the period argument; with `range`, "
-        "read `from` and `to` instead)."
-    )
-    window: strawberry.Private[Window]
-    compare: strawberry.Private[ComparisonPeriod | None] = None
-
+class Overview(TabWindow):
     async def _counts(self, info: Info) -> SessionCounts:
         return await info.context.loaders.session_totals_by_window.load(self.window)
-
-    @strawberry.field(name="from", description="The first local day covered, inclusive.")
-    def from_(self) -> datetime.date:
-        return self.window.first_day
-
-    @strawberry.field(description="The last local day covered, inclusive.")
-    def to(self) -> datetime.date:
-        return self.window.last_day
 
     @strawberry.field(description="FlowPilot sessions started in the period.")
     async def session_count(self, info: Info) -> int:

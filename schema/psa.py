@@ -11,8 +11,9 @@ from persistence.analytics import formulas
 from persistence.analytics.rows import PsaTotals, PushFunnelCounts
 from persistence.analytics.window import Window
 from resolvers.context import Info
-from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
-from schema.enums import Period, PsaActivityType
+from schema.comparison import MetricChange, comparison_window, metric_change
+from schema.enums import PsaActivityType
+from schema.tab_window import TabWindow
 
 
 @strawberry.type(description="How far the period's sessions got in reaching the PSA.")
@@ -119,22 +120,7 @@ class PsaActivityChanges:
 
 
 @strawberry.type(description="The PSA tab: what FlowPilot pushed to the PSA in the period.")
-class PsaActivity:
-    period: Period = strawberry.field(
-        description="The period these numbers cover (the period argument; with `range`, "
-        "read `from` and `to` instead)."
-    )
-    window: strawberry.Private[Window]
-    compare: strawberry.Private[ComparisonPeriod | None] = None
-
-    @strawberry.field(name="from", description="The first local day covered, inclusive.")
-    def from_(self) -> datetime.date:
-        return self.window.first_day
-
-    @strawberry.field(description="The last local day covered, inclusive.")
-    def to(self) -> datetime.date:
-        return self.window.last_day
-
+class PsaActivity(TabWindow):
     @strawberry.field(description="Time entries posted in the period.")
     async def total_time_entries(self, info: Info) -> int:
         return (await info.context.loaders.psa_totals_by_window.load(self.window)).time_entries
