@@ -65,3 +65,24 @@ async def test_schemas_with_other_limits_do_not_share_entries(validations: list[
     assert strict_errors is not None
     assert strict_errors[0].extensions["code"] == "QUERY_TOO_COMPLEX"
     assert len(validations) == 2
+
+
+async def test_a_cached_text_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import strawberry.schema.schema as strawberry_schema
+
+    parses: list[int] = []
+    real_parse = strawberry_schema.parse
+
+    def counting_parse(*args: Any, **kwargs: Any) -> Any:
+        parses.append(1)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "parse", counting_parse)
+    schema = build_schema_for(Settings())
+    for _ in range(3):
+        result = await schema.execute(
+            "{ psaActivity { totalTimeEntries } }", context_value=_context()
+        )
+        assert result.errors is not None
+        assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert len(parses) == 1
