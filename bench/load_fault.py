@@ -13,6 +13,10 @@ for the four tabs across many accounts:
 3. noisy tenant (last third): one account sends a burst of the most expensive queries the
    limits allow; the other accounts' p95 must stay within 2x of the baseline.
 
+Throughout, a writer (a service token) records flow matches one after another. Afterwards
+every match the API confirmed must be stored, and the flow's usage counter must equal the
+sessions really matched to it: a write cut by the outage is refused or done, never half.
+
 It prints a JSON report and exits non-zero when a check fails.
 """
 
@@ -36,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.migrate import upgrade_engine
@@ -57,6 +61,12 @@ NOISY_QUERY = (
     " successRate guidedRate usageCount avgConfidence recencyScore needsAttention } } }"
 )
 SERVER_OPTIONS = "-c max_connections=100 -c authentication_timeout=2s"
+WRITES = 2000
+WRITE_INTERVAL_S = 0.02
+RECORD_MATCH = (
+    "mutation($s: ID!, $f: ID!) { recordFlowMatch(input: {sessionId: $s, flowId: $f, "
+    "confidence: 0.9}) { counted } }"
+)
 DOMAINS = ("Identity", "Network", "Email", "Printing", "Backup", "Security")
 
 
@@ -97,8 +107,20 @@ class OwnPostgres:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
 
-async def prepare(pg: OwnPostgres, accounts: int, sessions: int) -> list[uuid.UUID]:
-    """Migrate, create the app role, and seed `accounts` accounts of realistic data."""
+@dataclass
+class WriteTarget:
+    """Unmatched sessions of one account that a writer matches to one flow under load."""
+
+    account_id: uuid.UUID
+    flow_id: uuid.UUID
+    session_ids: list[uuid.UUID]
+
+
+async def prepare(
+    pg: OwnPostgres, accounts: int, sessions: int
+) -> tuple[list[uuid.UUID], WriteTarget]:
+    """Migrate, create the app role, and seed `accounts` accounts of realistic data, the
+    first of them also holding unmatched sessions and a flow for the writer."""
     admin = create_engine(pg.url(), pool_size=1, max_overflow=0)
     async with admin.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -157,8 +179,76 @@ async def prepare(pg: OwnPostgres, accounts: int, sessions: int) -> list[uuid.UU
                     )  # fmt: skip
             await session.execute(insert(AiSession), rows)
             await session.execute(insert(PsaActivityLog), pushes)
+    target = WriteTarget(ids[0], uuid.uuid4(), [uuid.uuid4() for _ in range(WRITES)])
+    async with account_transaction(sessionmaker, target.account_id) as session:
+        await session.execute(
+            insert(Tree).values(
+                id=target.flow_id, account_id=target.account_id, name="Written flow",
+                category="Identity", status="published",
+            )
+        )  # fmt: skip
+        await session.execute(
+            insert(AiSession),
+            [
+                {"id": session_id, "account_id": target.account_id, "started_at": now}
+                for session_id in target.session_ids
+            ],
+        )
     await owner.dispose()
-    return ids
+    return ids, target
+
+
+async def _writer(
+    http: httpx.AsyncClient, target: WriteTarget, token: str, stop_at: float,
+    reported: dict[uuid.UUID, bool],
+) -> None:  # fmt: skip
+    """Match the target's sessions one by one; remember which the API said it recorded."""
+    for session_id in target.session_ids:
+        if time.perf_counter() >= stop_at:
+            return
+        variables = {"s": str(session_id), "f": str(target.flow_id)}
+        try:
+            response = await http.post(
+                "/graphql",
+                json={"query": RECORD_MATCH, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            reported[session_id] = response.status_code == 200 and not _codes(response)
+        except httpx.HTTPError:
+            reported[session_id] = False
+        await asyncio.sleep(WRITE_INTERVAL_S)
+
+
+async def check_writes(
+    pg: OwnPostgres, target: WriteTarget, reported: dict[uuid.UUID, bool]
+) -> dict[str, Any]:
+    """Every match the API confirmed is stored, and the flow's counter equals the sessions
+    really matched to it (no match is half done, whatever the outage interrupted)."""
+    owner = create_engine(pg.url(database="flowpilot"), pool_size=1, max_overflow=0)
+    try:
+        async with account_transaction(create_sessionmaker(owner), target.account_id) as db:
+            matched = set(
+                (
+                    await db.execute(
+                        select(AiSession.id).where(AiSession.matched_flow_id == target.flow_id)
+                    )
+                ).scalars()
+            )
+            usage = (
+                await db.execute(select(Tree.usage_count).where(Tree.id == target.flow_id))
+            ).scalar_one()
+    finally:
+        await owner.dispose()
+    confirmed = {session_id for session_id, ok in reported.items() if ok}
+    return {
+        "issued": len(reported),
+        "confirmed": len(confirmed),
+        "refused": len(reported) - len(confirmed),
+        "stored": len(matched),
+        "flow_usage_count": usage,
+        "confirmed_all_stored": confirmed <= matched,
+        "counter_matches_stored": usage == len(matched),
+    }
 
 
 @dataclass
@@ -263,9 +353,11 @@ async def run(seconds: float, clients: int, accounts: int, sessions: int) -> dic
     pg.init()
     process: subprocess.Popen[bytes] | None = None
     try:
-        ids = await prepare(pg, accounts + 1, sessions)
+        ids, target = await prepare(pg, accounts + 1, sessions)
         settings = Settings(jwt_secret=SECRET)
         tokens = [issue_token(settings, account_id=a, role="team_admin") for a in ids]
+        service_token = issue_token(settings, account_id=target.account_id, role="service")
+        reported: dict[uuid.UUID, bool] = {}
         port = embedded._free_port()
         base = f"http://127.0.0.1:{port}"
         log = (pg.root / "app.log").open("wb")
@@ -286,6 +378,9 @@ async def run(seconds: float, clients: int, accounts: int, sessions: int) -> dic
                 )
                 for i in range(clients)
             ]  # fmt: skip
+            workers.append(
+                asyncio.create_task(_writer(http, target, service_token, stop_at, reported))
+            )
             # Outage in the middle third.
             await asyncio.sleep(max(0.0, start + third - time.perf_counter()))
             down_at = time.perf_counter()
@@ -305,7 +400,14 @@ async def run(seconds: float, clients: int, accounts: int, sessions: int) -> dic
             ]  # fmt: skip
             await asyncio.gather(*workers, *noisy)
         alive = process.poll() is None and process.pid == pid
-        return report(recorder, start, down_at, up_at, burst_at, alive, seconds, clients)
+        figures = report(recorder, start, down_at, up_at, burst_at, alive, seconds, clients)
+        writes = await check_writes(pg, target, reported)
+        figures["writes"] = writes
+        figures["checks"]["writes_confirmed_stored_none_half_done"] = (
+            writes["confirmed_all_stored"] and writes["counter_matches_stored"]
+        )
+        figures["passed"] = all(figures["checks"].values())
+        return figures
     finally:
         if process is not None:
             process.terminate()

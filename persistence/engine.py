@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 
 class DatabaseUrlError(ValueError):
@@ -48,6 +52,12 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine whose pooled connections are checked on checkout (survives DB restarts).
 
+    The check is local (`closed_connections_are_replaced`): a restarted or stopped server
+    closes its sockets, which asyncpg notices while the connection idles in the pool, so
+    no round trip is spent per checkout (SQLAlchemy's pre-ping cost ~1.7 ms on each of a
+    request's several batches here). A connection cut without the socket noticing fails
+    its statement; SQLAlchemy then invalidates the pool and the next checkouts reconnect.
+
     `pool_timeout_s` bounds the wait for a free connection and `connect_timeout_s` the
     wait for a new one, so an outage fails requests fast instead of queueing them.
     Connections return to the pool rolled back (a statement cancelled by
@@ -56,16 +66,27 @@ def create_engine(
     server_settings = {"application_name": application_name}
     if statement_timeout_ms:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(raw_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_recycle=1800,
         pool_timeout=pool_timeout_s,
         pool_reset_on_return="rollback",
         connect_args={"server_settings": server_settings, "timeout": connect_timeout_s},
     )
+    event.listen(engine.sync_engine, "checkout", closed_connections_are_replaced)
+    return engine
+
+
+def closed_connections_are_replaced(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Refuse a pooled connection whose socket is already closed; the pool then discards
+    it and checks out (or opens) another."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,3 +17,6 @@ async def test_short_load_fault_run() -> None:
     assert figures["checks"] == {name: True for name in figures["checks"]}, figures
     assert figures["baseline"]["requests"] > 0 and figures["after_restart"]["requests"] > 0
     assert figures["outage"]["codes"].get("DATABASE_UNAVAILABLE", 0) > 0
+    writes = figures["writes"]
+    assert writes["confirmed"] > 0 and writes["refused"] > 0  # some landed, some hit the outage
+    assert writes["flow_usage_count"] == writes["stored"] >= writes["confirmed"]
