@@ -13,6 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
+# Indexes on expressions (e.g. `name COLLATE "C"`) that Alembic's autogenerate cannot
+# compare faithfully: it would report them removed and added on every comparison.
+EXPRESSION_INDEXES = frozenset({"ix_trees_account_category_key_name"})
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate filter: leave out the expression indexes (the migrations own them)."""
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config pointing at this repo's migrations, optionally bound to a connection."""

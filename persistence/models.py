@@ -93,6 +93,13 @@ class Tree(Base):
         ),
         Index("ix_trees_account_id", "account_id"),
         Index("ix_trees_account_category_key", "account_id", "category_key"),
+        Index(
+            "ix_trees_account_category_key_name",
+            "account_id",
+            "category_key",
+            text('name COLLATE "C"'),
+            "id",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -25,18 +25,18 @@ _BY_IDS = text(
     f"SELECT {_FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
-# The first `per_key` flows of each domain by name then id (all when per_key is NULL).
+# The first `per_key` flows of each domain by name then id (all when per_key is NULL:
+# LIMIT NULL is no limit), each read in order from ix_trees_account_category_key_name.
 _BY_DOMAIN_KEYS = text(
     f"""
-    SELECT * FROM (
-        SELECT {_FLOW_COLUMNS},
-               row_number() OVER (PARTITION BY t.category_key
-                                  ORDER BY t.name COLLATE "C", t.id) AS rank
-        FROM trees t
-        WHERE {_NOT_ARCHIVED} AND t.category_key = ANY(:keys)
-    ) ranked
-    WHERE CAST(:per_key AS integer) IS NULL OR rank <= CAST(:per_key AS integer)
-    ORDER BY rank
+    SELECT f.* FROM unnest(:keys) WITH ORDINALITY AS k(key, position)
+    CROSS JOIN LATERAL (
+        SELECT {_FLOW_COLUMNS} FROM trees t
+        WHERE {_NOT_ARCHIVED} AND t.category_key = k.key
+        ORDER BY t.name COLLATE "C", t.id
+        LIMIT CAST(:per_key AS integer)
+    ) f
+    ORDER BY k.position
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
