@@ -14,7 +14,9 @@ from persistence.analytics.rows import SessionCounts
 
 RECENCY_HORIZON_DAYS = 90
 STALE_AFTER = timedelta(days=30)
-LOW_SUCCESS_RATE = Fraction(1, 2)
+# A float: comparing the float rates of large flow lists against a Fraction is slow,
+# and 0.5 is exact in binary, so the comparison stays exact for floats and Fractions.
+LOW_SUCCESS_RATE = 0.5
 
 
 class TierLevel(Enum):
