@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -134,8 +135,12 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
 
 def _operation_name(query: str | None) -> str | None:
     """The document's operation name when the request did not say (single-operation documents)."""
-    if not query:
-        return None
+    return _named_operation(query) if query else None
+
+
+@functools.lru_cache(maxsize=256)
+def _named_operation(query: str) -> str | None:
+    """Parsed once per distinct text: it labels metrics, it must not cost a parse a request."""
     try:
         document = parse(query)
     except GraphQLError:
