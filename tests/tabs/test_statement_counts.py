@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.models import AiSession, PsaActivityLog, Tree
 from persistence.tenancy import account_transaction
+from queries import TAB_DOCUMENTS, tab_query
 from tests.graphql_client import ApiClient
 from tests.sql_counter import count_statements
 from tests.tabs.support import Tenant, new_tenant, utc_now
@@ -139,3 +140,14 @@ async def test_one_more_field_costs_one_more_batched_query(
             await tenant.query(api, DOMAINS_WITH_RATE)
         assert len(with_rate.queries) == len(without.queries) + 1
         assert with_rate.count > without.count
+
+
+@pytest.mark.parametrize("tab", sorted(TAB_DOCUMENTS))
+async def test_tab_documents_cost_the_same_statements_at_3_and_60_domains(
+    api: ApiClient, accounts: tuple[Tenant, Tenant], tab: str
+) -> None:
+    small, large = accounts
+    few = await _statements(api, small, tab_query(tab))
+    many = await _statements(api, large, tab_query(tab))
+    print(f"queries/{tab}: {few} statements with 3 domains, {many} with 60")
+    assert few == many
