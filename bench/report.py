@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.targets import targets_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
@@ -203,8 +205,16 @@ the ratio charges the API with all of its own work. Both connect as the same sup
 """
 
 
+def _load(scale: str) -> dict[str, Any] | None:
+    result_path = RESULTS_DIR / f"{scale}.json"
+    if not result_path.exists():
+        return None
+    loaded: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    return loaded
+
+
 def write_docs(path: str | None = None) -> Path:
-    sections: list[str] = []
+    sections: list[str] = targets_section(_load("L"), _load("S"))
     for scale in SCALE_ORDER:
         result_path = RESULTS_DIR / f"{scale}.json"
         if not result_path.exists():
