@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence import migrate
@@ -61,7 +62,7 @@ async def test_tabs_read_from_the_read_url_when_it_is_set(
         with_replica = await api.data(QUERY, token=token)
         database: Database = api.app.state.database
         assert database.read_engine is not database.primary_engine
-        assert database.primary_engine.url.database == database_url.rsplit("/", 1)[1]
+        assert database.primary_engine.url.database == make_url(database_url).database
 
     assert primary_only == {"overview": {"sessionCount": 2}}
     assert with_replica == {"overview": {"sessionCount": 5}}
