@@ -1,13 +1,16 @@
 """Count the SQL statements the running app sends, so tests can pin N+1 behaviour down.
 
 A `before_cursor_execute` listener on the app's engines (read and primary; once when they
-are the same engine) records every statement while the context manager is open.
+are the same engine) records the statements sent while the context manager is open, from
+the context that opened it only: the app's background jobs (outbox recovery on a timer)
+run in their own task and must not be counted against a request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
 TENANCY_PREFIX = "SELECT set_config('app.current_account_id'"
+_measuring: ContextVar[object | None] = ContextVar("measuring_statements", default=None)
 
 
 @dataclass
@@ -52,9 +56,11 @@ def count_statements(app: Starlette) -> Iterator[StatementLog]:
     log = StatementLog()
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        log.statements.append(statement)
+        if _measuring.get() is log:
+            log.statements.append(statement)
 
     engines = app_engines(app)
+    token = _measuring.set(log)
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
@@ -62,3 +68,4 @@ def count_statements(app: Starlette) -> Iterator[StatementLog]:
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
+        _measuring.reset(token)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.models import AiSession, PsaActivityLog, Tree
@@ -151,3 +153,19 @@ async def test_tab_documents_cost_the_same_statements_at_3_and_60_domains(
     many = await _statements(api, large, tab_query(tab))
     print(f"queries/{tab}: {few} statements with 3 domains, {many} with 60")
     assert few == many
+
+
+async def test_statements_of_background_tasks_are_not_counted(api: ApiClient) -> None:
+    """Like the app's outbox recovery timer: a task started outside the measured context."""
+
+    async def background_query() -> None:
+        async with api.app.state.database.primary_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    with count_statements(api.app) as log:
+        await asyncio.get_running_loop().create_task(
+            background_query(), context=contextvars.Context()
+        )
+        async with api.app.state.database.primary_engine.connect() as connection:
+            await connection.execute(text("SELECT 2"))
+    assert log.statements == ["SELECT 2"]
