@@ -16,6 +16,14 @@ from schema.errors import BadUserInput
 from schema.flow import Flow
 from schema.tab_window import TabWindow
 
+FirstArgument = Annotated[
+    int | None,
+    strawberry.argument(description="Return at most this many flows (all when omitted)."),
+]
+OffsetArgument = Annotated[
+    int, strawberry.argument(description="Skip this many flows of the ordered list first.")
+]
+
 
 @strawberry.type(description="The Flow Quality tab.")
 class FlowQuality(TabWindow):
@@ -45,13 +53,8 @@ class FlowQuality(TabWindow):
     async def flows(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="Return at most this many flows (all when omitted)."),
-        ] = None,
-        offset: Annotated[
-            int, strawberry.argument(description="Skip this many flows of the ordered list first.")
-        ] = 0,
+        first: FirstArgument = None,
+        offset: OffsetArgument = 0,
     ) -> list[Flow]:
         ordered = flow_ranking.sort_flows(
             await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
@@ -74,13 +77,8 @@ class FlowQuality(TabWindow):
     async def needs_attention(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="Return at most this many flows (all when omitted)."),
-        ] = None,
-        offset: Annotated[
-            int, strawberry.argument(description="Skip this many flows of the list first.")
-        ] = 0,
+        first: FirstArgument = None,
+        offset: OffsetArgument = 0,
     ) -> list[Flow]:
         flagged = flow_ranking.needing_attention(await self._ranked(info))
         return self._flows(_page(flagged, first, offset))
