@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -61,7 +62,7 @@ async def test_no_token_is_unauthenticated(api: ApiClient, field: str) -> None:
     assert body["data"] is None or body["data"] == {field: None}
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[], str]] = {
     "garbage": lambda: "not-a-jwt",
     "wrong key": lambda: _token(_claims(), secret="another-secret-another-secret-xx"),
     "expired": lambda: _token(_claims(exp=int(datetime.now(UTC).timestamp()) - 60)),
@@ -71,7 +72,7 @@ BAD_TOKENS = {
     "issued in the future": lambda: _token(
         _claims(iat=int((datetime.now(UTC) + timedelta(days=3)).timestamp()))
     ),
-    "alg none": lambda: jwt.encode(_claims(), None, algorithm="none"),
+    "alg none": lambda: jwt.encode(_claims(), "", algorithm="none"),
 }
 
 
@@ -108,9 +109,9 @@ def test_a_root_field_added_without_a_check_is_still_closed() -> None:
     later = strawberry.Schema(query=LaterQuery)
     anonymous = RequestContext(
         settings=Settings(),
-        sessionmaker=None,
-        read_sessionmaker=None,
-        principal=None,  # type: ignore[arg-type]
+        sessionmaker=None,  # type: ignore[arg-type]
+        read_sessionmaker=None,  # type: ignore[arg-type]
+        principal=None,
     )
     engineer = RequestContext(
         settings=Settings(),
