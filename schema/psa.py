@@ -94,29 +94,24 @@ class PsaActivityChanges:
         current, previous = await self._funnels(info)
         return metric_change(current.total_sessions, previous.total_sessions)
 
-    @strawberry.field(description="Change of pushFunnel.linkedRate.")
-    async def linked_rate(self, info: Info) -> MetricChange:
+    async def _funnel_rate(self, info: Info, part: str, whole: str) -> MetricChange:
         current, previous = await self._funnels(info)
         return metric_change(
-            formulas.ratio(current.linked_to_ticket, current.total_sessions),
-            formulas.ratio(previous.linked_to_ticket, previous.total_sessions),
+            formulas.ratio(getattr(current, part), getattr(current, whole)),
+            formulas.ratio(getattr(previous, part), getattr(previous, whole)),
         )
+
+    @strawberry.field(description="Change of pushFunnel.linkedRate.")
+    async def linked_rate(self, info: Info) -> MetricChange:
+        return await self._funnel_rate(info, "linked_to_ticket", "total_sessions")
 
     @strawberry.field(description="Change of pushFunnel.docPushedRate.")
     async def doc_pushed_rate(self, info: Info) -> MetricChange:
-        current, previous = await self._funnels(info)
-        return metric_change(
-            formulas.ratio(current.doc_pushed, current.linked_to_ticket),
-            formulas.ratio(previous.doc_pushed, previous.linked_to_ticket),
-        )
+        return await self._funnel_rate(info, "doc_pushed", "linked_to_ticket")
 
     @strawberry.field(description="Change of pushFunnel.timeEntryRate.")
     async def time_entry_rate(self, info: Info) -> MetricChange:
-        current, previous = await self._funnels(info)
-        return metric_change(
-            formulas.ratio(current.time_entry_logged, current.doc_pushed),
-            formulas.ratio(previous.time_entry_logged, previous.doc_pushed),
-        )
+        return await self._funnel_rate(info, "time_entry_logged", "doc_pushed")
 
 
 @strawberry.type(description="The PSA tab: what FlowPilot pushed to the PSA in the period.")
