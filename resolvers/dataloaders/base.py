@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from abc import abstractmethod
+from asyncio import Future
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import Generic, TypeVar
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, Loader, dispatch_queue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.analytics.window import Window
@@ -17,6 +18,12 @@ from persistence.tenancy import account_transaction
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T", bound=Hashable)
+
+# Loop iterations a batch waits for more keys before it is sent. aiodataloader sends
+# after about one; a resolver that answers synchronously for some rows and lazily for
+# others starts its loads a tick or two apart, which would split one batch into two and
+# make the statement count of a query depend on timing.
+DISPATCH_AFTER_TICKS = 4
 
 
 class AccountLoader(DataLoader[K, V], Generic[K, V]):
@@ -31,6 +38,18 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
         super().__init__()
         self.sessionmaker = sessionmaker
         self.account_id = account_id
+
+    def do_resolve_reject(self, key: K, future: Future[V]) -> None:
+        """Queue the key; the first key of a batch schedules its dispatch a few ticks on."""
+        self._queue.append(Loader(key=key, future=future))
+        if len(self._queue) == 1:
+            self._dispatch_in(DISPATCH_AFTER_TICKS)
+
+    def _dispatch_in(self, ticks: int) -> None:
+        if ticks > 0:
+            self.loop.call_soon(self._dispatch_in, ticks - 1)
+        else:
+            dispatch_queue(self)
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         async with account_transaction(self.sessionmaker, self.account_id) as session:
