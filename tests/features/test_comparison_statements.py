@@ -19,7 +19,11 @@ PLAIN = {
     "flowQuality": "flowQuality(period: LAST_7_DAYS{args}) {{ flows {{ name usageCount }} }}",
     "psaActivity": "psaActivity(period: LAST_7_DAYS{args}) {{ totalHoursLogged }}",
 }
-COMPARED = """{
+# One document per tab: within one request, two independent chains of look-ups (say the
+# overview's domains and the flow table) that reach the same loader batch together or
+# apart depending on when their own SQL answers, so only a single tab's count is fixed.
+COMPARED = {
+    "overview": """{
   overview(period: LAST_7_DAYS, compareTo: PREVIOUS_PERIOD) {
     sessionCount previous { sessionCount } changes { resolutionRate { absolute } }
     domains {
@@ -27,10 +31,13 @@ COMPARED = """{
       flows { name previous { usageCount } changes { successRate { absolute } } }
     }
   }
+}""",
+    "flowQuality": """{
   flowQuality(period: LAST_7_DAYS, compareTo: PREVIOUS_PERIOD) {
     flows { name previous { usageCount successRate } changes { usageCount { absolute } } }
   }
-}"""
+}""",
+}
 
 
 async def _tenant(sessionmaker: async_sessionmaker[AsyncSession], domains: int) -> Tenant:
@@ -67,22 +74,21 @@ async def test_selected_comparisons_batch_per_window_whatever_the_number_of_rows
     api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     small, large = await _tenant(sessionmaker, 1), await _tenant(sessionmaker, 5)
-    data = await large.query(api, COMPARED)
-    flows = data["flowQuality"]["flows"]
+    flows = (await large.query(api, COMPARED["flowQuality"]))["flowQuality"]["flows"]
     assert len(flows) == 5
     assert all(flow["previous"] == {"usageCount": 1, "successRate": 0.0} for flow in flows)
-    assert all(d["previous"]["sessionCount"] == 1 for d in data["overview"]["domains"])
+    domains = (await large.query(api, COMPARED["overview"]))["overview"]["domains"]
+    assert all(d["previous"]["sessionCount"] == 1 for d in domains)
 
-    small_count = await _statements(api, small, COMPARED)
-    assert await _statements(api, large, COMPARED) == small_count
-    without = COMPARED.replace(", compareTo: PREVIOUS_PERIOD", "")
-    without = without.replace(
-        "previous { sessionCount } changes { resolutionRate { absolute } }", ""
-    )
-    for fragment in (
-        "previous { name sessionCount } changes { resolutionRate { relative } }",
-        "previous { usageCount } changes { successRate { absolute } }",
-        "previous { usageCount successRate } changes { usageCount { absolute } }",
-    ):
-        without = without.replace(fragment, "")
-    assert await _statements(api, small, without) < small_count
+    for query in COMPARED.values():
+        small_count = await _statements(api, small, query)
+        assert await _statements(api, large, query) == small_count
+        without = query.replace(", compareTo: PREVIOUS_PERIOD", "")
+        for fragment in (
+            "previous { sessionCount } changes { resolutionRate { absolute } }",
+            "previous { name sessionCount } changes { resolutionRate { relative } }",
+            "previous { usageCount } changes { successRate { absolute } }",
+            "previous { usageCount successRate } changes { usageCount { absolute } }",
+        ):
+            without = without.replace(fragment, "")
+        assert await _statements(api, small, without) < small_count
