@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from persistence.analytics.keys import domain_key_sql
+
 ROLES = ("engineer", "team_admin", "admin")
 FLOW_STATUSES = ("draft", "published", "archived")
 SESSION_TYPES = ("flowpilot", "assistant")
@@ -37,7 +39,7 @@ SESSION_STATUSES = (
     "abandoned",
 )
 CONFIDENCE_TIERS = ("discovery", "exploring", "guided")
-CATEGORY_KEY_SQL = "NULLIF(lower(btrim(regexp_replace(category, '\\s+', ' ', 'g'))), '')"
+CATEGORY_KEY_SQL = domain_key_sql("category")
 ACTIVITY_TYPES = ("time_entry_posted", "note_posted", "status_updated")
 
 
