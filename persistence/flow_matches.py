@@ -53,6 +53,8 @@ class FlowMatch:
     counted: bool
     usage_count: int
     last_matched_at: datetime | None
+    flow_name: str
+    flow_category: str | None
 
 
 _LOCK_SESSION = text(
@@ -60,7 +62,7 @@ _LOCK_SESSION = text(
     "WHERE id = :session_id AND account_id = :account_id FOR UPDATE"
 )
 _FLOW = text(
-    "SELECT status, usage_count, last_matched_at FROM trees "
+    "SELECT status, usage_count, last_matched_at, name, category FROM trees "
     "WHERE id = :flow_id AND account_id = :account_id"
 )
 _SET_SESSION = text(
@@ -74,7 +76,7 @@ _COUNT_MATCH = text(
     SET usage_count = usage_count + 1,
         last_matched_at = greatest(last_matched_at, coalesce(:now, now()))
     WHERE id = :flow_id AND account_id = :account_id
-    RETURNING usage_count, last_matched_at
+    RETURNING usage_count, last_matched_at, name, category
     """
 )
 
@@ -112,6 +114,8 @@ async def record_flow_match_in(
             counted=False,
             usage_count=flow.usage_count,
             last_matched_at=flow.last_matched_at,
+            flow_name=flow.name,
+            flow_category=flow.category,
         )
     await session.execute(_SET_SESSION, {**ids, "confidence": confidence})
     counted = (await session.execute(_COUNT_MATCH, {**ids, "now": now})).one()
@@ -122,6 +126,8 @@ async def record_flow_match_in(
         counted=True,
         usage_count=counted.usage_count,
         last_matched_at=counted.last_matched_at,
+        flow_name=counted.name,
+        flow_category=counted.category,
     )
 
 

@@ -1,4 +1,5 @@
-"""The per-request context: who is asking, the request's fixed clock, and its loaders."""
+"""The per-request context: who is asking, the request's fixed clock, its snapshot and
+its loaders."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.registry import Loaders
 from schema.errors import Unauthenticated
 from service.auth import Principal
@@ -17,7 +19,8 @@ from service.settings import Settings
 
 @dataclass
 class RequestContext:
-    """Built once per request; `now` is fixed here so every field sees the same window."""
+    """Built once per request; `now` is fixed here so every field sees the same window,
+    and every read goes through one snapshot, so every field sees the same data."""
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -34,8 +37,14 @@ class RequestContext:
         """The request's loaders, bound to the caller's account (made on first use)."""
         if self._loaders is None:
             principal = self.require_principal()
-            self._loaders = Loaders(self.read_sessionmaker, principal.account_id)
+            snapshot = ReadSnapshot(self.read_sessionmaker, principal.account_id)
+            self._loaders = Loaders(snapshot)
         return self._loaders
+
+    async def close(self) -> None:
+        """End the request's snapshot (commit the read-only transaction); idempotent."""
+        if self._loaders is not None:
+            await self._loaders.snapshot.close()
 
     def require_principal(self) -> Principal:
         if self.principal is None:

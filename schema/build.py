@@ -12,6 +12,7 @@ from schema.access import guard_root_fields
 from schema.limits import limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.snapshot_scope import CloseSnapshot
 from service.settings import Settings
 
 guard_root_fields(Query)
@@ -23,11 +24,11 @@ def build_schema(
     extensions: Sequence[Callable[[], SchemaExtension]] | None = None,
 ) -> strawberry.Schema:
     """A schema with the given extensions (classes or factories, so each request gets fresh
-    instances)."""
+    instances); every operation's read snapshot ends with the operation."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        extensions=list(extensions or []),
+        extensions=[CloseSnapshot, *(extensions or [])],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
     )
 

@@ -19,7 +19,7 @@ from schema.errors import BadUserInput
 from schema.maybe_awaitable import MaybeAwaitable, selects_any, then
 
 if TYPE_CHECKING:
-    from schema.flow import Flow
+    from schema.flow_performance import FlowPerformance
 
 T = TypeVar("T")
 
@@ -160,7 +160,9 @@ class Domain:
     def avg_resolution_minutes(self, info: Info) -> MaybeAwaitable[float | None]:
         return self._from_counts(info, _mean_minutes)
 
-    @strawberry.field(description="The domain's flows, ordered by name.")
+    @strawberry.field(
+        description="The domain's flows with their figures in the same window, ordered by name."
+    )
     async def flows(
         self,
         info: Info,
@@ -171,13 +173,13 @@ class Domain:
                 "omitted); flowCount tells how many there are."
             ),
         ] = None,
-    ) -> list[Annotated[Flow, strawberry.lazy("schema.flow")]]:
-        from schema.flow import Flow
+    ) -> list[Annotated[FlowPerformance, strawberry.lazy("schema.flow_performance")]]:
+        from schema.flow_performance import FlowPerformance
 
         if first is not None and first < 0:
             raise BadUserInput("first must not be negative", argument="first")
         rows = await info.context.loaders.flows_by_domain_key.load((self.key, first))
-        return [Flow.from_row(row, self.window, compare=self.compare) for row in rows]
+        return [FlowPerformance.from_row(row, self.window, compare=self.compare) for row in rows]
 
     @strawberry.field(
         graphql_type=Tier, description="GOOD with 5+ flows, WARNING with 1–4, CRITICAL with none."

@@ -13,7 +13,7 @@ from resolvers.context import Info
 from resolvers.flow_ranking import RankedFlow
 from schema.enums import FlowSort, SortDirection
 from schema.errors import BadUserInput
-from schema.flow import Flow
+from schema.flow_performance import FlowPerformance
 from schema.tab_window import TabWindow
 
 FirstArgument = Annotated[
@@ -43,9 +43,11 @@ class FlowQuality(TabWindow):
         rows = await info.context.loaders.flows_with_stats_by_window.load(self.window)
         return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
 
-    def _flows(self, ranked: list[RankedFlow]) -> list[Flow]:
+    def _flows(self, ranked: list[RankedFlow]) -> list[FlowPerformance]:
         return [
-            Flow.from_row(flow.row, self.window, flow.stats, compare=self.compare, scores=flow)
+            FlowPerformance.from_row(
+                flow.row, self.window, flow.stats, compare=self.compare, scores=flow
+            )
             for flow in ranked
         ]
 
@@ -55,7 +57,7 @@ class FlowQuality(TabWindow):
         info: Info,
         first: FirstArgument = None,
         offset: OffsetArgument = 0,
-    ) -> list[Flow]:
+    ) -> list[FlowPerformance]:
         ordered = flow_ranking.sort_flows(
             await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
         )
@@ -64,13 +66,13 @@ class FlowQuality(TabWindow):
     @strawberry.field(
         description="At most 5 flows with usageCount >= 1, qualityScore desc, then name."
     )
-    async def top_performers(self, info: Info) -> list[Flow]:
+    async def top_performers(self, info: Info) -> list[FlowPerformance]:
         return self._flows(flow_ranking.top_performers(await self._ranked(info)))
 
     @strawberry.field(
         description="At most 5 flows with usageCount >= 1, qualityScore asc, then name."
     )
-    async def bottom_performers(self, info: Info) -> list[Flow]:
+    async def bottom_performers(self, info: Info) -> list[FlowPerformance]:
         return self._flows(flow_ranking.bottom_performers(await self._ranked(info)))
 
     @strawberry.field(description="Flows with needsAttention, qualityScore asc, then name.")
@@ -79,7 +81,7 @@ class FlowQuality(TabWindow):
         info: Info,
         first: FirstArgument = None,
         offset: OffsetArgument = 0,
-    ) -> list[Flow]:
+    ) -> list[FlowPerformance]:
         flagged = flow_ranking.needing_attention(await self._ranked(info))
         return self._flows(_page(flagged, first, offset))
 

@@ -37,6 +37,7 @@ from schema.errors import (
     PsaFailure,
     SessionNotLinked,
 )
+from schema.flow import Flow
 from service import psa_pushes
 from service.psa_pushes import PsaPushService, PushOutcome
 
@@ -113,6 +114,9 @@ class FlowMatchResult:
     total_usage_count: int = strawberry.field(description="trees.usage_count after the match.")
     last_matched_at: datetime.datetime | None = strawberry.field(
         description="trees.last_matched_at after the match."
+    )
+    flow: Flow = strawberry.field(
+        description="The flow after the match, so a client cache updates its lifetime counters."
     )
 
 
@@ -258,6 +262,13 @@ class Mutation:
             counted=match.counted,
             total_usage_count=match.usage_count,
             last_matched_at=match.last_matched_at,
+            flow=Flow(
+                id=strawberry.ID(str(match.flow_id)),
+                name=match.flow_name,
+                category=match.flow_category,
+                total_usage_count=match.usage_count,
+                last_matched_at=match.last_matched_at,
+            ),
         )
 
     @strawberry.mutation(

@@ -17,7 +17,7 @@ from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
 from schema.enums import FlowSort, Period, SortDirection
 from schema.errors import BadUserInput
-from schema.flow import Flow
+from schema.flow_performance import FlowPerformance
 from schema.flow_quality import FlowQuality
 from schema.overview import Overview
 from schema.psa import PsaActivity
@@ -89,7 +89,10 @@ class Query:
         window = await resolve_window(info, period, date_range)
         return PsaActivity(period=period, window=window, compare=compare_to)
 
-    @strawberry.field(description="One flow of the caller's account, or null. team_admin only.")
+    @strawberry.field(
+        description="One flow of the caller's account with its figures in the period, or "
+        "null. team_admin only."
+    )
     async def flow(
         self,
         info: Info,
@@ -97,7 +100,7 @@ class Query:
         period: Period = Period.LAST_30_DAYS,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
-    ) -> Flow | None:
+    ) -> FlowPerformance | None:
         try:
             flow_id = uuid.UUID(str(id))
         except ValueError:
@@ -106,4 +109,4 @@ class Query:
         row = await info.context.loaders.flow_by_id.load(flow_id)
         if row is None:
             return None
-        return Flow.from_row(row, window, compare=compare_to)
+        return FlowPerformance.from_row(row, window, compare=compare_to)

@@ -1,5 +1,6 @@
 """What every tab type shares: the period asked for, the window it resolved to, and the
-comparison asked for; `from` and `to` tell the client the local days actually covered."""
+comparison asked for; `from` and `to` tell the client the local days actually covered,
+`asOf` the instant the numbers were computed for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime
 import strawberry
 
 from persistence.analytics.window import Window
+from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
 from schema.enums import Period
 
@@ -28,3 +30,11 @@ class TabWindow:
     @strawberry.field(description="The last local day covered, inclusive.")
     def to(self) -> datetime.date:
         return self.window.last_day
+
+    @strawberry.field(
+        description="The instant these numbers were computed for: recency is measured from "
+        "it, and every number of the response comes from one snapshot of the database "
+        "taken as the request began."
+    )
+    def as_of(self, info: Info) -> datetime.datetime:
+        return info.context.now

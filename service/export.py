@@ -214,6 +214,29 @@ def _error(status: int, code: str, message: str, **extensions: Any) -> JSONRespo
     return JSONResponse({"error": error, "requestId": request_id}, status)
 
 
+# A custom range travels as two plain parameters, `from` and `to` (local days, ISO).
+_RANGE_PARAMETERS = ("from", "to")
+
+
+def _variables(params: dict[str, str], declared: dict[str, GraphQLInputType]) -> dict[str, Any]:
+    """The document's variables from the query string; ValueError names a bad parameter."""
+    allowed = [name for name in declared if name != "range"]
+    if "range" in declared:
+        allowed.extend(_RANGE_PARAMETERS)
+    variables: dict[str, Any] = {}
+    for name, raw in params.items():
+        if name not in allowed:
+            raise ValueError(f"unknown parameter {name}; use {', '.join(allowed)}")
+        if name not in _RANGE_PARAMETERS:
+            variables[name] = _variable(name, raw, declared[name])
+    given = [name for name in _RANGE_PARAMETERS if name in params]
+    if given and len(given) < len(_RANGE_PARAMETERS):
+        raise ValueError("a custom range needs both from and to (YYYY-MM-DD)")
+    if given:
+        variables["range"] = {name: params[name] for name in _RANGE_PARAMETERS}
+    return variables
+
+
 def _variable(name: str, raw: str, type_: GraphQLInputType) -> Any:
     named = get_named_type(type_).name
     if named == "Int":
@@ -241,29 +264,27 @@ class CsvExport:
             known = ", ".join(f"{name}.csv" for name in self.tabs)
             return _error(404, "NOT_FOUND", f"no export named {tab}.csv; there are {known}")
         note_operation(f"export:{tab}")
-        variables: dict[str, Any] = {}
-        for name, raw in request.query_params.items():
-            if name not in export.variables:
-                allowed = ", ".join(export.variables)
-                return _error(400, "BAD_USER_INPUT", f"unknown parameter {name}; use {allowed}")
-            try:
-                variables[name] = _variable(name, raw, export.variables[name])
-            except ValueError as error:
-                return _error(400, "BAD_USER_INPUT", str(error))
+        try:
+            variables = _variables(dict(request.query_params), export.variables)
+        except ValueError as error:
+            return _error(400, "BAD_USER_INPUT", str(error))
         if "first" in export.variables:
             variables.setdefault("first", None)  # a spreadsheet wants every row, not a page
         context = await self.view.get_context(request, Response())
         if context.principal is not None:
             note_account(context.principal.account_id)
-        result = await within_request_timeout(
-            self.view.schema.execute(
-                export.query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=export.operation,
-            ),
-            self.view.settings.request_timeout_s,
-        )
+        try:
+            result = await within_request_timeout(
+                self.view.schema.execute(
+                    export.query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=export.operation,
+                ),
+                self.view.settings.request_timeout_s,
+            )
+        finally:
+            await context.close()
         if result.errors:
             first = mask_errors(result.errors, current_request_id())[0].formatted
             extensions = dict(first.get("extensions") or {})

@@ -106,12 +106,15 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
         note_operation(request_data.operation_name or _operation_name(query))
-        return await within_request_timeout(
-            super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            ),
-            self.settings.request_timeout_s,
-        )
+        try:
+            return await within_request_timeout(
+                super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                ),
+                self.settings.request_timeout_s,
+            )
+        finally:
+            await context.close()
 
     async def process_result(
         self, request: Request, result: ExecutionResult

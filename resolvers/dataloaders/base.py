@@ -1,8 +1,7 @@
-"""The base of every loader: one short-lived, account-bound session per batch."""
+"""The base of every loader: each batch is one statement in the request's snapshot."""
 
 from __future__ import annotations
 
-import uuid
 from abc import abstractmethod
 from asyncio import Future
 from collections import defaultdict
@@ -10,10 +9,10 @@ from collections.abc import Hashable, Sequence
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader, Loader, dispatch_queue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.analytics.window import Window
-from persistence.tenancy import account_transaction
+from persistence.snapshot import ReadSnapshot
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -27,17 +26,16 @@ DISPATCH_AFTER_TICKS = 4
 
 
 class AccountLoader(DataLoader[K, V], Generic[K, V]):
-    """Batches keys of one request into one statement, in a transaction of its own.
+    """Batches keys of one request into one statement, read in the request's snapshot.
 
-    Batches may run concurrently, so they never share a session or a connection.
+    All loaders of a request share its snapshot, so their batches take turns on one
+    connection and every value comes from the same state of the database.
     """
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
-    ) -> None:
+    def __init__(self, snapshot: ReadSnapshot) -> None:
         super().__init__()
-        self.sessionmaker = sessionmaker
-        self.account_id = account_id
+        self.snapshot = snapshot
+        self.account_id = snapshot.account_id
 
     def do_resolve_reject(self, key: K, future: Future[V]) -> None:
         """Queue the key; the first key of a batch schedules its dispatch a few ticks on."""
@@ -52,8 +50,7 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
             dispatch_queue(self)
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        async with account_transaction(self.sessionmaker, self.account_id) as session:
-            return await self.fetch(session, keys)
+        return await self.snapshot.read(lambda session: self.fetch(session, keys))
 
     @abstractmethod
     async def fetch(self, session: AsyncSession, keys: Sequence[K]) -> list[V]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.accounts import TimezoneByAccountLoader
 from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
 from resolvers.dataloaders.flows import (
@@ -23,12 +20,11 @@ from resolvers.dataloaders.sessions import SessionCountsByDomainLoader, SessionT
 
 
 class Loaders:
-    """Fresh loaders (and caches) for one request of one account."""
+    """Fresh loaders (and caches) for one request of one account, over its snapshot."""
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
-    ) -> None:
-        scope = (sessionmaker, account_id)
+    def __init__(self, snapshot: ReadSnapshot) -> None:
+        self.snapshot = snapshot
+        scope = (snapshot,)
         self.timezone_by_account = TimezoneByAccountLoader(*scope)
         self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
         self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)

@@ -1,0 +1,114 @@
+"""One consistent read of the database for one request.
+
+Every read of a request runs in one read-only REPEATABLE READ transaction on one
+connection, bound to the caller's account once, so all parts of a response see the same
+state of the database even while sessions are written (METRICS.md, "One instant per
+response"). asyncpg runs one statement at a time per connection, so batches take turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from persistence.tenancy import bind_account
+
+T = TypeVar("T")
+
+SNAPSHOT_OPTIONS = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
+class SnapshotClosedError(RuntimeError):
+    """A read was asked of a snapshot whose request has already finished."""
+
+
+class ReadSnapshot:
+    """Opens its transaction on the first read; `close` ends it (and cancels a late read)."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.account_id = account_id
+        self._session: AsyncSession | None = None
+        self._turn = asyncio.Lock()
+        self._readers: set[asyncio.Task[object]] = set()
+        self._closed = False
+        # The first failed read: the transaction is aborted then, so every later read of
+        # the request fails the same way (and the error keeps its code).
+        self._failure: Exception | None = None
+        self._interrupted = False
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` on the snapshot's session, after any read already running."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._readers.add(task)
+        try:
+            async with self._turn:
+                if self._closed:
+                    raise SnapshotClosedError("the request's snapshot is closed")
+                if self._failure is not None:
+                    raise self._failure
+                try:
+                    if self._session is None:
+                        self._session = await self._open()
+                    return await work(self._session)
+                except Exception as error:
+                    self._failure = error
+                    raise
+                except BaseException:
+                    # Cancelled mid-statement: the connection's state is unknown.
+                    self._interrupted = True
+                    raise
+        finally:
+            if task is not None:
+                self._readers.discard(task)
+
+    async def _open(self) -> AsyncSession:
+        session = self._sessionmaker()
+        try:
+            await session.connection(execution_options=SNAPSHOT_OPTIONS)
+            await bind_account(session, self.account_id)
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    async def close(self) -> None:
+        """End the transaction and return the connection; idempotent.
+
+        A read still running (its request was cancelled by the request timeout) is
+        cancelled first, so the connection goes back to the pool before this returns.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        current = asyncio.current_task()
+        pending = [task for task in self._readers if task is not current and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if self._interrupted:
+                await session.invalidate()
+            elif self._failure is not None:
+                await session.rollback()
+            else:
+                await session.commit()
+        except Exception:
+            await session.invalidate()
+        finally:
+            await session.close()
