@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         "--output", default=None, help="results JSON (default bench/results/<scale>.json)"
     )
     run.add_argument("--docs", default=None, help="page to regenerate (default docs/benchmarks.md)")
+    versus = commands.add_parser(
+        "versus", help="CPU per request of another checkout and this one, side by side"
+    )
+    versus.add_argument("--baseline", required=True, help="the other checkout's directory")
+    versus.add_argument("--database-url", required=True, help="a generated benchmark database")
+    versus.add_argument("--rounds", type=int, default=3)
+    versus.add_argument("--repetitions", type=int, default=20)
+    versus.add_argument("--period", default="LAST_30_DAYS")
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -65,6 +73,20 @@ def main(argv: list[str] | None = None) -> int:
 
         options = RunOptions.from_args(args, " ".join(["python -m bench", *sys.argv[1:]]))
         asyncio.run(run(options))
+        return 0
+    if args.command == "versus":
+        from pathlib import Path
+
+        from bench.versus import compare, table
+
+        rows = compare(
+            Path(args.baseline),
+            args.database_url,
+            rounds=args.rounds,
+            repetitions=args.repetitions,
+            period=args.period,
+        )
+        print(table(rows, args.period))
         return 0
     from bench.report import write_docs
 

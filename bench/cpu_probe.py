@@ -1,0 +1,82 @@
+"""CPU per in-process request of each tab document, for the checkout on PYTHONPATH.
+
+Run by `python -m bench versus`, once per checkout and round, so two versions of the
+API are measured side by side in one run. It uses only what every version has (the
+served schema, the request context, the tab documents), and prints one JSON object.
+
+    PYTHONPATH=<checkout> python bench/cpu_probe.py <database url> <repetitions> <period>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from typing import Any
+
+TABS = ("overview", "coverage", "flow-quality", "psa")
+SECRET = "bench-cpu-probe-secret-0123456789abcdef"
+
+
+async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
+    import asyncpg
+
+    from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
+    from queries import tab_query
+    from resolvers.context import RequestContext
+    from schema.build import build_schema_for
+    from service.auth import Principal
+    from service.settings import Settings
+
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await connection.fetch(
+            "SELECT account_id, count(*) AS n FROM ai_sessions GROUP BY account_id ORDER BY n DESC"
+        )
+    finally:
+        await connection.close()
+    accounts = {"largest": rows[0]["account_id"], "median": rows[len(rows) // 2]["account_id"]}
+    settings = Settings(database_url=url, jwt_secret=SECRET, demo=False, rate_limit_cost_per_s=0)
+    schema = build_schema_for(settings)
+    engine = create_engine(url)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def once(account_id: uuid.UUID, tab: str) -> float:
+        context = RequestContext(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            read_sessionmaker=sessionmaker,
+            principal=Principal(user_id=None, account_id=account_id, role="team_admin"),
+        )
+        started = time.process_time()
+        result = await schema.execute(
+            tab_query(tab), variable_values={"period": period}, context_value=context
+        )
+        cpu = time.process_time() - started
+        if result.errors:
+            raise RuntimeError(f"{tab}: {result.errors}")
+        return cpu
+
+    medians: dict[str, float] = {}
+    try:
+        for size, account_id in accounts.items():
+            for tab in TABS:
+                for _ in range(3):
+                    await once(account_id, tab)
+                samples = [await once(account_id, tab) for _ in range(repetitions)]
+                medians[f"{size}/{tab}"] = statistics.median(samples) * 1000
+    finally:
+        await engine.dispose()
+    return medians
+
+
+def main() -> None:
+    url, repetitions, period = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    print(json.dumps(asyncio.run(probe(url, repetitions, period))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Two versions of the API side by side: CPU per in-process request, in alternating rounds.
+
+A loaded machine slows both versions alike when their runs alternate, so the ratio of
+their medians is the figure to trust, not either absolute time.
+
+    python -m bench versus --baseline <checkout> --database-url <bench database>
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = Path(__file__).resolve().parent / "cpu_probe.py"
+HERE = Path(__file__).resolve().parents[1]
+
+
+def _probe(checkout: Path, url: str, repetitions: int, period: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    output = subprocess.run(
+        [sys.executable, str(PROBE), url, str(repetitions), period],
+        cwd=checkout,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def compare(
+    baseline: Path, url: str, *, rounds: int, repetitions: int, period: str
+) -> list[tuple[str, float, float]]:
+    """(case, baseline ms, current ms): medians over the rounds of each side's medians."""
+    sides: dict[str, list[dict[str, float]]] = {"baseline": [], "current": []}
+    for _ in range(rounds):
+        sides["baseline"].append(_probe(baseline, url, repetitions, period))
+        sides["current"].append(_probe(HERE, url, repetitions, period))
+    cases = list(sides["current"][0])
+    return [
+        (
+            case,
+            statistics.median(run[case] for run in sides["baseline"]),
+            statistics.median(run[case] for run in sides["current"]),
+        )
+        for case in cases
+    ]
+
+
+def table(rows: list[tuple[str, float, float]], period: str) -> str:
+    lines = [
+        f"API CPU per in-process request, {period}, ms (median of rounds of medians)",
+        "",
+        "| account / tab | baseline | current | current ÷ baseline |",
+        "|---|---|---|---|",
+    ]
+    for case, before, after in rows:
+        lines.append(f"| {case} | {before:.2f} | {after:.2f} | {after / before:.2f}× |")
+    return "\n".join(lines)
