@@ -27,6 +27,7 @@ class RankedFlow:
     row: FlowRow
     stats: FlowPeriodStats
     quality: float
+    recency: float
     success_rate: float | None
     guided_rate: float | None
     reasons: tuple[formulas.Attention, ...]
@@ -44,6 +45,7 @@ class RankedFlow:
             row=row,
             stats=stats,
             quality=formulas.quality_score(success, guided, recency),
+            recency=recency,
             success_rate=success,
             guided_rate=guided,
             reasons=tuple(formulas.attention_reasons(success, row.last_matched_at, now)),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from persistence.analytics import formulas
 from resolvers.context import Info
 from schema.domain import Domain, domains_of
 from schema.tab_window import TabWindow
@@ -39,7 +38,5 @@ class Coverage(TabWindow):
         return [
             domain
             for domain in await self._domains(info, with_counts=True)
-            if domain.known_row is not None
-            and domain.known_counts is not None
-            and formulas.suggest_create_flow(domain.known_row.flow_count, domain.known_counts)
+            if domain.suggest_create_flow
         ]

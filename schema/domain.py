@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -16,26 +15,10 @@ from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Tier
 from schema.errors import BadUserInput
-from schema.maybe_awaitable import MaybeAwaitable, selects_any, then
+from schema.selection import selects_any
 
 if TYPE_CHECKING:
     from schema.flow_performance import FlowPerformance
-
-T = TypeVar("T")
-
-# The Domain fields computed from session counts (the rest come from the domain set).
-COUNT_FIELDS = frozenset(
-    {
-        "resolutionRate",
-        "escalationRate",
-        "guidedRate",
-        "avgResolutionMinutes",
-        "resolutionTier",
-        "escalationTier",
-        "guidedTier",
-        "suggestCreateFlow",
-    }
-)
 
 
 def _tier(level: formulas.TierLevel | None) -> Tier | None:
@@ -44,10 +27,6 @@ def _tier(level: formulas.TierLevel | None) -> Tier | None:
 
 def _ratio(counts: SessionCounts, part: str) -> Fraction | None:
     return formulas.ratio(getattr(counts, part), counts.sessions)
-
-
-def _rate(counts: SessionCounts, part: str) -> float | None:
-    return formulas.rate(getattr(counts, part), counts.sessions)
 
 
 def _mean_minutes(counts: SessionCounts) -> float | None:
@@ -88,77 +67,77 @@ class DomainChanges:
 
 @strawberry.type(description="A problem domain of the account in the period.")
 class Domain:
+    """Built whole by the list that returns it: every number is an attribute, so a list of
+    a hundred domains costs no resolver call per field."""
+
     key: strawberry.Private[str]
     window: strawberry.Private[Window]
-    known_row: strawberry.Private[DomainRow | None] = None
-    known_counts: strawberry.Private[SessionCounts | None] = None
-    compare: strawberry.Private[ComparisonPeriod | None] = None
-
-    async def _load_row(self, info: Info) -> DomainRow:
-        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
-        row = domain_set.by_key().get(self.key)
-        return row if row is not None else DomainRow(self.key, self.key, 0, 0)
-
-    async def _row(self, info: Info) -> DomainRow:
-        return self.known_row if self.known_row is not None else await self._load_row(info)
-
-    async def _counts(self, info: Info) -> SessionCounts:
-        if self.known_counts is not None:
-            return self.known_counts
-        return await info.context.loaders.session_counts_by_domain.load((self.window, self.key))
-
-    def _from_row(self, info: Info, pick: Callable[[DomainRow], T]) -> MaybeAwaitable[T]:
-        return then(self.known_row, lambda: self._load_row(info), pick)
-
-    def _from_counts(self, info: Info, pick: Callable[[SessionCounts], T]) -> MaybeAwaitable[T]:
-        return then(self.known_counts, lambda: self._counts(info), pick)
-
-    @strawberry.field(
-        graphql_type=str, description="The domain's name: its flows' category spelling."
+    compare: strawberry.Private[ComparisonPeriod | None]
+    name: str = strawberry.field(description="The domain's name: its flows' category spelling.")
+    flow_count: int = strawberry.field(
+        description="Non-archived flows covering this domain (not period-bound)."
     )
-    def name(self, info: Info) -> MaybeAwaitable[str]:
-        return self._from_row(info, lambda row: row.name)
-
-    @strawberry.field(
-        graphql_type=int,
-        description="Non-archived flows covering this domain (not period-bound).",
+    session_count: int = strawberry.field(
+        description="FlowPilot sessions in the period with this domain."
     )
-    def flow_count(self, info: Info) -> MaybeAwaitable[int]:
-        return self._from_row(info, lambda row: row.flow_count)
-
-    @strawberry.field(
-        graphql_type=int, description="FlowPilot sessions in the period with this domain."
+    flow_count_tier: Tier = strawberry.field(
+        description="GOOD with 5+ flows, WARNING with 1–4, CRITICAL with none."
     )
-    def session_count(self, info: Info) -> MaybeAwaitable[int]:
-        return self._from_row(info, lambda row: row.session_count)
-
-    @strawberry.field(
-        graphql_type=float | None,
-        description="Share of the domain's sessions resolved; null without sessions.",
+    resolution_rate: float | None = strawberry.field(
+        description="Share of the domain's sessions resolved; null without sessions."
     )
-    def resolution_rate(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_counts(info, lambda counts: _rate(counts, "resolved"))
-
-    @strawberry.field(
-        graphql_type=float | None, description="Share of the domain's sessions escalated."
+    escalation_rate: float | None = strawberry.field(
+        description="Share of the domain's sessions escalated."
     )
-    def escalation_rate(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_counts(info, lambda counts: _rate(counts, "escalated"))
-
-    @strawberry.field(
-        graphql_type=float | None,
-        description="Share of the domain's sessions that reached the guided tier.",
+    guided_rate: float | None = strawberry.field(
+        description="Share of the domain's sessions that reached the guided tier."
     )
-    def guided_rate(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_counts(info, lambda counts: _rate(counts, "guided"))
-
-    @strawberry.field(
-        graphql_type=float | None,
+    avg_resolution_minutes: float | None = strawberry.field(
         description="Mean minutes from start to resolution over resolved sessions with a "
-        "resolution time.",
+        "resolution time."
     )
-    def avg_resolution_minutes(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_counts(info, _mean_minutes)
+    resolution_tier: Tier | None = strawberry.field(
+        description="GOOD > 75%, WARNING 50–75%, CRITICAL < 50%; null without sessions."
+    )
+    escalation_tier: Tier | None = strawberry.field(
+        description="GOOD < 10%, WARNING 10–25%, CRITICAL > 25%; null without sessions."
+    )
+    guided_tier: Tier | None = strawberry.field(
+        description="GOOD > 60%, WARNING 30–60%, CRITICAL < 30%; null without sessions."
+    )
+    suggest_create_flow: bool = strawberry.field(
+        description="True when any of the four tiers is CRITICAL."
+    )
+
+    @classmethod
+    def build(
+        cls,
+        row: DomainRow,
+        counts: SessionCounts,
+        window: Window,
+        compare: ComparisonPeriod | None = None,
+    ) -> Domain:
+        """The domain with every number derived from its row and its session counts."""
+        resolved = _ratio(counts, "resolved")
+        escalated = _ratio(counts, "escalated")
+        guided = _ratio(counts, "guided")
+        return cls(
+            key=row.key,
+            window=window,
+            compare=compare,
+            name=row.name,
+            flow_count=row.flow_count,
+            session_count=row.session_count,
+            flow_count_tier=Tier(formulas.flow_count_tier(row.flow_count).value),
+            resolution_rate=formulas.as_float(resolved),
+            escalation_rate=formulas.as_float(escalated),
+            guided_rate=formulas.as_float(guided),
+            avg_resolution_minutes=_mean_minutes(counts),
+            resolution_tier=_tier(formulas.resolution_tier(resolved)),
+            escalation_tier=_tier(formulas.escalation_tier(escalated)),
+            guided_tier=_tier(formulas.guided_tier(guided)),
+            suggest_create_flow=formulas.suggest_create_flow(row.flow_count, counts),
+        )
 
     @strawberry.field(
         description="The domain's flows with their figures in the same window, ordered by name."
@@ -174,57 +153,12 @@ class Domain:
             ),
         ] = None,
     ) -> list[Annotated[FlowPerformance, strawberry.lazy("schema.flow_performance")]]:
-        from schema.flow_performance import FlowPerformance
+        from schema.flow_performance import performances_of
 
         if first is not None and first < 0:
             raise BadUserInput("first must not be negative", argument="first")
         rows = await info.context.loaders.flows_by_domain_key.load((self.key, first))
-        return [FlowPerformance.from_row(row, self.window, compare=self.compare) for row in rows]
-
-    @strawberry.field(
-        graphql_type=Tier, description="GOOD with 5+ flows, WARNING with 1–4, CRITICAL with none."
-    )
-    def flow_count_tier(self, info: Info) -> MaybeAwaitable[Tier]:
-        return self._from_row(
-            info, lambda row: Tier(formulas.flow_count_tier(row.flow_count).value)
-        )
-
-    @strawberry.field(
-        graphql_type=Tier | None,
-        description="GOOD > 75%, WARNING 50–75%, CRITICAL < 50%; null without sessions.",
-    )
-    def resolution_tier(self, info: Info) -> MaybeAwaitable[Tier | None]:
-        return self._from_counts(
-            info, lambda counts: _tier(formulas.resolution_tier(_ratio(counts, "resolved")))
-        )
-
-    @strawberry.field(
-        graphql_type=Tier | None,
-        description="GOOD < 10%, WARNING 10–25%, CRITICAL > 25%; null without sessions.",
-    )
-    def escalation_tier(self, info: Info) -> MaybeAwaitable[Tier | None]:
-        return self._from_counts(
-            info, lambda counts: _tier(formulas.escalation_tier(_ratio(counts, "escalated")))
-        )
-
-    @strawberry.field(
-        graphql_type=Tier | None,
-        description="GOOD > 60%, WARNING 30–60%, CRITICAL < 30%; null without sessions.",
-    )
-    def guided_tier(self, info: Info) -> MaybeAwaitable[Tier | None]:
-        return self._from_counts(
-            info, lambda counts: _tier(formulas.guided_tier(_ratio(counts, "guided")))
-        )
-
-    @strawberry.field(graphql_type=bool, description="True when any of the four tiers is CRITICAL.")
-    def suggest_create_flow(self, info: Info) -> MaybeAwaitable[bool]:
-        if self.known_row is not None and self.known_counts is not None:
-            return formulas.suggest_create_flow(self.known_row.flow_count, self.known_counts)
-        return self._suggest_create_flow(info)
-
-    async def _suggest_create_flow(self, info: Info) -> bool:
-        row, counts = await asyncio.gather(self._row(info), self._counts(info))
-        return formulas.suggest_create_flow(row.flow_count, counts)
+        return await performances_of(info, self.window, rows, self.compare)
 
     @strawberry.field(
         description="The same domain in the comparison window (its name and counts there, "
@@ -238,8 +172,9 @@ class Domain:
         row = domain_set.by_key().get(self.key)
         if row is None:
             # Absent then: no sessions, and no flows (a flow's domain is in every window).
-            row = DomainRow(self.key, (await self._row(info)).name, 0, 0)
-        return Domain(key=self.key, window=earlier, known_row=row)
+            row = DomainRow(self.key, self.name, 0, 0)
+        (domain,) = await domains_of(info, earlier, [row], None)
+        return domain
 
     @strawberry.field(
         description="Each period metric now, in the comparison window, and its change; "
@@ -250,10 +185,23 @@ class Domain:
         if earlier is None:
             return None
         loader = info.context.loaders.session_counts_by_domain
-        current, previous = await asyncio.gather(
-            loader.load((self.window, self.key)), loader.load((earlier, self.key))
-        )
+        current, previous = await loader.load_many([(self.window, self.key), (earlier, self.key)])
         return DomainChanges(current=current, previous=previous)
+
+
+# The Domain fields computed from session counts (the rest come from the domain set).
+COUNT_FIELDS = frozenset(
+    {
+        "resolutionRate",
+        "escalationRate",
+        "guidedRate",
+        "avgResolutionMinutes",
+        "resolutionTier",
+        "escalationTier",
+        "guidedTier",
+        "suggestCreateFlow",
+    }
+)
 
 
 async def domains_of(
@@ -264,15 +212,32 @@ async def domains_of(
     *,
     with_counts: bool | None = None,
 ) -> list[Domain]:
-    """Domains for `rows`, their session counts loaded up front (one batched statement)
-    when `with_counts`, or by default when the query selects a field that needs them."""
+    """Domains for `rows`, built whole: their session counts are loaded in one batch when
+    `with_counts`, or by default when the query selects a field that needs them (else
+    those fields, which nobody reads, come from zero counts)."""
     if with_counts is None:
         with_counts = selects_any(info, COUNT_FIELDS)
-    counts: list[SessionCounts | None] = [None] * len(rows)
     if with_counts:
         loader = info.context.loaders.session_counts_by_domain
-        counts = list(await asyncio.gather(*(loader.load((window, row.key)) for row in rows)))
+        counts = await loader.load_many([(window, row.key) for row in rows])
+    else:
+        counts = [NOT_LOADED] * len(rows)
     return [
-        Domain(key=row.key, window=window, known_row=row, known_counts=row_counts, compare=compare)
+        Domain.build(row, row_counts, window, compare)
         for row, row_counts in zip(rows, counts, strict=True)
     ]
+
+
+async def domain_by_key(
+    info: Info, window: Window, key: str, compare: ComparisonPeriod | None = None
+) -> Domain:
+    """One domain of `window` (zero counts when it has no sessions then)."""
+    domain_set = await info.context.loaders.domain_set_by_window.load(window)
+    row = domain_set.by_key().get(key)
+    if row is None:
+        row = DomainRow(key, key, 0, 0)
+    (domain,) = await domains_of(info, window, [row], compare)
+    return domain
+
+
+NOT_LOADED = SessionCounts()

@@ -7,10 +7,9 @@ itself is `flow`, a `Flow` that caches may keep by id.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -22,12 +21,10 @@ from resolvers.flow_ranking import RankedFlow
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import AttentionReason
 from schema.flow import Flow
-from schema.maybe_awaitable import MaybeAwaitable, then
+from schema.selection import selects_any
 
 if TYPE_CHECKING:
     from schema.domain import Domain
-
-T = TypeVar("T")
 
 
 @strawberry.type(description="How each period metric of a flow changed.")
@@ -75,117 +72,86 @@ class FlowChanges:
     "under the field that returned it and never mixes the figures of two periods."
 )
 class FlowPerformance:
+    """Built whole by the list that returns it (see `performances_of`): every figure is an
+    attribute; only `domain`, `previous` and `changes` load more."""
+
     row: strawberry.Private[FlowRow]
     window: strawberry.Private[Window]
-    known_stats: strawberry.Private[FlowPeriodStats | None] = None
-    compare: strawberry.Private[ComparisonPeriod | None] = None
-    known_scores: strawberry.Private[RankedFlow | None] = None
+    compare: strawberry.Private[ComparisonPeriod | None]
+    # The period statistics, or None when the selection needed none (see STATS_FIELDS).
+    stats: strawberry.Private[FlowPeriodStats | None]
+    flow: Flow = strawberry.field(description="The flow itself (the same in every window).")
+    usage_count: int = strawberry.field(description="Sessions matched to this flow in the period.")
+    success_rate: float | None = strawberry.field(
+        description="Share of the period's matched sessions that were resolved."
+    )
+    guided_rate: float | None = strawberry.field(
+        description="Share of the period's matched sessions that reached guided."
+    )
+    avg_confidence: float | None = strawberry.field(
+        description="Mean match confidence of the period's matched sessions."
+    )
+    recency_score: float = strawberry.field(
+        description="1 when matched just now, falling linearly to 0 at 90 days; 0 if never."
+    )
+    quality_score: float = strawberry.field(
+        description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0)."
+    )
+    needs_attention: bool = strawberry.field(description="True when there is any attention reason.")
+    attention_reasons: list[AttentionReason] = strawberry.field(
+        description="LOW_SUCCESS_RATE, then STALE, where they apply."
+    )
 
     @classmethod
-    def from_row(
+    def of(
         cls,
-        row: FlowRow,
+        scores: RankedFlow,
         window: Window,
-        stats: FlowPeriodStats | None = None,
-        *,
         compare: ComparisonPeriod | None = None,
-        scores: RankedFlow | None = None,
+        *,
+        stats_loaded: bool = True,
     ) -> FlowPerformance:
-        return cls(row=row, window=window, known_stats=stats, compare=compare, known_scores=scores)
-
-    @strawberry.field(description="The flow itself (the same in every window).")
-    def flow(self) -> Flow:
-        return Flow.from_row(self.row)
-
-    async def _stats(self, info: Info) -> FlowPeriodStats:
-        if self.known_stats is not None:
-            return self.known_stats
-        return await info.context.loaders.flow_stats_by_flow.load((self.window, self.row.id))
+        """The flow's figures from its scores (its row and statistics in `window`)."""
+        row = scores.row
+        return cls(
+            row=row,
+            window=window,
+            compare=compare,
+            stats=scores.stats if stats_loaded else None,
+            flow=Flow.from_row(row),
+            usage_count=scores.stats.usage,
+            success_rate=scores.success_rate,
+            guided_rate=scores.guided_rate,
+            avg_confidence=scores.stats.avg_confidence,
+            recency_score=scores.recency,
+            quality_score=scores.quality,
+            needs_attention=scores.needs_attention,
+            attention_reasons=[AttentionReason(reason.value) for reason in scores.reasons],
+        )
 
     @strawberry.field(
         description="The domain this flow covers (its category) in the same window, null "
         "when it has none."
     )
-    def domain(self) -> Annotated[Domain, strawberry.lazy("schema.domain")] | None:
-        from schema.domain import Domain
+    async def domain(
+        self, info: Info
+    ) -> Annotated[Domain, strawberry.lazy("schema.domain")] | None:
+        from schema.domain import domain_by_key
 
         if self.row.domain_key is None:
             return None
-        return Domain(key=self.row.domain_key, window=self.window, compare=self.compare)
-
-    def _scores_now(self, info: Info) -> RankedFlow | None:
-        """The flow's period scores when its statistics are already known (else None)."""
-        if self.known_scores is None and self.known_stats is not None:
-            self.known_scores = RankedFlow.of(self.row, self.known_stats, info.context.now)
-        return self.known_scores
-
-    async def _scores(self, info: Info) -> RankedFlow:
-        known = self._scores_now(info)
-        if known is not None:
-            return known
-        return RankedFlow.of(self.row, await self._stats(info), info.context.now)
-
-    def _from_scores(self, info: Info, pick: Callable[[RankedFlow], T]) -> MaybeAwaitable[T]:
-        return then(self._scores_now(info), lambda: self._scores(info), pick)
-
-    @strawberry.field(graphql_type=int, description="Sessions matched to this flow in the period.")
-    def usage_count(self, info: Info) -> MaybeAwaitable[int]:
-        return self._from_scores(info, lambda scores: scores.stats.usage)
-
-    @strawberry.field(
-        graphql_type=float | None,
-        description="Share of the period's matched sessions that were resolved.",
-    )
-    def success_rate(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_scores(info, lambda scores: scores.success_rate)
-
-    @strawberry.field(
-        graphql_type=float | None,
-        description="Share of the period's matched sessions that reached guided.",
-    )
-    def guided_rate(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_scores(info, lambda scores: scores.guided_rate)
-
-    @strawberry.field(
-        graphql_type=float | None,
-        description="Mean match confidence of the period's matched sessions.",
-    )
-    def avg_confidence(self, info: Info) -> MaybeAwaitable[float | None]:
-        return self._from_scores(info, lambda scores: scores.stats.avg_confidence)
-
-    @strawberry.field(
-        description="1 when matched just now, falling linearly to 0 at 90 days; 0 if never."
-    )
-    def recency_score(self, info: Info) -> float:
-        return formulas.recency_score(self.row.last_matched_at, info.context.now)
-
-    @strawberry.field(
-        graphql_type=float,
-        description="0.5 × successRate + 0.3 × guidedRate + 0.2 × recencyScore (null rates as 0).",
-    )
-    def quality_score(self, info: Info) -> MaybeAwaitable[float]:
-        return self._from_scores(info, lambda scores: scores.quality)
-
-    @strawberry.field(graphql_type=bool, description="True when there is any attention reason.")
-    def needs_attention(self, info: Info) -> MaybeAwaitable[bool]:
-        return self._from_scores(info, lambda scores: scores.needs_attention)
-
-    @strawberry.field(
-        graphql_type=list[AttentionReason],
-        description="LOW_SUCCESS_RATE, then STALE, where they apply.",
-    )
-    def attention_reasons(self, info: Info) -> MaybeAwaitable[list[AttentionReason]]:
-        return self._from_scores(
-            info, lambda scores: [AttentionReason(reason.value) for reason in scores.reasons]
-        )
+        return await domain_by_key(info, self.window, self.row.domain_key, self.compare)
 
     @strawberry.field(
         description="The same flow's figures in the comparison window; null unless compareTo "
         "is given."
     )
-    def previous(self) -> FlowPerformance | None:
+    async def previous(self, info: Info) -> FlowPerformance | None:
         earlier = comparison_window(self.window, self.compare)
-        return None if earlier is None else FlowPerformance.from_row(self.row, earlier)
+        if earlier is None:
+            return None
+        (previous,) = await performances_of(info, earlier, [self.row], None)
+        return previous
 
     @strawberry.field(
         description="Each period metric now, in the comparison window, and its change; "
@@ -195,8 +161,47 @@ class FlowPerformance:
         earlier = comparison_window(self.window, self.compare)
         if earlier is None:
             return None
-        current, previous = await asyncio.gather(
-            self._stats(info),
-            info.context.loaders.flow_stats_by_flow.load((earlier, self.row.id)),
-        )
+        loader = info.context.loaders.flow_stats_by_flow
+        if self.stats is not None:
+            current, previous = self.stats, await loader.load((earlier, self.row.id))
+        else:
+            current, previous = await loader.load_many(
+                [(self.window, self.row.id), (earlier, self.row.id)]
+            )
         return FlowChanges(row=self.row, now=info.context.now, current=current, previous=previous)
+
+
+# The FlowPerformance fields computed from the period statistics.
+STATS_FIELDS = frozenset(
+    {
+        "usageCount",
+        "successRate",
+        "guidedRate",
+        "avgConfidence",
+        "qualityScore",
+        "needsAttention",
+        "attentionReasons",
+    }
+)
+NOT_LOADED = FlowPeriodStats()
+
+
+async def performances_of(
+    info: Info,
+    window: Window,
+    rows: Sequence[FlowRow],
+    compare: ComparisonPeriod | None,
+) -> list[FlowPerformance]:
+    """The figures of `rows` in `window`, their statistics loaded in one batch when the
+    selection needs them (else those fields, which nobody reads, come from zero usage)."""
+    loaded = selects_any(info, STATS_FIELDS)
+    if loaded:
+        loader = info.context.loaders.flow_stats_by_flow
+        stats = await loader.load_many([(window, row.id) for row in rows])
+    else:
+        stats = [NOT_LOADED] * len(rows)
+    now = info.context.now
+    return [
+        FlowPerformance.of(RankedFlow.of(row, row_stats, now), window, compare, stats_loaded=loaded)
+        for row, row_stats in zip(rows, stats, strict=True)
+    ]

@@ -44,12 +44,7 @@ class FlowQuality(TabWindow):
         return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
 
     def _flows(self, ranked: list[RankedFlow]) -> list[FlowPerformance]:
-        return [
-            FlowPerformance.from_row(
-                flow.row, self.window, flow.stats, compare=self.compare, scores=flow
-            )
-            for flow in ranked
-        ]
+        return [FlowPerformance.of(flow, self.window, self.compare) for flow in ranked]
 
     @strawberry.field(description="Every non-archived flow of the account, in the requested order.")
     async def flows(

@@ -17,7 +17,7 @@ from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
 from schema.enums import FlowSort, Period, SortDirection
 from schema.errors import BadUserInput
-from schema.flow_performance import FlowPerformance
+from schema.flow_performance import FlowPerformance, performances_of
 from schema.flow_quality import FlowQuality
 from schema.overview import Overview
 from schema.psa import PsaActivity
@@ -109,4 +109,5 @@ class Query:
         row = await info.context.loaders.flow_by_id.load(flow_id)
         if row is None:
             return None
-        return FlowPerformance.from_row(row, window, compare=compare_to)
+        (performance,) = await performances_of(info, window, [row], compare_to)
+        return performance

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from asyncio import Future
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import Generic, TypeVar
 
-from aiodataloader import DataLoader, Loader, dispatch_queue
+from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.analytics.window import Window
@@ -17,12 +16,6 @@ from persistence.snapshot import ReadSnapshot
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T", bound=Hashable)
-
-# Loop iterations a batch waits for more keys before it is sent. aiodataloader sends
-# after about one; a resolver that answers synchronously for some rows and lazily for
-# others starts its loads a tick or two apart, which would split one batch into two and
-# make the statement count of a query depend on timing.
-DISPATCH_AFTER_TICKS = 4
 
 
 class AccountLoader(DataLoader[K, V], Generic[K, V]):
@@ -36,18 +29,6 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
         super().__init__()
         self.snapshot = snapshot
         self.account_id = snapshot.account_id
-
-    def do_resolve_reject(self, key: K, future: Future[V]) -> None:
-        """Queue the key; the first key of a batch schedules its dispatch a few ticks on."""
-        self._queue.append(Loader(key=key, future=future))
-        if len(self._queue) == 1:
-            self._dispatch_in(DISPATCH_AFTER_TICKS)
-
-    def _dispatch_in(self, ticks: int) -> None:
-        if ticks > 0:
-            self.loop.call_soon(self._dispatch_in, ticks - 1)
-        else:
-            dispatch_queue(self)
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         return await self.snapshot.read(lambda session: self.fetch(session, keys))
