@@ -46,6 +46,29 @@ SELECT id, name, {KEY.format("category")} AS key, {TRIM.format("category")} AS s
 FROM trees WHERE account_id = $1 AND status <> 'archived'
 ORDER BY name COLLATE "C", id
 """
+# The same flows with the sessions matched to each in the window (Coverage's previews).
+FLOWS_WITH_USAGE = f"""
+SELECT t.id, t.name, {KEY.format("t.category")} AS key, {TRIM.format("t.category")} AS spelling,
+       coalesce(s.n, 0) AS n
+FROM trees t LEFT JOIN (
+    SELECT matched_flow_id, count(*) AS n
+    FROM ai_sessions WHERE {IN_WINDOW} AND matched_flow_id IS NOT NULL
+    GROUP BY matched_flow_id
+) s ON s.matched_flow_id = t.id
+WHERE t.account_id = $1 AND t.status <> 'archived'
+ORDER BY t.name COLLATE "C", t.id
+"""
+# Sessions per local day started (the Overview chart), by the account's time zone $4.
+OVERVIEW_DAYS = f"""
+SELECT (started_at AT TIME ZONE $4)::date AS day, count(*) AS n,
+       count(*) FILTER (WHERE status = 'resolved') AS resolved,
+       count(*) FILTER (WHERE status = 'escalated') AS escalated,
+       sum(extract(epoch FROM resolved_at - started_at) / 60)
+           FILTER (WHERE status = 'resolved' AND resolved_at IS NOT NULL) AS minutes,
+       count(*) FILTER (WHERE status = 'resolved' AND resolved_at IS NOT NULL) AS timed
+FROM ai_sessions WHERE {IN_WINDOW}
+GROUP BY 1
+"""
 FLOW_STATS = f"""
 SELECT t.id, t.name, t.category, t.usage_count, t.last_matched_at,
        coalesce(s.n, 0) AS n, coalesce(s.resolved, 0) AS resolved,
@@ -125,6 +148,11 @@ def window(timezone: str, days: int, now: datetime) -> tuple[list[date], datetim
     return [first + timedelta(days=i) for i in range(days)], start, end
 
 
+def window_fields(days: list[date], now: datetime) -> dict[str, Any]:
+    """What every tab document selects about its window: the local days and the instant."""
+    return {"from": days[0].isoformat(), "to": days[-1].isoformat(), "asOf": now.isoformat()}
+
+
 def _rate(part: int, whole: int) -> Fraction | None:
     return None if whole == 0 else Fraction(part, whole)
 
@@ -175,20 +203,28 @@ def _domain_fields(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _domains(timer: Timer, account_id: uuid.UUID, start: datetime, end: datetime) -> Any:
+async def _domains(
+    timer: Timer, account_id: uuid.UUID, start: datetime, end: datetime, with_usage: bool = False
+) -> Any:
     groups = await timer.fetch(SESSION_GROUPS, account_id, start, end)
-    flows = await timer.fetch(FLOWS, account_id)
+    if with_usage:
+        flows = await timer.fetch(FLOWS_WITH_USAGE, account_id, start, end)
+    else:
+        flows = await timer.fetch(FLOWS, account_id)
     total = next(row for row in groups if row["total"])
     by_key: dict[str | None, _Domain] = defaultdict(_Domain)
     for row in groups:
         if not row["total"]:
             by_key[row["key"]].add(row)
     flow_names: dict[str, list[str]] = defaultdict(list)
-    flows_of: dict[str, list[dict[str, str]]] = defaultdict(list)
+    flows_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in flows:
         if row["key"] is not None:
             flow_names[row["key"]].append(row["spelling"])
-            flows_of[row["key"]].append({"id": str(row["id"]), "name": row["name"]})
+            preview: dict[str, Any] = {"flow": {"id": str(row["id"]), "name": row["name"]}}
+            if with_usage:
+                preview["usageCount"] = row["n"]
+            flows_of[row["key"]].append(preview)
     keys = {key for key in by_key if key is not None} | set(flow_names)
     domains = []
     for key in keys:
@@ -202,24 +238,42 @@ async def _domains(timer: Timer, account_id: uuid.UUID, start: datetime, end: da
 
 async def overview(timer: Timer, account_id: uuid.UUID, period: str, now: datetime) -> Any:
     timezone = (await timer.fetch(TIMEZONE, account_id))[0]["timezone"]
-    _days, start, end = window(timezone, PERIOD_DAYS[period], now)
+    days, start, end = window(timezone, PERIOD_DAYS[period], now)
     total, domains, _unmapped, _flows = await _domains(timer, account_id, start, end)
+    rows = await timer.fetch(OVERVIEW_DAYS, account_id, start, end, _zone(timezone).key)
+    by_day = {row["day"]: row for row in rows}
     n = total["n"]
     return {
         "overview": {
             "period": period,
+            **window_fields(days, now),
             "sessionCount": n,
             "resolutionRate": _float(_rate(total["resolved"], n)),
             "escalationRate": _float(_rate(total["escalated"], n)),
             "guidedRate": _float(_rate(total["guided"], n)),
             "mttrMinutes": _mean(total["minutes"], total["timed"]),
             "avgRating": _mean(total["rating_sum"], total["rated"]),
+            "changes": None,  # the document compares only when $compareTo is sent
             "confidenceTiers": {
                 "guided": total["guided"],
                 "exploring": total["exploring"],
                 "discovery": total["discovery"],
                 "unknown": n - total["guided"] - total["exploring"] - total["discovery"],
             },
+            "dailyTrend": [
+                {
+                    "date": day.isoformat(),
+                    "sessions": by_day[day]["n"] if day in by_day else 0,
+                    "resolved": by_day[day]["resolved"] if day in by_day else 0,
+                    "escalated": by_day[day]["escalated"] if day in by_day else 0,
+                    "mttrMinutes": (
+                        _mean(by_day[day]["minutes"], by_day[day]["timed"])
+                        if day in by_day
+                        else None
+                    ),
+                }
+                for day in days
+            ],
             "domains": [
                 {"name": name, **_domain_fields(counts)}
                 for _key, name, _flows, counts in domains
@@ -231,8 +285,10 @@ async def overview(timer: Timer, account_id: uuid.UUID, period: str, now: dateti
 
 async def coverage(timer: Timer, account_id: uuid.UUID, period: str, now: datetime) -> Any:
     timezone = (await timer.fetch(TIMEZONE, account_id))[0]["timezone"]
-    _days, start, end = window(timezone, PERIOD_DAYS[period], now)
-    _total, domains, unmapped, flows_of = await _domains(timer, account_id, start, end)
+    days, start, end = window(timezone, PERIOD_DAYS[period], now)
+    _total, domains, unmapped, flows_of = await _domains(
+        timer, account_id, start, end, with_usage=True
+    )
     rows = []
     for key, name, flow_count, counts in domains:
         n = counts["n"]
@@ -259,6 +315,7 @@ async def coverage(timer: Timer, account_id: uuid.UUID, period: str, now: dateti
     return {
         "coverage": {
             "period": period,
+            **window_fields(days, now),
             "totalDomains": len(rows),
             "unmappedSessionCount": unmapped,
             "domains": [{k: v for k, v in row.items()} for row in rows],
@@ -287,15 +344,17 @@ def _flow_row(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         reasons.append("STALE")
     confidence = row["confidence"]
     return {
-        "id": str(row["id"]),
-        "name": row["name"],
-        "category": row["category"],
+        "flow": {
+            "id": str(row["id"]),
+            "name": row["name"],
+            "category": row["category"],
+            "totalUsageCount": row["usage_count"],
+            "lastMatchedAt": None if last is None else last.isoformat(),
+        },
         "usageCount": n,
-        "totalUsageCount": row["usage_count"],
         "successRate": _float(success),
         "guidedRate": _float(guided),
         "avgConfidence": None if confidence is None else float(confidence),
-        "lastMatchedAt": None if last is None else last.isoformat(),
         "recencyScore": recency,
         "qualityScore": quality,
         "needsAttention": bool(reasons),
@@ -304,7 +363,7 @@ def _flow_row(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
 
 
 def _by_quality(flows: list[dict[str, Any]], descending: bool) -> list[dict[str, Any]]:
-    ordered = sorted(flows, key=lambda f: (f["name"], uuid.UUID(f["id"])))
+    ordered = sorted(flows, key=lambda f: (f["flow"]["name"], uuid.UUID(f["flow"]["id"])))
     return sorted(ordered, key=lambda f: f["qualityScore"], reverse=descending)
 
 
@@ -312,7 +371,7 @@ async def flow_quality(
     timer: Timer, account_id: uuid.UUID, period: str, now: datetime, first: int = 50
 ) -> Any:
     timezone = (await timer.fetch(TIMEZONE, account_id))[0]["timezone"]
-    _days, start, end = window(timezone, PERIOD_DAYS[period], now)
+    days, start, end = window(timezone, PERIOD_DAYS[period], now)
     flows = [_flow_row(row, now) for row in await timer.fetch(FLOW_STATS, account_id, start, end)]
     used = [flow for flow in flows if flow["usageCount"] >= 1]
     flagged = _by_quality([f for f in flows if f["needsAttention"]], False)
@@ -323,6 +382,7 @@ async def flow_quality(
     return {
         "flowQuality": {
             "period": period,
+            **window_fields(days, now),
             "totalFlows": len(flows),
             "flows": plain(_by_quality(flows, True)[:first]),
             "topPerformers": plain(_by_quality(used, True)[:5]),
@@ -348,9 +408,11 @@ async def psa(timer: Timer, account_id: uuid.UUID, period: str, now: datetime) -
     return {
         "psaActivity": {
             "period": period,
+            **window_fields(days, now),
             "totalTimeEntries": total["entries"],
             "totalHoursLogged": hours,
             "avgHoursPerSession": _mean(hours, total["sessions"]),
+            "changes": None,  # the document compares only when $compareTo is sent
             "activityCounts": [
                 {"type": "TIME_ENTRY_POSTED", "count": total["entries"]},
                 {"type": "NOTE_POSTED", "count": total["notes"]},

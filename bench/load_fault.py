@@ -57,7 +57,7 @@ APP_ROLE = "flowpilot_app"
 OUTAGE_S = 5.0
 REQUEST_TIMEOUT_S = 5.0
 NOISY_QUERY = (
-    "{ flowQuality(period: LAST_90_DAYS) { flows(first: 300) { id name qualityScore"
+    "{ flowQuality(period: LAST_90_DAYS) { flows(first: 300) { flow { id name } qualityScore"
     " successRate guidedRate usageCount avgConfidence recencyScore needsAttention } } }"
 )
 SERVER_OPTIONS = "-c max_connections=100 -c authentication_timeout=2s"

@@ -15,7 +15,7 @@ from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Tier
 from schema.errors import BadUserInput
-from schema.selection import selects_any
+from schema.selection import selects_any, selects_in, subfields
 
 if TYPE_CHECKING:
     from schema.flow_performance import FlowPerformance
@@ -108,6 +108,8 @@ class Domain:
     suggest_create_flow: bool = strawberry.field(
         description="True when any of the four tiers is CRITICAL."
     )
+    # The flow previews the query selects, by their `first` argument (see domains_of).
+    previews: strawberry.Private[dict[int | None, list[FlowPerformance]]]
 
     @classmethod
     def build(
@@ -115,7 +117,8 @@ class Domain:
         row: DomainRow,
         counts: SessionCounts,
         window: Window,
-        compare: ComparisonPeriod | None = None,
+        compare: ComparisonPeriod | None,
+        previews: dict[int | None, list[FlowPerformance]],
     ) -> Domain:
         """The domain with every number derived from its row and its session counts."""
         resolved = _ratio(counts, "resolved")
@@ -137,14 +140,14 @@ class Domain:
             escalation_tier=_tier(formulas.escalation_tier(escalated)),
             guided_tier=_tier(formulas.guided_tier(guided)),
             suggest_create_flow=formulas.suggest_create_flow(row.flow_count, counts),
+            previews=previews,
         )
 
     @strawberry.field(
         description="The domain's flows with their figures in the same window, ordered by name."
     )
-    async def flows(
+    def flows(
         self,
-        info: Info,
         first: Annotated[
             int | None,
             strawberry.argument(
@@ -153,12 +156,10 @@ class Domain:
             ),
         ] = None,
     ) -> list[Annotated[FlowPerformance, strawberry.lazy("schema.flow_performance")]]:
-        from schema.flow_performance import performances_of
-
         if first is not None and first < 0:
             raise BadUserInput("first must not be negative", argument="first")
-        rows = await info.context.loaders.flows_by_domain_key.load((self.key, first))
-        return await performances_of(info, self.window, rows, self.compare)
+        # domains_of loaded every `first` the query asks for, with the list.
+        return self.previews[first]
 
     @strawberry.field(
         description="The same domain in the comparison window (its name and counts there, "
@@ -212,9 +213,10 @@ async def domains_of(
     *,
     with_counts: bool | None = None,
 ) -> list[Domain]:
-    """Domains for `rows`, built whole: their session counts are loaded in one batch when
-    `with_counts`, or by default when the query selects a field that needs them (else
-    those fields, which nobody reads, come from zero counts)."""
+    """Domains for `rows`, built whole in a fixed number of batches: their session counts
+    when `with_counts` (by default: when the query selects a field that needs them; else
+    those fields, which nobody reads, come from zero counts), and the flow previews the
+    query selects, each `first` in one batch with the flows' statistics in one more."""
     if with_counts is None:
         with_counts = selects_any(info, COUNT_FIELDS)
     if with_counts:
@@ -222,10 +224,47 @@ async def domains_of(
         counts = await loader.load_many([(window, row.key) for row in rows])
     else:
         counts = [NOT_LOADED] * len(rows)
+    previews = await _flow_previews(info, window, rows, compare)
     return [
-        Domain.build(row, row_counts, window, compare)
-        for row, row_counts in zip(rows, counts, strict=True)
+        Domain.build(
+            row,
+            row_counts,
+            window,
+            compare,
+            {first: by_row[index] for first, by_row in previews.items()},
+        )
+        for index, (row, row_counts) in enumerate(zip(rows, counts, strict=True))
     ]
+
+
+async def _flow_previews(
+    info: Info, window: Window, rows: Sequence[DomainRow], compare: ComparisonPeriod | None
+) -> dict[int | None, list[list[FlowPerformance]]]:
+    """For each `first` of the selected `flows` fields: every row's flows, in row order."""
+    from schema.flow_performance import STATS_FIELDS, performances_of_rows
+
+    fields = subfields(info, "flows")
+    firsts = {field.arguments.get("first") for field in fields}
+    firsts = {first for first in firsts if first is None or first >= 0}
+    if not firsts or not rows:
+        return {first: [[] for _ in rows] for first in firsts}
+    loader = info.context.loaders.flows_by_domain_key
+    flows = {first: await loader.load_many([(row.key, first) for row in rows]) for first in firsts}
+    every_flow = {
+        flow.id: flow for lists in flows.values() for flow_rows in lists for flow in flow_rows
+    }
+    performances = await performances_of_rows(
+        info,
+        window,
+        list(every_flow.values()),
+        compare,
+        with_stats=selects_in(info, fields, STATS_FIELDS),
+    )
+    by_id = {performance.row.id: performance for performance in performances}
+    return {
+        first: [[by_id[flow.id] for flow in flow_rows] for flow_rows in lists]
+        for first, lists in flows.items()
+    }
 
 
 async def domain_by_key(

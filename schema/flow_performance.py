@@ -192,16 +192,31 @@ async def performances_of(
     rows: Sequence[FlowRow],
     compare: ComparisonPeriod | None,
 ) -> list[FlowPerformance]:
-    """The figures of `rows` in `window`, their statistics loaded in one batch when the
-    selection needs them (else those fields, which nobody reads, come from zero usage)."""
-    loaded = selects_any(info, STATS_FIELDS)
-    if loaded:
+    """The figures of `rows` in `window` for the current field's selection."""
+    return await performances_of_rows(
+        info, window, rows, compare, with_stats=selects_any(info, STATS_FIELDS)
+    )
+
+
+async def performances_of_rows(
+    info: Info,
+    window: Window,
+    rows: Sequence[FlowRow],
+    compare: ComparisonPeriod | None,
+    *,
+    with_stats: bool,
+) -> list[FlowPerformance]:
+    """The figures of `rows` in `window`, their statistics loaded in one batch when
+    `with_stats` (else those fields, which nobody reads, come from zero usage)."""
+    if with_stats:
         loader = info.context.loaders.flow_stats_by_flow
         stats = await loader.load_many([(window, row.id) for row in rows])
     else:
         stats = [NOT_LOADED] * len(rows)
     now = info.context.now
     return [
-        FlowPerformance.of(RankedFlow.of(row, row_stats, now), window, compare, stats_loaded=loaded)
+        FlowPerformance.of(
+            RankedFlow.of(row, row_stats, now), window, compare, stats_loaded=with_stats
+        )
         for row, row_stats in zip(rows, stats, strict=True)
     ]

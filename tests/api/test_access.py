@@ -21,9 +21,9 @@ from tests.graphql_client import TEST_JWT_SECRET, ApiClient, token_for
 ROOT_QUERIES = {
     "overview": "{ overview { sessionCount } }",
     "coverage": "{ coverage { totalDomains } }",
-    "flowQuality": "{ flowQuality { flows { id } } }",
+    "flowQuality": "{ flowQuality { flows { flow { id } } } }",
     "psaActivity": "{ psaActivity { totalTimeEntries } }",
-    "flow": '{ flow(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    "flow": '{ flow(id: "00000000-0000-0000-0000-000000000000") { flow { id } } }',
 }
 
 

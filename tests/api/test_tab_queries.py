@@ -37,18 +37,30 @@ async def test_tab_document_executes_with_real_numbers(
     )
     await account.activity("note_posted", now, session_id=session)
     await account.activity("time_entry_posted", now, session_id=session, hours=1.5)
+    before = datetime.now(UTC)
     data = await api.data(
         tab_query(tab), {"period": "LAST_7_DAYS"}, token=token_for(account.account_id)
     )
+    after = datetime.now(UTC)
     root = next(iter(data.values()))
     assert root["period"] == "LAST_7_DAYS"
+    # asOf is the request's own now: taken while the request ran.
+    assert before <= datetime.fromisoformat(root["asOf"]) <= after
+    if tab in ("overview", "psa"):
+        assert root["changes"] is None  # no compareTo sent
     if tab == "overview":
         assert root["sessionCount"] == 1 and root["mttrMinutes"] == 30.0
+        assert len(root["dailyTrend"]) == 7
+        assert sum(point["sessions"] for point in root["dailyTrend"]) == 1
     elif tab == "coverage":
         assert root["domains"][0]["name"] == "Identity"
-        assert root["domains"][0]["flows"] == [{"id": str(flow), "name": "Unlock account"}]
+        assert root["domains"][0]["flows"] == [
+            {"flow": {"id": str(flow), "name": "Unlock account"}, "usageCount": 1}
+        ]
     elif tab == "flow-quality":
         assert root["totalFlows"] == 1 and root["flows"][0]["usageCount"] == 1
+        assert root["flows"][0]["flow"]["id"] == str(flow)
+        assert root["flows"][0]["flow"]["totalUsageCount"] == 1
     else:
         assert root["totalHoursLogged"] == 1.5
         assert root["pushFunnel"]["timeEntryLogged"] == 1

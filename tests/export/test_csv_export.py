@@ -95,12 +95,21 @@ async def test_csv_matches_the_graphql_answer(
 ) -> None:
     _, token = await seeded_account(sessionmaker)
     variables: dict[str, Any] = {"period": "LAST_7_DAYS"}
+    query = "period=LAST_7_DAYS"
     if tab == "flow-quality":
         variables["first"] = None
+    if tab in ("overview", "psa"):
+        # With a comparison, `changes` is an object whose dotted columns carry values.
+        variables["compareTo"] = "PREVIOUS_PERIOD"
+        query += "&compareTo=PREVIOUS_PERIOD"
     data = await api.data(tab_query(tab), variables, token=token)
     answer = next(iter(data.values()))
+    if tab in ("overview", "psa"):
+        assert answer["changes"] is not None
 
-    response = await export(api, f"/export/{tab}.csv?period=LAST_7_DAYS", token)
+    before = datetime.now(UTC)
+    response = await export(api, f"/export/{tab}.csv?{query}", token)
+    after = datetime.now(UTC)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     rows = parse(response.text)
@@ -114,6 +123,11 @@ async def test_csv_matches_the_graphql_answer(
     for got, want in zip(rows, expected, strict=True):
         for name in drifting & set(want):
             assert abs(float(got.pop(name)) - float(want.pop(name))) < 1e-3
+    # asOf is each request's own now: the export's is taken while the export ran, after
+    # the GraphQL answer's.
+    exported_at = datetime.fromisoformat(rows[0].pop("asOf"))
+    answered_at = datetime.fromisoformat(expected[0].pop("asOf"))
+    assert answered_at <= before <= exported_at <= after
     assert [{k: v for k, v in row.items() if v != ""} for row in rows] == [
         {k: v for k, v in row.items() if v != ""} for row in expected
     ]
@@ -134,14 +148,24 @@ async def test_csv_values_by_hand(
     assert root["resolutionRate"] == repr(2 / 3)  # unformatted float
     assert root["confidenceTiers.guided"] == "1"
     assert root["avgRating"] == ""  # null
+    # No compareTo: the null `changes` object leaves its dotted columns empty.
+    assert root["changes.sessionCount.previous"] == ""
+    assert root["changes.avgRating.relative"] == ""
+    trend = [r for r in overview if r["section"] == "dailyTrend"]
+    assert len(trend) == 7 and sum(int(r["sessions"]) for r in trend) == 3
     identity = next(r for r in overview if r["section"] == "domains" and r["name"] == "Identity")
     assert identity["sessionCount"] == "2" and identity["escalationRate"] == "0.5"
 
     response = await export(api, "/export/coverage.csv?period=LAST_7_DAYS", token)
     assert '"Reset ""MFA"", then\r\nretry"' in response.text or '""MFA""' in response.text
     flows = [r for r in parse(response.text) if r["section"] == "domains.flows"]
-    assert TRICKY_NAME in {r["name"] for r in flows}  # quoting round-trips
+    assert TRICKY_NAME in {r["flow.name"] for r in flows}  # quoting round-trips
     assert all(r["position"].count(".") == 1 for r in flows)
+    # Nested objects are dotted columns; the one resolved session was matched to MFA.
+    assert {(r["flow.name"], r["usageCount"]) for r in flows} == {
+        (TRICKY_NAME, "1"),
+        ("Mailbox full", "0"),
+    }
 
     psa = parse((await export(api, "/export/psa.csv?period=LAST_7_DAYS", token)).text)
     trend = [r for r in psa if r["section"] == "dailyTrend"]
@@ -155,8 +179,41 @@ async def test_csv_values_by_hand(
         (await export(api, "/export/flow-quality.csv?period=LAST_7_DAYS", token)).text
     )
     table = [r for r in flows_csv if r["section"] == "flows"]
-    assert {r["name"] for r in table} == {TRICKY_NAME, "Mailbox full"}
-    datetime.fromisoformat(table[0]["lastMatchedAt"])  # ISO timestamp
+    assert {r["flow.name"] for r in table} == {TRICKY_NAME, "Mailbox full"}
+    datetime.fromisoformat(table[0]["flow.lastMatchedAt"])  # ISO timestamp
+    # Lifetime counters (the flow itself) beside the window's figures.
+    assert {(r["flow.name"], r["flow.totalUsageCount"], r["usageCount"]) for r in table} == {
+        (TRICKY_NAME, "2", "1"),
+        ("Mailbox full", "1", "0"),
+    }
+
+
+async def test_csv_takes_a_custom_range_as_from_and_to(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    _, token = await seeded_account(sessionmaker)
+    # The seeded sessions started 3 hours ago (UTC account): in today's range, not in
+    # yesterday's (unless today began less than 3 hours ago).
+    now = datetime.now(UTC)
+    started = (now - timedelta(hours=3)).date()
+    day = started.isoformat()
+    rows = parse((await export(api, f"/export/overview.csv?from={day}&to={day}", token)).text)
+    assert (rows[0]["from"], rows[0]["to"], rows[0]["sessionCount"]) == (day, day, "3")
+    before = (started - timedelta(days=1)).isoformat()
+    earlier = parse(
+        (await export(api, f"/export/overview.csv?from={before}&to={before}", token)).text
+    )
+    assert (earlier[0]["from"], earlier[0]["to"], earlier[0]["sessionCount"]) == (
+        before,
+        before,
+        "0",
+    )
+    half = await export(api, f"/export/overview.csv?from={day}", token)
+    assert half.status_code == 400
+    assert half.json()["error"]["code"] == "BAD_USER_INPUT"
+    assert "from and to" in half.json()["error"]["message"]
+    raw = await export(api, f"/export/overview.csv?range={day}", token)
+    assert raw.status_code == 400 and "range" in raw.json()["error"]["message"]
 
 
 async def test_csv_needs_a_token_and_an_analytics_role(

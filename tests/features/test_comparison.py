@@ -184,8 +184,12 @@ async def test_coverage_domains_carry_their_previous_window(
 FLOW = f"""
 query ($id: ID!) {{
   flow(id: $id, period: LAST_7_DAYS, compareTo: PREVIOUS_PERIOD) {{
+    flow {{ id name totalUsageCount }}
     usageCount
-    previous {{ usageCount successRate avgConfidence changes {{ usageCount {CHANGE} }} }}
+    previous {{
+      flow {{ id name totalUsageCount }}
+      usageCount successRate avgConfidence changes {{ usageCount {CHANGE} }}
+    }}
     changes {{
       usageCount {CHANGE} successRate {CHANGE} guidedRate {CHANGE}
       avgConfidence {CHANGE} qualityScore {CHANGE}
@@ -197,7 +201,9 @@ query ($id: ID!) {{
 FLOW_QUALITY = f"""
 query {{
   flowQuality(period: LAST_7_DAYS, compareTo: PREVIOUS_PERIOD) {{
-    flows {{ name usageCount previous {{ usageCount }} changes {{ successRate {CHANGE} }} }}
+    flows {{
+      flow {{ name }} usageCount previous {{ usageCount }} changes {{ successRate {CHANGE} }}
+    }}
   }}
 }}
 """
@@ -209,7 +215,8 @@ async def test_flow_compares_its_period_statistics(
     tenant = await new_tenant(sessionmaker)
     b = tenant.builder
     today = today_in("UTC", utc_now())
-    flow = await b.flow("Reset MFA", "Identity")  # never matched: recencyScore 0
+    # never matched: recencyScore 0; lifetime counter 7, whatever the window
+    flow = await b.flow("Reset MFA", "Identity", usage_count=7)
     await b.session(
         at(today - DAY, "UTC"),
         domain="Identity",
@@ -234,8 +241,11 @@ async def test_flow_compares_its_period_statistics(
     )
 
     data = (await tenant.query(api, FLOW, id=str(flow)))["flow"]
+    itself = {"id": str(flow), "name": "Reset MFA", "totalUsageCount": 7}
+    assert data["flow"] == itself
     assert data["usageCount"] == 2
     previous = data["previous"]
+    assert previous["flow"] == itself  # the flow itself is the same in every window
     assert previous["usageCount"] == 1
     assert previous["successRate"] == 1.0
     assert previous["avgConfidence"] == pytest.approx(0.5)
@@ -253,7 +263,7 @@ async def test_flow_compares_its_period_statistics(
     flows = (await tenant.query(api, FLOW_QUALITY))["flowQuality"]["flows"]
     assert flows == [
         {
-            "name": "Reset MFA",
+            "flow": {"name": "Reset MFA"},
             "usageCount": 2,
             "previous": {"usageCount": 1},
             "changes": {"successRate": change(1 / 2, 1)},

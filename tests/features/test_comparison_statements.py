@@ -16,7 +16,9 @@ DAY = timedelta(days=1)
 PLAIN = {
     "overview": "overview(period: LAST_7_DAYS{args}) {{ sessionCount domains {{ name }} }}",
     "coverage": "coverage(period: LAST_7_DAYS{args}) {{ domains {{ name resolutionRate }} }}",
-    "flowQuality": "flowQuality(period: LAST_7_DAYS{args}) {{ flows {{ name usageCount }} }}",
+    "flowQuality": (
+        "flowQuality(period: LAST_7_DAYS{args}) {{ flows {{ flow {{ name }} usageCount }} }}"
+    ),
     "psaActivity": "psaActivity(period: LAST_7_DAYS{args}) {{ totalHoursLogged }}",
 }
 # One document per tab: within one request, two independent chains of look-ups (say the
@@ -28,13 +30,15 @@ COMPARED = {
     sessionCount previous { sessionCount } changes { resolutionRate { absolute } }
     domains {
       name previous { name sessionCount } changes { resolutionRate { relative } }
-      flows { name previous { usageCount } changes { successRate { absolute } } }
+      flows { flow { name } previous { usageCount } changes { successRate { absolute } } }
     }
   }
 }""",
     "flowQuality": """{
   flowQuality(period: LAST_7_DAYS, compareTo: PREVIOUS_PERIOD) {
-    flows { name previous { usageCount successRate } changes { usageCount { absolute } } }
+    flows {
+      flow { name } previous { usageCount successRate } changes { usageCount { absolute } }
+    }
   }
 }""",
 }

@@ -135,7 +135,7 @@ query ($range: DateRangeInput!) {
     changes { sessionCount { absolute relative } }
   }
   coverage(range: $range) { from to unmappedSessionCount }
-  flowQuality(range: $range) { from to flows { usageCount } }
+  flowQuality(range: $range) { from to flows { flow { name } usageCount } }
   psaActivity(range: $range) { from to totalTimeEntries dailyTrend { date entries } }
 }
 """
@@ -182,7 +182,7 @@ async def test_a_range_in_new_york_across_the_end_of_daylight_saving(
     assert overview["previous"] == {"from": "2024-10-27", "to": "2024-10-31", "sessionCount": 1}
     assert overview["changes"] == {"sessionCount": {"absolute": 3.0, "relative": 3.0}}
     assert data["coverage"]["unmappedSessionCount"] == 4
-    assert data["flowQuality"]["flows"] == [{"usageCount": 4}]
+    assert data["flowQuality"]["flows"] == [{"flow": {"name": "VPN"}, "usageCount": 4}]
     psa = data["psaActivity"]
     assert psa["totalTimeEntries"] == 1
     assert [point["entries"] for point in psa["dailyTrend"]] == [0, 0, 1, 0, 0]
@@ -192,7 +192,7 @@ async def test_a_range_in_new_york_across_the_end_of_daylight_saving(
 FLOW = """
 query ($id: ID!, $range: DateRangeInput) {
   flow(id: $id, range: $range, compareTo: PREVIOUS_PERIOD) {
-    usageCount previous { usageCount }
+    flow { id name } usageCount previous { flow { id } usageCount }
   }
 }
 """
@@ -211,4 +211,8 @@ async def test_flow_by_id_follows_the_range(
         api, FLOW, id=str(flow), range=span(date(2024, 3, 10), date(2024, 3, 11))
     )
     # Two days: previous window is 2024-03-08..09.
-    assert data["flow"] == {"usageCount": 2, "previous": {"usageCount": 1}}
+    assert data["flow"] == {
+        "flow": {"id": str(flow), "name": "Printer jam"},
+        "usageCount": 2,
+        "previous": {"flow": {"id": str(flow)}, "usageCount": 1},
+    }

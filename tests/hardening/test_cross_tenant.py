@@ -17,7 +17,7 @@ from tests.hardening.support import Tenant, codes, tenant_with_data
 MUTATIONS: dict[str, tuple[str, Any]] = {
     "recordFlowMatch": (
         "mutation($s: ID!, $f: ID!) { recordFlowMatch(input: {sessionId: $s, flowId: $f})"
-        " { totalUsageCount } }",
+        " { totalUsageCount flow { id name } } }",
         lambda a, b: [
             {"s": str(b.session_id), "f": str(b.flow_id)},
             {"s": str(a.session_id), "f": str(b.flow_id)},
@@ -81,7 +81,7 @@ async def test_tabs_show_only_the_callers_account(
         if tab == "psa":
             assert data["psaActivity"]["totalHoursLogged"] == 2.0
         if tab == "flow-quality":
-            assert [f["name"] for f in data["flowQuality"]["flows"]] == ["A secret flow"]
+            assert [f["flow"]["name"] for f in data["flowQuality"]["flows"]] == ["A secret flow"]
 
 
 async def test_foreign_ids_get_null_or_not_found_and_b_is_untouched(
@@ -91,14 +91,14 @@ async def test_foreign_ids_get_null_or_not_found_and_b_is_untouched(
     b = await tenant_with_data(sessionmaker, "B")
     before = await _b_state(sessionmaker, b)
     own = await role_api.data(
-        "query($id: ID!) { flow(id: $id) { name } }",
+        "query($id: ID!) { flow(id: $id) { flow { id name } } }",
         {"id": str(a.flow_id)},
         token=token_for(a.account_id),
     )
-    assert own == {"flow": {"name": "A secret flow"}}
+    assert own == {"flow": {"flow": {"id": str(a.flow_id), "name": "A secret flow"}}}
     for role in ("team_admin", "admin"):
         foreign = await role_api.data(
-            "query($id: ID!) { flow(id: $id) { name usageCount } }",
+            "query($id: ID!) { flow(id: $id) { flow { name } usageCount } }",
             {"id": str(b.flow_id)},
             token=token_for(a.account_id, role),
         )

@@ -82,7 +82,9 @@ GRAPHQL_CASES: dict[str, tuple[str, dict[str, Any] | None, set[str]]] = {
         {"GRAPHQL_VALIDATION_FAILED"},
     ),
     "alias flood": (
-        "{ " + " ".join(f'a{i}: flow(id: "{uuid.uuid4()}") {{ id }}' for i in range(500)) + " }",
+        "{ "
+        + " ".join(f'a{i}: flow(id: "{uuid.uuid4()}") {{ flow {{ id }} }}' for i in range(500))
+        + " }",
         None,
         {"QUERY_TOO_COMPLEX"},
     ),
@@ -91,23 +93,31 @@ GRAPHQL_CASES: dict[str, tuple[str, dict[str, Any] | None, set[str]]] = {
         None,
         {"QUERY_TOO_COMPLEX"},
     ),
-    "huge first": ("{ flowQuality { flows(first: 1000000) { id } } }", None, {"QUERY_TOO_COMPLEX"}),
+    "huge first": (
+        "{ flowQuality { flows(first: 1000000) { flow { id } } } }",
+        None,
+        {"QUERY_TOO_COMPLEX"},
+    ),
     "huge first by variable": (
-        "query($n: Int) { flowQuality { flows(first: $n) { id name } } }",
+        "query($n: Int) { flowQuality { flows(first: $n) { flow { id name } } } }",
         {"n": 2_000_000_000},
         {"QUERY_TOO_COMPLEX"},
     ),
     "first beyond Int": (
-        "{ flowQuality { flows(first: 99999999999) { id } } }",
+        "{ flowQuality { flows(first: 99999999999) { flow { id } } } }",
         None,
         {"GRAPHQL_VALIDATION_FAILED"},
     ),
     "first beyond Int by variable": (
-        "query($n: Int) { flowQuality { flows(first: $n) { id } } }",
+        "query($n: Int) { flowQuality { flows(first: $n) { flow { id } } } }",
         {"n": 99999999999},
         {"QUERY_TOO_COMPLEX"},
     ),
-    "negative first": ("{ flowQuality { flows(first: -1) { id } } }", None, {"BAD_USER_INPUT"}),
+    "negative first": (
+        "{ flowQuality { flows(first: -1) { flow { id } } } }",
+        None,
+        {"BAD_USER_INPUT"},
+    ),
     "unknown enum value": (
         "{ overview(period: LAST_9999_DAYS) { sessionCount } }",
         None,

@@ -46,21 +46,29 @@ def _nested(depth: int) -> str:
 
 async def test_tab_queries_report_their_cost(role_api: ApiClient) -> None:
     body = await role_api.execute(tab_query("overview"), token=token_for(uuid.uuid4()))
-    # 1 overview + 6 scalars + confidenceTiers (1 + 4) + domains (1 + 25 x 6) = 163 + 1 period
-    assert body["extensions"]["cost"] == 164
+    # 1 overview + 4 (period from to asOf) + 6 metrics
+    # + changes (1 + 6 x (1 + 3: previous absolute relative)) = 25
+    # + confidenceTiers (1 + 4) = 5
+    # + dailyTrend (1 + 10 (no expected size: the default) x 5) = 51
+    # + domains (1 + 25 x 6) = 151
+    # = 1 + 4 + 6 + 25 + 5 + 51 + 151 = 243
+    assert body["extensions"]["cost"] == 243
 
 
 def test_cost_weights_lists_by_first_and_expected_size() -> None:
     schema = build_schema_for(Settings())._schema
-    doc = parse("query($n: Int) { flowQuality { flows(first: $n) { id name } totalFlows } }")
-    assert operation_cost(schema, doc.definitions, None, {"n": 7}) == 1 + 1 + 7 * 2 + 1
-    assert operation_cost(schema, doc.definitions, None, {}) == 1 + 1 + 100 * 2 + 1
+    doc = parse(
+        "query($n: Int) { flowQuality { flows(first: $n) { flow { id name } } totalFlows } }"
+    )
+    # Each FlowPerformance item: flow (1) + id + name = 3.
+    assert operation_cost(schema, doc.definitions, None, {"n": 7}) == 1 + 1 + 7 * 3 + 1
+    assert operation_cost(schema, doc.definitions, None, {}) == 1 + 1 + 100 * 3 + 1
     trend = parse("{ psaActivity { dailyTrend { date hours } } }")
     assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 90 * 2
 
 
 async def test_huge_first_is_too_complex_and_runs_no_sql(role_api: ApiClient) -> None:
-    query = "{ flowQuality { flows(first: 2000000000) { id name qualityScore } } }"
+    query = "{ flowQuality { flows(first: 2000000000) { flow { id name } qualityScore } } }"
     with counted_statements(role_api) as statements:
         body = await role_api.execute(query, token=token_for(uuid.uuid4()))
     assert codes(body) == ["QUERY_TOO_COMPLEX"]
@@ -114,7 +122,12 @@ async def test_budget_refuses_with_retry_after_per_account(
     settings = settings_for_tests(
         database_url, rate_limit_burst_cost=1000, rate_limit_cost_per_s=0.5
     )
-    query = tab_query("coverage")  # cost 656
+    # cost 909: 1 coverage + 4 (period from to asOf) + 2 counts
+    # + domains (1 + 25 x (12 scalars + flows(first: 5) (1 + 5 x (flow (1 + 2) + usageCount))))
+    #   = 1 + 25 x (12 + 21) = 826
+    # + knowledgeGaps (1 + 25 x 3) = 76
+    # = 1 + 4 + 2 + 826 + 76 = 909
+    query = tab_query("coverage")
     async with running_app(settings) as client:
         ok = await client.execute(query, token=token_for(first.account_id))
         refused = await client.execute(query, token=token_for(first.account_id))
@@ -122,5 +135,5 @@ async def test_budget_refuses_with_retry_after_per_account(
     assert "errors" not in ok and ok["data"]["coverage"]["domains"][0]["name"]
     assert codes(refused) == ["RATE_LIMITED"]
     retry_after = refused["errors"][0]["extensions"]["retryAfter"]
-    assert 600 <= retry_after <= 624  # (656 + 656 - 1000) / 0.5, less what drained
+    assert 1612 <= retry_after <= 1636  # (909 + 909 - 1000) / 0.5, less what drained
     assert "errors" not in other

@@ -19,7 +19,7 @@ query ($period: Period!) {
     domains {
       name flowCount sessionCount resolutionRate escalationRate guidedRate
       avgResolutionMinutes flowCountTier resolutionTier escalationTier guidedTier
-      suggestCreateFlow flows { id name }
+      suggestCreateFlow flows { flow { id name } }
     }
     knowledgeGaps { name }
   }
@@ -149,11 +149,11 @@ async def test_heatmap_merges_spellings_and_tiers_at_thresholds(
             (g, w, w, w),
             False,
             [
-                {"id": str(p[3]), "name": "Driver"},
-                {"id": str(p[2]), "name": "Jam"},
-                {"id": str(p[4]), "name": "Spooler"},
-                {"id": str(p[1]), "name": "Toner"},  # the smaller id first
-                {"id": str(p[0]), "name": "Toner"},
+                {"flow": {"id": str(p[3]), "name": "Driver"}},
+                {"flow": {"id": str(p[2]), "name": "Jam"}},
+                {"flow": {"id": str(p[4]), "name": "Spooler"}},
+                {"flow": {"id": str(p[1]), "name": "Toner"}},  # the smaller id first
+                {"flow": {"id": str(p[0]), "name": "Toner"}},
             ],
         ),
         _domain("Network  Security", 0, 5, (2 / 5, 0.0, 3 / 5), None, (c, c, g, w), True, []),
@@ -166,8 +166,8 @@ async def test_heatmap_merges_spellings_and_tiers_at_thresholds(
             (w, g, g, g),
             False,
             [
-                {"id": str(ids["email basics"]), "name": "Email basics"},
-                {"id": str(ids["email draft"]), "name": "Email draft"},
+                {"flow": {"id": str(ids["email basics"]), "name": "Email basics"}},
+                {"flow": {"id": str(ids["email draft"]), "name": "Email draft"}},
             ],
         ),
         _domain(
@@ -179,7 +179,7 @@ async def test_heatmap_merges_spellings_and_tiers_at_thresholds(
             (w, g, g, g),
             False,
             [
-                {"id": str(ids["backup"]), "name": "Backup restore"},
+                {"flow": {"id": str(ids["backup"]), "name": "Backup restore"}},
             ],
         ),
         _domain("Zeta", 0, 1, (1.0, 0.0, 1.0), None, (c, g, g, g), True, []),
@@ -194,7 +194,7 @@ async def test_heatmap_merges_spellings_and_tiers_at_thresholds(
             (w, None, None, None),
             False,
             [
-                {"id": str(ids["vpn"]), "name": "VPN setup"},
+                {"flow": {"id": str(ids["vpn"]), "name": "VPN setup"}},
             ],
         ),
     ]

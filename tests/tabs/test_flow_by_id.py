@@ -14,9 +14,10 @@ from tests.tabs.support import new_tenant, utc_now
 FLOW = """
 query ($id: ID!, $period: Period!) {
   flow(id: $id, period: $period) {
-    id name category usageCount totalUsageCount successRate guidedRate avgConfidence
-    lastMatchedAt recencyScore qualityScore needsAttention attentionReasons
-    domain { name flowCount sessionCount resolutionRate flows { name } }
+    flow { id name category totalUsageCount lastMatchedAt }
+    usageCount successRate guidedRate avgConfidence
+    recencyScore qualityScore needsAttention attentionReasons
+    domain { name flowCount sessionCount resolutionRate flows { flow { name } usageCount } }
   }
 }
 """
@@ -49,16 +50,19 @@ async def test_flow_by_id_has_period_numbers_and_its_domain(
     got = data["flow"]
     assert got.pop("recencyScore") == pytest.approx(1 - 45 / 90, abs=1e-4)
     assert got.pop("qualityScore") == pytest.approx(0.5 + 0.3 + 0.2 * (1 - 45 / 90), abs=1e-4)
-    assert got == {
+    itself = {
         "id": str(flow),
         "name": "Reset MFA",
         "category": " Identity ",
-        "usageCount": 1,
         "totalUsageCount": 9,
+        "lastMatchedAt": matched.isoformat(),
+    }
+    assert got == {
+        "flow": itself,
+        "usageCount": 1,
         "successRate": 1.0,
         "guidedRate": 1.0,
         "avgConfidence": 0.6,
-        "lastMatchedAt": matched.isoformat(),
         "needsAttention": True,
         "attentionReasons": ["STALE"],
         "domain": {
@@ -66,7 +70,11 @@ async def test_flow_by_id_has_period_numbers_and_its_domain(
             "flowCount": 2,
             "sessionCount": 2,
             "resolutionRate": 1 / 2,
-            "flows": [{"name": "Reset MFA"}, {"name": "Unlock account"}],
+            # The domain's flows with their figures in the same window.
+            "flows": [
+                {"flow": {"name": "Reset MFA"}, "usageCount": 1},
+                {"flow": {"name": "Unlock account"}, "usageCount": 0},
+            ],
         },
     }
 
@@ -76,6 +84,8 @@ async def test_flow_by_id_has_period_numbers_and_its_domain(
     assert got["avgConfidence"] == pytest.approx((0.6 + 0.2) / 2)
     assert got["attentionReasons"] == ["STALE"]  # 1/2 is not below one half
     assert got["domain"]["sessionCount"] == 3
+    assert [f["usageCount"] for f in got["domain"]["flows"]] == [2, 0]
+    assert got["flow"] == itself  # the flow itself (lifetime counters) is the same in any window
 
 
 async def test_flow_without_category_has_no_domain_and_defaults_to_thirty_days(
@@ -109,6 +119,6 @@ async def test_an_id_that_is_not_a_uuid_is_a_user_error(
     api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     tenant = await new_tenant(sessionmaker)
-    body = await api.execute('{ flow(id: "not-a-uuid") { id } }', token=tenant.token)
+    body = await api.execute('{ flow(id: "not-a-uuid") { flow { id } } }', token=tenant.token)
     assert body["data"] == {"flow": None}
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

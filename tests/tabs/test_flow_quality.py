@@ -17,19 +17,21 @@ query ($period: Period!, $sort: FlowSort!, $direction: SortDirection!) {
   flowQuality(period: $period, sort: $sort, direction: $direction) {
     period totalFlows
     flows {
-      id name category usageCount totalUsageCount successRate guidedRate avgConfidence
-      lastMatchedAt recencyScore qualityScore needsAttention attentionReasons
+      flow { id name category totalUsageCount lastMatchedAt }
+      usageCount successRate guidedRate avgConfidence
+      recencyScore qualityScore needsAttention attentionReasons
       domain { name }
     }
-    topPerformers { name } bottomPerformers { name } needsAttention { name }
+    topPerformers { flow { name } } bottomPerformers { flow { name } }
+    needsAttention { flow { name } }
   }
 }
 """
 ORDER = """
 query ($sort: FlowSort!, $direction: SortDirection!) {
   flowQuality(period: LAST_7_DAYS, sort: $sort, direction: $direction) {
-    flows { id }
-    topPerformers { id } bottomPerformers { id } needsAttention { id }
+    flows { flow { id } }
+    topPerformers { flow { id } } bottomPerformers { flow { id } } needsAttention { flow { id } }
   }
 }
 """
@@ -89,7 +91,7 @@ async def test_flow_statistics_scores_and_reasons(
     quality = data["flowQuality"]
     assert quality["period"] == "LAST_30_DAYS"
     assert quality["totalFlows"] == 6
-    flows = {flow["name"]: flow for flow in quality["flows"]}
+    flows = {flow["flow"]["name"]: flow for flow in quality["flows"]}
     assert set(flows) == {"Alpha", "Beta", "Gamma", "Delta", "Zeta", "Eta"}
 
     def check(name: str, expected: dict[str, Any], recency: float) -> None:
@@ -106,15 +108,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Alpha",
         {
-            "id": str(alpha),
-            "name": "Alpha",
-            "category": "Email",
+            "flow": {
+                "id": str(alpha),
+                "name": "Alpha",
+                "category": "Email",
+                "totalUsageCount": 17,
+                "lastMatchedAt": (now - 9 * DAY).isoformat(),
+            },
             "usageCount": 4,
-            "totalUsageCount": 17,
             "successRate": 3 / 4,
             "guidedRate": 2 / 4,
             "avgConfidence": (0.9 + 0.7 + 0.5) / 3,
-            "lastMatchedAt": (now - 9 * DAY).isoformat(),
             "needsAttention": False,
             "attentionReasons": [],
             "domain": {"name": "Email"},
@@ -124,15 +128,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Beta",
         {
-            "id": str(beta),
-            "name": "Beta",
-            "category": None,
+            "flow": {
+                "id": str(beta),
+                "name": "Beta",
+                "category": None,
+                "totalUsageCount": 2,
+                "lastMatchedAt": (now - 30 * DAY).isoformat(),
+            },
             "usageCount": 2,
-            "totalUsageCount": 2,
             "successRate": 0.0,
             "guidedRate": 1 / 2,
             "avgConfidence": None,
-            "lastMatchedAt": (now - 30 * DAY).isoformat(),
             "needsAttention": True,
             "attentionReasons": ["LOW_SUCCESS_RATE", "STALE"],
             "domain": None,
@@ -142,15 +148,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Gamma",
         {
-            "id": str(gamma),
-            "name": "Gamma",
-            "category": "Network",
+            "flow": {
+                "id": str(gamma),
+                "name": "Gamma",
+                "category": "Network",
+                "totalUsageCount": 0,
+                "lastMatchedAt": None,
+            },
             "usageCount": 0,
-            "totalUsageCount": 0,
             "successRate": None,
             "guidedRate": None,
             "avgConfidence": None,
-            "lastMatchedAt": None,
             "needsAttention": True,
             "attentionReasons": ["STALE"],
             "domain": {"name": "Network"},
@@ -160,15 +168,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Delta",
         {
-            "id": str(delta),
-            "name": "Delta",
-            "category": "network",
+            "flow": {
+                "id": str(delta),
+                "name": "Delta",
+                "category": "network",
+                "totalUsageCount": 1,
+                "lastMatchedAt": delta_matched.isoformat(),
+            },
             "usageCount": 1,
-            "totalUsageCount": 1,
             "successRate": 1.0,
             "guidedRate": 1.0,
             "avgConfidence": 0.8,
-            "lastMatchedAt": delta_matched.isoformat(),
             "needsAttention": False,
             "attentionReasons": [],
             "domain": {"name": "Network"},
@@ -178,15 +188,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Zeta",
         {
-            "id": str(zeta),
-            "name": "Zeta",
-            "category": "Backup",
+            "flow": {
+                "id": str(zeta),
+                "name": "Zeta",
+                "category": "Backup",
+                "totalUsageCount": 5,
+                "lastMatchedAt": (now - 100 * DAY).isoformat(),
+            },
             "usageCount": 1,
-            "totalUsageCount": 5,
             "successRate": 1.0,
             "guidedRate": 0.0,
             "avgConfidence": None,
-            "lastMatchedAt": (now - 100 * DAY).isoformat(),
             "needsAttention": True,
             "attentionReasons": ["STALE"],
             "domain": {"name": "Backup"},
@@ -196,15 +208,17 @@ async def test_flow_statistics_scores_and_reasons(
     check(
         "Eta",
         {
-            "id": str(eta),
-            "name": "Eta",
-            "category": "Backup",
+            "flow": {
+                "id": str(eta),
+                "name": "Eta",
+                "category": "Backup",
+                "totalUsageCount": 1,
+                "lastMatchedAt": (now + DAY).isoformat(),
+            },
             "usageCount": 0,
-            "totalUsageCount": 1,
             "successRate": None,
             "guidedRate": None,
             "avgConfidence": None,
-            "lastMatchedAt": (now + DAY).isoformat(),
             "needsAttention": False,
             "attentionReasons": [],
             "domain": {"name": "Backup"},
@@ -214,7 +228,7 @@ async def test_flow_statistics_scores_and_reasons(
 
     # Quality by hand: Delta 0.5+0.3+0.2*0.667=0.933, Alpha 0.375+0.15+0.18=0.705,
     # Zeta 0.5, Beta 0.15+0.0667=0.217, Eta 0.2, Gamma 0.
-    assert [f["name"] for f in quality["flows"]] == [
+    assert [f["flow"]["name"] for f in quality["flows"]] == [
         "Delta",
         "Alpha",
         "Zeta",
@@ -222,9 +236,28 @@ async def test_flow_statistics_scores_and_reasons(
         "Eta",
         "Gamma",
     ]
-    assert [f["name"] for f in quality["topPerformers"]] == ["Delta", "Alpha", "Zeta", "Beta"]
-    assert [f["name"] for f in quality["bottomPerformers"]] == ["Beta", "Zeta", "Alpha", "Delta"]
-    assert [f["name"] for f in quality["needsAttention"]] == ["Gamma", "Beta", "Zeta"]
+    assert [f["flow"]["name"] for f in quality["topPerformers"]] == [
+        "Delta",
+        "Alpha",
+        "Zeta",
+        "Beta",
+    ]
+    assert [f["flow"]["name"] for f in quality["bottomPerformers"]] == [
+        "Beta",
+        "Zeta",
+        "Alpha",
+        "Delta",
+    ]
+    assert [f["flow"]["name"] for f in quality["needsAttention"]] == ["Gamma", "Beta", "Zeta"]
+
+    # The flow itself is the same in any window; its figures are the window's.
+    data = await tenant.query(api, FLOWS, period="LAST_90_DAYS", sort="QUALITY", direction="DESC")
+    wider = {flow["flow"]["name"]: flow for flow in data["flowQuality"]["flows"]}
+    assert {name: flow["flow"] for name, flow in wider.items()} == {
+        name: flow["flow"] for name, flow in flows.items()
+    }
+    assert wider["Alpha"]["usageCount"] == 5  # the escalated session 40 days ago joins
+    assert wider["Alpha"]["successRate"] == 3 / 5
 
 
 async def _ranking_fixture(tenant: Tenant) -> dict[str, uuid.UUID]:
@@ -272,17 +305,17 @@ async def test_every_order_breaks_ties_by_name_then_id_and_puts_nulls_last(
     names = {str(flow_id): name for name, flow_id in ids.items()}
     for (sort, direction), expected in ORDERS.items():
         data = (await tenant.query(api, ORDER, sort=sort, direction=direction))["flowQuality"]
-        got = [names[flow["id"]] for flow in data["flows"]]
+        got = [names[flow["flow"]["id"]] for flow in data["flows"]]
         assert got == expected, (sort, direction)
         # The lists below do not depend on the requested order.
-        assert [names[f["id"]] for f in data["topPerformers"]] == [
+        assert [names[f["flow"]["id"]] for f in data["topPerformers"]] == [
             "Same-low",
             "Same-high",
             "m2",
             "m1",
             "m3",
         ]
-        assert [names[f["id"]] for f in data["bottomPerformers"]] == [
+        assert [names[f["flow"]["id"]] for f in data["bottomPerformers"]] == [
             "m3",
             "m4",
             "m1",
@@ -290,7 +323,7 @@ async def test_every_order_breaks_ties_by_name_then_id_and_puts_nulls_last(
             "Same-high",
         ]
         # Never matched: every flow is STALE.
-        assert [names[f["id"]] for f in data["needsAttention"]] == ORDERS["QUALITY", "ASC"]
+        assert [names[f["flow"]["id"]] for f in data["needsAttention"]] == ORDERS["QUALITY", "ASC"]
 
 
 async def test_default_order_is_quality_desc_and_paging_slices_it(
@@ -301,16 +334,17 @@ async def test_default_order_is_quality_desc_and_paging_slices_it(
     names = {str(flow_id): name for name, flow_id in ids.items()}
     data = await tenant.query(
         api,
-        "{ flowQuality { period totalFlows flows { id } page: flows(first: 3, offset: 2) { id } "
-        "tail: flows(offset: 7) { id } none: flows(first: 0) { id } } }",
+        "{ flowQuality { period totalFlows flows { flow { id } } "
+        "page: flows(first: 3, offset: 2) { flow { id } } "
+        "tail: flows(offset: 7) { flow { id } } none: flows(first: 0) { flow { id } } } }",
     )
     quality = data["flowQuality"]
     expected = ORDERS["QUALITY", "DESC"]
     assert quality["period"] == "LAST_30_DAYS"
     assert quality["totalFlows"] == 8
-    assert [names[f["id"]] for f in quality["flows"]] == expected
-    assert [names[f["id"]] for f in quality["page"]] == expected[2:5]
-    assert [names[f["id"]] for f in quality["tail"]] == expected[7:]
+    assert [names[f["flow"]["id"]] for f in quality["flows"]] == expected
+    assert [names[f["flow"]["id"]] for f in quality["page"]] == expected[2:5]
+    assert [names[f["flow"]["id"]] for f in quality["tail"]] == expected[7:]
     assert quality["none"] == []
 
 
@@ -318,7 +352,9 @@ async def test_negative_paging_is_a_user_error(
     api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     tenant = await new_tenant(sessionmaker)
-    body = await api.execute("{ flowQuality { flows(first: -1) { id } } }", token=tenant.token)
+    body = await api.execute(
+        "{ flowQuality { flows(first: -1) { flow { id } } } }", token=tenant.token
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

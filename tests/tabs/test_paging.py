@@ -23,17 +23,17 @@ async def test_domain_flows_first_returns_the_first_flows_by_name(
     await account.flow("zulu", "VPN")
     await account.flow("archived", "Printers", status="archived")
     query = """
-      query($n: Int) { coverage { domains { name flowCount flows(first: $n) { name } } } }
+      query($n: Int) { coverage { domains { name flowCount flows(first: $n) { flow { name } } } } }
     """
     token = token_for(account.account_id)
     two = (await api.data(query, {"n": 2}, token=token))["coverage"]["domains"]
     everything = (await api.data(query, {"n": None}, token=token))["coverage"]["domains"]
     by_name = {domain["name"]: domain for domain in two}
     assert by_name["Printers"]["flowCount"] == 5
-    assert [flow["name"] for flow in by_name["Printers"]["flows"]] == ["Alpha", "bravo"]
-    assert [flow["name"] for flow in by_name["VPN"]["flows"]] == ["zulu"]
+    assert [flow["flow"]["name"] for flow in by_name["Printers"]["flows"]] == ["Alpha", "bravo"]
+    assert [flow["flow"]["name"] for flow in by_name["VPN"]["flows"]] == ["zulu"]
     all_printers = next(domain for domain in everything if domain["name"] == "Printers")
-    assert [flow["name"] for flow in all_printers["flows"]] == [
+    assert [flow["flow"]["name"] for flow in all_printers["flows"]] == [
         "Alpha",
         "bravo",
         "charlie",
@@ -48,7 +48,7 @@ async def test_domain_flows_first_must_not_be_negative(
     account = await AccountBuilder.create(sessionmaker)
     await account.flow("a", "VPN")
     body = await api.execute(
-        "{ coverage { domains { flows(first: -1) { name } } } }",
+        "{ coverage { domains { flows(first: -1) { flow { name } } } } }",
         token=token_for(account.account_id),
     )
     assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
@@ -71,7 +71,9 @@ async def test_needs_attention_pages_worst_first_with_its_count(
     await account.session(now - timedelta(hours=2), flow_id=good, status="resolved")
     query = """
       query($first: Int, $offset: Int!) {
-        flowQuality { needsAttentionCount needsAttention(first: $first, offset: $offset) { name } }
+        flowQuality {
+          needsAttentionCount needsAttention(first: $first, offset: $offset) { flow { name } }
+        }
       }
     """
     token = token_for(account.account_id)
@@ -79,9 +81,9 @@ async def test_needs_attention_pages_worst_first_with_its_count(
     second_page = (await api.data(query, {"first": 2, "offset": 2}, token=token))["flowQuality"]
     whole = (await api.data(query, {"first": None, "offset": 0}, token=token))["flowQuality"]
     assert first_page["needsAttentionCount"] == 4
-    assert [flow["name"] for flow in first_page["needsAttention"]] == ["stale-a", "stale-b"]
-    assert [flow["name"] for flow in second_page["needsAttention"]] == ["stale-c", "low"]
-    assert [flow["name"] for flow in whole["needsAttention"]] == [
+    assert [flow["flow"]["name"] for flow in first_page["needsAttention"]] == ["stale-a", "stale-b"]
+    assert [flow["flow"]["name"] for flow in second_page["needsAttention"]] == ["stale-c", "low"]
+    assert [flow["flow"]["name"] for flow in whole["needsAttention"]] == [
         "stale-a",
         "stale-b",
         "stale-c",

@@ -24,19 +24,22 @@ QUERIES = {
         sessionCount resolutionRate escalationRate guidedRate mttrMinutes avgRating
         confidenceTiers { guided exploring discovery unknown }
         domains { name flowCount sessionCount resolutionRate escalationRate guidedRate
-                  avgResolutionMinutes resolutionTier suggestCreateFlow flows { id name } } } }""",
+                  avgResolutionMinutes resolutionTier suggestCreateFlow
+                  flows { flow { id name } } } } }""",
     "coverage": """{ coverage(period: LAST_30_DAYS) {
         unmappedSessionCount totalDomains
         domains { name flowCount sessionCount resolutionRate escalationRate guidedRate
                   avgResolutionMinutes flowCountTier resolutionTier escalationTier guidedTier
-                  suggestCreateFlow flows { id name usageCount qualityScore } }
+                  suggestCreateFlow flows { flow { id name } usageCount qualityScore } }
         knowledgeGaps { name sessionCount } } }""",
     "flowQuality": """{ flowQuality(period: LAST_30_DAYS, sort: SUCCESS_RATE, direction: ASC) {
         totalFlows
-        flows { id name category usageCount totalUsageCount successRate guidedRate
-                avgConfidence lastMatchedAt recencyScore qualityScore needsAttention
-                attentionReasons domain { name sessionCount resolutionRate flowCount } }
-        topPerformers { id qualityScore } bottomPerformers { id } needsAttention { id } } }""",
+        flows { flow { id name category totalUsageCount lastMatchedAt }
+                usageCount successRate guidedRate avgConfidence recencyScore qualityScore
+                needsAttention attentionReasons
+                domain { name sessionCount resolutionRate flowCount } }
+        topPerformers { flow { id } qualityScore } bottomPerformers { flow { id } }
+        needsAttention { flow { id } } } }""",
     "psaActivity": """{ psaActivity(period: LAST_30_DAYS) {
         totalTimeEntries totalHoursLogged avgHoursPerSession activityCounts { type count }
         pushFunnel { totalSessions linkedToTicket docPushed timeEntryLogged }
@@ -116,6 +119,9 @@ async def accounts(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Tena
 async def _statements(api: ApiClient, tenant: Tenant, query: str) -> int:
     with count_statements(api.app) as log:
         await tenant.query(api, query)
+    # Every read of a request shares one snapshot: the account is bound once, then one
+    # statement per batch.
+    assert log.transactions == 1, log.statements
     return log.count
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,28 +15,30 @@ DAY = timedelta(days=1)
 ALL_TABS = """
 query {
   overview(period: LAST_90_DAYS) {
-    sessionCount resolutionRate avgRating
+    asOf sessionCount resolutionRate avgRating
     confidenceTiers { guided exploring discovery unknown }
-    domains { name sessionCount flowCount flows { id } }
+    domains { name sessionCount flowCount flows { flow { id } } }
   }
   coverage(period: LAST_90_DAYS) {
-    unmappedSessionCount totalDomains
-    domains { name sessionCount flowCount resolutionRate flows { id usageCount } }
+    asOf unmappedSessionCount totalDomains
+    domains { name sessionCount flowCount resolutionRate flows { flow { id } usageCount } }
     knowledgeGaps { name }
   }
   flowQuality(period: LAST_90_DAYS) {
-    totalFlows
-    flows { id name usageCount totalUsageCount successRate domain { name sessionCount } }
-    topPerformers { id } needsAttention { id }
+    asOf totalFlows
+    flows {
+      flow { id name totalUsageCount } usageCount successRate domain { name sessionCount }
+    }
+    topPerformers { flow { id } } needsAttention { flow { id } }
   }
   psaActivity(period: LAST_90_DAYS) {
-    totalTimeEntries totalHoursLogged avgHoursPerSession
+    asOf totalTimeEntries totalHoursLogged avgHoursPerSession
     pushFunnel { totalSessions linkedToTicket docPushed timeEntryLogged }
     dailyTrend { entries hours }
   }
 }
 """
-FLOW = "query ($id: ID!) { flow(id: $id, period: LAST_90_DAYS) { id usageCount } }"
+FLOW = "query ($id: ID!) { flow(id: $id, period: LAST_90_DAYS) { flow { id } usageCount } }"
 
 
 async def _populate(tenant: Tenant, sessions: int, hours: float) -> uuid.UUID:
@@ -71,13 +73,24 @@ async def test_every_root_field_sees_only_the_callers_account(
     flow_two = await _populate(two, sessions=5, hours=7.0)
 
     for tenant, flow, own, hours in ((one, flow_one, 2, 1.0), (two, flow_two, 5, 7.0)):
+        before = datetime.now(UTC)
         data = await tenant.query(api, ALL_TABS)
+        after = datetime.now(UTC)
+        # One request, one instant: every tab of the response is as of the same now.
+        instants = {tab.pop("asOf") for tab in data.values()}
+        assert len(instants) == 1
+        assert before <= datetime.fromisoformat(instants.pop()) <= after
         overview, coverage = data["overview"], data["coverage"]
         quality, psa = data["flowQuality"], data["psaActivity"]
         assert overview["sessionCount"] == own + 1
         assert overview["confidenceTiers"]["guided"] == own
         assert overview["domains"] == [
-            {"name": "Email", "sessionCount": own, "flowCount": 1, "flows": [{"id": str(flow)}]}
+            {
+                "name": "Email",
+                "sessionCount": own,
+                "flowCount": 1,
+                "flows": [{"flow": {"id": str(flow)}}],
+            }
         ]
         assert coverage["unmappedSessionCount"] == 1
         assert coverage["totalDomains"] == 1
@@ -87,22 +100,20 @@ async def test_every_root_field_sees_only_the_callers_account(
                 "sessionCount": own,
                 "flowCount": 1,
                 "resolutionRate": 1.0,
-                "flows": [{"id": str(flow), "usageCount": own}],
+                "flows": [{"flow": {"id": str(flow)}, "usageCount": own}],
             }
         ]
         assert coverage["knowledgeGaps"] == []
         assert quality["totalFlows"] == 1
         assert quality["flows"] == [
             {
-                "id": str(flow),
-                "name": "Email basics",
+                "flow": {"id": str(flow), "name": "Email basics", "totalUsageCount": own},
                 "usageCount": own,
-                "totalUsageCount": own,
                 "successRate": 1.0,
                 "domain": {"name": "Email", "sessionCount": own},
             }
         ]
-        assert quality["topPerformers"] == [{"id": str(flow)}]
+        assert quality["topPerformers"] == [{"flow": {"id": str(flow)}}]
         assert quality["needsAttention"] == []
         assert psa["totalTimeEntries"] == 1
         assert psa["totalHoursLogged"] == hours
@@ -119,7 +130,7 @@ async def test_every_root_field_sees_only_the_callers_account(
     assert await one.query(api, FLOW, id=str(flow_two)) == {"flow": None}
     assert await two.query(api, FLOW, id=str(flow_one)) == {"flow": None}
     mine: dict[str, Any] = await one.query(api, FLOW, id=str(flow_one))
-    assert mine == {"flow": {"id": str(flow_one), "usageCount": 2}}
+    assert mine == {"flow": {"flow": {"id": str(flow_one)}, "usageCount": 2}}
 
 
 async def test_a_token_for_an_unknown_account_sees_nothing(
