@@ -31,6 +31,8 @@ class RequestContext:
     response: Any = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _loaders: Loaders | None = None
+    # What the document selects where, worked out once per request (schema.selection).
+    selection_cache: dict[tuple[object, ...], Any] = field(default_factory=dict)
 
     @property
     def loaders(self) -> Loaders:
