@@ -121,9 +121,9 @@ class Domain:
         previews: dict[int | None, list[FlowPerformance]],
     ) -> Domain:
         """The domain with every number derived from its row and its session counts."""
-        resolved = _ratio(counts, "resolved")
-        escalated = _ratio(counts, "escalated")
-        guided = _ratio(counts, "guided")
+        whole = counts.sessions
+        flow_tier = formulas.flow_count_tier(row.flow_count)
+        tiers = formulas.session_tiers(counts)
         return cls(
             key=row.key,
             window=window,
@@ -131,15 +131,15 @@ class Domain:
             name=row.name,
             flow_count=row.flow_count,
             session_count=row.session_count,
-            flow_count_tier=Tier(formulas.flow_count_tier(row.flow_count).value),
-            resolution_rate=formulas.as_float(resolved),
-            escalation_rate=formulas.as_float(escalated),
-            guided_rate=formulas.as_float(guided),
+            flow_count_tier=Tier(flow_tier.value),
+            resolution_rate=formulas.rate(counts.resolved, whole),
+            escalation_rate=formulas.rate(counts.escalated, whole),
+            guided_rate=formulas.rate(counts.guided, whole),
             avg_resolution_minutes=_mean_minutes(counts),
-            resolution_tier=_tier(formulas.resolution_tier(resolved)),
-            escalation_tier=_tier(formulas.escalation_tier(escalated)),
-            guided_tier=_tier(formulas.guided_tier(guided)),
-            suggest_create_flow=formulas.suggest_create_flow(row.flow_count, counts),
+            resolution_tier=_tier(tiers.resolution),
+            escalation_tier=_tier(tiers.escalation),
+            guided_tier=_tier(tiers.guided),
+            suggest_create_flow=formulas.any_critical(flow_tier, tiers),
             previews=previews,
         )
 

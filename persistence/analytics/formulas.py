@@ -6,6 +6,7 @@ exactly 0.75 is WARNING however it is printed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from fractions import Fraction
@@ -78,6 +79,36 @@ def escalation_tier(rate: Fraction | None) -> TierLevel | None:
     return TierLevel.CRITICAL
 
 
+@dataclass(frozen=True, slots=True)
+class SessionTiers:
+    """A domain's three session tiers (None without sessions)."""
+
+    resolution: TierLevel | None
+    escalation: TierLevel | None
+    guided: TierLevel | None
+
+
+def session_tiers(counts: SessionCounts) -> SessionTiers:
+    """The tiers of `counts` by integer cross-multiplication: the same answers as the
+    Fraction-based functions above (a test checks it), without a Fraction per rate, which
+    a heatmap of a hundred domains would build hundreds of times per request."""
+    whole = counts.sessions
+    if whole == 0:
+        return SessionTiers(None, None, None)
+    resolved, escalated, guided = counts.resolved, counts.escalated, counts.guided
+    return SessionTiers(
+        resolution=_by_counts(4 * resolved > 3 * whole, 2 * resolved >= whole),
+        escalation=_by_counts(10 * escalated < whole, 4 * escalated <= whole),
+        guided=_by_counts(5 * guided > 3 * whole, 10 * guided >= 3 * whole),
+    )
+
+
+def _by_counts(good: bool, warning: bool) -> TierLevel:
+    if good:
+        return TierLevel.GOOD
+    return TierLevel.WARNING if warning else TierLevel.CRITICAL
+
+
 def flow_count_tier(flow_count: int) -> TierLevel:
     """GOOD with 5 or more flows, WARNING with 1–4, CRITICAL with none."""
     if flow_count >= 5:
@@ -89,13 +120,11 @@ def flow_count_tier(flow_count: int) -> TierLevel:
 
 def suggest_create_flow(flow_count: int, counts: SessionCounts) -> bool:
     """True when any of the domain's four tiers is CRITICAL."""
-    tiers = (
-        flow_count_tier(flow_count),
-        resolution_tier(ratio(counts.resolved, counts.sessions)),
-        escalation_tier(ratio(counts.escalated, counts.sessions)),
-        guided_tier(ratio(counts.guided, counts.sessions)),
-    )
-    return TierLevel.CRITICAL in tiers
+    return any_critical(flow_count_tier(flow_count), session_tiers(counts))
+
+
+def any_critical(flow_tier: TierLevel, tiers: SessionTiers) -> bool:
+    return TierLevel.CRITICAL in (flow_tier, tiers.resolution, tiers.escalation, tiers.guided)
 
 
 def recency_score(last_matched_at: datetime | None, now: datetime) -> float:

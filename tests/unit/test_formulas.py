@@ -144,3 +144,16 @@ def test_attention_reasons_in_order() -> None:
     ]
     just_under = NOW - timedelta(days=30) + timedelta(microseconds=1)
     assert formulas.attention_reasons(Fraction(1), just_under, NOW) == []
+
+
+def test_count_tiers_agree_with_the_fraction_tiers_everywhere() -> None:
+    """Every part/whole up to 40 sessions, boundaries included (3/4, 1/2, 3/5, 3/10, 1/10,
+    1/4 all occur), gets the same tier from integers as from exact fractions."""
+    for whole in range(1, 41):
+        for part in range(whole + 1):
+            counts = SessionCounts(sessions=whole, resolved=part, escalated=part, guided=part)
+            tiers = formulas.session_tiers(counts)
+            assert tiers.resolution is formulas.resolution_tier(Fraction(part, whole))
+            assert tiers.escalation is formulas.escalation_tier(Fraction(part, whole))
+            assert tiers.guided is formulas.guided_tier(Fraction(part, whole))
+    assert formulas.session_tiers(SessionCounts()) == formulas.SessionTiers(None, None, None)
