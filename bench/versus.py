@@ -52,9 +52,20 @@ def compare(
     ]
 
 
-def table(rows: list[tuple[str, float, float]], period: str) -> str:
+def _commit(checkout: Path) -> str:
+    described = subprocess.run(
+        ["git", "-C", str(checkout), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return described.stdout.strip() or "unknown"
+
+
+def table(rows: list[tuple[str, float, float]], period: str, baseline: Path) -> str:
     lines = [
-        f"API CPU per in-process request, {period}, ms (median of rounds of medians)",
+        f"API CPU per in-process request, {period}, ms (median of rounds of medians); "
+        f"baseline `{_commit(baseline)}`, current `{_commit(HERE)}`.",
         "",
         "| account / tab | baseline | current | current ÷ baseline |",
         "|---|---|---|---|",
