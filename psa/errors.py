@@ -158,3 +158,27 @@ class PsaTimeoutError(PsaError):
     """No answer within the client timeout, on every attempt."""
 
     code = "PSA_TIMEOUT"
+
+
+class PsaOutcomeUnknownError(PsaError):
+    """A create (POST) was sent but no clear answer came back (read timeout, dropped
+    connection, 5xx): ConnectWise may or may not hold the record. ConnectWise has no
+    idempotency key, so it is never re-sent automatically; `cause` says what happened
+    (`PSA_TIMEOUT` or `PSA_UNAVAILABLE`)."""
+
+    code = "PSA_OUTCOME_UNKNOWN"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.cause = cause
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions, "cause": self.cause}

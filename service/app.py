@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await jobs.stop()
+            await app.state.psa_pushes.aclose()
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(
