@@ -58,12 +58,19 @@ class StoredConnection:
 
 
 class PrivateKeyRequiredError(ValueError):
-    """The first save of an account's connection must include the private key."""
+    """The private key must be given: on the first save, and when the site, company id or
+    public key change (else an admin could send the stored key to a host of their choice)."""
 
 
 _COLUMNS = (
     "account_id, provider, site, codebase, company_id, public_key, client_id, "
     "default_member_id, updated_at, private_key_encrypted"
+)
+# Changing any of these sends the stored private key somewhere new: it must be re-entered.
+KEY_BOUND_FIELDS = ("site", "company_id", "public_key")
+_LOCK = text(
+    "SELECT site, company_id, public_key FROM psa_connections "
+    "WHERE account_id = :account_id FOR UPDATE"
 )
 _LOAD = text(f"SELECT {_COLUMNS} FROM psa_connections WHERE account_id = :account_id")
 _INSERT = text(
@@ -113,9 +120,15 @@ async def save_connection(
         "default_member_id": settings.default_member_id,
     }
     if settings.private_key is None:
-        row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one_or_none()
-        if row is None:
+        current = (await session.execute(_LOCK, {"account_id": account_id})).one_or_none()
+        if current is None:
             raise PrivateKeyRequiredError("privateKey is required when no connection is saved yet")
+        if any(getattr(current, name) != values[name] for name in KEY_BOUND_FIELDS):
+            # The stored key must not follow the connection to another host or identity.
+            raise PrivateKeyRequiredError(
+                "privateKey is required when site, companyId or publicKey change"
+            )
+        row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one()
     else:
         encrypted = encrypt_secret(settings.private_key, secret_key)
         row = (await session.execute(_INSERT, {**values, "private_key_encrypted": encrypted})).one()

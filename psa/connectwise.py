@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
-from psa.connectwise_errors import ErrorBody, error_for, is_transient
+from psa.connectwise_errors import ErrorBody, error_for, identifier, is_transient
 from psa.credentials import ConnectWiseCredentials
 from psa.errors import (
     PsaFieldError,
@@ -334,7 +334,7 @@ class ConnectWiseProvider:
                     f"ConnectWise is unreachable ({type(exc).__name__}, {attempt} attempts)"
                 ) from None
 
-            request_id = response.headers.get(REQUEST_ID_HEADER)
+            request_id = identifier(response.headers.get(REQUEST_ID_HEADER))
             status = response.status_code
             logger.info(
                 "connectwise %s host=%s %s -> %d request_id=%s attempt=%d",
@@ -384,12 +384,13 @@ class ConnectWiseProvider:
                 continue
             error = error_for(status, error_body, request_id, self._scrub)
             logger.warning(
-                "connectwise %s host=%s %s failed: %s request_id=%s",
+                "connectwise %s host=%s %s failed: %s request_id=%s detail=%r",
                 method,
                 self.host,
                 path,
                 error.code,
-                request_id,
+                error.request_id,
+                error.detail,
             )
             raise error
 

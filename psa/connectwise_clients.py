@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 
 import httpx
 
 from persistence.psa_connections import StoredConnection
 from psa.connectwise import ConnectWiseProvider
+from psa.errors import PsaConfigurationError
 from psa.provider import PsaProvider
+from psa.sites import SiteError, allowed_codebase, allowed_site
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_TENANT_CONCURRENCY = 4
 
 
 class ConnectWiseProviders:
-    """Builds `ConnectWiseProvider`s on the shared client; `base_url` is for tests."""
+    """Builds `ConnectWiseProvider`s on the shared client; `base_url` is for tests.
+
+    The stored site is checked again before any request (rows saved before the check
+    existed, or written around the API): only ConnectWise's cloud and `extra_hosts`.
+    """
 
     def __init__(
         self,
         *,
+        extra_hosts: Iterable[str] = (),
         timeout: float = DEFAULT_TIMEOUT_S,
         tenant_concurrency: int = DEFAULT_TENANT_CONCURRENCY,
         base_url: str | None = None,
@@ -35,6 +43,7 @@ class ConnectWiseProviders:
         self._timeout = timeout
         self._tenant_concurrency = tenant_concurrency
         self._base_url = base_url
+        self._extra_hosts = frozenset(extra_hosts)
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -49,6 +58,13 @@ class ConnectWiseProviders:
         return self._semaphores[account_id]
 
     def __call__(self, connection: StoredConnection, secret_key: bytes) -> PsaProvider:
+        try:
+            allowed_site(connection.site, self._extra_hosts)
+            allowed_codebase(connection.codebase)
+        except SiteError:
+            raise PsaConfigurationError(
+                "the saved ConnectWise site is not allowed; save the PSA connection again"
+            ) from None
         return ConnectWiseProvider(
             connection.credentials(secret_key),
             client=self.client,

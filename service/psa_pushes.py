@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,12 +112,16 @@ class PsaPushService:
         sessionmaker: async_sessionmaker[AsyncSession],
         secret_key: str | bytes | None,
         provider_factory: ProviderFactory | None = None,
+        *,
+        connectwise_hosts: Iterable[str] = (),
     ) -> None:
         self.sessionmaker = sessionmaker
         self._secret_key = secret_key
         self._connectwise: ConnectWiseProviders | None = None
         if provider_factory is None:
-            self._connectwise = provider_factory = ConnectWiseProviders()
+            self._connectwise = provider_factory = ConnectWiseProviders(
+                extra_hosts=connectwise_hosts
+            )
         self.provider_factory: ProviderFactory = provider_factory
 
     async def aclose(self) -> None:
@@ -301,8 +305,9 @@ class PsaPushService:
         account_id = row.account_id
         async with account_transaction(self.sessionmaker, account_id) as session:
             await psa_outbox.count_attempt(session, account_id, row.id)
-        provider = self.provider_factory(connection, secret_key)
+        provider: PsaProvider | None = None
         try:
+            provider = self.provider_factory(connection, secret_key)
             result = await _call(provider, row)
         except PsaOutcomeUnknownError as error:
             # Maybe created: never re-sent (a replay of its key is CONFLICT), like recovery.

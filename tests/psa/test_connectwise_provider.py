@@ -235,7 +235,8 @@ async def test_wrong_private_key_is_an_auth_error_without_the_key(
         await bad.push_ticket_note("100", "x", internal_analysis=True)
     error = caught.value
     assert (error.code, error.status) == ("PSA_AUTH_FAILED", 401)
-    assert "Incorrect public/private key" in str(error)
+    assert str(error) == "ConnectWise refused the API keys"  # fixed, not the remote body
+    assert error.detail is not None and "Incorrect public/private key" in error.detail
     assert error.request_id == fake_cw.requests[0].request_id
     token = wrong.authorization_header()
     for text in (str(error), repr(error), repr(bad), str(error.extensions)):
@@ -252,8 +253,9 @@ async def test_missing_client_id_is_an_auth_error(
         private_key=fake_cw.private_key, client_id="not-registered",
     )  # fmt: skip
     bad = ConnectWiseProvider(other, client=http_client, base_url=fake_cw.api_url)
-    with pytest.raises(PsaAuthError, match="clientId"):
+    with pytest.raises(PsaAuthError) as caught:
         await bad.update_ticket_status("100", 17)
+    assert caught.value.detail is not None and "clientId" in caught.value.detail
 
 
 @pytest.mark.parametrize(
@@ -284,7 +286,8 @@ async def test_unknown_ticket_is_not_found(
         404,
         "NotFound",
     )
-    assert "Ticket 999 not found" in caught.value.message
+    assert caught.value.message == "the ConnectWise record was not found"
+    assert caught.value.detail is not None and "Ticket 999 not found" in caught.value.detail
 
 
 async def test_status_from_another_board_is_a_validation_error_on_status_id(
@@ -535,7 +538,8 @@ async def test_echoed_secrets_are_scrubbed_from_errors_and_logs(
     for text in texts:
         assert fake_cw.private_key not in text
         assert token not in text
-    assert "bad header *** for ***" in str(error)
+    assert str(error) == "ConnectWise refused the request (400)"
+    assert "bad header *** for ***" in caplog.text  # the scrubbed remote text is logged
     assert fake_cw.requests[0].request_id in caplog.text  # the request id is logged
 
 
@@ -545,5 +549,6 @@ async def test_successful_push_logs_request_id_not_keys(
     caplog.set_level("INFO", logger="psa")
     await provider.push_ticket_note("100", "x", internal_analysis=True)
     assert f"request_id={fake_cw.requests[0].request_id}" in caplog.text
+    assert "host=127.0.0.1" in caplog.text  # the log names where the push went
     assert fake_cw.private_key not in caplog.text
     assert EXPECTED_AUTH.removeprefix("Basic ") not in caplog.text

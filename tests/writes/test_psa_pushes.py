@@ -484,7 +484,7 @@ async def test_connection_settings_are_admin_only_and_never_return_the_key(
     assert decrypt_secret(stored, SECRET_KEY) == "very-secret-private"
 
     # Without a private key the stored one is kept.
-    kept = {k: v for k, v in values.items() if k != "privateKey"} | {"publicKey": "pub2"}
+    kept = {k: v for k, v in values.items() if k != "privateKey"} | {"codebase": "v2025_2/"}
     assert "errors" not in await writes_api.execute(SAVE, {"input": kept}, token=admin)
     missing = token_for(uuid.uuid4(), "admin")
     assert codes(await writes_api.execute(SAVE, {"input": values}, token=missing)) == ["NOT_FOUND"]
