@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psa.credentials import ConnectWiseCredentials, encrypt_secret
+from psa.credentials import ConnectWiseCredentials, reseal_private_key, seal_private_key
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class StoredConnection:
             public_key=self.public_key,
             encrypted_private_key=self.private_key_encrypted,
             client_id=self.client_id,
+            account_id=self.account_id,
             secret_key=secret_key,
         )
 
@@ -130,6 +131,29 @@ async def save_connection(
             )
         row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one()
     else:
-        encrypted = encrypt_secret(settings.private_key, secret_key)
+        encrypted = seal_private_key(settings.private_key, secret_key, account_id)
         row = (await session.execute(_INSERT, {**values, "private_key_encrypted": encrypted})).one()
     return StoredConnection(**row._asdict())
+
+
+_KEY_FOR_UPDATE = text(
+    "SELECT private_key_encrypted FROM psa_connections WHERE account_id = :account_id FOR UPDATE"
+)
+_STORE_KEY = text(
+    "UPDATE psa_connections SET private_key_encrypted = :token WHERE account_id = :account_id"
+)
+
+
+async def reencrypt_private_key(
+    session: AsyncSession, account_id: uuid.UUID, secret_key: str | bytes
+) -> bool:
+    """Re-encrypt the account's stored private key with the first key of `secret_key`,
+    bound to the account. False when the account has no connection; PsaConfigurationError
+    when no key of the list decrypts it (or it belongs to another account)."""
+    params = {"account_id": account_id}
+    token = (await session.execute(_KEY_FOR_UPDATE, params)).scalar_one_or_none()
+    if token is None:
+        return False
+    fresh = reseal_private_key(token, secret_key, account_id)
+    await session.execute(_STORE_KEY, {**params, "token": fresh})
+    return True

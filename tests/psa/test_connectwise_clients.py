@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from persistence.psa_connections import StoredConnection
 from psa.connectwise import ConnectWiseProvider
 from psa.connectwise_clients import ConnectWiseProviders
-from psa.credentials import encrypt_secret, new_secret_key
+from psa.credentials import new_secret_key, seal_private_key
 from tests.fakes.connectwise_server import FakeConnectWise, slow
 
 KEY = new_secret_key()
@@ -27,7 +27,7 @@ def stored(fake: FakeConnectWise, account_id: uuid.UUID) -> StoredConnection:
         client_id=fake.client_id,
         default_member_id=None,
         updated_at=datetime.now(UTC),
-        private_key_encrypted=encrypt_secret(fake.private_key, KEY),
+        private_key_encrypted=seal_private_key(fake.private_key, KEY, account_id),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence import psa_outbox
 from persistence.tenancy import account_transaction
-from psa.credentials import decrypt_secret
+from psa.credentials import open_private_key
 from service.psa_pushes import PsaPushService
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import (
@@ -481,7 +481,7 @@ async def test_connection_settings_are_admin_only_and_never_return_the_key(
             )
         ).scalar_one()
     assert "very-secret-private" not in stored
-    assert decrypt_secret(stored, SECRET_KEY) == "very-secret-private"
+    assert open_private_key(stored, SECRET_KEY, account) == "very-secret-private"
 
     # Without a private key the stored one is kept.
     kept = {k: v for k, v in values.items() if k != "privateKey"} | {"codebase": "v2025_2/"}
