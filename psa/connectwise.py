@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 import httpx
 
 from psa.connectwise_errors import ErrorBody, error_for, identifier, is_transient
 from psa.credentials import ConnectWiseCredentials
 from psa.errors import (
+    PsaConfigurationError,
     PsaFieldError,
     PsaNotFoundError,
     PsaOutcomeUnknownError,
@@ -33,6 +35,7 @@ from psa.errors import (
 )
 from psa.provider import ActivityType, PushResult
 from psa.retry import RetryPolicy, Sleep, parse_retry_after
+from psa.sites import SiteError, allowed_codebase, allowed_site
 
 logger = logging.getLogger(__name__)
 
@@ -428,13 +431,18 @@ async def discover_codebase(
     client: httpx.AsyncClient,
     base_url: str | None = None,
     request_timeout: float = 10.0,
+    extra_hosts: Iterable[str] = (),
 ) -> str:
     """Ask `GET https://{site}/login/companyinfo/{companyId}` which codebase serves a tenant.
 
-    Cache the answer per tenant; credentials may also name the codebase directly.
+    Cache the answer per tenant; credentials may also name the codebase directly. The site
+    must be an allowed ConnectWise host (`psa.sites`) unless `base_url` (tests) is given.
     """
-    root = base_url or ("https://" + site.strip().removeprefix("https://").strip("/"))
-    url = f"{root.rstrip('/')}/login/companyinfo/{company_id}"
+    try:
+        root = base_url or "https://" + allowed_site(site, extra_hosts)
+    except SiteError as error:
+        raise PsaConfigurationError(str(error)) from None
+    url = f"{root.rstrip('/')}/login/companyinfo/{quote(company_id, safe='')}"
     try:
         response = await client.get(url, timeout=request_timeout)
     except httpx.TimeoutException:
@@ -450,6 +458,11 @@ async def discover_codebase(
             f"ConnectWise company lookup answered {response.status_code}",
             status=response.status_code,
         )
+    if isinstance(codebase, str):
+        try:
+            codebase = allowed_codebase(codebase)
+        except SiteError:
+            codebase = None
     if response.status_code != 200 or not isinstance(codebase, str) or not codebase:
         raise PsaNotFoundError(
             f"ConnectWise does not know company {company_id!r} at {site}",
