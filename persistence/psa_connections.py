@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psa.credentials import ConnectWiseCredentials, encrypt_secret
+from psa.credentials import ConnectWiseCredentials, reseal_private_key, seal_private_key
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,25 @@ class StoredConnection:
             public_key=self.public_key,
             encrypted_private_key=self.private_key_encrypted,
             client_id=self.client_id,
+            account_id=self.account_id,
             secret_key=secret_key,
         )
 
 
 class PrivateKeyRequiredError(ValueError):
-    """The first save of an account's connection must include the private key."""
+    """The private key must be given: on the first save, and when the site, company id or
+    public key change (else an admin could send the stored key to a host of their choice)."""
 
 
 _COLUMNS = (
     "account_id, provider, site, codebase, company_id, public_key, client_id, "
     "default_member_id, updated_at, private_key_encrypted"
+)
+# Changing any of these sends the stored private key somewhere new: it must be re-entered.
+KEY_BOUND_FIELDS = ("site", "company_id", "public_key")
+_LOCK = text(
+    "SELECT site, company_id, public_key FROM psa_connections "
+    "WHERE account_id = :account_id FOR UPDATE"
 )
 _LOAD = text(f"SELECT {_COLUMNS} FROM psa_connections WHERE account_id = :account_id")
 _INSERT = text(
@@ -113,10 +121,39 @@ async def save_connection(
         "default_member_id": settings.default_member_id,
     }
     if settings.private_key is None:
-        row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one_or_none()
-        if row is None:
+        current = (await session.execute(_LOCK, {"account_id": account_id})).one_or_none()
+        if current is None:
             raise PrivateKeyRequiredError("privateKey is required when no connection is saved yet")
+        if any(getattr(current, name) != values[name] for name in KEY_BOUND_FIELDS):
+            # The stored key must not follow the connection to another host or identity.
+            raise PrivateKeyRequiredError(
+                "privateKey is required when site, companyId or publicKey change"
+            )
+        row = (await session.execute(_UPDATE_KEEPING_KEY, values)).one()
     else:
-        encrypted = encrypt_secret(settings.private_key, secret_key)
+        encrypted = seal_private_key(settings.private_key, secret_key, account_id)
         row = (await session.execute(_INSERT, {**values, "private_key_encrypted": encrypted})).one()
     return StoredConnection(**row._asdict())
+
+
+_KEY_FOR_UPDATE = text(
+    "SELECT private_key_encrypted FROM psa_connections WHERE account_id = :account_id FOR UPDATE"
+)
+_STORE_KEY = text(
+    "UPDATE psa_connections SET private_key_encrypted = :token WHERE account_id = :account_id"
+)
+
+
+async def reencrypt_private_key(
+    session: AsyncSession, account_id: uuid.UUID, secret_key: str | bytes
+) -> bool:
+    """Re-encrypt the account's stored private key with the first key of `secret_key`,
+    bound to the account. False when the account has no connection; PsaConfigurationError
+    when no key of the list decrypts it (or it belongs to another account)."""
+    params = {"account_id": account_id}
+    token = (await session.execute(_KEY_FOR_UPDATE, params)).scalar_one_or_none()
+    if token is None:
+        return False
+    fresh = reseal_private_key(token, secret_key, account_id)
+    await session.execute(_STORE_KEY, {**params, "token": fresh})
+    return True

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 DEFAULT_APP_ROLE = "flowpilot_app"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED = frozenset({"public", "postgres", "current_user", "session_user", "current_role"})
+# SECURITY DEFINER look-ups the background jobs call; not executable by PUBLIC (0007).
+ACCOUNT_ID_FUNCTIONS = ("public.flowpilot_account_ids()", "public.psa_outbox_pending_account_ids()")
 
 
 class RoleNameError(ValueError):
@@ -101,6 +103,12 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I",
         name,
     )
+    for function in ACCOUNT_ID_FUNCTIONS:
+        present = await connection.execute(
+            text("SELECT to_regprocedure(:function) IS NOT NULL"), {"function": function}
+        )
+        if present.scalar_one():
+            await _run(connection, f"GRANT EXECUTE ON FUNCTION {function} TO %I", name)
     # The migration bookkeeping is readable (readiness checks) but not writable.
     has_version_table = await connection.execute(
         text("SELECT to_regclass('public.alembic_version') IS NOT NULL")

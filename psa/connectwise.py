@@ -1,9 +1,10 @@
 """ConnectWise Manage (REST API 3.0) implementation of `PsaProvider`.
 
-Pushes are at-least-once: a POST whose answer was lost (timeout, 502) is sent again,
-so ConnectWise may hold a duplicate; the activity log is keyed by the id ConnectWise
-returns, so each record it created is logged once. One provider per tenant: its
-semaphore caps the concurrent requests that tenant's ConnectWise sees.
+Creates are at-most-once: ConnectWise has no idempotency key, so a POST that may have
+reached it (read timeout, dropped connection, 5xx) is never sent again; the caller gets
+`PsaOutcomeUnknownError`. Only failures before sending, 429s and the idempotent status
+PATCH are retried (see `_send`). Providers share one HTTP client and one semaphore per
+tenant (`psa.connectwise_clients`), so that cap is what the tenant's ConnectWise sees.
 """
 
 from __future__ import annotations
@@ -11,19 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 import httpx
 
-from psa.connectwise_errors import ErrorBody, error_for, is_transient
+from psa.connectwise_errors import ErrorBody, error_for, identifier, is_transient
 from psa.credentials import ConnectWiseCredentials
 from psa.errors import (
+    PsaConfigurationError,
     PsaFieldError,
     PsaNotFoundError,
+    PsaOutcomeUnknownError,
     PsaRateLimitedError,
     PsaTimeoutError,
     PsaUnavailableError,
@@ -31,10 +35,15 @@ from psa.errors import (
 )
 from psa.provider import ActivityType, PushResult
 from psa.retry import RetryPolicy, Sleep, parse_retry_after
+from psa.sites import SiteError, allowed_codebase, allowed_site
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-cw-request-id"
+# Methods a repeat cannot harm: our only one is the status PATCH (it sets, never adds).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# Failures that happen before any byte of the request is sent.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 BillableOption = Literal["Billable", "DoNotBill", "NoCharge", "NoDefault"]
 
 
@@ -96,6 +105,7 @@ class ConnectWiseProvider:
         max_retry_after: float = 60.0,
         timeout: float = 30.0,
         max_concurrency: int = 4,
+        semaphore: asyncio.Semaphore | None = None,
         api_version: str | None = None,
         sleep: Sleep = asyncio.sleep,
         retry_policy: RetryPolicy | None = None,
@@ -103,6 +113,7 @@ class ConnectWiseProvider:
         self._credentials = credentials
         base = base_url or api_base_url(credentials.site, credentials.codebase)
         self.base_url = base.rstrip("/") + "/"
+        self.host = httpx.URL(self.base_url).host
         self._retry = retry_policy or RetryPolicy(
             max_retries=max_retries,
             backoff_base=backoff_base,
@@ -113,7 +124,7 @@ class ConnectWiseProvider:
         self._timeout = httpx.Timeout(timeout)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=self._timeout)
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._semaphore = semaphore or asyncio.Semaphore(max_concurrency)
         accept = "application/json"
         if api_version:
             accept = f"application/vnd.connectwise.com+json; version={api_version}"
@@ -272,8 +283,18 @@ class ConnectWiseProvider:
         )
 
     async def _send(self, method: str, path: str, body: Any) -> _Answer:
-        """One logical request: retried on 429, gateway errors, timeouts; mapped errors."""
+        """One logical request, retried the way urllib3's `Retry` does.
+
+        - The connection failed (refused, DNS, connect timeout, no pooled connection in
+          time): the request never left, so every method is retried.
+        - 429: ConnectWise refused it unprocessed; retried for every method, honouring
+          `Retry-After`.
+        - A read timeout, a dropped connection or a 5xx: the request may have been
+          processed. Only an idempotent method (our status PATCH) is retried; a POST
+          raises `PsaOutcomeUnknownError` at once and is never sent again from here.
+        """
         url = self.base_url + path.lstrip("/")
+        idempotent = method.upper() in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             attempt += 1
@@ -282,40 +303,46 @@ class ConnectWiseProvider:
                     response = await self._client.request(
                         method, url, json=body, headers=self._headers, timeout=self._timeout
                     )
-            except httpx.TimeoutException as exc:
-                logger.warning(
-                    "connectwise %s %s timed out (attempt %d): %s",
-                    method,
-                    path,
-                    attempt,
-                    type(exc).__name__,
-                )
+            except NOT_SENT as exc:
+                self._log_failure(method, path, attempt, "could not connect", exc)
                 if self._retry.may_retry(attempt):
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
-                raise PsaTimeoutError(
-                    f"ConnectWise did not answer {method} {path} in time ({attempt} attempts)"
+                if isinstance(exc, httpx.TimeoutException):
+                    raise PsaTimeoutError(
+                        f"could not connect to ConnectWise in time ({attempt} attempts)"
+                    ) from None
+                raise PsaUnavailableError(
+                    f"ConnectWise is unreachable ({type(exc).__name__}, {attempt} attempts)"
                 ) from None
             except httpx.TransportError as exc:
-                logger.warning(
-                    "connectwise %s %s transport error (attempt %d): %s",
-                    method,
-                    path,
-                    attempt,
-                    type(exc).__name__,
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                self._log_failure(
+                    method, path, attempt, "timed out" if timed_out else "transport error", exc
                 )
+                if not idempotent:
+                    raise PsaOutcomeUnknownError(
+                        f"no answer from ConnectWise to {method} {path}: it may or may not "
+                        "have created the record; check the ticket before pushing again",
+                        cause=PsaTimeoutError.code if timed_out else PsaUnavailableError.code,
+                    ) from None
                 if self._retry.may_retry(attempt):
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
+                if timed_out:
+                    raise PsaTimeoutError(
+                        f"ConnectWise did not answer {method} {path} in time ({attempt} attempts)"
+                    ) from None
                 raise PsaUnavailableError(
                     f"ConnectWise is unreachable ({type(exc).__name__}, {attempt} attempts)"
                 ) from None
 
-            request_id = response.headers.get(REQUEST_ID_HEADER)
+            request_id = identifier(response.headers.get(REQUEST_ID_HEADER))
             status = response.status_code
             logger.info(
-                "connectwise %s %s -> %d request_id=%s attempt=%d",
+                "connectwise %s host=%s %s -> %d request_id=%s attempt=%d",
                 method,
+                self.host,
                 path,
                 status,
                 request_id,
@@ -338,14 +365,48 @@ class ConnectWiseProvider:
                 )
 
             error_body = ErrorBody.parse(_json_or_none(response), response.text)
+            if status >= 500 and not idempotent:
+                logger.warning(
+                    "connectwise %s host=%s %s answered %d: outcome unknown, not re-sent "
+                    "request_id=%s",
+                    method,
+                    self.host,
+                    path,
+                    status,
+                    request_id,
+                )
+                raise PsaOutcomeUnknownError(
+                    f"ConnectWise answered {status} to {method} {path}: it may or may not "
+                    "have created the record; check the ticket before pushing again",
+                    cause=PsaUnavailableError.code,
+                    status=status,
+                    request_id=request_id,
+                )
             if is_transient(status, error_body) and self._retry.may_retry(attempt):
                 await self._retry.sleep(self._retry.backoff(attempt))
                 continue
             error = error_for(status, error_body, request_id, self._scrub)
             logger.warning(
-                "connectwise %s %s failed: %s request_id=%s", method, path, error.code, request_id
+                "connectwise %s host=%s %s failed: %s request_id=%s detail=%r",
+                method,
+                self.host,
+                path,
+                error.code,
+                error.request_id,
+                error.detail,
             )
             raise error
+
+    def _log_failure(self, method: str, path: str, attempt: int, what: str, exc: Exception) -> None:
+        logger.warning(
+            "connectwise %s host=%s %s %s (attempt %d): %s",
+            method,
+            self.host,
+            path,
+            what,
+            attempt,
+            type(exc).__name__,
+        )
 
     def _scrub(self, text: str) -> str:
         """Remove anything secret a misbehaving server might echo back."""
@@ -370,13 +431,18 @@ async def discover_codebase(
     client: httpx.AsyncClient,
     base_url: str | None = None,
     request_timeout: float = 10.0,
+    extra_hosts: Iterable[str] = (),
 ) -> str:
     """Ask `GET https://{site}/login/companyinfo/{companyId}` which codebase serves a tenant.
 
-    Cache the answer per tenant; credentials may also name the codebase directly.
+    Cache the answer per tenant; credentials may also name the codebase directly. The site
+    must be an allowed ConnectWise host (`psa.sites`) unless `base_url` (tests) is given.
     """
-    root = base_url or ("https://" + site.strip().removeprefix("https://").strip("/"))
-    url = f"{root.rstrip('/')}/login/companyinfo/{company_id}"
+    try:
+        root = base_url or "https://" + allowed_site(site, extra_hosts)
+    except SiteError as error:
+        raise PsaConfigurationError(str(error)) from None
+    url = f"{root.rstrip('/')}/login/companyinfo/{quote(company_id, safe='')}"
     try:
         response = await client.get(url, timeout=request_timeout)
     except httpx.TimeoutException:
@@ -392,6 +458,11 @@ async def discover_codebase(
             f"ConnectWise company lookup answered {response.status_code}",
             status=response.status_code,
         )
+    if isinstance(codebase, str):
+        try:
+            codebase = allowed_codebase(codebase)
+        except SiteError:
+            codebase = None
     if response.status_code != 200 or not isinstance(codebase, str) or not codebase:
         raise PsaNotFoundError(
             f"ConnectWise does not know company {company_id!r} at {site}",

@@ -7,6 +7,7 @@ answer with HTML or nothing, so every field is optional here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from psa.errors import (
 
 RETRYABLE_GATEWAY_STATUSES = frozenset({502, 503, 504})
 MAX_MESSAGE_CHARS = 500
+FIELD_REFUSED = "refused by ConnectWise"
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_./\[\]-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -68,27 +71,43 @@ def error_for(
     request_id: str | None,
     scrub: Callable[[str], str],
 ) -> PsaError:
-    """The typed error for a non-2xx answer (429 is handled by the caller's retry loop)."""
-    message = scrub(body.message)
+    """The typed error for a non-2xx answer (429 is handled by the caller's retry loop).
+
+    The message is fixed per code: the remote body (which a wrongly configured host
+    could fill with anything, internal pages included) never reaches the caller. Field
+    names and codes are kept only when they look like identifiers; the scrubbed remote
+    text goes to `detail`, for the logs.
+    """
+    detail = scrub(body.message)
     errors = tuple(
-        PsaFieldError(code=e.code, message=scrub(e.message), resource=e.resource, field=e.field)
+        PsaFieldError(
+            code=identifier(e.code),
+            message=FIELD_REFUSED,
+            resource=identifier(e.resource),
+            field=identifier(e.field),
+        )
         for e in body.errors
     )
-    common: dict[str, Any] = {"status": status, "request_id": request_id, "psa_code": body.code}
+    details = "; ".join(f"{e.field}: {scrub(e.message)}" for e in body.errors)
+    common: dict[str, Any] = {
+        "status": status,
+        "request_id": identifier(request_id),
+        "psa_code": identifier(body.code),
+        "detail": "; ".join(part for part in (detail, details) if part)[:MAX_MESSAGE_CHARS],
+    }
     if status == 401:
-        return PsaAuthError(
-            f"ConnectWise refused the API keys: {message or 'unauthorized'}", **common
-        )
+        return PsaAuthError("ConnectWise refused the API keys", **common)
     if status == 403 or body.code == "Security":
-        return PsaForbiddenError(
-            f"the ConnectWise API member lacks the right: {message or 'forbidden'}", **common
-        )
+        return PsaForbiddenError("the ConnectWise API member lacks the right for this", **common)
     if status == 404 or body.code == "NotFound":
-        return PsaNotFoundError(f"ConnectWise record not found: {message or 'not found'}", **common)
+        return PsaNotFoundError("the ConnectWise record was not found", **common)
     if status >= 500:
-        return PsaUnavailableError(
-            f"ConnectWise answered {status}: {message or 'server error'}", **common
-        )
-    detail = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)
-    text = message or f"ConnectWise refused the request ({status})"
-    return PsaValidationError(f"{text} ({detail})" if detail else text, errors=errors, **common)
+        return PsaUnavailableError(f"ConnectWise answered {status}", **common)
+    return PsaValidationError(
+        f"ConnectWise refused the request ({status})", errors=errors, **common
+    )
+
+
+def identifier(value: str | None) -> str | None:
+    """`value` when it looks like a name or code (`status/id`, `InvalidObject`), else None."""
+    return value if value is not None and _IDENTIFIER.fullmatch(value) else None

@@ -1,7 +1,8 @@
 """Typed PSA errors, each with a stable `code` the GraphQL layer can put in `extensions.code`.
 
-Messages are built only from ConnectWise's response text (scrubbed of secrets by the
-provider) and our own wording, so they are safe to show a team admin and to log.
+Messages are our own fixed wording per code, never the remote body (a misconfigured or
+hostile host could put anything there); the scrubbed remote text is kept in `detail`,
+which only the logs see.
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ class PsaError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         psa_code: str | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.request_id = request_id
         self.psa_code = psa_code
+        self.detail = detail  # the remote text, scrubbed: for logs, never for callers
 
     def __repr__(self) -> str:
         return (
@@ -105,8 +108,11 @@ class PsaValidationError(PsaError):
         status: int | None = None,
         request_id: str | None = None,
         psa_code: str | None = None,
+        detail: str | None = None,
     ) -> None:
-        super().__init__(message, status=status, request_id=request_id, psa_code=psa_code)
+        super().__init__(
+            message, status=status, request_id=request_id, psa_code=psa_code, detail=detail
+        )
         self.errors: tuple[PsaFieldError, ...] = tuple(errors)
 
     @property
@@ -158,3 +164,27 @@ class PsaTimeoutError(PsaError):
     """No answer within the client timeout, on every attempt."""
 
     code = "PSA_TIMEOUT"
+
+
+class PsaOutcomeUnknownError(PsaError):
+    """A create (POST) was sent but no clear answer came back (read timeout, dropped
+    connection, 5xx): ConnectWise may or may not hold the record. ConnectWise has no
+    idempotency key, so it is never re-sent automatically; `cause` says what happened
+    (`PSA_TIMEOUT` or `PSA_UNAVAILABLE`)."""
+
+    code = "PSA_OUTCOME_UNKNOWN"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id)
+        self.cause = cause
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions, "cause": self.cause}

@@ -26,6 +26,7 @@ from persistence.psa_connections import (
 from persistence.tenancy import account_transaction
 from psa.credentials import validate_secret_key
 from psa.errors import PsaConfigurationError, PsaError
+from psa.sites import SiteError, allowed_codebase, allowed_site
 from resolvers.context import Info
 from schema.access import RequireRoles
 from schema.enums import PsaActivityType
@@ -182,14 +183,18 @@ class PsaPush:
 
 @strawberry.input(description="ConnectWise Manage API settings of the caller's account.")
 class PsaConnectionInput:
-    site: str = strawberry.field(description="e.g. api-na.myconnectwise.net")
+    site: str = strawberry.field(
+        description="A bare host name: na|eu|au|za.myconnectwise.net or its api- form, "
+        "or a host the operator allows (on-premise)."
+    )
     codebase: str = strawberry.field(description="e.g. v4_6_release/")
     company_id: str = strawberry.field(description="The ConnectWise company id.")
     public_key: str = strawberry.field(description="The API member's public key.")
     client_id: str = strawberry.field(description="The integration's clientId (a GUID).")
     private_key: str | None = strawberry.field(
         default=None,
-        description="Write-only; required on the first save, omitted to keep the stored one.",
+        description="Write-only; required on the first save and whenever site, companyId or "
+        "publicKey change; omitted otherwise to keep the stored one.",
     )
     default_member_id: int | None = strawberry.field(
         default=None, description="The ConnectWise member time entries go to by default."
@@ -373,14 +378,22 @@ class Mutation:
         if input.private_key is not None and not input.private_key.strip():
             raise BadUserInput("privateKey must not be empty", fields=["privateKey"])
         try:
+            site = allowed_site(input.site, context.settings.psa_connectwise_hosts)
+        except SiteError as error:
+            raise BadUserInput(str(error), fields=["site"]) from None
+        try:
+            codebase = allowed_codebase(input.codebase)
+        except SiteError as error:
+            raise BadUserInput(str(error), fields=["codebase"]) from None
+        try:
             if not context.settings.psa_secret_key:
                 raise PsaConfigurationError("PSA_SECRET_KEY is not set on the server")
             key = validate_secret_key(context.settings.psa_secret_key)
         except PsaConfigurationError as error:
             raise PsaFailure(error.message, **error.extensions) from None
         settings = ConnectionSettings(
-            site=input.site,
-            codebase=input.codebase,
+            site=site,
+            codebase=codebase,
             company_id=input.company_id,
             public_key=input.public_key,
             client_id=input.client_id,

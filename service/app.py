@@ -60,7 +60,11 @@ def create_app(settings: Settings) -> Starlette:
         app.state.database = Database.connect(settings)
         for engine in database_engines(app).values():
             count_statements(engine)
-        app.state.psa_pushes = PsaPushService(app.state.database.primary, settings.psa_secret_key)
+        app.state.psa_pushes = PsaPushService(
+            app.state.database.primary,
+            settings.psa_secret_key,
+            connectwise_hosts=settings.psa_connectwise_hosts,
+        )
         jobs = BackgroundJobs(
             app.state.database.primary_engine,
             app.state.psa_pushes,
@@ -71,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await jobs.stop()
+            await app.state.psa_pushes.aclose()
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(

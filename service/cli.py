@@ -28,6 +28,7 @@ from service.cli_commands import (
     positive_hours,
 )
 from service.cli_database import CliError
+from service.cli_psa_secrets import add_command as add_reencrypt_psa_secrets
 from service.cli_recalc import cmd_recalc_success_rates
 from service.cli_rollups import cmd_rebuild_rollups
 from service.cli_serve import cmd_serve
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rollups.add_argument("--account", type=_uuid, default=None, help="default: every account")
     rollups.set_defaults(handler=cmd_rebuild_rollups)
+
+    add_reencrypt_psa_secrets(commands)
     return parser
 
 

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from queries import TAB_DOCUMENTS, tab_query
+from service.csv_cells import formula_safe
 from service.error_masking import mask_errors
 from service.observability import note_account, note_errors, note_operation
 from service.request_id import current_request_id
@@ -194,7 +195,15 @@ def _dig(value: Any, path: tuple[str, ...]) -> Any:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: numbers unformatted, booleans lower-case, nulls empty."""
+    """One CSV cell: numbers unformatted, booleans lower-case, nulls empty, text formula-safe."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _plain(value)
+    if isinstance(value, list) and value and isinstance(value[0], (int, float)):
+        return _plain(value)
+    return formula_safe(_plain(value))
+
+
+def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -202,7 +211,7 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list):
-        return ";".join(cell(item) for item in value)
+        return ";".join(_plain(item) for item in value)
     return str(value)
 
 

@@ -3,7 +3,9 @@
 1. In one transaction: check the session (the caller's account, linked to a ticket) and
    write a `pending` outbox row with everything the call needs.
 2. Call the PSA. A typed refusal (`PsaError`) closes the row as `failed` and is re-raised:
-   no activity row is written.
+   no activity row is written. A create whose outcome is unknown (`PsaOutcomeUnknownError`:
+   sent, but timed out or answered 5xx) closes it as `abandoned` with `OUTCOME_UNKNOWN`,
+   so neither a replay of its idempotency key nor recovery sends it again.
 3. Store the PSA's external id on the row at once (own transaction), then in one
    transaction mark the row `done` and insert exactly one `psa_activity_log` row
    (`ON CONFLICT` on the log's unique key `DO NOTHING`).
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,15 +36,16 @@ from persistence import psa_outbox
 from persistence.psa_connections import StoredConnection, load_connection
 from persistence.psa_outbox import Intent, OutboxRow
 from persistence.tenancy import account_transaction
-from psa.connectwise import ConnectWiseProvider
+from psa.connectwise_clients import ConnectWiseProviders
 from psa.credentials import validate_secret_key
-from psa.errors import PsaConfigurationError, PsaError
+from psa.errors import PsaConfigurationError, PsaError, PsaOutcomeUnknownError
 from psa.provider import PsaProvider, PushResult
 
 logger = logging.getLogger(__name__)
 
 ProviderFactory = Callable[[StoredConnection, bytes], PsaProvider]
 STALE_AFTER = timedelta(minutes=15)
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 MAX_HOURS = 24.0
 
 
@@ -62,11 +65,6 @@ class SessionNotLinked(PushError):
 
 class PushInProgress(PushError):
     code = "CONFLICT"
-
-
-def connectwise_provider(connection: StoredConnection, secret_key: bytes) -> PsaProvider:
-    """The production factory: ConnectWise at the connection's site and codebase."""
-    return ConnectWiseProvider(connection.credentials(secret_key))
 
 
 @dataclass(frozen=True)
@@ -113,11 +111,23 @@ class PsaPushService:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         secret_key: str | bytes | None,
-        provider_factory: ProviderFactory = connectwise_provider,
+        provider_factory: ProviderFactory | None = None,
+        *,
+        connectwise_hosts: Iterable[str] = (),
     ) -> None:
         self.sessionmaker = sessionmaker
         self._secret_key = secret_key
-        self.provider_factory = provider_factory
+        self._connectwise: ConnectWiseProviders | None = None
+        if provider_factory is None:
+            self._connectwise = provider_factory = ConnectWiseProviders(
+                extra_hosts=connectwise_hosts
+            )
+        self.provider_factory: ProviderFactory = provider_factory
+
+    async def aclose(self) -> None:
+        """Close the shared ConnectWise client (at shutdown)."""
+        if self._connectwise is not None:
+            await self._connectwise.aclose()
 
     # -- the three pushes -----------------------------------------------------------
 
@@ -295,9 +305,24 @@ class PsaPushService:
         account_id = row.account_id
         async with account_transaction(self.sessionmaker, account_id) as session:
             await psa_outbox.count_attempt(session, account_id, row.id)
-        provider = self.provider_factory(connection, secret_key)
+        provider: PsaProvider | None = None
         try:
+            provider = self.provider_factory(connection, secret_key)
             result = await _call(provider, row)
+        except PsaOutcomeUnknownError as error:
+            # Maybe created: never re-sent (a replay of its key is CONFLICT), like recovery.
+            async with account_transaction(self.sessionmaker, account_id) as session:
+                await psa_outbox.finish(session, account_id, row.id, "abandoned", OUTCOME_UNKNOWN)
+            logger.warning(
+                "psa push %s (%s, ticket %s) abandoned: %s, the PSA may or may not have it; "
+                "check the ticket before pushing again request_id=%s",
+                row.id,
+                row.activity_type,
+                row.psa_ticket_id,
+                error.cause,
+                error.request_id,
+            )
+            raise
         except PsaError as error:
             async with account_transaction(self.sessionmaker, account_id) as session:
                 await psa_outbox.finish(session, account_id, row.id, "failed", error.code)
@@ -352,7 +377,7 @@ class PsaPushService:
                         to_retry.append(row)
                     else:
                         await psa_outbox.finish(
-                            session, account_id, row.id, "abandoned", "OUTCOME_UNKNOWN"
+                            session, account_id, row.id, "abandoned", OUTCOME_UNKNOWN
                         )
                         report.abandoned += 1
                         report.abandoned_ids.append(row.id)

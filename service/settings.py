@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from psa.sites import SiteError, host_name
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
@@ -46,6 +48,15 @@ def _float(name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _hosts(name: str) -> tuple[str, ...]:
+    """A comma-separated list of bare host names."""
+    raw = os.environ.get(name) or ""
+    try:
+        return tuple(host_name(part) for part in raw.split(",") if part.strip())
+    except SiteError:
+        raise SettingsError(f"{name} must list bare host names, got {raw!r}") from None
+
+
 def _optional(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw if raw else None
@@ -69,6 +80,8 @@ class Settings:
     request_timeout_s: float = 10.0
     recalc_interval_s: float = 900.0
     psa_secret_key: str | None = None
+    # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
+    psa_connectwise_hosts: tuple[str, ...] = ()
     # Abuse limits (docs/operations.md).
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -118,6 +131,7 @@ class Settings:
             request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
             recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
             psa_secret_key=_optional("PSA_SECRET_KEY"),
+            psa_connectwise_hosts=_hosts("PSA_CONNECTWISE_HOSTS"),
             max_query_depth=_int("QUERY_MAX_DEPTH", 10),
             max_query_aliases=_int("QUERY_MAX_ALIASES", 30),
             max_query_tokens=_int("QUERY_MAX_TOKENS", 2000),

@@ -26,7 +26,7 @@ from persistence.models_rollups import ROLLUP_TABLES
 from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0006_flow_name_order_index"
+HEAD = "0007_account_id_function_grants"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},

@@ -13,6 +13,7 @@ from psa.errors import (
     PsaAuthError,
     PsaForbiddenError,
     PsaNotFoundError,
+    PsaOutcomeUnknownError,
     PsaRateLimitedError,
     PsaTimeoutError,
     PsaUnavailableError,
@@ -234,7 +235,8 @@ async def test_wrong_private_key_is_an_auth_error_without_the_key(
         await bad.push_ticket_note("100", "x", internal_analysis=True)
     error = caught.value
     assert (error.code, error.status) == ("PSA_AUTH_FAILED", 401)
-    assert "Incorrect public/private key" in str(error)
+    assert str(error) == "ConnectWise refused the API keys"  # fixed, not the remote body
+    assert error.detail is not None and "Incorrect public/private key" in error.detail
     assert error.request_id == fake_cw.requests[0].request_id
     token = wrong.authorization_header()
     for text in (str(error), repr(error), repr(bad), str(error.extensions)):
@@ -251,8 +253,9 @@ async def test_missing_client_id_is_an_auth_error(
         private_key=fake_cw.private_key, client_id="not-registered",
     )  # fmt: skip
     bad = ConnectWiseProvider(other, client=http_client, base_url=fake_cw.api_url)
-    with pytest.raises(PsaAuthError, match="clientId"):
+    with pytest.raises(PsaAuthError) as caught:
         await bad.update_ticket_status("100", 17)
+    assert caught.value.detail is not None and "clientId" in caught.value.detail
 
 
 @pytest.mark.parametrize(
@@ -283,7 +286,8 @@ async def test_unknown_ticket_is_not_found(
         404,
         "NotFound",
     )
-    assert "Ticket 999 not found" in caught.value.message
+    assert caught.value.message == "the ConnectWise record was not found"
+    assert caught.value.detail is not None and "Ticket 999 not found" in caught.value.detail
 
 
 async def test_status_from_another_board_is_a_validation_error_on_status_id(
@@ -322,37 +326,72 @@ async def test_connectwise_validation_errors_keep_every_field(
     assert [e.code for e in caught.value.errors] == ["MaxLengthField", "InvalidField"]
 
 
-async def test_plain_500_is_unavailable_without_retry(
+async def test_plain_500_on_a_post_is_an_unknown_outcome_sent_once(
     provider: ConnectWiseProvider, fake_cw: FakeConnectWise, sleeper: RecordingSleep
 ) -> None:
     fake_cw.script(cw_error(500, "UnexpectedServerError", "Object reference not set"))
-    with pytest.raises(PsaUnavailableError) as caught:
+    with pytest.raises(PsaOutcomeUnknownError) as caught:
         await provider.push_ticket_note("100", "x", internal_analysis=True)
-    assert (caught.value.code, caught.value.status) == ("PSA_UNAVAILABLE", 500)
+    assert (caught.value.code, caught.value.status) == ("PSA_OUTCOME_UNKNOWN", 500)
+    assert caught.value.extensions["cause"] == "PSA_UNAVAILABLE"
     assert len(fake_cw.requests) == 1
     assert sleeper.delays == []
 
 
-async def test_gateway_errors_are_retried_then_unavailable(
+async def test_gateway_errors_on_the_status_patch_are_retried_then_unavailable(
     provider: ConnectWiseProvider, fake_cw: FakeConnectWise, sleeper: RecordingSleep
 ) -> None:
     fake_cw.script(*[Scripted(status=502, body="<html>Bad gateway</html>")] * 4)
     with pytest.raises(PsaUnavailableError) as caught:
-        await provider.push_ticket_note("100", "x", internal_analysis=True)
+        await provider.update_ticket_status("100", 17, idempotency_key="k")
     assert caught.value.status == 502
     assert len(fake_cw.requests) == 4  # first attempt + max_retries=3
     assert sleeper.delays == [0.5, 1.0, 2.0]  # base 0.5 doubling, jitter pinned to max
 
 
-async def test_server_side_timeout_500_is_retried_once(
+async def test_server_side_timeout_500_on_the_status_patch_is_retried_once(
     provider: ConnectWiseProvider, fake_cw: FakeConnectWise, sleeper: RecordingSleep
 ) -> None:
     fake_cw.script(server_timeout())
-    result = await provider.push_ticket_note("100", "x", internal_analysis=True)
+    result = await provider.update_ticket_status("100", 17, idempotency_key="k")
     assert result.attempts == 2
-    assert result.external_id == "1001"
     assert result.request_id == fake_cw.requests[1].request_id
     assert sleeper.delays == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("answer", "cause"),
+    [
+        (Scripted(status=502, body="<html>Bad gateway</html>"), "PSA_UNAVAILABLE"),
+        (cw_error(503, "ServiceUnavailable", "down"), "PSA_UNAVAILABLE"),
+        (Scripted(status=504, body="<html>Gateway timeout</html>"), "PSA_UNAVAILABLE"),
+        (server_timeout(), "PSA_UNAVAILABLE"),
+        (slow(3.0), "PSA_TIMEOUT"),
+    ],
+    ids=["502", "503", "504", "500-timeout", "read-timeout"],
+)
+@pytest.mark.parametrize("push", ["time_entry", "note"])
+async def test_a_post_that_may_have_arrived_is_sent_exactly_once(
+    fake_cw: FakeConnectWise,
+    credentials: ConnectWiseCredentials,
+    http_client: httpx.AsyncClient,
+    sleeper: RecordingSleep,
+    answer: Scripted,
+    cause: str,
+    push: str,
+) -> None:
+    fake_cw.script(answer, answer, answer)
+    impatient = _impatient(fake_cw, credentials, http_client, sleeper, max_retries=2)
+    start = datetime(2025, 2, 3, 10, tzinfo=UTC)
+    with pytest.raises(PsaOutcomeUnknownError) as caught:
+        if push == "note":
+            await impatient.push_ticket_note("100", "x", internal_analysis=True)
+        else:
+            await impatient.push_time_entry("100", 42, start, start + timedelta(hours=1), 1, "x")
+    assert caught.value.code == "PSA_OUTCOME_UNKNOWN"
+    assert caught.value.cause == cause
+    assert [r.method for r in fake_cw.requests] == ["POST"]
+    assert sleeper.delays == []
 
 
 # -- rate limiting -----------------------------------------------------------------------
@@ -427,7 +466,7 @@ def _impatient(
     )
 
 
-async def test_no_answer_in_time_is_a_timeout_after_retries(
+async def test_no_answer_in_time_to_the_status_patch_is_a_timeout_after_retries(
     fake_cw: FakeConnectWise,
     credentials: ConnectWiseCredentials,
     http_client: httpx.AsyncClient,
@@ -436,7 +475,7 @@ async def test_no_answer_in_time_is_a_timeout_after_retries(
     fake_cw.script(slow(3.0), slow(3.0))
     impatient = _impatient(fake_cw, credentials, http_client, sleeper, max_retries=1)
     with pytest.raises(PsaTimeoutError) as caught:
-        await impatient.push_ticket_note("100", "x", internal_analysis=True)
+        await impatient.update_ticket_status("100", 17, idempotency_key="k")
     assert caught.value.code == "PSA_TIMEOUT"
     assert "2 attempts" in caught.value.message
     assert len(fake_cw.requests) == 2
@@ -456,7 +495,7 @@ async def test_timeout_then_success(
     assert result.external_id == "100:status:564:outbox-1"
 
 
-async def test_nothing_listening_is_unavailable(
+async def test_nothing_listening_is_retried_even_for_a_post_then_unavailable(
     credentials: ConnectWiseCredentials, http_client: httpx.AsyncClient, sleeper: RecordingSleep
 ) -> None:
     import socket
@@ -499,7 +538,8 @@ async def test_echoed_secrets_are_scrubbed_from_errors_and_logs(
     for text in texts:
         assert fake_cw.private_key not in text
         assert token not in text
-    assert "bad header *** for ***" in str(error)
+    assert str(error) == "ConnectWise refused the request (400)"
+    assert "bad header *** for ***" in caplog.text  # the scrubbed remote text is logged
     assert fake_cw.requests[0].request_id in caplog.text  # the request id is logged
 
 
@@ -509,5 +549,6 @@ async def test_successful_push_logs_request_id_not_keys(
     caplog.set_level("INFO", logger="psa")
     await provider.push_ticket_note("100", "x", internal_analysis=True)
     assert f"request_id={fake_cw.requests[0].request_id}" in caplog.text
+    assert "host=127.0.0.1" in caplog.text  # the log names where the push went
     assert fake_cw.private_key not in caplog.text
     assert EXPECTED_AUTH.removeprefix("Basic ") not in caplog.text

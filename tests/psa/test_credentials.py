@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -10,11 +12,15 @@ from psa.credentials import (
     decrypt_secret,
     encrypt_secret,
     new_secret_key,
+    open_private_key,
+    reseal_private_key,
+    seal_private_key,
     secret_key_from_env,
 )
 from psa.errors import PsaConfigurationError
 
 PRIVATE = "privSECRET-9f8e7d"
+ACCOUNT = uuid.uuid4()
 
 
 def _creds() -> ConnectWiseCredentials:
@@ -107,13 +113,60 @@ def test_from_stored_decrypts_with_the_key_from_the_environment(
         codebase="v4_6_release/",
         company_id="acme",
         public_key="pub",
-        encrypted_private_key=encrypt_secret(PRIVATE, key),
+        encrypted_private_key=seal_private_key(PRIVATE, key, ACCOUNT),
         client_id="guid",
+        account_id=ACCOUNT,
     )
     assert creds.private_key == PRIVATE
     monkeypatch.delenv("PSA_SECRET_KEY")
     with pytest.raises(PsaConfigurationError, match="PSA_SECRET_KEY is not set"):
         ConnectWiseCredentials.from_stored(
             site="s", codebase="c", company_id="a", public_key="p",
-            encrypted_private_key="x", client_id="g",
+            encrypted_private_key="x", client_id="g", account_id=ACCOUNT,
         )  # fmt: skip
+
+
+# -- rotation: several keys, the first encrypts ----------------------------------------
+
+
+def test_a_key_list_decrypts_with_any_key_and_encrypts_with_the_first() -> None:
+    old, new = new_secret_key(), new_secret_key()
+    legacy = seal_private_key(PRIVATE, old, ACCOUNT)
+    both = f"{new}, {old}"
+    assert secret_key_from_env({"PSA_SECRET_KEY": both}) == both.encode()
+    assert open_private_key(legacy, both, ACCOUNT) == PRIVATE
+    fresh = reseal_private_key(legacy, both, ACCOUNT)
+    assert open_private_key(fresh, new, ACCOUNT) == PRIVATE  # the old key can be dropped
+    with pytest.raises(PsaConfigurationError, match="cannot be decrypted"):
+        open_private_key(fresh, old, ACCOUNT)
+    with pytest.raises(PsaConfigurationError, match="not a valid Fernet key"):
+        secret_key_from_env({"PSA_SECRET_KEY": f"{new},,{old}"})
+
+
+# -- each ciphertext is bound to its account ------------------------------------------------
+
+
+def test_a_private_key_sealed_for_one_account_does_not_open_for_another() -> None:
+    key = new_secret_key()
+    token = seal_private_key(PRIVATE, key, ACCOUNT)
+    assert PRIVATE not in token and str(ACCOUNT) not in token
+    assert open_private_key(token, key, ACCOUNT) == PRIVATE
+    with pytest.raises(PsaConfigurationError, match="another account") as caught:
+        open_private_key(token, key, uuid.uuid4())
+    assert caught.value.code == "PSA_NOT_CONFIGURED"
+    with pytest.raises(PsaConfigurationError, match="another account"):
+        reseal_private_key(token, key, uuid.uuid4())
+
+
+def test_a_token_from_before_binding_opens_and_reseals_bound() -> None:
+    key = new_secret_key()
+    legacy = encrypt_secret(PRIVATE, key)
+    assert open_private_key(legacy, key, ACCOUNT) == PRIVATE
+    bound = reseal_private_key(legacy, key, ACCOUNT)
+    with pytest.raises(PsaConfigurationError, match="another account"):
+        open_private_key(bound, key, uuid.uuid4())
+
+
+def test_a_private_key_containing_colons_round_trips() -> None:
+    key = new_secret_key()
+    assert open_private_key(seal_private_key("a:b:c", key, ACCOUNT), key, ACCOUNT) == "a:b:c"

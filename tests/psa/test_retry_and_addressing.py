@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from psa.connectwise import api_base_url, discover_codebase, format_datetime, ticket_number
-from psa.errors import PsaNotFoundError, PsaValidationError
+from psa.errors import PsaConfigurationError, PsaNotFoundError, PsaValidationError
 from psa.retry import RetryPolicy, parse_retry_after
 from tests.fakes.connectwise_server import FakeConnectWise
 
@@ -81,3 +81,8 @@ async def test_discover_codebase(fake_cw: FakeConnectWise, http_client: httpx.As
         await discover_codebase(
             "na.myconnectwise.net", "nobody", client=http_client, base_url=fake_cw.base_url
         )
+
+
+async def test_discover_codebase_only_asks_allowed_hosts(http_client: httpx.AsyncClient) -> None:
+    with pytest.raises(PsaConfigurationError):
+        await discover_codebase("127.0.0.1:8080/x?", "acme", client=http_client)

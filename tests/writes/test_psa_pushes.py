@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence import psa_outbox
 from persistence.tenancy import account_transaction
-from psa.credentials import decrypt_secret
+from psa.credentials import open_private_key
 from service.psa_pushes import PsaPushService
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import (
@@ -211,13 +211,10 @@ async def test_psa_tab_reports_the_pushes(
         (cw_error(403, "Security", "Member lacks rights"), "PSA_FORBIDDEN"),
         (cw_error(404, "NotFound", "Ticket 100 not found"), "PSA_NOT_FOUND"),
         (rate_limited("0"), "PSA_RATE_LIMITED"),
-        (cw_error(503, "ServiceUnavailable", "down"), "PSA_UNAVAILABLE"),
-        (server_timeout(), "PSA_UNAVAILABLE"),
-        (slow(1.0), "PSA_TIMEOUT"),
     ],
-    ids=["invalid", "auth", "forbidden", "not-found", "429", "5xx", "500-timeout", "timeout"],
+    ids=["invalid", "auth", "forbidden", "not-found", "429"],
 )
-async def test_each_connectwise_error_maps_to_a_code_and_logs_nothing(
+async def test_each_connectwise_refusal_maps_to_a_code_and_logs_nothing(
     writes_api: ApiClient,
     linked: LinkedAccount,
     cw: FakeConnectWise,
@@ -235,6 +232,74 @@ async def test_each_connectwise_error_maps_to_a_code_and_logs_nothing(
     assert await activity_rows(sessionmaker, linked.builder.account_id) == []
     assert await outbox_states(sessionmaker, linked.builder.account_id) == [
         ("time_entry_posted", "failed", code)
+    ]
+
+
+UNKNOWN_OUTCOMES = pytest.mark.parametrize(
+    ("answer", "cause"),
+    [
+        (cw_error(503, "ServiceUnavailable", "down"), "PSA_UNAVAILABLE"),
+        (cw_error(502, "BadGateway", "bad gateway"), "PSA_UNAVAILABLE"),
+        (server_timeout(), "PSA_UNAVAILABLE"),
+        (slow(1.0), "PSA_TIMEOUT"),
+    ],
+    ids=["503", "502", "500-timeout", "timeout"],
+)
+
+
+@UNKNOWN_OUTCOMES
+@pytest.mark.parametrize("push", ["time_entry", "note"])
+async def test_a_post_without_a_clear_answer_is_sent_once_and_never_again(
+    writes_api: ApiClient,
+    linked: LinkedAccount,
+    cw: FakeConnectWise,
+    pushes: PsaPushService,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    answer: Any,
+    cause: str,
+    push: str,
+) -> None:
+    """Timeouts and 5xx after a POST: ConnectWise may hold the record, so exactly one POST;
+    the row is `abandoned`/OUTCOME_UNKNOWN, and neither a replay nor recovery re-sends it."""
+    cw.script(answer, answer, answer)
+    session = str(linked.session_100)
+    document, variables = (
+        (NOTE, {"input": {"sessionId": session, "text": "x", "idempotencyKey": "k"}})
+        if push == "note"
+        else (TIME_ENTRY, {"input": {"sessionId": session, "hours": 1.0, "idempotencyKey": "k"}})
+    )
+    body = await writes_api.execute(document, variables, token=linked.engineer_token)
+    assert codes(body) == ["PSA_OUTCOME_UNKNOWN"]
+    assert body["errors"][0]["extensions"]["cause"] == cause
+    activity = "note_posted" if push == "note" else "time_entry_posted"
+    account = linked.builder.account_id
+    assert await outbox_states(sessionmaker, account) == [
+        (activity, "abandoned", "OUTCOME_UNKNOWN")
+    ]
+
+    again = await writes_api.execute(document, variables, token=linked.engineer_token)
+    assert codes(again) == ["CONFLICT"]
+    await pushes.recover(now=datetime.now(UTC) + timedelta(hours=1))
+    assert [r.method for r in cw.requests] == ["POST"]
+    assert await activity_rows(sessionmaker, account) == []
+
+
+@UNKNOWN_OUTCOMES
+async def test_the_status_patch_is_retried_on_timeouts_and_5xx(
+    writes_api: ApiClient,
+    linked: LinkedAccount,
+    cw: FakeConnectWise,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    answer: Any,
+    cause: str,
+) -> None:
+    cw.script(answer, answer, answer)  # 1 + 2 retries, all fail
+    variables = {"input": {"sessionId": str(linked.session_100), "statusId": 17}}
+    body = await writes_api.execute(STATUS, variables, token=linked.engineer_token)
+    assert codes(body) == [cause]
+    assert [r.method for r in cw.requests] == ["PATCH"] * 3
+    assert await outbox_states(sessionmaker, linked.builder.account_id) == [
+        ("status_updated", "failed", cause)
     ]
 
 
@@ -416,10 +481,10 @@ async def test_connection_settings_are_admin_only_and_never_return_the_key(
             )
         ).scalar_one()
     assert "very-secret-private" not in stored
-    assert decrypt_secret(stored, SECRET_KEY) == "very-secret-private"
+    assert open_private_key(stored, SECRET_KEY, account) == "very-secret-private"
 
     # Without a private key the stored one is kept.
-    kept = {k: v for k, v in values.items() if k != "privateKey"} | {"publicKey": "pub2"}
+    kept = {k: v for k, v in values.items() if k != "privateKey"} | {"codebase": "v2025_2/"}
     assert "errors" not in await writes_api.execute(SAVE, {"input": kept}, token=admin)
     missing = token_for(uuid.uuid4(), "admin")
     assert codes(await writes_api.execute(SAVE, {"input": values}, token=missing)) == ["NOT_FOUND"]
