@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.database.primary_engine,
             app.state.psa_pushes,
             recalc_interval_s=settings.recalc_interval_s,
+            recovery_interval_s=settings.outbox_recovery_interval_s,
         )
         jobs.start()
         try:

@@ -79,6 +79,8 @@ class Settings:
     statement_timeout_ms: int = 5000
     request_timeout_s: float = 10.0
     recalc_interval_s: float = 900.0
+    # PSA outbox recovery: at start and then every this many seconds; 0 switches it off.
+    outbox_recovery_interval_s: float = 60.0
     psa_secret_key: str | None = None
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
     psa_connectwise_hosts: tuple[str, ...] = ()
@@ -130,6 +132,7 @@ class Settings:
             statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),
             request_timeout_s=_float("REQUEST_TIMEOUT_S", 10.0),
             recalc_interval_s=_float("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0),
+            outbox_recovery_interval_s=_float("PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0),
             psa_secret_key=_optional("PSA_SECRET_KEY"),
             psa_connectwise_hosts=_hosts("PSA_CONNECTWISE_HOSTS"),
             max_query_depth=_int("QUERY_MAX_DEPTH", 10),

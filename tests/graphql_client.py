@@ -25,6 +25,9 @@ def settings_for_tests(database_url: str, **overrides: Any) -> Settings:
         "graphiql": True,
         "introspection": True,
         "recalc_interval_s": 0,
+        # Recovery sweeps every account's outbox; the tests that need it call it
+        # themselves, so a timer in a shared app never races their rows.
+        "outbox_recovery_interval_s": 0,
     }
     values.update(overrides)
     return Settings(**values)
