@@ -4,7 +4,9 @@ Adoption queues every existing account in `analytics_adoption` (kind
 `backfill_pending`) instead of rebuilding them all inside the migration's transaction.
 Each batch rebuilds one account and removes its queue row in the same transaction, so
 an interrupted backfill resumes where it stopped and never builds an account twice;
-`SKIP LOCKED` lets several workers share the queue.
+`SKIP LOCKED` lets several workers share the queue. The same batch fills the account's
+flow counters (`usage_count`, `last_matched_at`, `success_rate`), which the product
+never wrote.
 
 While an account is rebuilt, writes to ai_sessions and psa_activity_log wait (SHARE
 lock): the rollup triggers of a concurrent write could otherwise add its difference
@@ -33,6 +35,27 @@ _LOCK = text("LOCK TABLE ai_sessions, psa_activity_log IN SHARE MODE")
 _REBUILD = text("SELECT rollups_rebuild_account(:account)")
 _SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
 _DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
+# The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
+# the latest match is taken as the latest matched session's start, and the success rate
+# is the periodic job's (resolved / matched over the 90 x 24 h before now).
+_COUNTERS = text(
+    """
+    UPDATE trees t
+    SET usage_count = c.matches, last_matched_at = c.last_match,
+        success_rate = c.resolved::double precision / nullif(c.recent, 0)
+    FROM (
+        SELECT matched_flow_id AS id, count(*) AS matches, max(started_at) AS last_match,
+               count(*) FILTER (WHERE started_at > now() - interval '90 days') AS recent,
+               count(*) FILTER (WHERE started_at > now() - interval '90 days'
+                                  AND status = 'resolved') AS resolved
+        FROM ai_sessions
+        WHERE account_id = :account AND session_type = 'flowpilot'
+          AND matched_flow_id IS NOT NULL
+        GROUP BY matched_flow_id
+    ) c
+    WHERE t.id = c.id AND t.account_id = :account
+    """
+)
 _BIND = text("SELECT set_config('app.current_account_id', :account, true)")
 
 
@@ -70,6 +93,7 @@ async def _build_next(engine: AsyncEngine) -> tuple[uuid.UUID, int] | None:
         await connection.execute(_LOCK)
         await connection.execute(_BIND, {"account": str(account)})
         await connection.execute(_REBUILD, {"account": account})
+        await connection.execute(_COUNTERS, {"account": account})
         sessions = int((await connection.execute(_SESSIONS, {"account": account})).scalar_one())
         await connection.execute(_DONE, {"subject": subject})
     return account, sessions
