@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from persistence import adoption, migrate
 from persistence.backfill import backfill, pending_accounts
 from persistence.engine import create_engine
+from persistence.product_schema import PRODUCT_TABLES
 from tests.graphql_client import running_app, settings_for_tests, token_for
 from tests.persistence.product_database import create_product_tables
 
@@ -228,14 +229,14 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
     assert len(after["trees"]) == 3
     # Its own policies stay; ours only where a table had none.
     policies = {(table, name) for table, name, *_rest in after["policies"]}
-    assert {p for p in policies if p[0] in adoption.PRODUCT_TABLES} == {
+    assert {p for p in policies if p[0] in PRODUCT_TABLES} == {
         ("accounts", "accounts_own"),
         ("users", "users_own"),
         ("ai_sessions", "sessions_own"),
         ("trees", "tenant_isolation"),
     }
-    assert {row for row in after["rls"] if row[0] in adoption.PRODUCT_TABLES} == {
-        (table, True, True) for table in adoption.PRODUCT_TABLES
+    assert {row for row in after["rls"] if row[0] in PRODUCT_TABLES} == {
+        (table, True, True) for table in PRODUCT_TABLES
     }
 
     assert await backfill(product) == 2
