@@ -9,8 +9,8 @@ from sqlalchemy import text
 from persistence.engine import create_engine
 from persistence.migrate import head_revision
 from tests.persistence.product_database import create_product_tables
-from tests.persistence.test_adoption import insert_product_rows
-from tests.service.test_cli import run
+from tests.persistence.test_adoption import adopt, insert_product_rows
+from tests.service.test_cli import SECRET, assert_one_line_failure, run
 
 
 async def _product_database(url: str, *changes: str) -> None:
@@ -94,3 +94,18 @@ async def test_migrate_refuses_a_mismatching_product_database(empty_database_url
             "nothing was changed",
         ]
     assert not await _has_version_table(empty_database_url)
+
+
+async def test_serve_waits_for_the_rollups_of_an_adopted_database(empty_database_url: str) -> None:
+    await _product_database(empty_database_url)
+    engine = create_engine(empty_database_url, pool_size=1, max_overflow=0)
+    try:
+        await adopt(engine)  # the schema is at head, no account built yet
+    finally:
+        await engine.dispose()
+
+    result = run("serve", "--port", "1", DATABASE_URL=empty_database_url, AUTH_JWT_SECRET=SECRET)
+    assert assert_one_line_failure(result) == (
+        "error: the rollups of 2 adopted accounts are not built yet: "
+        "run `python main.py migrate` to finish"
+    )
