@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         "--output", default=None, help="results JSON (default bench/results/<scale>.json)"
     )
     run.add_argument("--docs", default=None, help="page to regenerate (default docs/benchmarks.md)")
+    adopt = commands.add_parser(
+        "adopt", help="turn a generated dataset into the product's database and adopt it"
+    )
+    adopt.add_argument("--scale", choices=list(SCALES), required=True)
+    adopt.add_argument("--database-url", default=None)
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -59,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         save_generation(result.as_dict(), " ".join(["python -m bench", *sys.argv[1:]]))
         print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    if args.command == "adopt":
+        from bench.adoption import adopt_dataset
+        from bench.report import save_adoption
+
+        adopted = asyncio.run(adopt_dataset(args.scale, args.database_url))
+        save_adoption(adopted.as_dict(), " ".join(["python -m bench", *sys.argv[1:]]))
+        summary = {k: v for k, v in adopted.as_dict().items() if k != "batches"}
+        print(json.dumps(summary, indent=2))
         return 0
     if args.command == "run":
         from bench.run import RunOptions, run
