@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import adoption, migrate
 from persistence.backfill import backfill, pending_accounts
 from persistence.engine import create_engine
 from persistence.product_schema import PRODUCT_TABLES
+from persistence.roles import drop_app_role, ensure_app_role
 from tests.graphql_client import running_app, settings_for_tests, token_for
 from tests.persistence.product_database import create_product_tables
 
@@ -473,3 +475,39 @@ async def test_downgrading_an_adopted_database_leaves_the_product_tables_as_they
     await adopt(product)
     async with product.connect() as connection:
         assert await migrate.current_revision(connection) == migrate.head_revision()
+
+
+async def test_the_app_role_reads_an_adopted_database_only_through_its_account(
+    product: AsyncEngine,
+) -> None:
+    await insert_product_rows(product, datetime.now(UTC))
+    await adopt(product)
+    await backfill(product)
+    role = f"fp_adopted_{uuid.uuid4().hex[:10]}"
+    async with product.begin() as connection:
+        await ensure_app_role(connection, role, None)
+    try:
+        async with product.connect() as connection:
+            transaction = await connection.begin()
+            await connection.execute(text(f"SET LOCAL ROLE {role}"))
+            await connection.execute(
+                text("SELECT set_config('app.current_account_id', :a, true)"), {"a": str(ACME)}
+            )
+            counts = await connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM ai_sessions), (SELECT count(*) FROM trees), "
+                    "(SELECT sum(sessions) FROM rollup_session_blocks WHERE level = 0), "
+                    "(SELECT count(*) FROM analytics_adoption)"
+                )
+            )
+            # Acme's 7 sessions (6 FlowPilot in its rollups), its 3 flows; the record reads.
+            assert tuple(counts.one()) == (7, 3, 6, 7)
+            with pytest.raises(DBAPIError, match="permission denied"):
+                async with connection.begin_nested():
+                    await connection.execute(
+                        text("DELETE FROM analytics_adoption WHERE kind = 'baseline'")
+                    )
+            await transaction.rollback()
+    finally:
+        async with product.begin() as connection:
+            await drop_app_role(connection, role)
