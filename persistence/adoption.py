@@ -77,7 +77,7 @@ class Plan:
             lines.append(f"the database schema is at {self.current}: nothing to apply")
         for revision in self.revisions:
             lines.append(f"would apply {revision}")
-        if self.adopting and self.accounts:
+        if self.accounts:
             lines.append(
                 f"would then build the rollups of {self.accounts} existing accounts, "
                 "one account per transaction"
@@ -180,7 +180,11 @@ def plan(connection: Connection, target: str = "head") -> Plan:
     current = _version(connection)
     product = _existing_product_tables(connection)
     if current is not None or not product:
-        return Plan(False, current, _revisions(current, target))
+        result = Plan(False, current, _revisions(current, target))
+        if current is not None and is_adopted(connection):
+            queued = text(f"SELECT count(*) FROM {MARKER} WHERE kind = 'backfill_pending'")
+            result.accounts = int(connection.execute(queued).scalar_one())
+        return result
     found = differences(read_catalog(connection))
     result = Plan(True, None, _revisions(BASELINE, target), differences=found)
     if not found:

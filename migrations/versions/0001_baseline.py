@@ -6,9 +6,12 @@ Create Date: 2024-01-01 00:00:00
 
 This mirrors the product's existing schema (accounts, users, trees, ai_sessions with
 their checks, keys and row-level security) so a fresh database can be built from
-scratch; the analytics additions live in the next revision, which is the only one
-applied to the product's own database. Enumerations are spelled out here rather than
-imported from the models, so that later model edits never rewrite history.
+scratch; the analytics additions live in the later revisions. The product's own
+database is never built by this revision: `migrate` adopts it (persistence/adoption.py),
+checking its tables against what this revision stands for and recording it as present,
+and this downgrade then takes back only what the adoption added. Enumerations are
+spelled out here rather than imported from the models, so that later model edits never
+rewrite history.
 """
 
 from collections.abc import Sequence

@@ -275,6 +275,11 @@ async def test_the_rollup_backfill_resumes_and_ends_equal_to_a_full_rebuild(
     assert await backfill(product, limit=1) == 1  # then stopped, as by an interruption
     async with product.connect() as connection:
         assert await pending_accounts(connection) == 1
+        planned = await connection.run_sync(adoption.plan, "head")
+    assert planned.describe() == [
+        f"the database schema is at {migrate.head_revision()}: nothing to apply",
+        "would then build the rollups of 1 existing accounts, one account per transaction",
+    ]
     # The product keeps writing meanwhile, also to the account not built yet (the triggers
     # add it to a partial rollup that its batch then replaces).
     async with product.begin() as connection:
