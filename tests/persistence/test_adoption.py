@@ -7,6 +7,7 @@ names, its own policies and rows.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -516,3 +517,35 @@ async def test_the_app_role_reads_an_adopted_database_only_through_its_account(
     finally:
         async with product.begin() as connection:
             await drop_app_role(connection, role)
+
+
+async def test_a_write_in_flight_during_a_batch_is_counted_once(product: AsyncEngine) -> None:
+    now = datetime.now(UTC)
+    await insert_product_rows(product, now)
+    await adopt(product)
+    await backfill(product, limit=1)  # Acme; Globex still queued
+
+    # A product transaction writes to Globex (its trigger already touched the rollups) and
+    # has not committed when Globex's batch starts: the batch waits for it, then counts it.
+    async with product.connect() as writer:
+        transaction = await writer.begin()
+        await writer.execute(
+            text(
+                "INSERT INTO ai_sessions (id, account_id, problem_domain, status, started_at) "
+                "VALUES (gen_random_uuid(), :account, 'Billing', 'resolved', :started)"
+            ),
+            {"account": GLOBEX, "started": now - timedelta(days=3)},
+        )
+        batch = asyncio.create_task(backfill(product))
+        await asyncio.sleep(0.5)
+        assert not batch.done()  # waiting for the writer
+        await transaction.commit()
+        assert await asyncio.wait_for(batch, timeout=30) == 1
+
+    backfilled = await _rollups(product)
+    async with product.begin() as connection:
+        await connection.execute(text("SELECT rollups_rebuild_account(:a)"), {"a": GLOBEX})
+    assert await _rollups(product) == backfilled
+    globex = [row for row in backfilled["rollup_session_blocks"] if row[0] == GLOBEX]
+    # Both Billing sessions (the adopted one and the one in flight) on the same day.
+    assert {(row[1], row[5], row[6]) for row in globex if row[1] == 0} == {(0, 2, 2)}
