@@ -170,6 +170,19 @@ def _revisions(current: str | None, target: str) -> list[str]:
     return [step.revision for step in reversed(list(steps))]
 
 
+def _role_differences(connection: Connection) -> list[str]:
+    """The adoption queues and builds every account: a role bound by RLS would see none."""
+    user, bypasses = connection.execute(
+        text(
+            "SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles "
+            "WHERE rolname = current_user"
+        )
+    ).one()
+    if bypasses:
+        return []
+    return [f"role {user}: expected superuser or BYPASSRLS (to read every account), found neither"]
+
+
 def _account_count(connection: Connection) -> int:
     # The migrating role reads every account (superuser or BYPASSRLS), as 0003 requires.
     return int(connection.execute(text("SELECT count(*) FROM accounts")).scalar() or 0)
@@ -185,7 +198,7 @@ def plan(connection: Connection, target: str = "head") -> Plan:
             queued = text(f"SELECT count(*) FROM {MARKER} WHERE kind = 'backfill_pending'")
             result.accounts = int(connection.execute(queued).scalar_one())
         return result
-    found = differences(read_catalog(connection))
+    found = differences(read_catalog(connection)) + _role_differences(connection)
     result = Plan(True, None, _revisions(BASELINE, target), differences=found)
     if not found:
         result.additions = _rls_additions(connection) + _index_additions(connection)

@@ -549,3 +549,18 @@ async def test_a_write_in_flight_during_a_batch_is_counted_once(product: AsyncEn
     globex = [row for row in backfilled["rollup_session_blocks"] if row[0] == GLOBEX]
     # Both Billing sessions (the adopted one and the one in flight) on the same day.
     assert {(row[1], row[5], row[6]) for row in globex if row[1] == 0} == {(0, 2, 2)}
+
+
+async def test_a_role_bound_by_row_level_security_may_not_adopt(product: AsyncEngine) -> None:
+    role = f"fp_owner_{uuid.uuid4().hex[:10]}"
+    async with product.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            await connection.execute(text(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS"))
+            await connection.execute(text(f"SET LOCAL ROLE {role}"))
+            planned = await connection.run_sync(adoption.plan, "head")
+        finally:
+            await transaction.rollback()
+    assert planned.differences == [
+        f"role {role}: expected superuser or BYPASSRLS (to read every account), found neither"
+    ]
