@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     versus.add_argument("--repetitions", type=int, default=20)
     versus.add_argument("--period", default="LAST_30_DAYS")
     versus.add_argument("--output", default=None, help="also write the table to this file")
+    adopt = commands.add_parser(
+        "adopt", help="turn a generated dataset into the product's database and adopt it"
+    )
+    adopt.add_argument("--scale", choices=list(SCALES), required=True)
+    adopt.add_argument("--database-url", default=None)
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -68,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         save_generation(result.as_dict(), " ".join(["python -m bench", *sys.argv[1:]]))
         print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    if args.command == "adopt":
+        from bench.adoption import adopt_dataset
+        from bench.report import save_adoption
+
+        adopted = asyncio.run(adopt_dataset(args.scale, args.database_url))
+        save_adoption(adopted.as_dict(), " ".join(["python -m bench", *sys.argv[1:]]))
+        summary = {k: v for k, v in adopted.as_dict().items() if k != "batches"}
+        print(json.dumps(summary, indent=2))
         return 0
     if args.command == "run":
         from bench.run import RunOptions, run

@@ -71,6 +71,13 @@ def save_generation(report: dict[str, Any], command: str) -> None:
     )
 
 
+def save_adoption(report: dict[str, Any], command: str) -> None:
+    _write(
+        RESULTS_DIR / f"{report['scale']}.adoption.json",
+        {**report, "command": command, "commit": commit(), "at": datetime.now(UTC).isoformat()},
+    )
+
+
 def save_results(results: dict[str, Any], path: Path | None = None) -> Path:
     target = path or RESULTS_DIR / f"{results['scale']}.json"
     _write(target, results)

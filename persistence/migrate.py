@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -15,6 +16,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Indexes on expressions (e.g. `name COLLATE "C"`) that Alembic's autogenerate cannot
 # compare faithfully: it would report them removed and added on every comparison.
+# Present only in a database adopted from the product (persistence.adoption): what the
+# adoption added to the product tables, and the accounts whose rollups are still to build.
+ADOPTION_MARKER = "analytics_adoption"
+
 EXPRESSION_INDEXES = frozenset({"ix_trees_account_category_key_name"})
 
 
@@ -41,12 +46,26 @@ def head_revision() -> str:
     return head
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def upgrade_sync(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
+def _exists(connection: Connection, table: str) -> bool:
+    query = text(f"SELECT to_regclass('public.{table}') IS NOT NULL")
+    return bool(connection.execute(query).scalar())
+
+
 def _downgrade(connection: Connection, revision: str) -> None:
+    """Downgrade; an adopted database left at base loses the version table we brought too.
+
+    (Alembic creates the table even when there is nothing to downgrade, e.g. on the
+    product's database before adoption; that one goes as well.)
+    """
+    adopted = _exists(connection, ADOPTION_MARKER)
+    had_versions = _exists(connection, "alembic_version")
     command.downgrade(alembic_config(connection), revision)
+    if (adopted or not had_versions) and _current(connection) is None:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def _current(connection: Connection) -> str | None:
@@ -54,7 +73,7 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(connection: AsyncConnection, revision: str = "head") -> None:
-    await connection.run_sync(_upgrade, revision)
+    await connection.run_sync(upgrade_sync, revision)
 
 
 async def downgrade(connection: AsyncConnection, revision: str) -> None:

@@ -12,6 +12,8 @@ import re
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.migrate import ADOPTION_MARKER
+
 DEFAULT_APP_ROLE = "flowpilot_app"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED = frozenset({"public", "postgres", "current_user", "session_user", "current_role"})
@@ -109,12 +111,14 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
         )
         if present.scalar_one():
             await _run(connection, f"GRANT EXECUTE ON FUNCTION {function} TO %I", name)
-    # The migration bookkeeping is readable (readiness checks) but not writable.
-    has_version_table = await connection.execute(
-        text("SELECT to_regclass('public.alembic_version') IS NOT NULL")
-    )
-    if has_version_table.scalar_one():
-        await _run(connection, "REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM %I", name)
+    # The migration bookkeeping (and an adopted database's record) is readable (readiness
+    # checks) but not writable.
+    for table in ("alembic_version", ADOPTION_MARKER):
+        present = await connection.execute(
+            text("SELECT to_regclass(:table) IS NOT NULL"), {"table": f"public.{table}"}
+        )
+        if present.scalar_one():
+            await _run(connection, f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM %I", name)
 
 
 async def drop_app_role(connection: AsyncConnection, name: str) -> None:

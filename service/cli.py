@@ -22,12 +22,12 @@ from service.auth import ROLES
 from service.cli_commands import (
     cmd_create_app_role,
     cmd_downgrade,
-    cmd_migrate,
     cmd_seed_demo,
     cmd_token,
     positive_hours,
 )
 from service.cli_database import CliError
+from service.cli_migrate import cmd_migrate
 from service.cli_psa_secrets import add_command as add_reencrypt_psa_secrets
 from service.cli_recalc import cmd_recalc_success_rates
 from service.cli_rollups import cmd_rebuild_rollups
@@ -80,8 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_count, default=None, help="worker processes")
     serve.set_defaults(handler=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the database schema (adopting the product's tables)"
+    )
     migrate.add_argument("--to", default="head", metavar="REV", help="target (default: head)")
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print what would be done and change nothing"
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
     downgrade = commands.add_parser("downgrade", help="downgrade the database schema")

@@ -10,27 +10,16 @@ from datetime import timedelta
 
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.engine import create_engine
-from persistence.migrate import current_revision, downgrade, head_revision, upgrade
+from persistence.migrate import current_revision, downgrade, head_revision
 from persistence.roles import check_role_name, ensure_app_role
 from service.auth import issue_token
 from service.cli_database import Target, probe, require_head, resolve_target, with_user
+from service.cli_migrate import migrate_to
 from service.settings import Settings
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
-
-
-async def migrate_to(url: str, revision: str) -> str:
-    """Upgrade to `revision` in one transaction; return the revision reached."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as connection:
-            await upgrade(connection, revision)
-            reached = await current_revision(connection)
-    finally:
-        await engine.dispose()
-    return reached or "base"
 
 
 async def downgrade_to(url: str, revision: str) -> str:
@@ -63,14 +52,6 @@ async def create_role(url: str, name: str, password: str | None) -> None:
 
 def _suffix(revision: str) -> str:
     return " (head)" if revision == head_revision() else ""
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    reached = asyncio.run(migrate_to(target.url, args.to))
-    _say(f"database schema at {reached}{_suffix(reached)}")
-    return 0
 
 
 def cmd_downgrade(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine
 from persistence.migrate import current_revision, head_revision
 from service.embedded import embedded_server_url
@@ -134,12 +135,19 @@ def behind_head_message(current: str | None) -> str:
 
 
 async def require_head(engine_url: str) -> None:
-    """Refuse to go on unless the schema is at the newest migration."""
+    """Refuse to go on unless the schema is at the newest migration and the rollups of an
+    adopted database are all built (the analytics would otherwise count too little)."""
     engine = create_engine(engine_url, pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as connection:
             current = await current_revision(connection)
+            pending = await pending_accounts(connection) if current == head_revision() else 0
     finally:
         await engine.dispose()
     if current != head_revision():
         raise CliError(behind_head_message(current))
+    if pending:
+        raise CliError(
+            f"the rollups of {pending} adopted accounts are not built yet: "
+            "run `python main.py migrate` to finish"
+        )

@@ -6,9 +6,12 @@ Create Date: 2024-01-01 00:00:00
 
 This mirrors the product's existing schema (accounts, users, trees, ai_sessions with
 their checks, keys and row-level security) so a fresh database can be built from
-scratch; the analytics additions live in the next revision, which is the only one
-applied to the product's own database. Enumerations are spelled out here rather than
-imported from the models, so that later model edits never rewrite history.
+scratch; the analytics additions live in the later revisions. The product's own
+database is never built by this revision: `migrate` adopts it (persistence/adoption.py),
+checking its tables against what this revision stands for and recording it as present,
+and this downgrade then takes back only what the adoption added. Enumerations are
+spelled out here rather than imported from the models, so that later model edits never
+rewrite history.
 """
 
 from collections.abc import Sequence
@@ -159,7 +162,34 @@ def upgrade() -> None:
     _isolate("ai_sessions")
 
 
+# An adopted product database (see persistence/adoption.py) records here what the
+# adoption added to the product's tables; the tables themselves were never ours.
+_ADOPTION_MARKER = "analytics_adoption"
+_UNDO = {
+    "policy": "DROP POLICY tenant_isolation ON {}",
+    "rls_forced": "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
+    "rls_enabled": "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
+    "index": "DROP INDEX {}",
+}
+
+
+def _undo_adoption() -> bool:
+    """On an adopted database take back only the recorded additions; False otherwise."""
+    bind = op.get_bind()
+    marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")
+    if not bind.execute(marker).scalar():
+        return False
+    recorded = bind.execute(sa.text(f"SELECT kind, subject FROM {_ADOPTION_MARKER}")).all()
+    for kind, statement in _UNDO.items():
+        for subject in sorted(s for k, s in recorded if k == kind):
+            op.execute(statement.format(subject))
+    op.execute(f"DROP TABLE {_ADOPTION_MARKER}")
+    return True
+
+
 def downgrade() -> None:
+    if _undo_adoption():
+        return
     # Dropping a table drops its indexes, constraints and policies with it.
     op.drop_table("ai_sessions")
     op.drop_table("trees")

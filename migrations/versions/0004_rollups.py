@@ -437,6 +437,15 @@ END
 """
 
 
+# Present only in a database adopted from the product (see persistence/adoption.py).
+_ADOPTION_MARKER = "analytics_adoption"
+
+
+def _adopted() -> bool:
+    marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")
+    return bool(op.get_bind().execute(marker).scalar())
+
+
 def _counts(*names: str) -> list[sa.Column[object]]:
     return [sa.Column(name, sa.Integer(), nullable=False) for name in names]
 
@@ -551,7 +560,15 @@ def upgrade() -> None:
         "FOR EACH ROW WHEN (OLD.timezone IS DISTINCT FROM NEW.timezone) "
         "EXECUTE FUNCTION rollup_accounts_timezone()"
     )
-    # Existing data (the product's own database): fill every account once.
+    if _adopted():
+        # The product's own database: its accounts are built in batches after this
+        # transaction (persistence/backfill.py), each in its own; queue them here.
+        op.execute(
+            f"INSERT INTO {_ADOPTION_MARKER} (kind, subject) SELECT 'backfill_pending', "
+            "id::text FROM flowpilot_account_ids() AS t(id) ON CONFLICT DO NOTHING"
+        )
+        return
+    # Existing data: fill every account once.
     op.execute(
         "DO $do$ DECLARE a uuid; BEGIN "
         "FOR a IN SELECT id FROM flowpilot_account_ids() AS t(id) LOOP "
@@ -560,6 +577,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if _adopted():
+        op.execute(f"DELETE FROM {_ADOPTION_MARKER} WHERE kind = 'backfill_pending'")
     op.execute("DROP TRIGGER rollup_accounts_timezone ON accounts")
     op.execute("DROP FUNCTION rollup_accounts_timezone()")
     for operation in reversed(_OPERATIONS):
