@@ -213,7 +213,7 @@ async def test_psa_tab_reports_the_pushes(
         (rate_limited("0"), "PSA_RATE_LIMITED"),
         (cw_error(503, "ServiceUnavailable", "down"), "PSA_UNAVAILABLE"),
         (server_timeout(), "PSA_UNAVAILABLE"),
-        (slow(1.0), "PSA_TIMEOUT"),
+        (slow(5.0), "PSA_TIMEOUT"),
     ],
     ids=["invalid", "auth", "forbidden", "not-found", "429", "5xx", "500-timeout", "timeout"],
 )
