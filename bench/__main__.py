@@ -64,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from bench.database import BenchError
+
+    try:
+        return _command(args)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "generate":
         from bench.generate import generate
         from bench.report import save_generation

@@ -204,7 +204,16 @@ python -m bench run --scale L --periods LAST_90_DAYS
 
 `run` options: `--tabs coverage,flow-quality`, `--periods LAST_90_DAYS`, `--repetitions N`
 (at most N runs per measurement, stopping early after `--budget` seconds with at least 5),
-`--skip-http`, `--skip-growth`, `--load-seconds`. The largest account is the one with the
+`--skip-http`, `--skip-growth`, `--load-seconds`.
+
+What `generate` touches: the database `flowpilot_bench_<scale>` on the server of
+`DATABASE_URL` (else `TEST_DATABASE_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`),
+or the database `--database-url` names. It creates that database with a comment marking it
+as the benchmark's, and drops it again on the next `generate` only when it carries that mark:
+a database of that name it did not create is refused (`error: database ... was not created by
+the benchmark`). Failures (an unreachable server, a refused drop) are one line and exit 1.
+
+The largest account is the one with the
 most sessions; the median account is the median by session count. The floor is timed as
 its SQL round trips only (the ranking and tier arithmetic in Python is not counted), so
 the ratio charges the API with all of its own work. Both connect as the same superuser

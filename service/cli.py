@@ -139,7 +139,11 @@ def _database_error(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()  # no command: say which there are
+        return 0
+    args = parser.parse_args(argv)
     handler: Command = args.handler
     try:
         return handler(args)

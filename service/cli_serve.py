@@ -21,6 +21,7 @@ from service.auth import issue_token
 from service.cli_commands import create_role, seed_into
 from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
 from service.cli_migrate import migrate_to
+from service.ports import listen_problem
 from service.settings import Settings
 
 _APP = "service.app:app_from_env"
@@ -56,10 +57,14 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         reload=args.reload,
         workers=args.workers,
+        access_log=False,  # the JSON request line (flowpilot.requests) already logs each one
     )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    problem = listen_problem(args.host, args.port)
+    if problem is not None:
+        raise CliError(problem)
     if os.environ.get("DATABASE_URL"):
         target = resolve_target()
         Settings.from_env()  # a bad setting fails here, in one line, not in every worker

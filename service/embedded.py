@@ -34,7 +34,8 @@ def embedded_server_url(data_dir: Path, *, stop_at_exit: bool = False) -> str:
     """Start (or reuse) the PostgreSQL server in `data_dir`; return its superuser URL.
 
     With `stop_at_exit` the server stops when this process exits, unless another
-    process still holds it (pgserver) — the CLI's choice; tests keep it running.
+    process still holds it (pgserver) — the CLI's choice, and the tests' unless told
+    to keep it.
     """
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ the client.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 import asyncpg
@@ -29,6 +30,10 @@ MESSAGES = {
     TIMEOUT: "The request took too long and was stopped; try a shorter period or fewer fields",
     DATABASE_UNAVAILABLE: "The database is unavailable; retry shortly",
 }
+# graphql-core appends suggestions to unknown enum values, types, arguments and input
+# fields ("... Did you mean 'LAST_7_DAYS'?"); with introspection off they would still spell
+# out the schema, so no message carries them (field suggestions are off in the schema).
+_SUGGESTION = re.compile(r"\s*Did you mean [^\n]*\?$")
 _CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
@@ -74,6 +79,11 @@ def coded_error(
     return GraphQLError(message, extensions=ext)
 
 
+def without_suggestions(message: str) -> str:
+    """The message without graphql-core's trailing "Did you mean ...?" suggestion."""
+    return _SUGGESTION.sub("", message)
+
+
 def mask_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     """The error as the client may see it (a new error when anything is hidden)."""
     original = error.original_error
@@ -111,7 +121,7 @@ def _located(
     if request_id is not None:
         extensions["requestId"] = request_id
     return GraphQLError(
-        message,
+        without_suggestions(message),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

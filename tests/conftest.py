@@ -1,8 +1,10 @@
 """Test fixtures: a fresh PostgreSQL database per test run, migrated to head, then dropped.
 
 `TEST_DATABASE_URL` points at a server whose user may create databases; without it
-the embedded PostgreSQL in `var/pgdata-test` is used. Tests isolate themselves by
-creating their own accounts, so they never see each other's rows.
+the embedded PostgreSQL in `var/pgdata-test` is used, and stopped when the run ends
+(unless `TEST_KEEP_POSTGRES=1` keeps it running, to save its start on the next run).
+Tests isolate themselves by creating their own accounts, so they never see each other's
+rows.
 """
 
 from __future__ import annotations
@@ -23,10 +25,22 @@ from service.embedded import embedded_server_url
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
 TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata-test"
+KEEP_ENV = "TEST_KEEP_POSTGRES"
+
+
+def _keep_embedded() -> bool:
+    return os.environ.get(KEEP_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _server_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or embedded_server_url(TEST_DATA_DIR)
+    """TEST_DATABASE_URL, else the embedded server, stopped when pytest exits (unless kept).
+
+    A run that shares the folder with another still running leaves the server to it.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return embedded_server_url(TEST_DATA_DIR, stop_at_exit=not _keep_embedded())
 
 
 def _with_database(url: str, database: str) -> str:

@@ -96,6 +96,34 @@ async def test_introspection_off_and_no_field_suggestions(role_api: ApiClient) -
     assert "overview" not in typo["errors"][0]["message"]
 
 
+async def test_no_suggestions_for_enum_values_types_or_arguments(role_api: ApiClient) -> None:
+    token = token_for(uuid.uuid4())
+    variable = await role_api.post(
+        "query($p: Period) { overview(period: $p) { sessionCount } }",
+        {"p": "LAST_3_DAYS"},
+        token=token,
+    )
+    literal = await role_api.execute(
+        "{ overview(period: LAST_3_DAYS) { sessionCount } }", token=token
+    )
+    unknown_type = await role_api.execute(
+        "query($p: Periodd) { overview(period: $p) { sessionCount } }", token=token
+    )
+    argument = await role_api.execute(
+        "{ overview(perod: LAST_7_DAYS) { sessionCount } }", token=token
+    )
+    messages = [
+        body["errors"][0]["message"] for body in (variable.json(), literal, unknown_type, argument)
+    ]
+    assert messages == [
+        "Variable '$p' has invalid value: Value 'LAST_3_DAYS' does not exist in 'Period' enum.",
+        "Value 'LAST_3_DAYS' does not exist in 'Period' enum.",
+        "Unknown type 'Periodd'.",
+        "Unknown argument 'perod' on field 'Query.overview'.",
+    ]
+    assert codes(variable.json()) == ["BAD_USER_INPUT"]
+
+
 async def test_introspection_on_when_enabled(api: ApiClient) -> None:
     body = await api.execute("{ __schema { queryType { name } } }", token=token_for(uuid.uuid4()))
     assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}

@@ -449,6 +449,9 @@ async def test_429_with_a_long_retry_after_is_not_waited_out(
 
 # -- client-side timeouts and transport failures ------------------------------------------
 
+# Far above a local answer even on a busy machine, far below the fake's slow(3.0) answers.
+IMPATIENT_TIMEOUT_S = 1.0
+
 
 def _impatient(
     fake_cw: FakeConnectWise,
@@ -461,7 +464,7 @@ def _impatient(
         credentials,
         client=client,
         base_url=fake_cw.api_url,
-        timeout=0.2,
+        timeout=IMPATIENT_TIMEOUT_S,
         retry_policy=RetryPolicy(max_retries=max_retries, backoff_base=0.1, sleep=sleeper),
     )
 

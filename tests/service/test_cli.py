@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -176,3 +177,36 @@ async def test_create_app_role_prints_a_working_url(database_url: str) -> None:
             await owner.execute(f'DROP ROLE "{name}"')
         finally:
             await owner.close()
+
+
+def test_no_command_lists_the_commands() -> None:
+    result = run()
+    assert result.returncode == 0, result.stderr
+    listed = [  # argparse indents each command by 4 spaces, wrapped help text by more
+        line.split()[0] for line in result.stdout.splitlines() if re.match(r" {4}\S", line)
+    ]
+    assert listed == [
+        "serve",
+        "migrate",
+        "downgrade",
+        "seed-demo",
+        "token",
+        "create-app-role",
+        "recalc-success-rates",
+        "rebuild-rollups",
+    ]
+
+
+def test_serve_on_a_port_in_use_fails_in_one_line(server_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        embedded = run("serve", "--port", str(port))
+        configured = run(
+            "serve", "--port", str(port), DATABASE_URL=server_url, AUTH_JWT_SECRET=SECRET
+        )
+    for result in (embedded, configured):
+        line = assert_one_line_failure(result)
+        assert line == f"error: cannot listen on 127.0.0.1:{port}: already in use"
+        assert result.stdout == ""  # no GraphiQL URL, no token

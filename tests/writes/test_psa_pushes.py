@@ -241,7 +241,7 @@ UNKNOWN_OUTCOMES = pytest.mark.parametrize(
         (cw_error(503, "ServiceUnavailable", "down"), "PSA_UNAVAILABLE"),
         (cw_error(502, "BadGateway", "bad gateway"), "PSA_UNAVAILABLE"),
         (server_timeout(), "PSA_UNAVAILABLE"),
-        (slow(1.0), "PSA_TIMEOUT"),
+        (slow(5.0), "PSA_TIMEOUT"),
     ],
     ids=["503", "502", "500-timeout", "timeout"],
 )
