@@ -194,6 +194,7 @@ def test_no_command_lists_the_commands() -> None:
         "create-app-role",
         "recalc-success-rates",
         "rebuild-rollups",
+        "reencrypt-psa-secrets",
     ]
 
 
