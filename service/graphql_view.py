@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -28,6 +29,8 @@ from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.settings import Settings
 
+logger = logging.getLogger("flowpilot.auth")
+
 
 def authenticate(
     authorization: str | None, settings: Settings
@@ -40,6 +43,9 @@ def authenticate(
         return verify_token(token, settings), None
     except AuthenticationError as error:
         return None, str(error)
+    except Exception:  # a token must never turn into a 500, whatever it holds
+        logger.exception("token verification failed unexpectedly")
+        return None, "invalid token"
 
 
 class AnalyticsGraphQL(GraphQL[RequestContext, None]):

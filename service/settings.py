@@ -9,6 +9,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
+# RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
+MIN_JWT_SECRET_BYTES = 32
 
 
 class SettingsError(ValueError):
@@ -61,6 +63,8 @@ class Settings:
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # Longest lifetime (exp - iat) a token may claim; longer ones are refused.
+    jwt_max_lifetime_s: float = 24 * 3600.0
     graphiql: bool = True
     introspection: bool = True
     pool_size: int = 10
@@ -84,6 +88,15 @@ class Settings:
     persisted_queries_cache_size: int = 1000
 
     demo: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.jwt_secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"AUTH_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes "
+                "(a short HS256 key can be guessed offline from any token)"
+            )
+        if self.jwt_max_lifetime_s <= 0:
+            raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
 
     @property
     def embedded(self) -> bool:
@@ -110,6 +123,7 @@ class Settings:
             jwt_secret=secret,
             jwt_issuer=_optional("AUTH_JWT_ISSUER"),
             jwt_audience=_optional("AUTH_JWT_AUDIENCE"),
+            jwt_max_lifetime_s=_float("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0),
             graphiql=_bool("GRAPHIQL_ENABLED", demo),
             introspection=_bool("INTROSPECTION_ENABLED", demo),
             pool_size=_int("DB_POOL_SIZE", 10),
