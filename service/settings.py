@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
 # RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
 MIN_JWT_SECRET_BYTES = 32
+
+
+_LOCAL_HOSTS = {"", "127.0.0.1", "localhost", "::1"}  # or a socket folder
 
 
 class SettingsError(ValueError):
@@ -51,6 +55,23 @@ def _float(name: str, default: float) -> float:
 def _optional(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw if raw else None
+
+
+def _refuse_demo_beside_real_settings(database_url: str, secret: str | None) -> None:
+    """FLOWPILOT_DEMO publishes a team-admin token on the GraphiQL page and signs with the
+    public demo secret: only for the embedded database `serve` started on this machine."""
+    if secret is not None:
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 cannot be combined with AUTH_JWT_SECRET: demo mode publishes "
+            "a team-admin token on the GraphiQL page; unset FLOWPILOT_DEMO"
+        )
+    parts = urlsplit(database_url)
+    host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]
+    if host not in _LOCAL_HOSTS and not host.startswith("/"):
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 is only for the embedded database on this machine, "
+            f"not for DATABASE_URL on {host}; unset FLOWPILOT_DEMO"
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,8 @@ class Settings:
         # The CLI sets FLOWPILOT_DEMO=1 after starting the embedded database for its workers.
         demo = database_url is None or _bool("FLOWPILOT_DEMO", False)
         secret = _optional("AUTH_JWT_SECRET")
+        if demo and database_url is not None:
+            _refuse_demo_beside_real_settings(database_url, secret)
         if secret is None:
             if not demo:
                 raise SettingsError(

@@ -28,6 +28,7 @@ _OWN_VARIABLES = (
     "AUTH_JWT_SECRET",
     "AUTH_JWT_ISSUER",
     "AUTH_JWT_AUDIENCE",
+    "AUTH_JWT_MAX_LIFETIME_S",
 )
 
 
@@ -176,3 +177,14 @@ async def test_create_app_role_prints_a_working_url(database_url: str) -> None:
             await owner.execute(f'DROP ROLE "{name}"')
         finally:
             await owner.close()
+
+
+def test_the_embedded_demo_refuses_a_real_secret() -> None:
+    line = assert_one_line_failure(run("serve", "--port", "1", AUTH_JWT_SECRET=SECRET))
+    assert "unset AUTH_JWT_SECRET" in line
+
+
+def test_token_refuses_a_lifetime_the_service_would_refuse() -> None:
+    line = assert_one_line_failure(run("token", "--hours", "48"))
+    assert "longer than AUTH_JWT_MAX_LIFETIME_S" in line
+    assert run("token", "--hours", "2", AUTH_JWT_MAX_LIFETIME_S="7200").returncode == 0
