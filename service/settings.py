@@ -107,6 +107,7 @@ class Settings:
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
+    persisted_queries_cache_bytes: int = 4 * 1024 * 1024
 
     demo: bool = True
 
@@ -166,5 +167,6 @@ class Settings:
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            persisted_queries_cache_bytes=_int("PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024),
             demo=demo,
         )
