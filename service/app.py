@@ -21,6 +21,7 @@ from service.graphql_view import AnalyticsGraphQL
 from service.http_limits import BodySizeLimit
 from service.jobs import BackgroundJobs
 from service.observability import (
+    LogOperationName,
     MetricsEndpoint,
     ObservabilityMiddleware,
     count_statements,
@@ -74,7 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(
-        build_schema_for(settings),
+        build_schema_for(settings, [LogOperationName]),
         settings,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,

@@ -240,7 +240,7 @@ class CsvExport:
         if export is None:
             known = ", ".join(f"{name}.csv" for name in self.tabs)
             return _error(404, "NOT_FOUND", f"no export named {tab}.csv; there are {known}")
-        note_operation(f"export:{tab}")
+        note_operation(f"export:{tab}", f"export:{tab}")
         variables: dict[str, Any] = {}
         for name, raw in request.query_params.items():
             if name not in export.variables:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -18,12 +17,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from resolvers.context import RequestContext
+from schema.errors import Unauthenticated
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
 from service.error_masking import mask_errors
 from service.graphiql import graphiql_html
 from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
+from service.operation_labels import first_party_operations
 from service.persisted_queries import PersistedQueries
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
@@ -57,7 +58,9 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         self.persisted_queries = PersistedQueries(
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
+            capacity_bytes=settings.persisted_queries_cache_bytes,
         )
+        self.known_operations = first_party_operations()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -104,14 +107,24 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Resolve persisted queries (APQ, safelist) before strawberry executes the text."""
+        """Refuse anonymous callers before anything is parsed or stored, then resolve persisted
+        queries (APQ, safelist) before strawberry parses (with the token limit, cached) and
+        executes the text."""
+        name = request_data.operation_name
+        note_operation(name, self.known_operations.label(name, None))
+        principal = context.principal
+        if principal is None:
+            # Every root field needs a caller: an anonymous text would only cost CPU.
+            refusal = Unauthenticated(context.auth_error or "authentication required")
+            return ExecutionResult(data=None, errors=[refusal])
         try:
-            query = self.persisted_queries.resolve(request_data.query, request_data.extensions)
+            query = self.persisted_queries.resolve(
+                request_data.query, request_data.extensions, str(principal.account_id)
+            )
         except GraphQLError as error:
-            note_operation(request_data.operation_name)
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
-        note_operation(request_data.operation_name or _operation_name(query))
+        note_operation(name, self.known_operations.label(name, query))
         return await within_request_timeout(
             super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -137,21 +150,3 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
         note_errors(codes)
         return response
-
-
-def _operation_name(query: str | None) -> str | None:
-    """The document's operation name when the request did not say (single-operation documents)."""
-    return _named_operation(query) if query else None
-
-
-@functools.lru_cache(maxsize=256)
-def _named_operation(query: str) -> str | None:
-    """Parsed once per distinct text: it labels metrics, it must not cost a parse a request."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) == 1 and operations[0].name is not None:
-        return operations[0].name.value
-    return None
