@@ -56,7 +56,7 @@ def test_cost_weights_lists_by_first_and_expected_size() -> None:
     assert operation_cost(schema, doc.definitions, None, {"n": 7}) == 1 + 1 + 7 * 2 + 1
     assert operation_cost(schema, doc.definitions, None, {}) == 1 + 1 + 100 * 2 + 1
     trend = parse("{ psaActivity { dailyTrend { date hours } } }")
-    assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 90 * 2
+    assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 30 * 2  # 30 days
 
 
 async def test_huge_first_is_too_complex_and_runs_no_sql(role_api: ApiClient) -> None:
