@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
+from schema.limits import account_budget
 from service.database import Database
 from service.error_masking import quiet_known_errors
 from service.export import CsvExport
@@ -74,9 +75,11 @@ def create_app(settings: Settings) -> Starlette:
             await jobs.stop()
             await app.state.database.dispose()
 
+    budget = account_budget(settings)
     graphql = AnalyticsGraphQL(
-        build_schema_for(settings, [LogOperationName]),
+        build_schema_for(settings, [LogOperationName], budget),
         settings,
+        budget=budget,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
     )

@@ -18,6 +18,8 @@ from strawberry.types.unset import UNSET
 
 from resolvers.context import RequestContext
 from schema.errors import Unauthenticated
+from schema.limits.budget import BudgetRegistry
+from schema.limits.errors import RateLimited
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
 from service.error_masking import mask_errors
@@ -52,9 +54,16 @@ def authenticate(
 class AnalyticsGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with our per-request context (fresh loaders each time)."""
 
-    def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        settings: Settings,
+        budget: BudgetRegistry | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(schema, **options)
         self.settings = settings
+        self.budget = budget  # the schema's, so a spent account is refused before parsing
         self.persisted_queries = PersistedQueries(
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
@@ -117,6 +126,10 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             # Every root field needs a caller: an anonymous text would only cost CPU.
             refusal = Unauthenticated(context.auth_error or "authentication required")
             return ExecutionResult(data=None, errors=[refusal])
+        if self.budget is not None:
+            retry_after = self.budget.exhausted(str(principal.account_id))
+            if retry_after is not None:
+                return ExecutionResult(data=None, errors=[RateLimited(retry_after)])
         try:
             query = self.persisted_queries.resolve(
                 request_data.query, request_data.extensions, str(principal.account_id)
