@@ -63,20 +63,21 @@ class BudgetRegistry:
             return self._wait(bucket.level + cost - self.capacity)
 
     def spend(self, key: str, cost: float) -> None:
-        """Add `cost` as far as the bucket holds, refusing nothing: what a refused query
-        still costs its account, so sending refused queries is no free way to load us."""
+        """Add `cost` whatever the level, refusing nothing: what a refused query still costs
+        its account, so sending refused queries is no free way to load us. The level may go
+        over capacity, by at most one more burst: a debt to drain before the next query."""
         with self._lock:
             bucket = self._drained(key, self._clock())
-            bucket.level = min(self.capacity, bucket.level + cost)
+            bucket.level = min(2 * self.capacity, bucket.level + cost)
 
     def exhausted(self, key: str) -> float | None:
-        """Seconds until the bucket of `key` takes any query again, or None when it does
-        now: checked before the query is even parsed."""
+        """Seconds until the bucket of `key` takes any query again, or None when it may:
+        checked before the query is even parsed."""
         with self._lock:
             bucket = self._drained(key, self._clock())
-            if bucket.level + 1 <= self.capacity:
+            if bucket.level < self.capacity:
                 return None
-            return self._wait(bucket.level + 1 - self.capacity)
+            return self._wait(bucket.level - self.capacity + 1)
 
     def _forget_drained(self, now: float) -> None:
         for key, bucket in list(self._buckets.items()):

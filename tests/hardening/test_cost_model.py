@@ -16,6 +16,7 @@ import pytest
 from graphql import parse
 
 from schema.build import build_schema_for
+from schema.limits.budget import BudgetRegistry
 from schema.limits.cost import operation_cost
 from service.settings import Settings
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
@@ -89,3 +90,16 @@ async def test_thirty_year_overviews_are_refused_and_the_abuser_runs_out_of_budg
 
     served = await slow_budget_api.execute("{ overview { sessionCount } }", token=other)
     assert "errors" not in served, served
+
+
+def test_refused_queries_put_the_account_in_debt_and_it_is_refused_until_drained() -> None:
+    now = [0.0]
+    budget = BudgetRegistry(capacity=100, rate=10, clock=lambda: now[0])
+    assert budget.exhausted("a") is None
+    for _ in range(5):
+        budget.spend("a", 50)  # five refused queries: 250, capped at one burst of debt
+    assert budget.exhausted("a") == 10.1  # 200 - 100 + 1 over, drains 10/s
+    assert budget.exhausted("b") is None  # another account is not touched
+    now[0] += 10.1
+    assert budget.exhausted("a") is None
+    assert budget.charge("a", 1) is None  # room for one unit; the rest drains on
