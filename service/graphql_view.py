@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -20,6 +21,7 @@ from resolvers.context import RequestContext
 from schema.errors import Unauthenticated
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
+from service.account_slots import AccountSlots, SlotsBusy
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
 from service.error_masking import mask_errors
@@ -70,6 +72,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             capacity_bytes=settings.persisted_queries_cache_bytes,
         )
         self.known_operations = first_party_operations()
+        self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -116,9 +119,8 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Refuse anonymous callers before anything is parsed or stored, then resolve persisted
-        queries (APQ, safelist) before strawberry parses (with the token limit, cached) and
-        executes the text."""
+        """Refuse anonymous callers before anything is parsed or stored; the rest runs in
+        one of the account's slots, within the request timeout."""
         name = request_data.operation_name
         note_operation(name, self.known_operations.label(name, None))
         principal = context.principal
@@ -126,23 +128,72 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             # Every root field needs a caller: an anonymous text would only cost CPU.
             refusal = Unauthenticated(context.auth_error or "authentication required")
             return ExecutionResult(data=None, errors=[refusal])
+        return await within_request_timeout(
+            self._execute_for(
+                str(principal.account_id),
+                request,
+                request_adapter,
+                sub_response,
+                context,
+                root_value,
+                request_data,
+            ),
+            self.settings.request_timeout_s,
+        )
+
+    async def _execute_for(
+        self,
+        account: str,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Wait for one of the account's slots (half the request timeout at most)."""
+        timeout_s = self.settings.request_timeout_s
+        wait_s = timeout_s / 2 if timeout_s > 0 else None
+        try:
+            async with self.account_slots.hold(account, wait_s):
+                return await self._execute_in_slot(
+                    account, request, request_adapter, sub_response, context, root_value,
+                    request_data,
+                )  # fmt: skip
+        except SlotsBusy:
+            busy = "too many requests of this account at once; retry in 1 s"
+            return ExecutionResult(data=None, errors=[RateLimited(1.0, busy)])
+
+    async def _execute_in_slot(
+        self,
+        account: str,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The account's budget, then persisted queries (APQ, safelist), then strawberry's
+        one parse (token-limited, cached), validation and execution."""
         if self.budget is not None:
-            retry_after = self.budget.exhausted(str(principal.account_id))
+            retry_after = self.budget.exhausted(account)
             if retry_after is not None:
+                # Answered after a pause, parked in the account's slot: an account that
+                # keeps sending while its budget is spent slows only itself down.
+                await asyncio.sleep(min(retry_after, self.settings.rate_limited_pause_s))
                 return ExecutionResult(data=None, errors=[RateLimited(retry_after)])
         try:
             query = self.persisted_queries.resolve(
-                request_data.query, request_data.extensions, str(principal.account_id)
+                request_data.query, request_data.extensions, account
             )
         except GraphQLError as error:
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
+        name = request_data.operation_name
         note_operation(name, self.known_operations.label(name, query))
-        return await within_request_timeout(
-            super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            ),
-            self.settings.request_timeout_s,
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
         )
 
     async def process_result(

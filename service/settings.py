@@ -101,6 +101,10 @@ class Settings:
     max_query_cost: int = 5000
     rate_limit_burst_cost: float = 50000.0
     rate_limit_cost_per_s: float = 10000.0
+    # An account out of budget is answered after this pause (at most its retryAfter).
+    rate_limited_pause_s: float = 1.0
+    # Requests of one account worked on at once per worker; more wait their turn.
+    account_max_concurrent_requests: int = 8
     max_request_bytes: int = 65536
     pool_timeout_s: float = 5.0
     connect_timeout_s: float = 5.0
@@ -119,6 +123,8 @@ class Settings:
             )
         if self.jwt_max_lifetime_s <= 0:
             raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
+        if self.account_max_concurrent_requests <= 0:
+            raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
 
     @property
     def embedded(self) -> bool:
@@ -162,6 +168,8 @@ class Settings:
             max_query_cost=_int("QUERY_MAX_COST", 5000),
             rate_limit_burst_cost=_float("RATE_LIMIT_BURST_COST", 50000.0),
             rate_limit_cost_per_s=_float("RATE_LIMIT_COST_PER_S", 10000.0),
+            rate_limited_pause_s=_float("RATE_LIMITED_PAUSE_S", 1.0),
+            account_max_concurrent_requests=_int("ACCOUNT_MAX_CONCURRENT_REQUESTS", 8),
             max_request_bytes=_int("MAX_REQUEST_BYTES", 65536),
             pool_timeout_s=_float("DB_POOL_TIMEOUT_S", 5.0),
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),

@@ -62,7 +62,7 @@ def test_the_window_is_read_from_variables_and_their_defaults() -> None:
 async def slow_budget_api(database_url: str) -> AsyncIterator[ApiClient]:
     """The default burst, hardly refilled while the test runs: what is refused is exact."""
     settings = settings_for_tests(
-        database_url, rate_limit_burst_cost=50_000, rate_limit_cost_per_s=1
+        database_url, rate_limit_burst_cost=50_000, rate_limit_cost_per_s=1, rate_limited_pause_s=0
     )
     async with running_app(settings) as client:
         yield client
