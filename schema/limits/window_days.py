@@ -56,4 +56,5 @@ def window_days(
     if range_ is not None:
         return _range_days(range_)
     period = _argument(node, definition, "period", variables)
-    return PERIOD_DAYS.get(getattr(period, "name", period), LONGEST)
+    name = getattr(period, "name", period)  # the schema's default is the Python enum
+    return PERIOD_DAYS.get(name, LONGEST) if isinstance(name, str) else LONGEST

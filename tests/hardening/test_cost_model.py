@@ -56,6 +56,9 @@ def test_the_window_is_read_from_variables_and_their_defaults() -> None:
     assert cost(defaulted, {}) == 1 + 1 + 90
     unreadable = '{ overview(range: {from: "soon", to: "later"}) { dailyTrend { date } } }'
     assert cost(unreadable) == 1 + 1 + 366  # never under: the longest window
+    odd = "query($p: Period!) { overview(period: $p) { dailyTrend { date } } }"
+    assert cost(odd, {"p": {"$ne": 1}}) == 1 + 1 + 366  # validation refuses it; no crash here
+    assert cost(query, {"r": ["2026-01-01"]}) == 1 + 1 + 366
 
 
 @pytest.fixture
