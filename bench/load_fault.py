@@ -14,7 +14,8 @@ for the four tabs across many accounts:
    limits allow; the other accounts' p95 must stay within 2x of the baseline. The same
    team admin also sends, from `ABUSIVE_CLIENTS` clients, thirty aliases of a 366-day
    overview compared with the previous period (21,960 trend points): every one must be
-   refused, by cost (QUERY_TOO_COMPLEX) or by the account's budget (RATE_LIMITED).
+   refused, by cost (QUERY_TOO_COMPLEX) or by the account's budget (RATE_LIMITED, or
+   TIMEOUT when queued behind its own requests), none served.
 
 Throughout, a writer (a service token) records flow matches one after another. Afterwards
 every match the API confirmed must be stored, and the flow's usage counter must equal the
@@ -73,7 +74,8 @@ ABUSIVE_QUERY = "{ " + " ".join(
 ) + " }"  # fmt: skip
 ABUSIVE_CLIENTS = 80
 ABUSER = -1  # the samples' account label of the abusive clients
-_BUDGET_REFUSALS = {"QUERY_TOO_COMPLEX", "RATE_LIMITED"}
+# Refused by cost or budget, or queued behind its own requests past the request timeout.
+_BUDGET_REFUSALS = {"QUERY_TOO_COMPLEX", "RATE_LIMITED", "TIMEOUT"}
 SERVER_OPTIONS = "-c max_connections=100 -c authentication_timeout=2s"
 WRITES = 2000
 WRITE_INTERVAL_S = 0.02
