@@ -12,7 +12,11 @@ for the four tabs across many accounts:
    restart must succeed, with the same uvicorn process (no worker restart);
 3. noisy tenant (last third): one account sends a burst of the most expensive queries the
    limits allow; it must be refused with RATE_LIMITED, and the other accounts' p95 must
-   stay within 2x of the baseline.
+   stay within 2x of the baseline (a timing check). The same team admin also sends, from
+   `ABUSIVE_CLIENTS` clients, thirty aliases of a 366-day overview compared with the
+   previous period (21,960 trend points): every one must be refused, by cost
+   (QUERY_TOO_COMPLEX) or by the account's budget (RATE_LIMITED, or TIMEOUT when queued
+   behind its own requests), none served.
 
 Throughout, a writer (a service token) records flow matches one after another. Afterwards
 every match the API confirmed must be stored, and the flow's usage counter must equal the
@@ -64,6 +68,18 @@ NOISY_QUERY = (
     "{ flowQuality(period: LAST_90_DAYS) { flows(first: 300) { flow { id name } qualityScore"
     " successRate guidedRate usageCount avgConfidence recencyScore needsAttention } } }"
 )
+_TREND = "dailyTrend { date sessions resolved escalated mttrMinutes }"
+_LAST_DAY = datetime.now(UTC).date() - timedelta(days=2)  # before every account's today
+_YEAR = f'from: "{_LAST_DAY - timedelta(days=365)}", to: "{_LAST_DAY}"'
+ABUSIVE_QUERY = "{ " + " ".join(
+    f"a{i}: overview(range: {{{_YEAR}}}, compareTo: PREVIOUS_PERIOD) "
+    f"{{ {_TREND} previous {{ {_TREND} }} }}"
+    for i in range(30)
+) + " }"  # fmt: skip
+ABUSIVE_CLIENTS = 80
+ABUSER = -1  # the samples' account label of the abusive clients
+# Refused by cost or budget, or queued behind its own requests past the request timeout.
+_BUDGET_REFUSALS = {"QUERY_TOO_COMPLEX", "RATE_LIMITED", "TIMEOUT"}
 SERVER_OPTIONS = "-c max_connections=100 -c authentication_timeout=2s"
 WRITES = 2000
 WRITE_INTERVAL_S = 0.02
@@ -411,7 +427,12 @@ async def run(
         start = time.perf_counter()
         stop_at = start + seconds
         limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        # The abuser has connections of its own, as it would: the others' pool stays theirs.
+        abuser_limits = httpx.Limits(max_connections=ABUSIVE_CLIENTS)
+        async with (
+            httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http,
+            httpx.AsyncClient(base_url=base, limits=abuser_limits, timeout=30) as abuser_http,
+        ):
             tab_bodies = {tab: {"query": tab_query(tab)} for tab in TAB_DOCUMENTS}
             workers = [
                 asyncio.create_task(
@@ -439,6 +460,13 @@ async def run(
                             lambda _tab: {"query": NOISY_QUERY}, stop_at, noisy=True)
                 )
                 for _ in range(shape.noisy_clients or max(4, clients // 4))
+            ]  # fmt: skip
+            noisy += [
+                asyncio.create_task(
+                    _client(abuser_http, recorder, ABUSER, tokens[-1],
+                            lambda _tab: {"query": ABUSIVE_QUERY}, stop_at, noisy=True)
+                )
+                for _ in range(ABUSIVE_CLIENTS)
             ]  # fmt: skip
             await asyncio.gather(*workers, *noisy)
         alive = process.poll() is None and process.pid == pid
@@ -479,7 +507,8 @@ def report(
     after = [s for s in normal if s.sent >= up_at]
     recovery = [s for s in after if s.sent < burst_at]
     burst = [s for s in after if s.sent >= burst_at]
-    noisy = [s for s in recorder.samples if s.noisy]
+    noisy = [s for s in recorder.samples if s.noisy and s.account != ABUSER]
+    abusive = [s for s in recorder.samples if s.account == ABUSER]
     outage_codes: dict[str, int] = {}
     for sample in during:
         for code in sample.codes:
@@ -522,6 +551,8 @@ def report(
             "ratio_to_baseline": (
                 round(burst_p95 / baseline_p95, 2) if burst_p95 and baseline_p95 else None
             ),
+            "abusive_requests": len(abusive),
+            "abusive_codes": _count(s.codes for s in abusive),
         },
         "worker_alive_same_pid": alive,
     }
@@ -533,6 +564,8 @@ def report(
         "all_after_restart_succeed": figures["after_restart"]["errors"] == 0
         and figures["noisy_tenant"]["others_errors"] == 0,
         "noisy_tenant_rate_limited": figures["noisy_tenant"]["noisy_rate_limited"] > 0,
+        "abusive_overviews_all_refused": bool(abusive)
+        and all(not s.ok and set(s.codes) <= _BUDGET_REFUSALS for s in abusive),
         "no_worker_restart": alive,
     }
     timing_checks = {

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.access import guard_root_fields
 from schema.limits import limit_extensions
+from schema.limits.budget import BudgetRegistry
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.snapshot_scope import CloseSnapshot
@@ -34,10 +35,13 @@ def build_schema(
 
 
 def build_schema_for(
-    settings: Settings, extensions: Sequence[Callable[[], SchemaExtension]] = ()
+    settings: Settings,
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+    budget: BudgetRegistry | None = None,
 ) -> strawberry.Schema:
-    """The served schema: the limits `settings` asks for, then `extensions`."""
-    return build_schema([*limit_extensions(settings), *extensions])
+    """The served schema: the limits `settings` asks for (charging `budget` when given),
+    then `extensions`."""
+    return build_schema([*limit_extensions(settings, budget), *extensions])
 
 
 schema = build_schema()

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
+from schema.limits import account_budget
 from service.database import Database
 from service.error_masking import quiet_known_errors
 from service.export import CsvExport
@@ -21,6 +22,7 @@ from service.graphql_view import AnalyticsGraphQL
 from service.http_limits import BodySizeLimit
 from service.jobs import BackgroundJobs
 from service.observability import (
+    LogOperationName,
     MetricsEndpoint,
     ObservabilityMiddleware,
     count_statements,
@@ -79,9 +81,11 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.psa_pushes.aclose()
             await app.state.database.dispose()
 
+    budget = account_budget(settings)
     graphql = AnalyticsGraphQL(
-        build_schema_for(settings),
+        build_schema_for(settings, [LogOperationName], budget),
         settings,
+        budget=budget,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
     )

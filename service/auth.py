@@ -6,6 +6,7 @@ argument, so no query can name another tenant.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,9 @@ from service.settings import Settings
 
 ROLES = ("engineer", "team_admin", "admin", "service")
 ANALYTICS_ROLES = frozenset({"team_admin", "admin"})
-_MAX_IAT_SKEW = timedelta(minutes=5)
+# Clocks of the issuer and of this service may differ by this much (exp, iat, nbf).
+CLOCK_SKEW = timedelta(minutes=5)
+logger = logging.getLogger("flowpilot.auth")
 
 
 class AuthenticationError(Exception):
@@ -55,8 +58,8 @@ def _uuid_claim(claims: dict[str, Any], name: str, *, required: bool) -> uuid.UU
         raise AuthenticationError(f"token claim {name} is not a UUID") from None
 
 
-def verify_token(token: str, settings: Settings) -> Principal:
-    """Verify signature, expiry and optional issuer/audience; return the caller."""
+def _decode(token: str, settings: Settings) -> dict[str, Any]:
+    """PyJWT's checks (signature, exp, iat, nbf, iss, aud) with the clock-skew leeway."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -64,6 +67,7 @@ def verify_token(token: str, settings: Settings) -> Principal:
             algorithms=["HS256"],
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            leeway=CLOCK_SKEW,
             options={
                 "require": ["exp", "account_id", "role"],
                 "verify_aud": settings.jwt_audience is not None,
@@ -71,14 +75,32 @@ def verify_token(token: str, settings: Settings) -> Principal:
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationError("token has expired") from None
-    except jwt.InvalidTokenError as error:
-        raise AuthenticationError(f"invalid token: {error}") from None
-    issued_at = claims.get("iat")
-    if (
-        isinstance(issued_at, int | float)
-        and datetime.fromtimestamp(issued_at, UTC) > datetime.now(UTC) + _MAX_IAT_SKEW
-    ):
-        raise AuthenticationError("token is issued in the future")
+    except jwt.ImmatureSignatureError:
+        raise AuthenticationError("token is not valid yet (iat or nbf in the future)") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise AuthenticationError(f"token has no {error.claim} claim") from None
+    except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError) as error:
+        # PyJWT's messages quote decoder internals; the client learns only that it failed.
+        logger.info("token refused: %s: %s", type(error).__name__, error)
+        raise AuthenticationError("invalid token") from None
+    return claims
+
+
+def _check_lifetime(claims: dict[str, Any], settings: Settings) -> None:
+    """A token may not live longer than the setting allows, counted from `iat` (or now)."""
+    issued_at = claims.get("iat", datetime.now(UTC).timestamp())
+    lifetime = float(claims["exp"]) - float(issued_at)  # both passed PyJWT's int() check
+    if not lifetime <= settings.jwt_max_lifetime_s + CLOCK_SKEW.total_seconds():
+        raise AuthenticationError(
+            f"token lifetime exceeds the limit of {settings.jwt_max_lifetime_s:g} s"
+        )
+
+
+def verify_token(token: str, settings: Settings) -> Principal:
+    """Verify signature, expiry, issue time, lifetime and optional issuer/audience; return
+    the caller. Every failure is an AuthenticationError whose message is safe to show."""
+    claims = _decode(token, settings)
+    _check_lifetime(claims, settings)
     role = claims.get("role")
     if role not in ROLES:
         raise AuthenticationError("token role is not one of " + ", ".join(ROLES))
@@ -100,6 +122,10 @@ def issue_token(
     """Sign a token with the configured secret (CLI `token`, demo mode and tests)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if lifetime.total_seconds() > settings.jwt_max_lifetime_s:
+        raise ValueError(
+            f"lifetime must be at most AUTH_JWT_MAX_LIFETIME_S ({settings.jwt_max_lifetime_s:g} s)"
+        )
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "account_id": str(account_id),

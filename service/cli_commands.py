@@ -13,7 +13,14 @@ from persistence.engine import create_engine
 from persistence.migrate import current_revision, downgrade, head_revision
 from persistence.roles import check_role_name, ensure_app_role
 from service.auth import issue_token
-from service.cli_database import Target, probe, require_head, resolve_target, with_user
+from service.cli_database import (
+    CliError,
+    Target,
+    probe,
+    require_head,
+    resolve_target,
+    with_user,
+)
 from service.cli_migrate import migrate_to
 from service.settings import Settings
 
@@ -85,6 +92,11 @@ def cmd_token(args: argparse.Namespace) -> int:
     user = args.user
     if user is None and args.account is None:
         user = DEMO_TEAM_ADMIN_ID
+    if args.hours * 3600 > settings.jwt_max_lifetime_s:
+        raise CliError(
+            f"--hours {args.hours:g} is longer than AUTH_JWT_MAX_LIFETIME_S "
+            f"({settings.jwt_max_lifetime_s:g} s): the service would refuse the token"
+        )
     token = issue_token(
         settings,
         account_id=account,

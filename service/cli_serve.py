@@ -79,6 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _run_uvicorn(args)
         return 0
 
+    if os.environ.get("AUTH_JWT_SECRET"):
+        raise CliError(
+            "the embedded demo signs its tokens with the demo secret and publishes one on the "
+            "GraphiQL page: unset AUTH_JWT_SECRET, or set DATABASE_URL to serve a real database"
+        )
     target = resolve_target()
     asyncio.run(probe(target.url))
     summary = asyncio.run(_prepare_demo(target))

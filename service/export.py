@@ -272,7 +272,7 @@ class CsvExport:
         if export is None:
             known = ", ".join(f"{name}.csv" for name in self.tabs)
             return _error(404, "NOT_FOUND", f"no export named {tab}.csv; there are {known}")
-        note_operation(f"export:{tab}")
+        note_operation(f"export:{tab}", f"export:{tab}")
         try:
             variables = _variables(dict(request.query_params), export.variables)
         except ValueError as error:

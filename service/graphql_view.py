@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import functools
+import logging
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -17,16 +18,23 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from resolvers.context import RequestContext
+from schema.errors import Unauthenticated
+from schema.limits.budget import BudgetRegistry
+from schema.limits.errors import RateLimited
+from service.account_slots import AccountSlots, SlotsBusy
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
 from service.error_masking import mask_errors
 from service.graphiql import graphiql_html
 from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
+from service.operation_labels import first_party_operations
 from service.persisted_queries import PersistedQueries
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.settings import Settings
+
+logger = logging.getLogger("flowpilot.auth")
 
 
 def authenticate(
@@ -40,18 +48,31 @@ def authenticate(
         return verify_token(token, settings), None
     except AuthenticationError as error:
         return None, str(error)
+    except Exception:  # a token must never turn into a 500, whatever it holds
+        logger.exception("token verification failed unexpectedly")
+        return None, "invalid token"
 
 
 class AnalyticsGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with our per-request context (fresh loaders each time)."""
 
-    def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        settings: Settings,
+        budget: BudgetRegistry | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(schema, **options)
         self.settings = settings
+        self.budget = budget  # the schema's, so a spent account is refused before parsing
         self.persisted_queries = PersistedQueries(
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
+            capacity_bytes=settings.persisted_queries_cache_bytes,
         )
+        self.known_operations = first_party_operations()
+        self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -98,23 +119,85 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Resolve persisted queries (APQ, safelist) before strawberry executes the text."""
-        try:
-            query = self.persisted_queries.resolve(request_data.query, request_data.extensions)
-        except GraphQLError as error:
-            note_operation(request_data.operation_name)
-            return ExecutionResult(data=None, errors=[error])
-        request_data = dataclasses.replace(request_data, query=query)
-        note_operation(request_data.operation_name or _operation_name(query))
+        """Refuse anonymous callers before anything is parsed or stored; the rest runs in
+        one of the account's slots, within the request timeout."""
+        name = request_data.operation_name
+        note_operation(name, self.known_operations.label(name, None))
+        principal = context.principal
+        if principal is None:
+            # Every root field needs a caller: an anonymous text would only cost CPU.
+            refusal = Unauthenticated(context.auth_error or "authentication required")
+            return ExecutionResult(data=None, errors=[refusal])
         try:
             return await within_request_timeout(
-                super().execute_single(
-                    request, request_adapter, sub_response, context, root_value, request_data
+                self._execute_for(
+                    str(principal.account_id),
+                    request,
+                    request_adapter,
+                    sub_response,
+                    context,
+                    root_value,
+                    request_data,
                 ),
                 self.settings.request_timeout_s,
             )
         finally:
             await context.close()
+
+    async def _execute_for(
+        self,
+        account: str,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Wait for one of the account's slots (half the request timeout at most)."""
+        timeout_s = self.settings.request_timeout_s
+        wait_s = timeout_s / 2 if timeout_s > 0 else None
+        try:
+            async with self.account_slots.hold(account, wait_s):
+                return await self._execute_in_slot(
+                    account, request, request_adapter, sub_response, context, root_value,
+                    request_data,
+                )  # fmt: skip
+        except SlotsBusy:
+            busy = "too many requests of this account at once; retry in 1 s"
+            return ExecutionResult(data=None, errors=[RateLimited(1.0, busy)])
+
+    async def _execute_in_slot(
+        self,
+        account: str,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The account's budget, then persisted queries (APQ, safelist), then strawberry's
+        one parse (token-limited, cached), validation and execution."""
+        if self.budget is not None:
+            retry_after = self.budget.exhausted(account)
+            if retry_after is not None:
+                # Answered after a pause, parked in the account's slot: an account that
+                # keeps sending while its budget is spent slows only itself down.
+                await asyncio.sleep(min(retry_after, self.settings.rate_limited_pause_s))
+                return ExecutionResult(data=None, errors=[RateLimited(retry_after)])
+        try:
+            query = self.persisted_queries.resolve(
+                request_data.query, request_data.extensions, account
+            )
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=query)
+        name = request_data.operation_name
+        note_operation(name, self.known_operations.label(name, query))
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -134,21 +217,3 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
         note_errors(codes)
         return response
-
-
-def _operation_name(query: str | None) -> str | None:
-    """The document's operation name when the request did not say (single-operation documents)."""
-    return _named_operation(query) if query else None
-
-
-@functools.lru_cache(maxsize=256)
-def _named_operation(query: str) -> str | None:
-    """Parsed once per distinct text: it labels metrics, it must not cost a parse a request."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) == 1 and operations[0].name is not None:
-        return operations[0].name.value
-    return None

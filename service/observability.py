@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
 
 from service.request_id import current_request_id
 
@@ -61,8 +62,6 @@ JOB_DURATION = Histogram(
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 _FIXED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
-MAX_OPERATION_LABELS = 200
-_operation_labels: set[str] = set()
 
 
 @dataclass
@@ -73,7 +72,8 @@ class RequestRecord:
     method: str
     path: str
     account_id: str | None = None
-    operation: str | None = None
+    operation: str | None = None  # for the log: the operation's name, if it is a plain name
+    label: str | None = None  # for the metrics: a bounded label, see `operation_label`
     statements: int = 0
     codes: list[str] = field(default_factory=list)
     status: int | None = None
@@ -100,10 +100,27 @@ def note_account(account_id: object) -> None:
         record.account_id = str(account_id)
 
 
-def note_operation(name: str | None) -> None:
+def note_operation(name: str | None, label: str | None = None) -> None:
+    """The request's operation name (logged) and its metrics label. Pass `label` only from
+    a bounded set (known operations, `other`, `export:<tab>`), never a client's own name."""
     record = _current.get()
-    if record is not None and name:
+    if record is None:
+        return
+    if name and _NAME.match(name.replace(":", "_").replace("-", "_")):
         record.operation = name
+    if label is not None:
+        record.label = label
+
+
+class LogOperationName(SchemaExtension):
+    """Names the operation in the request log, when the request did not, from the document
+    strawberry parsed (the one limited, cached parse: this never parses again)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        record = _current.get()
+        if record is not None and record.operation is None:
+            note_operation(self.execution_context.operation_name)
 
 
 def note_errors(codes: Iterable[str]) -> None:
@@ -132,18 +149,10 @@ def count_statements(engine: AsyncEngine) -> None:
 
 
 def operation_label(record: RequestRecord) -> str:
-    """A bounded label: known names, the first few hundred others, then `other`."""
-    name = record.operation
-    if name is None:
-        return record.path if record.path in _FIXED_ROUTES else "other"
-    if name in _operation_labels:
-        return name
-    if not _NAME.match(name.replace(":", "_").replace("-", "_")):
-        return "other"
-    if len(_operation_labels) >= MAX_OPERATION_LABELS:
-        return "other"
-    _operation_labels.add(name)
-    return name
+    """A bounded label: what the endpoint noted, else the fixed route, else `other`."""
+    if record.label is not None:
+        return record.label
+    return record.path if record.path in _FIXED_ROUTES else "other"
 
 
 def log_line(record: RequestRecord, duration_ms: float) -> str:

@@ -3,8 +3,13 @@
 A client may send only `extensions.persistedQuery.sha256Hash` (version 1). When the
 hash is known the stored text runs; otherwise the answer is `PERSISTED_QUERY_NOT_FOUND`
 and the client retries with hash and text, which are checked against each other and
-remembered (in-process LRU). The `queries/` documents are always known: they are the
-first-party operations. In safelist mode nothing else runs, by hash or by text.
+remembered (in-process LRU bounded in entries and in bytes). The `queries/` documents are
+always known: they are the first-party operations. In safelist mode nothing else runs, by
+hash or by text.
+
+Only an authenticated caller registers, and what it registers is kept for its account
+alone: an anonymous client cannot fill the store, and no account can find out by hash
+which texts another one sent.
 """
 
 from __future__ import annotations
@@ -67,49 +72,74 @@ class PersistedQueries:
         *,
         safelist: bool = False,
         capacity: int = 1000,
+        capacity_bytes: int = 4 * 1024 * 1024,
         known: Mapping[str, str] | None = None,
     ) -> None:
         self.safelist = safelist
         self.capacity = max(capacity, 0)
+        self.capacity_bytes = max(capacity_bytes, 0)
         self.known = dict(first_party_documents() if known is None else known)
-        self._learned: OrderedDict[str, str] = OrderedDict()
+        self._learned: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
-        """The query text to execute; raises an ApiError with the code the client needs."""
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of registered texts held now (the bound is `capacity_bytes`)."""
+        return self._bytes
+
+    def resolve(
+        self, query: str | None, extensions: Mapping[str, Any] | None, owner: str | None
+    ) -> str | None:
+        """The query text to execute; raises an ApiError with the code the client needs.
+
+        `owner` is the caller's account id (None without a verified token): registered texts
+        are stored and found under it only."""
         sha = _requested_hash(extensions)
         if sha is None:
             if self.safelist and query is not None and sha256_hex(query) not in self.known:
                 raise PersistedQueryNotAllowed("only the first-party operations are accepted")
             return query
         if query is None:
-            return self._lookup(sha)
+            return self._lookup(sha, owner)
         if sha256_hex(query) != sha:
             raise BadUserInput("provided sha256Hash does not match the query")
         if sha not in self.known:
             if self.safelist:
                 raise PersistedQueryNotAllowed("only the first-party operations are accepted")
-            self._remember(sha, query)
+            if owner is not None:
+                self._remember((owner, sha), query)
         return query
 
-    def _lookup(self, sha: str) -> str:
+    def _lookup(self, sha: str, owner: str | None) -> str:
         text = self.known.get(sha)
         if text is not None:
             return text
-        with self._lock:
-            text = self._learned.get(sha)
-            if text is not None:
-                self._learned.move_to_end(sha)
-                return text
+        if owner is not None:
+            with self._lock:
+                text = self._learned.get((owner, sha))
+                if text is not None:
+                    self._learned.move_to_end((owner, sha))
+                    return text
         if self.safelist:
             raise PersistedQueryNotAllowed("only the first-party operations are accepted")
         raise PersistedQueryNotFound("PersistedQueryNotFound")
 
-    def _remember(self, sha: str, query: str) -> None:
-        if self.capacity == 0:
+    def _remember(self, key: tuple[str, str], query: str) -> None:
+        size = _size(query)
+        if self.capacity == 0 or size > self.capacity_bytes:
             return
         with self._lock:
-            self._learned[sha] = query
-            self._learned.move_to_end(sha)
-            while len(self._learned) > self.capacity:
-                self._learned.popitem(last=False)
+            previous = self._learned.pop(key, None)
+            if previous is not None:
+                self._bytes -= _size(previous)
+            self._learned[key] = query
+            self._bytes += size
+            while len(self._learned) > self.capacity or self._bytes > self.capacity_bytes:
+                _, evicted = self._learned.popitem(last=False)
+                self._bytes -= _size(evicted)
+
+
+def _size(query: str) -> int:
+    """What a stored text costs in memory, roughly: its UTF-8 bytes."""
+    return len(query.encode("utf-8"))

@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from psa.sites import SiteError, host_name
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
+# RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
+MIN_JWT_SECRET_BYTES = 32
+
+
+_LOCAL_HOSTS = {"", "127.0.0.1", "localhost", "::1"}  # or a socket folder
 
 
 class SettingsError(ValueError):
@@ -62,6 +68,23 @@ def _optional(name: str) -> str | None:
     return raw if raw else None
 
 
+def _refuse_demo_beside_real_settings(database_url: str, secret: str | None) -> None:
+    """FLOWPILOT_DEMO publishes a team-admin token on the GraphiQL page and signs with the
+    public demo secret: only for the embedded database `serve` started on this machine."""
+    if secret is not None:
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 cannot be combined with AUTH_JWT_SECRET: demo mode publishes "
+            "a team-admin token on the GraphiQL page; unset FLOWPILOT_DEMO"
+        )
+    parts = urlsplit(database_url)
+    host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]
+    if host not in _LOCAL_HOSTS and not host.startswith("/"):
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 is only for the embedded database on this machine, "
+            f"not for DATABASE_URL on {host}; unset FLOWPILOT_DEMO"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults of the embedded demo run."""
@@ -72,6 +95,8 @@ class Settings:
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # Longest lifetime (exp - iat) a token may claim; longer ones are refused.
+    jwt_max_lifetime_s: float = 24 * 3600.0
     graphiql: bool = True
     introspection: bool = True
     pool_size: int = 10
@@ -91,14 +116,30 @@ class Settings:
     max_query_cost: int = 5000
     rate_limit_burst_cost: float = 50000.0
     rate_limit_cost_per_s: float = 10000.0
+    # An account out of budget is answered after this pause (at most its retryAfter).
+    rate_limited_pause_s: float = 1.0
+    # Requests of one account worked on at once per worker; more wait their turn.
+    account_max_concurrent_requests: int = 8
     max_request_bytes: int = 65536
     pool_timeout_s: float = 5.0
     connect_timeout_s: float = 5.0
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
+    persisted_queries_cache_bytes: int = 4 * 1024 * 1024
 
     demo: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.jwt_secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"AUTH_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes "
+                "(a short HS256 key can be guessed offline from any token)"
+            )
+        if self.jwt_max_lifetime_s <= 0:
+            raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
+        if self.account_max_concurrent_requests <= 0:
+            raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
 
     @property
     def embedded(self) -> bool:
@@ -111,6 +152,8 @@ class Settings:
         # The CLI sets FLOWPILOT_DEMO=1 after starting the embedded database for its workers.
         demo = database_url is None or _bool("FLOWPILOT_DEMO", False)
         secret = _optional("AUTH_JWT_SECRET")
+        if demo and database_url is not None:
+            _refuse_demo_beside_real_settings(database_url, secret)
         if secret is None:
             if not demo:
                 raise SettingsError(
@@ -125,6 +168,7 @@ class Settings:
             jwt_secret=secret,
             jwt_issuer=_optional("AUTH_JWT_ISSUER"),
             jwt_audience=_optional("AUTH_JWT_AUDIENCE"),
+            jwt_max_lifetime_s=_float("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0),
             graphiql=_bool("GRAPHIQL_ENABLED", demo),
             introspection=_bool("INTROSPECTION_ENABLED", demo),
             pool_size=_int("DB_POOL_SIZE", 10),
@@ -141,10 +185,13 @@ class Settings:
             max_query_cost=_int("QUERY_MAX_COST", 5000),
             rate_limit_burst_cost=_float("RATE_LIMIT_BURST_COST", 50000.0),
             rate_limit_cost_per_s=_float("RATE_LIMIT_COST_PER_S", 10000.0),
+            rate_limited_pause_s=_float("RATE_LIMITED_PAUSE_S", 1.0),
+            account_max_concurrent_requests=_int("ACCOUNT_MAX_CONCURRENT_REQUESTS", 8),
             max_request_bytes=_int("MAX_REQUEST_BYTES", 65536),
             pool_timeout_s=_float("DB_POOL_TIMEOUT_S", 5.0),
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            persisted_queries_cache_bytes=_int("PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024),
             demo=demo,
         )

@@ -22,14 +22,23 @@ from service.settings import Settings
 ExtensionFactory = Callable[[], SchemaExtension]
 
 
-def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
+def account_budget(settings: Settings) -> BudgetRegistry | None:
+    """The per-account cost budget `settings` asks for (None when it is off)."""
+    if settings.rate_limit_cost_per_s <= 0:
+        return None
+    return BudgetRegistry(settings.rate_limit_burst_cost, settings.rate_limit_cost_per_s)
+
+
+def limit_extensions(
+    settings: Settings, budget: BudgetRegistry | None = None
+) -> list[ExtensionFactory]:
     """Factories (one fresh extension per request) for the limits `settings` asks for.
 
-    The budget registry is made here once, so every request of this schema shares it.
+    The budget registry (given, so the HTTP view can share it, or made here) is made once,
+    so every request of this schema shares it.
     """
-    budget = None
-    if settings.rate_limit_cost_per_s > 0:
-        budget = BudgetRegistry(settings.rate_limit_burst_cost, settings.rate_limit_cost_per_s)
+    if budget is None:
+        budget = account_budget(settings)
     # Rule classes are made once here, so validation results can be cached per query text.
     static_limits: list[AddValidationRules] = [
         DepthLimit(settings.max_query_depth),

@@ -40,22 +40,44 @@ class BudgetRegistry:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
+    def _drained(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_keys:
+                self._forget_drained(now)
+            bucket = self._buckets[key] = _Bucket(0.0, now)
+        bucket.level = max(0.0, bucket.level - (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        return bucket
+
+    def _wait(self, overflow: float) -> float:
+        return math.ceil(overflow / self.rate * 100) / 100
+
     def charge(self, key: str, cost: float) -> float | None:
         """Add `cost` to the bucket of `key`; None when accepted, else seconds to wait."""
-        now = self._clock()
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= self._max_keys:
-                    self._forget_drained(now)
-                bucket = self._buckets[key] = _Bucket(0.0, now)
-            bucket.level = max(0.0, bucket.level - (now - bucket.updated) * self.rate)
-            bucket.updated = now
+            bucket = self._drained(key, self._clock())
             if bucket.level + cost <= self.capacity:
                 bucket.level += cost
                 return None
-            overflow = bucket.level + cost - self.capacity
-            return math.ceil(overflow / self.rate * 100) / 100
+            return self._wait(bucket.level + cost - self.capacity)
+
+    def spend(self, key: str, cost: float) -> None:
+        """Add `cost` whatever the level, refusing nothing: what a refused query still costs
+        its account, so sending refused queries is no free way to load us. The level may go
+        over capacity, by at most one more burst: a debt to drain before the next query."""
+        with self._lock:
+            bucket = self._drained(key, self._clock())
+            bucket.level = min(2 * self.capacity, bucket.level + cost)
+
+    def exhausted(self, key: str) -> float | None:
+        """Seconds until the bucket of `key` takes any query again, or None when it may:
+        checked before the query is even parsed."""
+        with self._lock:
+            bucket = self._drained(key, self._clock())
+            if bucket.level < self.capacity:
+                return None
+            return self._wait(bucket.level - self.capacity + 1)
 
     def _forget_drained(self, now: float) -> None:
         for key, bucket in list(self._buckets.items()):

@@ -1,11 +1,12 @@
 """A static cost estimate of a GraphQL operation, computed before anything runs.
 
 Every field costs 1; a list field multiplies the cost of its sub-selection by the
-number of items it may return: its `first` argument when it has one, else the
-expected size from `LIST_SIZES`, else `DEFAULT_LIST_SIZE`. Mutation root fields
-cost `MUTATION_FIELD_COST` more, since each one writes. The estimate only needs the
-document, the schema and the variables, so an over-limit query is refused before
-any SQL.
+number of items it will return: its `first` argument when it has one; for a daily trend
+the days of its tab's window (`period` or `range` of the root field, also under
+`previous`); else the expected size from `LIST_SIZES`, else `DEFAULT_LIST_SIZE`. Mutation
+root fields cost `MUTATION_FIELD_COST` more, since each one writes. The estimate only
+needs the document, the schema and the variables, so an over-limit query is refused
+before any SQL.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     VariableNode,
+    value_from_ast_untyped,
 )
+
+from schema.limits.window_days import LONGEST, window_days
 
 DEFAULT_LIST_SIZE = 10
 MUTATION_FIELD_COST = 10
@@ -45,9 +50,10 @@ LIST_SIZES: Mapping[str, int] = {
     "Coverage.domains": 25,
     "Coverage.knowledgeGaps": 25,
     "Domain.flows": 20,
-    "PsaActivity.dailyTrend": 90,
-    "PsaActivity.activityCounts": 3,
+    "PsaActivity.activityCounts": 3,  # one per activity type
 }
+# Lists with one item per day of the window of the tab they belong to.
+WINDOW_LISTS = frozenset({"Overview.dailyTrend", "PsaActivity.dailyTrend"})
 _MAX_FRAGMENT_DEPTH = 50
 
 
@@ -79,13 +85,14 @@ class CostEstimator:
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(operation.operation)
         extra = MUTATION_FIELD_COST if operation.operation is OperationType.MUTATION else 0
-        return self._selection(operation.selection_set, root, frozenset(), extra)
+        return self._selection(operation.selection_set, root, frozenset(), LONGEST, extra)
 
     def _selection(
         self,
         selection_set: SelectionSetNode | None,
         parent: GraphQLNamedType | None,
         fragments_seen: frozenset[str],
+        window: int,
         field_extra: int = 0,
     ) -> int:
         if selection_set is None:
@@ -93,13 +100,13 @@ class CostEstimator:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += field_extra + self._field(selection, parent, fragments_seen)
+                total += field_extra + self._field(selection, parent, fragments_seen, window)
             elif isinstance(selection, InlineFragmentNode):
                 condition = parent
                 if selection.type_condition is not None:
                     condition = self.schema.get_type(selection.type_condition.name.value)
                 total += self._selection(
-                    selection.selection_set, condition, fragments_seen, field_extra
+                    selection.selection_set, condition, fragments_seen, window, field_extra
                 )
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
@@ -112,24 +119,32 @@ class CostEstimator:
                     continue  # unknown or cyclic: validation reports it
                 condition = self.schema.get_type(fragment.type_condition.name.value)
                 total += self._selection(
-                    fragment.selection_set, condition, fragments_seen | {name}, field_extra
+                    fragment.selection_set, condition, fragments_seen | {name}, window, field_extra
                 )
         return total
 
     def _field(
-        self, node: FieldNode, parent: GraphQLNamedType | None, fragments_seen: frozenset[str]
+        self,
+        node: FieldNode,
+        parent: GraphQLNamedType | None,
+        fragments_seen: frozenset[str],
+        window: int,
     ) -> int:
         definition: GraphQLField | None = None
         if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             definition = parent.fields.get(node.name.value)
         if definition is None:
-            return 1 + self._selection(node.selection_set, None, fragments_seen)
+            return 1 + self._selection(node.selection_set, None, fragments_seen, window)
+        window = window_days(node, definition, self.variables) or window
         named, is_list = _unwrap(definition.type)
         assert isinstance(named, GraphQLNamedType)
-        children = self._selection(node.selection_set, named, fragments_seen)
+        children = self._selection(node.selection_set, named, fragments_seen, window)
         if not is_list or node.selection_set is None:
             return 1 + children
-        return 1 + self._list_size(node, f"{parent.name}.{node.name.value}") * children  # type: ignore[union-attr]
+        coordinate = f"{parent.name}.{node.name.value}"  # type: ignore[union-attr]
+        if coordinate in WINDOW_LISTS:
+            return 1 + window * children
+        return 1 + self._list_size(node, coordinate) * children
 
     def _list_size(self, node: FieldNode, coordinate: str) -> int:
         for argument in node.arguments or ():
@@ -148,8 +163,10 @@ class CostEstimator:
 def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     for definition in operation.variable_definitions or ():
-        if isinstance(definition.default_value, IntValueNode):
-            defaults[definition.variable.name.value] = int(definition.default_value.value)
+        if definition.default_value is not None:
+            value = value_from_ast_untyped(definition.default_value)
+            if value is not Undefined:
+                defaults[definition.variable.name.value] = value
     return defaults
 
 

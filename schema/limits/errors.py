@@ -12,8 +12,8 @@ class QueryTooComplex(ApiError):
 class RateLimited(ApiError):
     code = "RATE_LIMITED"
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
         super().__init__(
-            f"query budget of this account is spent; retry in {retry_after:g} s",
+            message or f"query budget of this account is spent; retry in {retry_after:g} s",
             retryAfter=retry_after,
         )

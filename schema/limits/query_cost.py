@@ -36,6 +36,7 @@ class QueryCost(SchemaExtension):
             context.variables,
         )
         if self.cost > self.max_cost:
+            self._spend(self.max_cost)  # refused, but it was sent: as the costliest allowed
             refusal = QueryTooComplex(
                 f"query cost {self.cost} exceeds the limit of {self.max_cost}",
                 cost=self.cost,
@@ -50,13 +51,20 @@ class QueryCost(SchemaExtension):
                 )
         yield
 
-    def _charge(self) -> float | None:
-        if self.budget is None or self.cost is None:
-            return None
+    def _account(self) -> str | None:
         principal = getattr(self.execution_context.context, "principal", None)
-        if principal is None:
-            return None  # refused by the root guard before any SQL
-        return self.budget.charge(str(principal.account_id), min(self.cost, self.budget.capacity))
+        return None if principal is None else str(principal.account_id)
+
+    def _charge(self) -> float | None:
+        account = self._account()
+        if self.budget is None or self.cost is None or account is None:
+            return None  # no budget, or no caller (refused before any SQL)
+        return self.budget.charge(account, min(self.cost, self.budget.capacity))
+
+    def _spend(self, cost: int) -> None:
+        account = self._account()
+        if self.budget is not None and account is not None:
+            self.budget.spend(account, cost)
 
     def get_results(self) -> dict[str, Any]:
         return {} if self.cost is None else {"cost": self.cost}

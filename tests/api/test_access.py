@@ -65,7 +65,7 @@ async def test_no_token_is_unauthenticated(api: ApiClient, field: str) -> None:
 BAD_TOKENS: dict[str, Callable[[], str]] = {
     "garbage": lambda: "not-a-jwt",
     "wrong key": lambda: _token(_claims(), secret="another-secret-another-secret-xx"),
-    "expired": lambda: _token(_claims(exp=int(datetime.now(UTC).timestamp()) - 60)),
+    "expired": lambda: _token(_claims(exp=int(datetime.now(UTC).timestamp()) - 600)),  # > skew
     "no account": lambda: _token(_claims(account_id=None)),
     "account not a uuid": lambda: _token(_claims(account_id="acme")),
     "unknown role": lambda: _token(_claims(role="root")),

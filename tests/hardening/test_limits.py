@@ -49,10 +49,10 @@ async def test_tab_queries_report_their_cost(role_api: ApiClient) -> None:
     # 1 overview + 4 (period from to asOf) + 6 metrics
     # + changes (1 + 6 x (1 + 3: previous absolute relative)) = 25
     # + confidenceTiers (1 + 4) = 5
-    # + dailyTrend (1 + 10 (no expected size: the default) x 5) = 51
+    # + dailyTrend (1 + 30 (the days of the default LAST_30_DAYS window) x 5) = 151
     # + domains (1 + 25 x 6) = 151
-    # = 1 + 4 + 6 + 25 + 5 + 51 + 151 = 243
-    assert body["extensions"]["cost"] == 243
+    # = 1 + 4 + 6 + 25 + 5 + 151 + 151 = 343
+    assert body["extensions"]["cost"] == 343
 
 
 def test_cost_weights_lists_by_first_and_expected_size() -> None:
@@ -64,7 +64,7 @@ def test_cost_weights_lists_by_first_and_expected_size() -> None:
     assert operation_cost(schema, doc.definitions, None, {"n": 7}) == 1 + 1 + 7 * 3 + 1
     assert operation_cost(schema, doc.definitions, None, {}) == 1 + 1 + 100 * 3 + 1
     trend = parse("{ psaActivity { dailyTrend { date hours } } }")
-    assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 90 * 2
+    assert operation_cost(schema, trend.definitions, None, None) == 1 + 1 + 30 * 2  # 30 days
 
 
 async def test_huge_first_is_too_complex_and_runs_no_sql(role_api: ApiClient) -> None:

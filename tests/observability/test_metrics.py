@@ -7,6 +7,7 @@ import uuid
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from queries import tab_query
 from service.observability import observe_job
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for
@@ -34,8 +35,7 @@ async def test_request_counter_and_latency_by_operation_and_outcome(
 ) -> None:
     account = await AccountBuilder.create(sessionmaker)
     token = token_for(account.account_id)
-    operation = f"Probe{uuid.uuid4().hex}"
-    query = f"query {operation} {{ overview(period: LAST_7_DAYS) {{ sessionCount }} }}"
+    query = tab_query("overview")
     before = await scrape(api)
     for _ in range(3):
         await api.data(query, token=token)
@@ -45,15 +45,38 @@ async def test_request_counter_and_latency_by_operation_and_outcome(
     await api.execute(query, token=engineer)
     after = await scrape(api)
 
-    ok = {"operation": operation, "outcome": "ok"}
-    unauthenticated = {"operation": operation, "outcome": "UNAUTHENTICATED"}
-    forbidden = {"operation": operation, "outcome": "FORBIDDEN"}
-    assert value(before, "flowpilot_requests_total", **ok) == 0
-    assert value(after, "flowpilot_requests_total", **ok) == 3
-    assert value(after, "flowpilot_requests_total", **unauthenticated) == 2
-    assert value(after, "flowpilot_requests_total", **forbidden) == 1
-    assert value(after, "flowpilot_request_duration_seconds_count", **ok) == 3
-    assert value(after, "flowpilot_request_duration_seconds_bucket", le="+Inf", **ok) == 3
+    ok = {"operation": "OverviewTab", "outcome": "ok"}
+    unauthenticated = {"operation": "OverviewTab", "outcome": "UNAUTHENTICATED"}
+    forbidden = {"operation": "OverviewTab", "outcome": "FORBIDDEN"}
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("flowpilot_requests_total", **ok) == 3
+    assert delta("flowpilot_requests_total", **unauthenticated) == 0  # the name was not sent
+    assert delta("flowpilot_requests_total", operation="other", outcome="UNAUTHENTICATED") == 2
+    assert delta("flowpilot_requests_total", **forbidden) == 1
+    assert delta("flowpilot_request_duration_seconds_count", **ok) == 3
+    assert delta("flowpilot_request_duration_seconds_bucket", le="+Inf", **ok) == 3
+
+
+async def test_only_known_operations_become_labels(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await AccountBuilder.create(sessionmaker)
+    token = token_for(account.account_id)
+    names = [f"Probe{uuid.uuid4().hex}" for _ in range(5)]
+    for name in names:
+        query = f"query {name} {{ overview(period: LAST_7_DAYS) {{ sessionCount }} }}"
+        await api.http.post("/graphql", json={"query": query, "operationName": name})
+        await api.data(query, token=token)
+    await api.http.post(
+        "/graphql", json={"query": tab_query("psa"), "operationName": "PsaTab"}
+    )  # a first-party name, but no token
+    samples = await scrape(api)
+    labels = {dict(key[1]).get("operation") for key in samples}
+    assert not any(name in labels for name in names)
+    assert value(samples, "flowpilot_requests_total", operation="PsaTab", outcome="UNAUTHENTICATED")
 
 
 async def test_export_and_probe_routes_are_counted_under_their_own_names(api: ApiClient) -> None:

@@ -15,6 +15,8 @@ from service.persisted_queries import PersistedQueries, PersistedQueryNotFound, 
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 
+OWNER = str(uuid.uuid4())
+
 
 async def send(
     api: ApiClient,
@@ -155,11 +157,62 @@ def test_learned_queries_are_evicted_least_recently_used_first() -> None:
     store = PersistedQueries(capacity=2, known={})
     queries = ["{ a }", "{ b }", "{ c }"]
     extensions = [{"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}} for q in queries]
-    store.resolve(queries[0], extensions[0])
-    store.resolve(queries[1], extensions[1])
-    assert store.resolve(None, extensions[0]) == queries[0]  # a is now the most recent
-    store.resolve(queries[2], extensions[2])  # evicts b
-    assert store.resolve(None, extensions[0]) == queries[0]
-    assert store.resolve(None, extensions[2]) == queries[2]
+    store.resolve(queries[0], extensions[0], OWNER)
+    store.resolve(queries[1], extensions[1], OWNER)
+    assert store.resolve(None, extensions[0], OWNER) == queries[0]  # a is now the most recent
+    store.resolve(queries[2], extensions[2], OWNER)  # evicts b
+    assert store.resolve(None, extensions[0], OWNER) == queries[0]
+    assert store.resolve(None, extensions[2], OWNER) == queries[2]
     with pytest.raises(PersistedQueryNotFound):
-        store.resolve(None, extensions[1])
+        store.resolve(None, extensions[1], OWNER)
+
+
+def _apq(query: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(query)}}
+
+
+def test_the_store_is_bounded_in_bytes() -> None:
+    store = PersistedQueries(capacity=1000, capacity_bytes=100_000, known={})
+    texts = [f"{{ overview {{ sessionCount }} }} # {i:03d} " + "x" * 30_000 for i in range(10)]
+    for text in texts:
+        store.resolve(text, _apq(text), OWNER)
+    assert store.stored_bytes <= 100_000
+    assert store.resolve(None, _apq(texts[-1]), OWNER) == texts[-1]  # the newest stays
+    with pytest.raises(PersistedQueryNotFound):
+        store.resolve(None, _apq(texts[0]), OWNER)
+    too_big = "{ a } #" + "x" * 200_000
+    store.resolve(too_big, _apq(too_big), OWNER)  # runs, but is not kept
+    with pytest.raises(PersistedQueryNotFound):
+        store.resolve(None, _apq(too_big), OWNER)
+
+
+def test_anonymous_callers_register_nothing() -> None:
+    store = PersistedQueries(known={})
+    text = "{ overview { sessionCount } }"
+    store.resolve(text, _apq(text), None)
+    assert store.stored_bytes == 0
+    with pytest.raises(PersistedQueryNotFound):
+        store.resolve(None, _apq(text), OWNER)
+
+
+async def test_anonymous_registration_is_refused_and_stores_nothing(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    token = await account_with_three_sessions(sessionmaker)
+    query = ad_hoc_query()
+    body = {"query": query, "extensions": _apq(query)}
+    anonymous = (await api.http.post("/graphql", json=body)).json()
+    assert codes(anonymous) == ["UNAUTHENTICATED"]
+    assert codes(await send(api, token, sha=sha256_hex(query))) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+async def test_an_account_cannot_probe_what_another_registered(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    token_a = await account_with_three_sessions(sessionmaker)
+    token_b = await account_with_three_sessions(sessionmaker)
+    query = ad_hoc_query()
+    registered = await send(api, token_a, query=query, sha=sha256_hex(query))
+    assert "errors" not in registered
+    assert "errors" not in await send(api, token_a, sha=sha256_hex(query))
+    assert codes(await send(api, token_b, sha=sha256_hex(query))) == ["PERSISTED_QUERY_NOT_FOUND"]

@@ -29,6 +29,7 @@ _OWN_VARIABLES = (
     "AUTH_JWT_SECRET",
     "AUTH_JWT_ISSUER",
     "AUTH_JWT_AUDIENCE",
+    "AUTH_JWT_MAX_LIFETIME_S",
 )
 
 
@@ -211,3 +212,14 @@ def test_serve_on_a_port_in_use_fails_in_one_line(server_url: str) -> None:
         line = assert_one_line_failure(result)
         assert line == f"error: cannot listen on 127.0.0.1:{port}: already in use"
         assert result.stdout == ""  # no GraphiQL URL, no token
+
+
+def test_the_embedded_demo_refuses_a_real_secret() -> None:
+    line = assert_one_line_failure(run("serve", "--port", "1", AUTH_JWT_SECRET=SECRET))
+    assert "unset AUTH_JWT_SECRET" in line
+
+
+def test_token_refuses_a_lifetime_the_service_would_refuse() -> None:
+    line = assert_one_line_failure(run("token", "--hours", "48"))
+    assert "longer than AUTH_JWT_MAX_LIFETIME_S" in line
+    assert run("token", "--hours", "2", AUTH_JWT_MAX_LIFETIME_S="7200").returncode == 0

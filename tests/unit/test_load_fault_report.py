@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.load_fault import Recorder, Sample, report
+from bench.load_fault import ABUSER, Recorder, Sample, report
 
 # Baseline until 10 s, PostgreSQL down from 10 to 15 s, the noisy tenant from 20 s.
 DOWN, UP, BURST = 10.0, 15.0, 20.0
@@ -21,6 +21,9 @@ def _recorder(*outage: Sample) -> Recorder:
             # Under the burst the other accounts answer in 0.3 s: 3x the baseline's 0.1 s.
             Sample(sent=21.0, latency=0.3, account=1, ok=True, codes=()),
             Sample(21.0, 0.01, account=2, ok=False, codes=("RATE_LIMITED",), noisy=True),
+            # The abusive overviews: refused by cost or by the budget, never served.
+            Sample(22.0, 0.01, account=ABUSER, ok=False, codes=("QUERY_TOO_COMPLEX",), noisy=True),
+            Sample(22.5, 0.01, account=ABUSER, ok=False, codes=("RATE_LIMITED",), noisy=True),
         ]
     )
 
@@ -37,6 +40,7 @@ def test_slow_burst_fails_only_the_timing() -> None:
         "outage_failures_all_coded": True,
         "all_after_restart_succeed": True,
         "noisy_tenant_rate_limited": True,
+        "abusive_overviews_all_refused": True,
         "no_worker_restart": True,
     }
     assert figures["timing_checks"] == {
@@ -58,3 +62,8 @@ def test_uncoded_outage_failure_fails_the_behaviour() -> None:
     assert timing["outage_fails_fast"] is False  # 6,000 ms >= 5,000
     assert timing["outage_only_database_unavailable"] is False
     assert figures["outage"]["failed"] == 2
+
+
+def test_a_served_abusive_overview_fails_the_behaviour() -> None:
+    served = Sample(22.0, 3.0, account=ABUSER, ok=True, codes=(), noisy=True)
+    assert _figures(_recorder(served))["checks"]["abusive_overviews_all_refused"] is False

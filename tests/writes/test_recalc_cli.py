@@ -42,7 +42,7 @@ def test_cli_recalculates_success_rates(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("AUTH_JWT_SECRET", "cli-test-secret")
+    monkeypatch.setenv("AUTH_JWT_SECRET", "cli-test-secret-0123456789-abcdefghij")
     assert main(["recalc-success-rates"]) == 0
     assert "success rates recalculated:" in capsys.readouterr().err
     account, flow = flow_with_sessions

@@ -1,0 +1,71 @@
+"""Settings the service refuses at start, before it serves anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.settings import Settings, SettingsError
+
+REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
+_VARIABLES = ("DATABASE_URL", "AUTH_JWT_SECRET", "FLOWPILOT_DEMO", "AUTH_JWT_MAX_LIFETIME_S")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("secret", ["x", "31-bytes-are-not-enough-for-it!"])
+def test_a_short_secret_is_refused(env: pytest.MonkeyPatch, secret: str) -> None:
+    env.setenv("DATABASE_URL", "postgresql://app@db:5432/flowpilot")
+    env.setenv("AUTH_JWT_SECRET", secret)
+    with pytest.raises(SettingsError, match="at least 32 bytes"):
+        Settings.from_env()
+    with pytest.raises(SettingsError, match="at least 32 bytes"):
+        Settings(jwt_secret=secret)
+
+
+def test_a_32_byte_secret_is_accepted(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", "postgresql://app@db:5432/flowpilot")
+    env.setenv("AUTH_JWT_SECRET", "s" * 32)
+    assert Settings.from_env().jwt_secret == "s" * 32
+
+
+def test_token_lifetime_limit_is_a_setting(env: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().jwt_max_lifetime_s == 24 * 3600
+    env.setenv("AUTH_JWT_MAX_LIFETIME_S", "3600")
+    assert Settings.from_env().jwt_max_lifetime_s == 3600
+    env.setenv("AUTH_JWT_MAX_LIFETIME_S", "0")
+    with pytest.raises(SettingsError, match="AUTH_JWT_MAX_LIFETIME_S"):
+        Settings.from_env()
+
+
+def test_demo_mode_beside_a_real_secret_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", "postgresql://app@127.0.0.1:5432/flowpilot")
+    env.setenv("AUTH_JWT_SECRET", REAL_SECRET)
+    env.setenv("FLOWPILOT_DEMO", "1")
+    with pytest.raises(SettingsError, match="FLOWPILOT_DEMO=1 cannot be combined"):
+        Settings.from_env()
+
+
+def test_demo_mode_against_a_remote_database_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", "postgresql://app@db.example.com:5432/flowpilot")
+    env.setenv("FLOWPILOT_DEMO", "1")
+    with pytest.raises(SettingsError, match="only for the embedded database"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://flowpilot_app@127.0.0.1:54321/flowpilot",
+        "postgresql://postgres:@/postgres?host=/tmp/pgserver-socket",
+    ],
+)
+def test_demo_mode_on_the_embedded_database_still_works(env: pytest.MonkeyPatch, url: str) -> None:
+    env.setenv("DATABASE_URL", url)
+    env.setenv("FLOWPILOT_DEMO", "1")
+    settings = Settings.from_env()
+    assert settings.demo and settings.graphiql
