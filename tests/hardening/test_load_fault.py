@@ -6,11 +6,13 @@ figures (p95 ratios, req/s) depend on the machine and belong to `bench/` and
 docs/benchmarks.md. The load is shaped so that the budget's outcome does not depend on the
 machine's speed either:
 - each tab client sends at most one request every 2 s, so an account spends at most
-  2 clients x 0.5/s x 988 (the dearest tab) + the writer's 50/s x 12 = 1,588 per second,
+  2 clients x 0.5/s x 1,071 (the dearest tab) + the writer's 50/s x 12 = 1,671 per second,
   less than the 1,800 drained per second: the other accounts are never refused;
-- 16 noisy clients asking 2,702 each for 12 s could stay within 10,000 + 12 x 1,800 =
-  31,600 only if each request took 16 x 12 x 2,702 / 31,600 = 16.4 s, beyond the 12 s
-  request timeout: the noisy tenant is always refused.
+- 16 noisy clients asking 3,002 each for 12 s could stay within 10,000 + 12 x 1,800 =
+  31,600 only if each request took 16 x 12 x 3,002 / 31,600 = 18.2 s, beyond the 12 s
+  request timeout: the noisy tenant is always refused;
+- the same team admin's thirty-alias 366-day overviews cost 109,920, over the 5,000 a
+  query may cost: each is refused, by cost or by the budget it has already spent.
 The 12 s request timeout (not 5) keeps a busy machine's slow answers from counting as
 errors."""
 
@@ -40,6 +42,7 @@ async def test_short_load_fault_run() -> None:
         "outage_failures_all_coded": True,
         "all_after_restart_succeed": True,
         "noisy_tenant_rate_limited": True,
+        "abusive_overviews_all_refused": True,
         "no_worker_restart": True,
         "writes_confirmed_stored_none_half_done": True,
     }, figures
