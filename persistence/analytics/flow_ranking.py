@@ -63,6 +63,8 @@ class PickedFlows:
 
 # Microseconds since the last match as an exact bigint (extract returns numeric), then
 # the float operations of formulas.recency_score: seconds, days, 1 - days / 90, clamped.
+# The bigint converts to float8 exactly below 2^53 microseconds (285 years), where
+# Python's int / int division rounds the same exact quotient once, as float8 does.
 _SCORED = f"""
     SELECT f.*,
            float8 '0.5' * coalesce(f.success_rate_now, float8 '0')
