@@ -20,8 +20,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.analytics import formulas
-from persistence.analytics.filters import block_params
-from persistence.analytics.flows import ALL_WITH_STATS_FROM, FLOW_COLUMNS, flow_row, flow_stats
+from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
+from persistence.analytics.flows import (
+    ALL_WITH_STATS_FROM,
+    AVG_CONFIDENCE,
+    FLOW_COLUMNS,
+    flow_row,
+    flow_stats,
+)
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 
@@ -91,16 +97,29 @@ _SCORED = f"""
         ) m
     ) f
 """
-_ROW_COLUMNS = (
-    "id, name, category, status, usage_count, success_rate, last_matched_at, domain_key,"
-    " usage, resolved, guided, avg_confidence"
-)
+# What the lists order and filter by: narrow rows, so scoring a large account stays cheap.
+_RANKED_COLUMNS = "id, name, usage, resolved, guided, success_rate_now, quality, flagged"
 _COUNTS = (
     "SELECT -1 AS pick, NULL::boolean AS missing, NULL::float8 AS sort_value,"
-    f" {', '.join(f'NULL AS {column.strip()}' for column in _ROW_COLUMNS.split(','))},"
-    " count(*) AS all_flows, count(*) FILTER (WHERE usage >= 1) AS used_flows,"
+    " NULL::uuid AS id, NULL::text AS name, NULL::bigint AS usage, NULL::bigint AS resolved,"
+    " NULL::bigint AS guided, count(*) AS all_flows,"
+    " count(*) FILTER (WHERE usage >= 1) AS used_flows,"
     " count(*) FILTER (WHERE flagged) AS flagged_flows FROM scored"
 )
+# The returned rows only: their flow columns, and their average confidence from the
+# same block rows and expression as PERIOD_STATS (index look-ups by flow id).
+_PICKED_ROWS = f"""
+    SELECT p.pick, p.missing, p.sort_value, {FLOW_COLUMNS}, p.usage, p.resolved, p.guided,
+           c.avg_confidence, p.all_flows, p.used_flows, p.flagged_flows
+    FROM picked p
+    LEFT JOIN trees t ON t.id = p.id AND t.account_id = :account_id
+    LEFT JOIN LATERAL (
+        SELECT {AVG_CONFIDENCE} AS avg_confidence
+        FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
+        WHERE r.flow_id = p.id HAVING sum(r.usage) > 0
+    ) c ON true
+    ORDER BY p.pick, p.missing, p.sort_value, p.name COLLATE "C", p.id
+"""
 _TOTALS = {FlowFilter.ALL: 0, FlowFilter.USED: 1, FlowFilter.FLAGGED: 2}
 _HEAD = 3  # pick, missing, sort_value
 _FLOW_END = _HEAD + 8
@@ -112,9 +131,8 @@ def _pick_sql(index: int, pick: FlowPick) -> str:
     value = pick.sort.value
     key = f"-({value})" if pick.descending else f"({value})"
     return (
-        f"(SELECT {index} AS pick, ({value}) IS NULL AS missing, {key} AS sort_value,"
-        f" {_ROW_COLUMNS}, NULL::bigint, NULL::bigint, NULL::bigint"
-        f" FROM scored WHERE {pick.where.value}"
+        f"(SELECT {index}, ({value}) IS NULL, {key}, id, name, usage, resolved, guided,"
+        f" NULL, NULL, NULL FROM scored WHERE {pick.where.value}"
         f' ORDER BY 2, 3, name COLLATE "C", id'
         f" LIMIT CAST(:first_{index} AS integer) OFFSET CAST(:offset_{index} AS integer))"
     )
@@ -125,9 +143,9 @@ def ranking_statement(picks: Sequence[FlowPick]) -> str:
     parts = [_COUNTS, *(_pick_sql(index, pick) for index, pick in enumerate(picks))]
     union = "\nUNION ALL\n".join(parts)
     return (
-        f"WITH scored AS MATERIALIZED ({_SCORED})\n"
-        f"SELECT * FROM ({union}) r\n"
-        'ORDER BY r.pick, r.missing, r.sort_value, r.name COLLATE "C", r.id'
+        f"WITH scored AS MATERIALIZED (SELECT {_RANKED_COLUMNS} FROM ({_SCORED}) s),\n"
+        f"picked AS MATERIALIZED ({union})\n"
+        f"{_PICKED_ROWS}"
     )
 
 

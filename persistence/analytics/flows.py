@@ -40,25 +40,25 @@ _BY_DOMAIN_KEYS = text(
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
+AVG_CONFIDENCE = "(sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8"
 # Period statistics from the flow rollups of the window's blocks.
-_STATS = f"""
+PERIOD_STATS = f"""
     SELECT r.flow_id, sum(r.usage) AS usage, sum(r.resolved) AS resolved,
-           sum(r.guided) AS guided,
-           (sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8 AS avg_confidence
+           sum(r.guided) AS guided, {AVG_CONFIDENCE} AS avg_confidence
     FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
 """
 
 _STATS_BY_IDS = text(
     f"""
     SELECT st.flow_id AS id, st.usage, st.resolved, st.guided, st.avg_confidence
-    FROM ({_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
+    FROM ({PERIOD_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
     """
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 # Every non-archived flow `t` with its period statistics `st` (NULL without sessions).
 ALL_WITH_STATS_FROM = f"""
     FROM trees t
-    LEFT JOIN ({_STATS} GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = t.id
+    LEFT JOIN ({PERIOD_STATS} GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = t.id
     WHERE {_NOT_ARCHIVED}
 """
 

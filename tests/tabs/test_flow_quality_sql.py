@@ -80,9 +80,15 @@ def _flow(account_id: uuid.UUID, name: str, last: datetime | None) -> dict[str, 
 
 
 def _session(
-    account_id: uuid.UUID, flow_id: uuid.UUID, at: datetime, status: str, tier: str | None
+    account_id: uuid.UUID,
+    flow_id: uuid.UUID,
+    at: datetime,
+    status: str,
+    tier: str | None,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
     return {
+        "match_confidence": confidence,
         "id": uuid.uuid4(),
         "account_id": account_id,
         "matched_flow_id": flow_id,
@@ -189,7 +195,8 @@ async def test_every_list_orders_pages_and_counts_as_the_python_reference(
             status = rng.choice(["resolved", "escalated", "active"])
             tier = rng.choice(["guided", None])
             at = now - timedelta(days=rng.randrange(1, 20))
-            sessions.append(_session(account_id, flow["id"], at, status, tier))
+            confidence = rng.choice([None, 0.3, 0.77, 0.9])
+            sessions.append(_session(account_id, flow["id"], at, status, tier, confidence))
     await _insert(sessionmaker, account_id, flows, sessions)
     window = last_days(30, "UTC", now)
 
