@@ -89,12 +89,12 @@ WHY = """Why the misses, and what would close them:
   rollups answer with ~20,000 block rows aggregated in ~35 ms. The tables above predate
   ranking in PostgreSQL, when the ranking and transfer of 5,000 flows in Python cost as
   much again; now one statement scores, orders and pages the flows and returns only the
-  listed rows (a synthetic 5,000-flow account: in-process p50 ~190 → ~50 ms, Python CPU
-  ~85 → ~14 ms). Cumulative per-flow counters (two look-ups per flow instead of ~6
-  blocks) or a precomputed ranking per local day would be the next step. Its cost grows
-  with the number of flows, not sessions: the 1M-session account of the growth table has
-  2,813 live flows against 546 for the 100k one (5.2×, close to its 5.8× growth), and
-  Coverage likewise follows 86 domains against 40.
+  listed rows (a synthetic 5,000-flow account, 7/30/90 days: in-process p50 187/184/244
+  → 44/59/84 ms, Python CPU ~85 → ~14 ms). Cumulative per-flow counters (two look-ups
+  per flow instead of ~6 blocks) or a precomputed ranking per local day would be the next
+  step. Its cost grows with the number of flows, not sessions: the 1M-session account of
+  the growth table has 2,813 live flows against 546 for the 100k one (5.2×, close to its
+  5.8× growth), and Coverage likewise follows 86 domains against 40.
 - **Coverage at 120 domains.** Each domain row resolves 14 fields plus a five-flow preview,
   about 2,700 resolved fields per response; the SQL under it (domain set, counts, previews)
   takes ~25 ms.
