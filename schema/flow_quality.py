@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from typing import Annotated
 
 import strawberry
 
-from resolvers import flow_ranking
+from resolvers import flow_quality_lists as lists
 from resolvers.context import Info
 from resolvers.flow_ranking import RankedFlow
 from schema.enums import FlowSort, SortDirection
-from schema.errors import BadUserInput
 from schema.flow_performance import FlowPerformance
 from schema.tab_window import TabWindow
 
@@ -29,19 +26,6 @@ OffsetArgument = Annotated[
 class FlowQuality(TabWindow):
     sort: strawberry.Private[FlowSort] = FlowSort.QUALITY
     direction: strawberry.Private[SortDirection] = SortDirection.DESC
-    # The ranking is computed once per tab object, however many lists are selected.
-    ranking: strawberry.Private[list[asyncio.Task[list[RankedFlow]]]] = dataclasses.field(
-        default_factory=list
-    )
-
-    async def _ranked(self, info: Info) -> list[RankedFlow]:
-        if not self.ranking:
-            self.ranking.append(asyncio.ensure_future(self._rank(info)))
-        return await self.ranking[0]
-
-    async def _rank(self, info: Info) -> list[RankedFlow]:
-        rows = await info.context.loaders.flows_with_stats_by_window.load(self.window)
-        return [RankedFlow.of(row, stats, info.context.now) for row, stats in rows]
 
     def _flows(self, ranked: list[RankedFlow]) -> list[FlowPerformance]:
         return [FlowPerformance.of(flow, self.window, self.compare) for flow in ranked]
@@ -53,22 +37,22 @@ class FlowQuality(TabWindow):
         first: FirstArgument = None,
         offset: OffsetArgument = 0,
     ) -> list[FlowPerformance]:
-        ordered = flow_ranking.sort_flows(
-            await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
+        descending = self.direction is SortDirection.DESC
+        return self._flows(
+            await lists.ordered(info, self.window, self.sort.value, descending, first, offset)
         )
-        return self._flows(_page(ordered, first, offset))
 
     @strawberry.field(
         description="At most 5 flows with usageCount >= 1, qualityScore desc, then name."
     )
     async def top_performers(self, info: Info) -> list[FlowPerformance]:
-        return self._flows(flow_ranking.top_performers(await self._ranked(info)))
+        return self._flows(await lists.top_performers(info, self.window))
 
     @strawberry.field(
         description="At most 5 flows with usageCount >= 1, qualityScore asc, then name."
     )
     async def bottom_performers(self, info: Info) -> list[FlowPerformance]:
-        return self._flows(flow_ranking.bottom_performers(await self._ranked(info)))
+        return self._flows(await lists.bottom_performers(info, self.window))
 
     @strawberry.field(description="Flows with needsAttention, qualityScore asc, then name.")
     async def needs_attention(
@@ -77,22 +61,12 @@ class FlowQuality(TabWindow):
         first: FirstArgument = None,
         offset: OffsetArgument = 0,
     ) -> list[FlowPerformance]:
-        flagged = flow_ranking.needing_attention(await self._ranked(info))
-        return self._flows(_page(flagged, first, offset))
+        return self._flows(await lists.needing_attention(info, self.window, first, offset))
 
     @strawberry.field(description="How many flows need attention (for paging `needsAttention`).")
     async def needs_attention_count(self, info: Info) -> int:
-        return sum(1 for flow in await self._ranked(info) if flow.needs_attention)
+        return await lists.needing_attention_count(info, self.window)
 
     @strawberry.field(description="The number of non-archived flows (for paging `flows`).")
     async def total_flows(self, info: Info) -> int:
-        return len(await info.context.loaders.flows_with_stats_by_window.load(self.window))
-
-
-def _page(flows: list[RankedFlow], first: int | None, offset: int) -> list[RankedFlow]:
-    """`first` flows after skipping `offset` (all the rest when `first` is None)."""
-    if first is not None and first < 0:
-        raise BadUserInput("first must not be negative", argument="first")
-    if offset < 0:
-        raise BadUserInput("offset must not be negative", argument="offset")
-    return flows[offset:] if first is None else flows[offset : offset + first]
+        return await lists.total_flows(info, self.window)

@@ -15,14 +15,14 @@ from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 
-_FLOW_COLUMNS = """
+FLOW_COLUMNS = """
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
     t.category_key AS domain_key
 """
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
 _BY_IDS = text(
-    f"SELECT {_FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
+    f"SELECT {FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 # The first `per_key` flows of each domain by name then id (all when per_key is NULL:
@@ -31,7 +31,7 @@ _BY_DOMAIN_KEYS = text(
     f"""
     SELECT f.* FROM unnest(:keys) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
-        SELECT {_FLOW_COLUMNS} FROM trees t
+        SELECT {FLOW_COLUMNS} FROM trees t
         WHERE {_NOT_ARCHIVED} AND t.category_key = k.key
         ORDER BY t.name COLLATE "C", t.id
         LIMIT CAST(:per_key AS integer)
@@ -40,28 +40,33 @@ _BY_DOMAIN_KEYS = text(
     """
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
+AVG_CONFIDENCE = "(sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8"
 # Period statistics from the flow rollups of the window's blocks.
-_STATS = f"""
+PERIOD_STATS = f"""
     SELECT r.flow_id, sum(r.usage) AS usage, sum(r.resolved) AS resolved,
-           sum(r.guided) AS guided,
-           (sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8 AS avg_confidence
+           sum(r.guided) AS guided, {AVG_CONFIDENCE} AS avg_confidence
     FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
 """
 
 _STATS_BY_IDS = text(
     f"""
     SELECT st.flow_id AS id, st.usage, st.resolved, st.guided, st.avg_confidence
-    FROM ({_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
+    FROM ({PERIOD_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
     """
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
+# Every non-archived flow `t` with its period statistics `st` (NULL without sessions).
+ALL_WITH_STATS_FROM = f"""
+    FROM trees t
+    LEFT JOIN ({PERIOD_STATS} GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = t.id
+    WHERE {_NOT_ARCHIVED}
+"""
+
 _ALL_WITH_STATS = text(
     f"""
-    SELECT {_FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
+    SELECT {FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
            coalesce(st.guided, 0) AS guided, st.avg_confidence
-    FROM trees t
-    LEFT JOIN ({_STATS} GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = t.id
-    WHERE {_NOT_ARCHIVED}
+    {ALL_WITH_STATS_FROM}
     """
 )
 
@@ -71,11 +76,11 @@ _ALL_WITH_STATS = text(
 _FLOW_WIDTH = 8
 
 
-def _flow(row: Any) -> FlowRow:
+def flow_row(row: Any) -> FlowRow:
     return FlowRow(*row[:_FLOW_WIDTH])
 
 
-def _stats(values: Any) -> FlowPeriodStats:
+def flow_stats(values: Any) -> FlowPeriodStats:
     """From (usage, resolved, guided, avg_confidence); the average is already float8."""
     return FlowPeriodStats(*values)
 
@@ -85,7 +90,7 @@ async def flows_by_ids(
 ) -> dict[uuid.UUID, FlowRow]:
     """The non-archived flows among `ids` (others, and other accounts', are absent)."""
     result = await session.execute(_BY_IDS, {"account_id": account_id, "ids": list(ids)})
-    return {row.id: _flow(row) for row in result}
+    return {row.id: flow_row(row) for row in result}
 
 
 async def flows_by_domain_keys(
@@ -100,7 +105,7 @@ async def flows_by_domain_keys(
     result = await session.execute(_BY_DOMAIN_KEYS, params)
     grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
     for row in result:
-        grouped[row.domain_key].append(_flow(row))
+        grouped[row.domain_key].append(flow_row(row))
     return grouped
 
 
@@ -110,7 +115,7 @@ async def flow_stats_by_ids(
     """Period statistics per flow id; flows without sessions are absent."""
     params = {**block_params(account_id, window), "ids": list(ids)}
     result = await session.execute(_STATS_BY_IDS, params)
-    return {row[0]: _stats(row[1:]) for row in result}
+    return {row[0]: flow_stats(row[1:]) for row in result}
 
 
 async def flows_with_stats(
@@ -118,4 +123,4 @@ async def flows_with_stats(
 ) -> list[tuple[FlowRow, FlowPeriodStats]]:
     """Every non-archived flow with its period statistics, in no particular order."""
     result = await session.execute(_ALL_WITH_STATS, block_params(account_id, window))
-    return [(_flow(row), _stats(row[_FLOW_WIDTH:])) for row in result]
+    return [(flow_row(row), flow_stats(row[_FLOW_WIDTH:])) for row in result]

@@ -1,4 +1,4 @@
-"""Flows by id, their period statistics, and the whole flow list of a window."""
+"""Flows by id and their period statistics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.flows import flow_stats_by_ids, flows_by_ids, flows_with_stats
+from persistence.analytics.flows import flow_stats_by_ids, flows_by_ids
 from persistence.analytics.rows import FlowPeriodStats, FlowRow
 from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader, group_by_window
@@ -32,10 +32,3 @@ class FlowStatsByFlowLoader(AccountLoader[tuple[Window, uuid.UUID], FlowPeriodSt
             stats = await flow_stats_by_ids(session, self.account_id, window, ids)
             found.update(((window, flow_id), value) for flow_id, value in stats.items())
         return [found.get(key, FlowPeriodStats()) for key in keys]
-
-
-class FlowsWithStatsByWindowLoader(AccountLoader[Window, list[tuple[FlowRow, FlowPeriodStats]]]):
-    async def fetch(
-        self, session: AsyncSession, keys: Sequence[Window]
-    ) -> list[list[tuple[FlowRow, FlowPeriodStats]]]:
-        return [await flows_with_stats(session, self.account_id, window) for window in keys]

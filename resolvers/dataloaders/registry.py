@@ -5,11 +5,8 @@ from __future__ import annotations
 from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.accounts import TimezoneByAccountLoader
 from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
-from resolvers.dataloaders.flows import (
-    FlowByIdLoader,
-    FlowStatsByFlowLoader,
-    FlowsWithStatsByWindowLoader,
-)
+from resolvers.dataloaders.flow_ranking import FlowRankingLoader
+from resolvers.dataloaders.flows import FlowByIdLoader, FlowStatsByFlowLoader
 from resolvers.dataloaders.overview_daily import OverviewDailyByWindowLoader
 from resolvers.dataloaders.psa import (
     PsaDailyByWindowLoader,
@@ -32,7 +29,7 @@ class Loaders:
         self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
         self.flow_by_id = FlowByIdLoader(*scope)
         self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)
-        self.flows_with_stats_by_window = FlowsWithStatsByWindowLoader(*scope)
+        self.flow_ranking = FlowRankingLoader(*scope)
         self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
         self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)
         self.psa_daily_by_window = PsaDailyByWindowLoader(*scope)

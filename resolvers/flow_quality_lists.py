@@ -1,0 +1,71 @@
+"""The Flow Quality tab's lists, each read ranked and paged from PostgreSQL.
+
+Only the rows a list returns reach Python; their displayed numbers come from
+`RankedFlow.of`, the same formulas the SQL ordering repeats exactly.
+"""
+
+from __future__ import annotations
+
+from persistence.analytics.flow_ranking import FlowFilter, FlowPick, FlowSortKey, PickedFlows
+from persistence.analytics.window import Window
+from resolvers.context import Info
+from resolvers.flow_ranking import TOP_BOTTOM_SIZE, RankedFlow
+from schema.errors import BadUserInput
+
+
+def check_paging(first: int | None, offset: int) -> None:
+    if first is not None and first < 0:
+        raise BadUserInput("first must not be negative", argument="first")
+    if offset < 0:
+        raise BadUserInput("offset must not be negative", argument="offset")
+
+
+async def _picked(info: Info, window: Window, pick: FlowPick) -> PickedFlows:
+    return await info.context.loaders.flow_ranking.load((window, info.context.now, pick))
+
+
+async def _ranked(info: Info, window: Window, pick: FlowPick) -> list[RankedFlow]:
+    now = info.context.now
+    picked = await _picked(info, window, pick)
+    return [RankedFlow.of(row, stats, now) for row, stats in picked.rows]
+
+
+async def ordered(
+    info: Info, window: Window, sort: str, descending: bool, first: int | None, offset: int
+) -> list[RankedFlow]:
+    """`first` flows (all when None) after `offset` in the order `sort` (QUALITY, USAGE or
+    SUCCESS_RATE) and direction."""
+    check_paging(first, offset)
+    pick = FlowPick(FlowFilter.ALL, FlowSortKey[sort], descending, first, offset)
+    return await _ranked(info, window, pick)
+
+
+async def top_performers(info: Info, window: Window) -> list[RankedFlow]:
+    pick = FlowPick(FlowFilter.USED, FlowSortKey.QUALITY, True, TOP_BOTTOM_SIZE)
+    return await _ranked(info, window, pick)
+
+
+async def bottom_performers(info: Info, window: Window) -> list[RankedFlow]:
+    pick = FlowPick(FlowFilter.USED, FlowSortKey.QUALITY, False, TOP_BOTTOM_SIZE)
+    return await _ranked(info, window, pick)
+
+
+def _attention(first: int | None, offset: int) -> FlowPick:
+    return FlowPick(FlowFilter.FLAGGED, FlowSortKey.QUALITY, False, first, offset)
+
+
+async def needing_attention(
+    info: Info, window: Window, first: int | None, offset: int
+) -> list[RankedFlow]:
+    """Flagged flows, worst quality first, paged."""
+    check_paging(first, offset)
+    return await _ranked(info, window, _attention(first, offset))
+
+
+async def needing_attention_count(info: Info, window: Window) -> int:
+    return (await _picked(info, window, _attention(0, 0))).total
+
+
+async def total_flows(info: Info, window: Window) -> int:
+    pick = FlowPick(FlowFilter.ALL, FlowSortKey.QUALITY, True, 0)
+    return (await _picked(info, window, pick)).total
