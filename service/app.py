@@ -30,6 +30,7 @@ from service.observability import (
 from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
 from service.settings import Settings
+from service.static_files import static_file
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
+            Route("/static/{name}", static_file, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
         ],
         middleware=[

@@ -20,7 +20,7 @@ from resolvers.context import RequestContext
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.database import Database
 from service.error_masking import mask_errors
-from service.graphiql import graphiql_html
+from service.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
 from service.persisted_queries import PersistedQueries
@@ -87,7 +87,10 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(graphiql_html(self.settings))
+        return HTMLResponse(
+            graphiql_html(self.settings),
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        )
 
     async def execute_single(
         self,
