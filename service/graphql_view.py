@@ -18,6 +18,7 @@ from strawberry.types.unset import UNSET
 
 from resolvers.context import RequestContext
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
+from service.content_negotiation import check_request_body, finish, negotiate, shape_result
 from service.database import Database
 from service.error_masking import mask_errors
 from service.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
@@ -72,10 +73,14 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Refusals at the HTTP level (bad body, GET, batching) as JSON errors with a code."""
+        if isinstance(request, Request) and request.method == "POST":
+            refusal = negotiate(request)  # GraphQL over HTTP: the response's media type
+            if refusal is not None:
+                return refusal
         try:
-            return await super().run(request, context, root_value)
+            return finish(request, await super().run(request, context, root_value))
         except HTTPException as error:
-            return json_refusal(error.status_code, error.reason)
+            return finish(request, json_refusal(error.status_code, error.reason))
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -84,6 +89,9 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             raise HTTPException(400, "request body is not valid UTF-8") from None
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "request body must be a JSON object")
+        malformed = check_request_body(decoded)
+        if malformed is not None:
+            raise HTTPException(400, malformed)
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -136,6 +144,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
                 extensions.setdefault("requestId", request_id)
             codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
         note_errors(codes)
+        shape_result(request, result, response)
         return response
 
 
