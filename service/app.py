@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
+from service.cors import cors_middleware
 from service.database import Database
 from service.error_masking import quiet_known_errors
 from service.export import CsvExport
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            cors_middleware(settings.cors_allowed_origins),
             Middleware(ObservabilityMiddleware),
             Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
         ],

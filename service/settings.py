@@ -46,6 +46,15 @@ def _float(name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _origins(name: str) -> tuple[str, ...]:
+    from service.cors import parse_origins  # CORS parsing lives with the middleware
+
+    try:
+        return parse_origins(os.environ.get(name) or "")
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
+
+
 def _optional(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw if raw else None
@@ -82,6 +91,8 @@ class Settings:
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_allowed_origins: tuple[str, ...] = ()
 
     demo: bool = True
 
@@ -129,5 +140,6 @@ class Settings:
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            cors_allowed_origins=_origins("CORS_ALLOWED_ORIGINS"),
             demo=demo,
         )
