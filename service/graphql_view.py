@@ -25,6 +25,7 @@ from service.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
 from service.persisted_queries import PersistedQueries
+from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.settings import Settings
@@ -52,6 +53,9 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         self.persisted_queries = PersistedQueries(
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
+            known=load_manifests(settings.persisted_queries_manifests)
+            if settings.persisted_queries_manifests
+            else None,
         )
 
     async def get_context(

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from queries import TAB_DOCUMENTS, tab_query
+from queries import operation_documents
 from schema.errors import ApiError, BadUserInput
 
 APQ_VERSION = 1
@@ -39,9 +39,8 @@ def sha256_hex(query: str) -> str:
 
 
 def first_party_documents() -> dict[str, str]:
-    """The `queries/` documents by hash."""
-    texts = (tab_query(tab) for tab in TAB_DOCUMENTS)
-    return {sha256_hex(text): text for text in texts}
+    """The `queries/` documents (tabs and mutations) by hash."""
+    return {sha256_hex(text): text for text in operation_documents().values()}
 
 
 def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -84,7 +83,7 @@ class PersistedQueries:
             return query
         if query is None:
             return self._lookup(sha)
-        if sha256_hex(query) != sha:
+        if sha256_hex(query) != sha and self.known.get(sha) != query:  # manifest ids may differ
             raise BadUserInput("provided sha256Hash does not match the query")
         if sha not in self.known:
             if self.safelist:

@@ -91,6 +91,8 @@ class Settings:
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
+    # Persisted-query manifests (Apollo or GraphQL Code Generator); the safelist's operations.
+    persisted_queries_manifests: tuple[str, ...] = ()
     # Browser origins allowed to call the API (CORS); none by default.
     cors_allowed_origins: tuple[str, ...] = ()
 
@@ -140,6 +142,11 @@ class Settings:
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            persisted_queries_manifests=tuple(
+                path.strip()
+                for path in (os.environ.get("PERSISTED_QUERIES_MANIFESTS") or "").split(",")
+                if path.strip()
+            ),
             cors_allowed_origins=_origins("CORS_ALLOWED_ORIGINS"),
             demo=demo,
         )
