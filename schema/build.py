@@ -12,6 +12,7 @@ from schema.access import guard_root_fields
 from schema.limits import limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.snapshot_scope import CloseSnapshot
 from service.settings import Settings
 
@@ -30,6 +31,7 @@ def build_schema(
         mutation=Mutation,
         extensions=[CloseSnapshot, *(extensions or [])],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

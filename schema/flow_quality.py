@@ -59,7 +59,7 @@ class FlowQuality(TabWindow):
         offset: OffsetArgument = 0,
     ) -> list[FlowPerformance]:
         ordered = flow_ranking.sort_flows(
-            await self._ranked(info), self.sort.value, self.direction is SortDirection.DESC
+            await self._ranked(info), self.sort.name, self.direction is SortDirection.DESC
         )
         return self._flows(_page(ordered, first, offset))
 

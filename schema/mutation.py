@@ -197,7 +197,7 @@ class PsaConnectionInput:
 
 
 @strawberry.type(description="The saved PSA settings; the private key is never returned.")
-class PsaConnection:
+class PsaSettings:
     provider: str = strawberry.field(description="The PSA: connectwise.")
     site: str = strawberry.field(description="The ConnectWise host.")
     codebase: str = strawberry.field(description="The ConnectWise codebase.")
@@ -211,7 +211,7 @@ class PsaConnection:
     updated_at: datetime.datetime = strawberry.field(description="When it was last saved.")
 
     @classmethod
-    def of(cls, stored: StoredConnection) -> PsaConnection:
+    def of(cls, stored: StoredConnection) -> PsaSettings:
         return cls(
             provider=stored.provider,
             site=stored.site,
@@ -354,7 +354,7 @@ class Mutation:
         self,
         info: Info,
         input: Annotated[PsaConnectionInput, strawberry.argument(description="What to write.")],
-    ) -> PsaConnection:
+    ) -> PsaSettings:
         _plain_text(input)
         context = info.context
         account_id = context.require_principal().account_id
@@ -395,4 +395,4 @@ class Mutation:
         except IntegrityError:
             # The token's account has no row (deleted, or never created).
             raise NotFound("account not found") from None
-        return PsaConnection.of(stored)
+        return PsaSettings.of(stored)
