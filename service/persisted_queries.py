@@ -53,6 +53,8 @@ def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
     if persisted.get("version") != APQ_VERSION:
         raise BadUserInput(f"persisted query version must be {APQ_VERSION}")
     sha = persisted.get("sha256Hash")
+    if isinstance(sha, str):  # GraphQL Code Generator's client preset prefixes its hashes
+        sha = sha.removeprefix("sha256:")
     if not isinstance(sha, str) or len(sha) != 64:
         raise BadUserInput("persistedQuery.sha256Hash must be a SHA-256 hex digest")
     return sha.lower()

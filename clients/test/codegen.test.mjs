@@ -3,8 +3,11 @@
 // strictScalars makes an unmapped custom scalar an error: Date and DateTime map to string,
 // as their @specifiedBy (RFC 3339) says.
 //
+// The client preset's persisted documents map (persistedDocuments: true) is written to
+// FLOWPILOT_CODEGEN_OUT, where the Python side loads it as the safelist.
+//
 // Run by tests/clients/test_codegen.py: FLOWPILOT_SCHEMA (schema.graphql),
-// FLOWPILOT_QUERIES_DIR.
+// FLOWPILOT_QUERIES_DIR, FLOWPILOT_CODEGEN_OUT.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -19,7 +22,9 @@ import { generate } from "@graphql-codegen/cli";
 
 const schemaPath = process.env.FLOWPILOT_SCHEMA;
 const queriesDir = process.env.FLOWPILOT_QUERIES_DIR;
-assert.ok(schemaPath && queriesDir, "FLOWPILOT_SCHEMA and FLOWPILOT_QUERIES_DIR must be set");
+const codegenOut = process.env.FLOWPILOT_CODEGEN_OUT;
+assert.ok(schemaPath && queriesDir && codegenOut, "FLOWPILOT_SCHEMA, _QUERIES_DIR, _CODEGEN_OUT must be set");
+const SCALARS = { Date: "string", DateTime: "string" };
 const clientsDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const tsc = join(clientsDir, "node_modules", "typescript", "bin", "tsc");
 
@@ -58,7 +63,7 @@ test("codegen's operation types for queries/ compile with tsc --strict", async (
           plugins: ["typescript-operations"],
           config: {
             strictScalars: true,
-            scalars: { Date: "string", DateTime: "string" },
+            scalars: SCALARS,
             enumsAsTypes: true,
             avoidOptionals: true,
           },
@@ -84,4 +89,25 @@ test("codegen's operation types for queries/ compile with tsc --strict", async (
     throw new Error(`tsc failed:\n${error.stdout}${error.stderr}`);
   });
   console.log(`codegen: ${generated.split("\n").length} lines of types; tsc --strict: ok ${stdout}`);
+});
+
+test("the client preset writes a persisted documents map of queries/", async () => {
+  const files = await generate(
+    {
+      schema: schemaPath,
+      documents: [join(queriesDir, "*.graphql")],
+      silent: true,
+      generates: {
+        [`${codegenOut}/`]: {
+          preset: "client",
+          presetConfig: { persistedDocuments: true, fragmentMasking: false },
+          config: { strictScalars: true, scalars: SCALARS },
+        },
+      },
+    },
+    true,
+  );
+  const map = files.find((file) => file.filename.endsWith("persisted-documents.json"));
+  assert.ok(map, "persisted-documents.json");
+  assert.equal(Object.keys(JSON.parse(map.content)).length, 5);
 });
