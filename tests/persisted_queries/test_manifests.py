@@ -115,3 +115,16 @@ def test_the_command_writes_the_manifest(tmp_path: Path) -> None:
     output = tmp_path / "manifest.json"
     assert main(["persisted-query-manifest", "--output", str(output)]) == 0
     assert json.loads(output.read_text()) == generate_manifest(operation_documents())
+
+
+def test_serve_stops_at_a_bad_manifest_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from service.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("AUTH_JWT_SECRET", "a-secret-that-is-long-enough-0123456789")
+    monkeypatch.setenv("PERSISTED_QUERIES_MANIFESTS", _write(tmp_path / "m.json", {"a": 1}))
+    assert main(["serve"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and "m.json" in error
