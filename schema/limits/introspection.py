@@ -1,10 +1,12 @@
-"""Introspection operations are exempt from the cost limit (not from depth, tokens, aliases).
+"""Introspection operations are exempt from the cost limit (not from tokens or aliases).
 
 GraphiQL, code generators and IDE plugins send graphql-js's introspection query, whose
 estimated cost grows with the schema and with its `typeDepth`; refusing it would break
-them as the schema grows. It reads only the in-memory schema (no SQL), and the token and
-alias limits still bound its size. An operation is exempt only when every root field it
-selects (through fragments too) is `__schema`, `__type` or `__typename`.
+them as the schema grows. It reads only the in-memory schema (no SQL); the token and
+alias limits still bound its size, and graphql's MaxIntrospectionDepthRule (a standard
+validation rule) refuses the nested `fields { type { fields ...` that would multiply it.
+An operation is exempt only when every root field it selects (through fragments too) is
+`__schema`, `__type` or `__typename`.
 """
 
 from __future__ import annotations

@@ -79,3 +79,16 @@ def test_only_introspection_operations_are_exempt() -> None:
     ]
     for text, name in costed:
         assert not is_introspection_operation(parse(text), name), text
+
+
+async def test_a_deeply_nested_introspection_is_still_refused(api: ApiClient) -> None:
+    # Exempt from cost, so graphql's MaxIntrospectionDepthRule must stop the nesting that
+    # would multiply the work (each `fields` level multiplies it by the fields of a type).
+    nested = "fields { type { " * 4 + "name" + " } }" * 4
+    for query in (
+        "{ __schema { types { " + nested + " } } }",
+        '{ __type(name: "Query") { ' + nested + " } }",
+    ):
+        body = await api.execute(query, token=token_for(ACCOUNT))
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", body
+        assert "introspection depth" in body["errors"][0]["message"]
