@@ -1,4 +1,5 @@
-"""The first-party GraphQL operations: one document per analytics tab."""
+"""The first-party GraphQL operations: one document per analytics tab, and the mutations
+other FlowPilot services send (every `*.graphql` file here is a first-party operation)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,11 @@ TAB_DOCUMENTS = {
 def tab_query(tab: str) -> str:
     """The text of the query the named tab issues."""
     return (QUERIES_DIR / TAB_DOCUMENTS[tab]).read_text(encoding="utf-8")
+
+
+def operation_documents() -> dict[str, str]:
+    """Every first-party document (tabs and mutations) by file name, in name order."""
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted(QUERIES_DIR.glob("*.graphql"))
+    }

@@ -13,6 +13,7 @@ from schema.limits import limit_extensions
 from schema.limits.budget import BudgetRegistry
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.snapshot_scope import CloseSnapshot
 from service.settings import Settings
 
@@ -31,6 +32,7 @@ def build_schema(
         mutation=Mutation,
         extensions=[CloseSnapshot, *(extensions or [])],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -9,33 +9,41 @@ import strawberry
 
 @strawberry.enum(description="The last N calendar days in the account's time zone, today included.")
 class Period(Enum):
-    LAST_7_DAYS = "LAST_7_DAYS"
-    LAST_30_DAYS = "LAST_30_DAYS"
-    LAST_90_DAYS = "LAST_90_DAYS"
+    LAST_7_DAYS = strawberry.enum_value("LAST_7_DAYS", description="Today and the 6 days before.")
+    LAST_30_DAYS = strawberry.enum_value(
+        "LAST_30_DAYS", description="Today and the 29 days before (the default)."
+    )
+    LAST_90_DAYS = strawberry.enum_value(
+        "LAST_90_DAYS", description="Today and the 89 days before."
+    )
 
     @property
     def days(self) -> int:
-        return {"LAST_7_DAYS": 7, "LAST_30_DAYS": 30, "LAST_90_DAYS": 90}[self.value]
+        return {"LAST_7_DAYS": 7, "LAST_30_DAYS": 30, "LAST_90_DAYS": 90}[self.name]
 
 
 @strawberry.enum(description="What the Flow Quality table is ordered by.")
 class FlowSort(Enum):
-    QUALITY = "QUALITY"
-    USAGE = "USAGE"
-    SUCCESS_RATE = "SUCCESS_RATE"
+    QUALITY = strawberry.enum_value(
+        "QUALITY", description="By qualityScore (success, guided and recency combined)."
+    )
+    USAGE = strawberry.enum_value("USAGE", description="By usageCount in the period.")
+    SUCCESS_RATE = strawberry.enum_value(
+        "SUCCESS_RATE", description="By successRate in the period."
+    )
 
 
 @strawberry.enum(description="Ascending or descending order.")
 class SortDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Smallest first.")
+    DESC = strawberry.enum_value("DESC", description="Largest first.")
 
 
 @strawberry.enum(description="Heatmap cell colour: GOOD = green, WARNING = amber, CRITICAL = red.")
 class Tier(Enum):
-    GOOD = "GOOD"
-    WARNING = "WARNING"
-    CRITICAL = "CRITICAL"
+    GOOD = strawberry.enum_value("GOOD", description="Green (thresholds in docs/metrics.md).")
+    WARNING = strawberry.enum_value("WARNING", description="Amber: between green and red.")
+    CRITICAL = strawberry.enum_value("CRITICAL", description="Red: needs action.")
 
 
 @strawberry.enum(description="Why a flow is flagged as needing attention.")
@@ -50,6 +58,12 @@ class AttentionReason(Enum):
 
 @strawberry.enum(description="The kinds of push FlowPilot makes to the PSA.")
 class PsaActivityType(Enum):
-    TIME_ENTRY_POSTED = "TIME_ENTRY_POSTED"
-    NOTE_POSTED = "NOTE_POSTED"
-    STATUS_UPDATED = "STATUS_UPDATED"
+    TIME_ENTRY_POSTED = strawberry.enum_value(
+        "TIME_ENTRY_POSTED", description="A time entry logged on the session's ticket."
+    )
+    NOTE_POSTED = strawberry.enum_value(
+        "NOTE_POSTED", description="A note (documentation) added to the session's ticket."
+    )
+    STATUS_UPDATED = strawberry.enum_value(
+        "STATUS_UPDATED", description="The ticket's status changed."
+    )

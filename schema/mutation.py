@@ -202,7 +202,7 @@ class PsaConnectionInput:
 
 
 @strawberry.type(description="The saved PSA settings; the private key is never returned.")
-class PsaConnection:
+class PsaSettings:
     provider: str = strawberry.field(description="The PSA: connectwise.")
     site: str = strawberry.field(description="The ConnectWise host.")
     codebase: str = strawberry.field(description="The ConnectWise codebase.")
@@ -216,7 +216,7 @@ class PsaConnection:
     updated_at: datetime.datetime = strawberry.field(description="When it was last saved.")
 
     @classmethod
-    def of(cls, stored: StoredConnection) -> PsaConnection:
+    def of(cls, stored: StoredConnection) -> PsaSettings:
         return cls(
             provider=stored.provider,
             site=stored.site,
@@ -359,7 +359,7 @@ class Mutation:
         self,
         info: Info,
         input: Annotated[PsaConnectionInput, strawberry.argument(description="What to write.")],
-    ) -> PsaConnection:
+    ) -> PsaSettings:
         _plain_text(input)
         context = info.context
         account_id = context.require_principal().account_id
@@ -408,4 +408,4 @@ class Mutation:
         except IntegrityError:
             # The token's account has no row (deleted, or never created).
             raise NotFound("account not found") from None
-        return PsaConnection.of(stored)
+        return PsaSettings.of(stored)

@@ -31,6 +31,12 @@ RangeArgument = Annotated[
         "BAD_USER_INPUT when invalid.",
     ),
 ]
+PeriodArgument = Annotated[
+    Period,
+    strawberry.argument(
+        description="The last 7, 30 or 90 local days of the account (LAST_30_DAYS by default)."
+    ),
+]
 CompareArgument = Annotated[
     ComparisonPeriod | None,
     strawberry.argument(
@@ -39,37 +45,41 @@ CompareArgument = Annotated[
 ]
 
 
-@strawberry.type(description="Analytics of the caller's account. team_admin or admin only.")
+@strawberry.type(description="Analytics of the caller's account; every field: team_admin or admin.")
 class Query:
-    @strawberry.field(description="Overview tab. team_admin only.")
+    @strawberry.field(description="Overview tab. team_admin or admin.")
     async def overview(
         self,
         info: Info,
-        period: Period = Period.LAST_30_DAYS,
+        period: PeriodArgument = Period.LAST_30_DAYS,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
     ) -> Overview:
         window = await resolve_window(info, period, date_range)
         return Overview(period=period, window=window, compare=compare_to)
 
-    @strawberry.field(description="Coverage tab. team_admin only.")
+    @strawberry.field(description="Coverage tab. team_admin or admin.")
     async def coverage(
         self,
         info: Info,
-        period: Period = Period.LAST_30_DAYS,
+        period: PeriodArgument = Period.LAST_30_DAYS,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
     ) -> Coverage:
         window = await resolve_window(info, period, date_range)
         return Coverage(period=period, window=window, compare=compare_to)
 
-    @strawberry.field(description="Flow Quality tab. team_admin only.")
+    @strawberry.field(description="Flow Quality tab. team_admin or admin.")
     async def flow_quality(
         self,
         info: Info,
-        period: Period = Period.LAST_30_DAYS,
-        sort: FlowSort = FlowSort.QUALITY,
-        direction: SortDirection = SortDirection.DESC,
+        period: PeriodArgument = Period.LAST_30_DAYS,
+        sort: Annotated[
+            FlowSort, strawberry.argument(description="What the flows are ordered by.")
+        ] = FlowSort.QUALITY,
+        direction: Annotated[
+            SortDirection, strawberry.argument(description="The order's direction.")
+        ] = SortDirection.DESC,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
     ) -> FlowQuality:
@@ -78,11 +88,11 @@ class Query:
             period=period, sort=sort, direction=direction, window=window, compare=compare_to
         )
 
-    @strawberry.field(description="PSA tab. team_admin only.")
+    @strawberry.field(description="PSA tab. team_admin or admin.")
     async def psa_activity(
         self,
         info: Info,
-        period: Period = Period.LAST_30_DAYS,
+        period: PeriodArgument = Period.LAST_30_DAYS,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
     ) -> PsaActivity:
@@ -91,13 +101,13 @@ class Query:
 
     @strawberry.field(
         description="One flow of the caller's account with its figures in the period, or "
-        "null. team_admin only."
+        "null. team_admin or admin."
     )
     async def flow(
         self,
         info: Info,
-        id: strawberry.ID,
-        period: Period = Period.LAST_30_DAYS,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The flow's id (a UUID).")],
+        period: PeriodArgument = Period.LAST_30_DAYS,
         date_range: RangeArgument = None,
         compare_to: CompareArgument = None,
     ) -> FlowPerformance | None:

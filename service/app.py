@@ -15,6 +15,7 @@ from starlette.routing import Route
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
 from schema.limits import account_budget
+from service.cors import cors_middleware
 from service.database import Database
 from service.error_masking import quiet_known_errors
 from service.export import CsvExport
@@ -32,6 +33,7 @@ from service.observability import (
 from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
 from service.settings import Settings
+from service.static_files import static_file
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +97,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
+            Route("/static/{name}", static_file, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            cors_middleware(settings.cors_allowed_origins),
             Middleware(ObservabilityMiddleware),
             Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
         ],

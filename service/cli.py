@@ -33,6 +33,7 @@ from service.cli_recalc import cmd_recalc_success_rates
 from service.cli_rollups import cmd_rebuild_rollups
 from service.cli_serve import cmd_serve
 from service.embedded import EmbeddedPostgresError
+from service.pq_manifests import cmd_persisted_query_manifest
 from service.settings import SettingsError
 
 Command = Callable[[argparse.Namespace], int]
@@ -105,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--hours", type=positive_hours, default=12.0, help="lifetime (default 12)")
     token.set_defaults(handler=cmd_token)
+
+    manifest = commands.add_parser(
+        "persisted-query-manifest",
+        help="write the persisted-query manifest of queries/ (Apollo's format)",
+    )
+    manifest.add_argument("--output", default=None, help="file to write (default: stdout)")
+    manifest.set_defaults(handler=cmd_persisted_query_manifest)
 
     role = commands.add_parser(
         "create-app-role", help="create/update the non-superuser role the API connects as"

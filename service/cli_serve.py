@@ -22,6 +22,7 @@ from service.cli_commands import create_role, seed_into
 from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
 from service.cli_migrate import migrate_to
 from service.ports import listen_problem
+from service.pq_manifests import load_manifests
 from service.settings import Settings
 
 _APP = "service.app:app_from_env"
@@ -67,7 +68,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(problem)
     if os.environ.get("DATABASE_URL"):
         target = resolve_target()
-        Settings.from_env()  # a bad setting fails here, in one line, not in every worker
+        settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
+        load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
         rls_binds = asyncio.run(probe(target.url))
         asyncio.run(require_head(target.url))
         if not rls_binds:
@@ -91,6 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["DATABASE_URL"] = with_user(target.url, DEFAULT_APP_ROLE, None)
     os.environ["FLOWPILOT_DEMO"] = "1"
     settings = Settings.from_env()
+    load_manifests(settings.persisted_queries_manifests)
     token = issue_token(
         settings,
         account_id=DEMO_ACCOUNT_ID,

@@ -1,5 +1,8 @@
 """The developer GraphiQL page: the four tab queries open as tabs, ready to run.
 
+Every script and style comes from the service itself (/static/, shipped with the package
+and integrity-checked), so the page works offline and under a strict CSP.
+
 In the embedded demo only, each tab also carries the demo team admin's
 `Authorization` header, so the page answers with the demo data at the first click.
 Outside demo mode no token is ever written into the page.
@@ -8,11 +11,13 @@ Outside demo mode no token is ever written into the page.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
 from service.auth import issue_token
+from service.graphiql_assets import assets
 from service.settings import Settings
 
 _PAGE = """<!doctype html>
@@ -20,52 +25,29 @@ _PAGE = """<!doctype html>
   <head>
     <meta charset="utf-8" />
     <title>FlowPilot Analytics GraphiQL</title>
-    <style>
-      body { height: 100%; margin: 0; width: 100%; overflow: hidden; }
-      #graphiql { height: 100vh; display: flex; }
-    </style>
-    <script
-      crossorigin
-      src="https://unpkg.com/react@18.2.0/umd/react.production.min.js"
-      integrity="sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8"
-    ></script>
-    <script
-      crossorigin
-      src="https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js"
-      integrity="sha384-bm7MnzvK++ykSwVJ2tynSE5TRdN+xL418osEVF2DE/L/gfWHj91J2Sphe582B1Bh"
-    ></script>
-    <link
-      crossorigin
-      rel="stylesheet"
-      href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css"
-      integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM"
-    />
+    <link rel="stylesheet" href="/static/graphiql.min.css" integrity="__SRI_graphiql.min.css__" />
+    <link rel="stylesheet" href="/static/graphiql-page.css" integrity="__SRI_graphiql-page.css__" />
+    <script src="/static/react.production.min.js"
+      integrity="__SRI_react.production.min.js__"></script>
+    <script src="/static/react-dom.production.min.js"
+      integrity="__SRI_react-dom.production.min.js__"></script>
   </head>
   <body>
     <div id="graphiql">Loading...</div>
-    <script
-      crossorigin
-      src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"
-      integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie"
-    ></script>
-    <script>
-      const CONFIG = __CONFIG__;
-      const fetcher = GraphiQL.createFetcher({ url: window.location.href.split("?")[0] });
-      const root = ReactDOM.createRoot(document.getElementById("graphiql"));
-      root.render(
-        React.createElement(GraphiQL, {
-          fetcher: fetcher,
-          defaultTabs: CONFIG.tabs,
-          defaultHeaders: CONFIG.headers,
-          defaultEditorToolsVisibility: true,
-          isHeadersEditorEnabled: true,
-          shouldPersistHeaders: false,
-        }),
-      );
-    </script>
+    <script type="application/json" id="graphiql-config">__CONFIG__</script>
+    <script src="/static/graphiql.min.js" integrity="__SRI_graphiql.min.js__"></script>
+    <script src="/static/graphiql-boot.js" integrity="__SRI_graphiql-boot.js__"></script>
   </body>
 </html>
 """
+
+# Everything from the service itself; GraphiQL's editor sets inline styles and its fonts
+# are data: URLs. No inline script runs (the configuration is a JSON data block).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def _script_json(value: Any) -> str:
@@ -87,4 +69,5 @@ def graphiql_html(settings: Settings) -> str:
     if settings.demo:
         headers = json.dumps({"Authorization": demo_authorization(settings)}, indent=2)
     tabs = [{"query": tab_query(tab), "headers": headers} for tab in TAB_DOCUMENTS]
-    return _PAGE.replace("__CONFIG__", _script_json({"tabs": tabs, "headers": headers}))
+    page = _PAGE.replace("__CONFIG__", _script_json({"tabs": tabs, "headers": headers}))
+    return re.sub(r"__SRI_([\w.-]+)__", lambda match: assets()[match[1]].integrity, page)

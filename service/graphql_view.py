@@ -23,13 +23,15 @@ from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
 from service.account_slots import AccountSlots, SlotsBusy
 from service.auth import AuthenticationError, Principal, bearer_token, verify_token
+from service.content_negotiation import check_request_body, finish, negotiate, shape_result
 from service.database import Database
 from service.error_masking import mask_errors
-from service.graphiql import graphiql_html
+from service.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 from service.http_limits import json_refusal
 from service.observability import note_account, note_errors, note_operation
 from service.operation_labels import first_party_operations
 from service.persisted_queries import PersistedQueries
+from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.settings import Settings
@@ -70,6 +72,9 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
             capacity_bytes=settings.persisted_queries_cache_bytes,
+            known=load_manifests(settings.persisted_queries_manifests)
+            if settings.persisted_queries_manifests
+            else None,
         )
         self.known_operations = first_party_operations()
         self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
@@ -93,10 +98,14 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Refusals at the HTTP level (bad body, GET, batching) as JSON errors with a code."""
+        if isinstance(request, Request) and request.method == "POST":
+            refusal = negotiate(request)  # GraphQL over HTTP: the response's media type
+            if refusal is not None:
+                return refusal
         try:
-            return await super().run(request, context, root_value)
+            return finish(request, await super().run(request, context, root_value))
         except HTTPException as error:
-            return json_refusal(error.status_code, error.reason)
+            return finish(request, json_refusal(error.status_code, error.reason))
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -105,10 +114,16 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             raise HTTPException(400, "request body is not valid UTF-8") from None
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "request body must be a JSON object")
+        malformed = check_request_body(decoded)
+        if malformed is not None:
+            raise HTTPException(400, malformed)
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(graphiql_html(self.settings))
+        return HTMLResponse(
+            graphiql_html(self.settings),
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        )
 
     async def execute_single(
         self,
@@ -216,4 +231,5 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
                 extensions.setdefault("requestId", request_id)
             codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
         note_errors(codes)
+        shape_result(request, result, response)
         return response

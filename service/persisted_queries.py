@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from queries import TAB_DOCUMENTS, tab_query
+from queries import operation_documents
 from schema.errors import ApiError, BadUserInput
 
 APQ_VERSION = 1
@@ -44,9 +44,8 @@ def sha256_hex(query: str) -> str:
 
 
 def first_party_documents() -> dict[str, str]:
-    """The `queries/` documents by hash."""
-    texts = (tab_query(tab) for tab in TAB_DOCUMENTS)
-    return {sha256_hex(text): text for text in texts}
+    """The `queries/` documents (tabs and mutations) by hash."""
+    return {sha256_hex(text): text for text in operation_documents().values()}
 
 
 def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -59,6 +58,8 @@ def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
     if persisted.get("version") != APQ_VERSION:
         raise BadUserInput(f"persisted query version must be {APQ_VERSION}")
     sha = persisted.get("sha256Hash")
+    if isinstance(sha, str):  # GraphQL Code Generator's client preset prefixes its hashes
+        sha = sha.removeprefix("sha256:")
     if not isinstance(sha, str) or len(sha) != 64:
         raise BadUserInput("persistedQuery.sha256Hash must be a SHA-256 hex digest")
     return sha.lower()
@@ -102,7 +103,7 @@ class PersistedQueries:
             return query
         if query is None:
             return self._lookup(sha, owner)
-        if sha256_hex(query) != sha:
+        if sha256_hex(query) != sha and self.known.get(sha) != query:  # manifest ids may differ
             raise BadUserInput("provided sha256Hash does not match the query")
         if sha not in self.known:
             if self.safelist:

@@ -63,6 +63,15 @@ def _hosts(name: str) -> tuple[str, ...]:
         raise SettingsError(f"{name} must list bare host names, got {raw!r}") from None
 
 
+def _origins(name: str) -> tuple[str, ...]:
+    from service.cors import parse_origins  # CORS parsing lives with the middleware
+
+    try:
+        return parse_origins(os.environ.get(name) or "")
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
+
+
 def _optional(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw if raw else None
@@ -127,6 +136,10 @@ class Settings:
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
     persisted_queries_cache_bytes: int = 4 * 1024 * 1024
+    # Persisted-query manifests (Apollo or GraphQL Code Generator); the safelist's operations.
+    persisted_queries_manifests: tuple[str, ...] = ()
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_allowed_origins: tuple[str, ...] = ()
 
     demo: bool = True
 
@@ -193,5 +206,11 @@ class Settings:
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
             persisted_queries_cache_bytes=_int("PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024),
+            persisted_queries_manifests=tuple(
+                path.strip()
+                for path in (os.environ.get("PERSISTED_QUERIES_MANIFESTS") or "").split(",")
+                if path.strip()
+            ),
+            cors_allowed_origins=_origins("CORS_ALLOWED_ORIGINS"),
             demo=demo,
         )

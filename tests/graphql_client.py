@@ -70,10 +70,12 @@ class ApiClient:
     async def execute(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
     ) -> dict[str, Any]:
-        """The response body, asserting the HTTP status is 200."""
+        """The response body, asserting the HTTP status: 200, or 401 for UNAUTHENTICATED."""
         response = await self.post(query, variables, token=token)
-        assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
+        codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or ()}
+        expected = 401 if "UNAUTHENTICATED" in codes else 200
+        assert response.status_code == expected, response.text
         return body
 
     async def data(

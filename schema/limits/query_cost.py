@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from schema.limits.budget import BudgetRegistry
 from schema.limits.cost import operation_cost
 from schema.limits.errors import QueryTooComplex, RateLimited
+from schema.limits.introspection import is_introspection_operation
 
 
 class QueryCost(SchemaExtension):
@@ -29,6 +30,9 @@ class QueryCost(SchemaExtension):
         """Runs after validation, before any resolver: refuse, charge, or let it run."""
         context = self.execution_context
         assert context.graphql_document is not None
+        if is_introspection_operation(context.graphql_document, context.operation_name):
+            yield  # never refused by cost: schema/limits/introspection.py says why
+            return
         self.cost = operation_cost(
             context.schema._schema,
             context.graphql_document.definitions,

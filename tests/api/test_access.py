@@ -80,7 +80,8 @@ BAD_TOKENS: dict[str, Callable[[], str]] = {
 async def test_bad_tokens_are_unauthenticated(api: ApiClient, case: str) -> None:
     response = await api.post(ROOT_QUERIES["coverage"], token=BAD_TOKENS[case]())
     body = response.json()
-    assert response.status_code == 200
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer ")
     assert _codes(body) == ["UNAUTHENTICATED"]
 
 

@@ -28,7 +28,8 @@ def _token(**changes: object) -> str:
 
 async def _refusal(api: ApiClient, token: str) -> dict[str, object]:
     response = await api.post(QUERY, token=token)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 401, response.text  # token refresh code waits for a 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
     errors = response.json()["errors"]
     assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"]
     error: dict[str, object] = errors[0]

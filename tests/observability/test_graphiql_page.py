@@ -13,7 +13,7 @@ from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
 
 def page_config(html: str) -> dict[str, Any]:
-    match = re.search(r"const CONFIG = (.*);\n", html)
+    match = re.search(r'<script type="application/json" id="graphiql-config">(.*?)</script>', html)
     assert match is not None
     config: dict[str, Any] = json.loads(match.group(1))
     return config

@@ -192,6 +192,7 @@ def test_no_command_lists_the_commands() -> None:
         "downgrade",
         "seed-demo",
         "token",
+        "persisted-query-manifest",
         "create-app-role",
         "recalc-success-rates",
         "rebuild-rollups",
