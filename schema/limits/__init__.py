@@ -8,6 +8,7 @@ from functools import partial
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from schema.limits.budget import BudgetRegistry
+from schema.limits.cost_cache import CostCache
 from schema.limits.query_cost import QueryCost
 from schema.limits.static import (
     AliasLimit,
@@ -51,6 +52,6 @@ def limit_extensions(
         ErrorCodes,
         partial(TokenLimit, max_token_count=settings.max_query_tokens),
         partial(AddValidationRules, rules),
-        partial(QueryCost, max_cost=settings.max_query_cost, budget=budget),
+        partial(QueryCost, max_cost=settings.max_query_cost, budget=budget, estimates=CostCache()),
         cached_validation(),
     ]

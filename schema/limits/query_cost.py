@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.limits.budget import BudgetRegistry
 from schema.limits.cost import operation_cost
+from schema.limits.cost_cache import CostCache, Estimate
 from schema.limits.errors import QueryTooComplex, RateLimited
 from schema.limits.introspection import is_introspection_operation
 
@@ -21,24 +22,39 @@ from schema.limits.introspection import is_introspection_operation
 class QueryCost(SchemaExtension):
     """Per request (strawberry makes one instance each): build with `functools.partial`."""
 
-    def __init__(self, *, max_cost: int, budget: BudgetRegistry | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_cost: int,
+        budget: BudgetRegistry | None = None,
+        estimates: CostCache | None = None,
+    ) -> None:
         self.max_cost = max_cost
         self.budget = budget
+        self.estimates = estimates or CostCache(capacity=0)
         self.cost: int | None = None
+
+    def _estimate(self) -> Estimate:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None
+        if is_introspection_operation(document, context.operation_name):
+            return Estimate(introspection=True, cost=0)
+        cost = operation_cost(
+            context.schema._schema, document.definitions, context.operation_name, context.variables
+        )
+        return Estimate(introspection=False, cost=cost)
 
     def on_execute(self) -> Iterator[None]:
         """Runs after validation, before any resolver: refuse, charge, or let it run."""
         context = self.execution_context
-        assert context.graphql_document is not None
-        if is_introspection_operation(context.graphql_document, context.operation_name):
+        estimate = self.estimates.estimate(
+            context.query, context.operation_name, context.variables, self._estimate
+        )
+        if estimate.introspection:
             yield  # never refused by cost: schema/limits/introspection.py says why
             return
-        self.cost = operation_cost(
-            context.schema._schema,
-            context.graphql_document.definitions,
-            context.operation_name,
-            context.variables,
-        )
+        self.cost = estimate.cost
         if self.cost > self.max_cost:
             self._spend(self.max_cost)  # refused, but it was sent: as the costliest allowed
             refusal = QueryTooComplex(
