@@ -1,0 +1,226 @@
+// The insights page: four tabs, a period picker and a comparison toggle over the
+// first-party operations. State lives here; each tab module only draws its data.
+
+import { ApiError, loadOperations, runOperation } from "./api.js";
+import { clear } from "./dom.js";
+import * as coverage from "./coverage.js";
+import * as flowQuality from "./flow-quality.js";
+import * as overview from "./overview.js";
+import * as psa from "./psa.js";
+
+const TABS = { overview, coverage, "flow-quality": flowQuality, psa };
+const TOKEN_KEY = "flowpilot.insights.token";
+
+const state = {
+  tab: "overview",
+  period: "LAST_30_DAYS",
+  range: null, // {from, to} when the custom range is chosen
+  compare: false,
+  flowQuality: { sort: "QUALITY", direction: "DESC", offset: 0 },
+  loaded: {}, // tab -> the variables its panel shows (JSON), so a tab reloads only when stale
+};
+
+let operations = null;
+let generation = 0; // the newest request wins when answers arrive out of order
+
+const $ = (id) => document.getElementById(id);
+
+function authorization() {
+  const stored = sessionStorage.getItem(TOKEN_KEY);
+  if (stored) return `Bearer ${stored.replace(/^Bearer\s+/i, "").trim()}`;
+  const demo = document.querySelector('meta[name="flowpilot-demo-authorization"]');
+  return demo ? demo.content : null;
+}
+
+function variablesFor(tabName) {
+  const tab = TABS[tabName];
+  const variables = state.range ? { range: { ...state.range } } : { period: state.period };
+  if (tab.usesComparison && state.compare) variables.compareTo = "PREVIOUS_PERIOD";
+  if (tabName === "flow-quality") {
+    Object.assign(variables, {
+      sort: state.flowQuality.sort,
+      direction: state.flowQuality.direction,
+      first: flowQuality.PAGE_SIZE,
+      offset: state.flowQuality.offset,
+    });
+  }
+  return variables;
+}
+
+function showAlert(message) {
+  const alert = $("alert");
+  alert.textContent = message;
+  alert.hidden = !message;
+}
+
+function askForToken(message) {
+  $("token-panel").hidden = false;
+  showAlert(message);
+  $("token").focus();
+}
+
+function describe(error) {
+  if (error instanceof ApiError && error.unauthenticated) {
+    const reason = error.message && !/^HTTP \d+$/.test(error.message) ? ` (${error.message})` : "";
+    return (
+      `Your token was not accepted${reason}. It may have expired: ` +
+      "enter a new token (python main.py token prints one) to see the numbers."
+    );
+  }
+  if (error instanceof ApiError && error.code === "FORBIDDEN") {
+    return "This token may not read analytics: the insights need a team admin or admin token.";
+  }
+  const id = error instanceof ApiError && error.requestId ? ` (request id ${error.requestId})` : "";
+  return `The numbers could not be loaded: ${error.message}${id}.`;
+}
+
+async function load(tabName) {
+  const panel = $(`panel-${tabName}`);
+  const variables = variablesFor(tabName);
+  const key = JSON.stringify(variables);
+  const auth = authorization();
+  if (!auth) {
+    askForToken("Enter an API token to see the numbers.");
+    return;
+  }
+  const mine = ++generation;
+  panel.setAttribute("aria-busy", "true");
+  $("status").textContent = `Loading ${$(`tab-${tabName}`).textContent}…`;
+  try {
+    operations ??= await loadOperations();
+    const data = await runOperation(operations, TABS[tabName].operationName, variables, auth);
+    if (mine !== generation) return;
+    const parts = TABS[tabName].render(data, {
+      usesRange: Boolean(state.range),
+      flowQuality: state.flowQuality,
+      onFlowQualityChange,
+    });
+    clear(panel).append(...parts);
+    panel.dataset.variables = key;
+    state.loaded[tabName] = key;
+    showAlert("");
+    $("status").textContent = `${$(`tab-${tabName}`).textContent} loaded.`;
+    rememberWindow(data);
+  } catch (error) {
+    if (mine !== generation) return;
+    $("status").textContent = "";
+    if (error instanceof ApiError && error.unauthenticated) {
+      clear(panel);
+      state.loaded = {};
+      askForToken(describe(error));
+    } else {
+      showAlert(describe(error));
+    }
+  } finally {
+    if (mine === generation) panel.removeAttribute("aria-busy");
+  }
+}
+
+/** The custom range starts as the window just shown, so it is always a valid one. */
+function rememberWindow(data) {
+  const tab = Object.values(data)[0];
+  if (!state.range && tab && tab.from && tab.to) {
+    $("range-from").value = tab.from;
+    $("range-to").value = tab.to;
+    $("range-to").max = tab.to;
+    $("range-from").max = tab.to;
+  }
+}
+
+function onFlowQualityChange(change) {
+  Object.assign(state.flowQuality, change);
+  load("flow-quality").then(() => {
+    const focus = change.sort ? document.querySelector(`#flow-table button[data-sort="${change.sort}"]`) : $(change.offset > 0 ? "flow-next" : "flow-prev");
+    if (focus && !focus.disabled) focus.focus();
+  });
+}
+
+function selectTab(tabName, { focus = false } = {}) {
+  state.tab = tabName;
+  for (const name of Object.keys(TABS)) {
+    const button = $(`tab-${name}`);
+    const selected = name === tabName;
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    $(`panel-${name}`).hidden = !selected;
+    if (selected && focus) button.focus();
+  }
+  if (history.replaceState) history.replaceState(null, "", `#${tabName}`);
+  if (state.loaded[tabName] !== JSON.stringify(variablesFor(tabName))) load(tabName);
+}
+
+function reloadActive() {
+  state.loaded = {};
+  state.flowQuality.offset = 0;
+  load(state.tab);
+}
+
+function wireTabs() {
+  const names = Object.keys(TABS);
+  for (const name of names) {
+    const button = $(`tab-${name}`);
+    button.addEventListener("click", () => selectTab(name));
+    button.addEventListener("keydown", (event) => {
+      const index = names.indexOf(name);
+      const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: names.length - 1 };
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      selectTab(names[(moves[event.key] + names.length) % names.length], { focus: true });
+    });
+  }
+}
+
+function wireControls() {
+  $("period").addEventListener("change", (event) => {
+    const value = event.target.value;
+    $("range-fields").hidden = value !== "RANGE";
+    if (value === "RANGE") {
+      $("range-from").focus();
+      return; // the range runs when applied
+    }
+    state.period = value;
+    state.range = null;
+    reloadActive();
+  });
+  $("controls").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const from = $("range-from").value;
+    const to = $("range-to").value;
+    if (!from || !to || from > to) {
+      showAlert("Choose a first and a last day, the first not after the last.");
+      return;
+    }
+    state.range = { from, to };
+    reloadActive();
+  });
+  $("compare").addEventListener("change", (event) => {
+    state.compare = event.target.checked;
+    reloadActive();
+  });
+  $("token-open").addEventListener("click", () => {
+    const panel = $("token-panel");
+    panel.hidden = !panel.hidden;
+    if (!panel.hidden) $("token").focus();
+  });
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    $("token").value = "";
+    $("token-panel").hidden = true;
+    showAlert("");
+    reloadActive();
+  });
+}
+
+function start() {
+  wireTabs();
+  wireControls();
+  const fromHash = location.hash.slice(1);
+  selectTab(fromHash in TABS ? fromHash : "overview");
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();
+
