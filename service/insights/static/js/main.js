@@ -53,8 +53,13 @@ function showAlert(message) {
   alert.hidden = !message;
 }
 
+function showTokenPanel(shown) {
+  $("token-panel").hidden = !shown;
+  $("token-open").setAttribute("aria-expanded", String(shown));
+}
+
 function askForToken(message) {
-  $("token-panel").hidden = false;
+  showTokenPanel(true);
   showAlert(message);
   $("token").focus();
 }
@@ -198,9 +203,8 @@ function wireControls() {
     reloadActive();
   });
   $("token-open").addEventListener("click", () => {
-    const panel = $("token-panel");
-    panel.hidden = !panel.hidden;
-    if (!panel.hidden) $("token").focus();
+    showTokenPanel($("token-panel").hidden);
+    if (!$("token-panel").hidden) $("token").focus();
   });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -208,7 +212,7 @@ function wireControls() {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     else sessionStorage.removeItem(TOKEN_KEY);
     $("token").value = "";
-    $("token-panel").hidden = true;
+    showTokenPanel(false);
     showAlert("");
     reloadActive();
   });

@@ -1,0 +1,64 @@
+"""The insights page in a real browser, on a live server with the demo data in safelist mode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from persistence.analytics.window import local_today
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE, seed_demo
+from persistence.engine import create_engine
+from persistence.migrate import upgrade_engine
+from service.auth import issue_token
+from service.settings import Settings
+from tests.clients.browser import require_chromium
+from tests.clients.live_server import live_server
+from tests.clients.node_project import require_node, run_node_tests
+from tests.conftest import create_database, drop_database
+from tests.graphql_client import TEST_JWT_SECRET, settings_for_tests, token_for
+
+
+@pytest.fixture(scope="module")
+async def demo_database_url(server_url: str) -> AsyncIterator[str]:
+    """A database of its own with the demo account (the demo's fixed ids)."""
+    url = await create_database(server_url, prefix="fp_insights")
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        await upgrade_engine(engine)
+        await seed_demo(engine)
+    finally:
+        await engine.dispose()
+    yield url
+    await drop_database(url)
+
+
+def expired_token() -> str:
+    settings = Settings(jwt_secret=TEST_JWT_SECRET)
+    return issue_token(
+        settings, account_id=DEMO_ACCOUNT_ID, role="team_admin", lifetime=timedelta(hours=-1)
+    )
+
+
+async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: str) -> None:
+    node = require_node()
+    chromium = require_chromium()
+    settings = settings_for_tests(
+        demo_database_url, rate_limit_cost_per_s=0, persisted_queries_safelist=True
+    )
+    async with live_server(settings) as base_url:
+        code, output = await run_node_tests(
+            node,
+            "insights-*.test.mjs",
+            {
+                "FLOWPILOT_BASE_URL": base_url,
+                "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
+                "FLOWPILOT_EXPIRED_TOKEN": expired_token(),
+                "FLOWPILOT_TODAY": local_today(datetime.now(UTC), DEMO_TIMEZONE).isoformat(),
+                "CHROMIUM_PATH": chromium,
+            },
+        )
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 10" in output and "ℹ fail 0" in output, output
