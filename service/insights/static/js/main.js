@@ -21,7 +21,7 @@ const state = {
 };
 
 let operations = null;
-let generation = 0; // the newest request wins when answers arrive out of order
+const generations = {}; // tab -> its newest request: an older answer never replaces a newer one
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,13 +88,15 @@ async function load(tabName) {
     askForToken("Enter an API token to see the numbers.");
     return;
   }
-  const mine = ++generation;
+  const mine = (generations[tabName] = (generations[tabName] ?? 0) + 1);
+  const current = () => generations[tabName] === mine;
+  const label = $(`tab-${tabName}`).textContent;
   panel.setAttribute("aria-busy", "true");
-  $("status").textContent = `Loading ${$(`tab-${tabName}`).textContent}…`;
+  $("status").textContent = `Loading ${label}…`;
   try {
     operations ??= await loadOperations();
     const data = await runOperation(operations, TABS[tabName].operationName, variables, auth);
-    if (mine !== generation) return;
+    if (!current()) return;
     const parts = TABS[tabName].render(data, {
       usesRange: Boolean(state.range),
       flowQuality: state.flowQuality,
@@ -104,10 +106,10 @@ async function load(tabName) {
     panel.dataset.variables = key;
     state.loaded[tabName] = key;
     showAlert("");
-    $("status").textContent = `${$(`tab-${tabName}`).textContent} loaded.`;
+    if (state.tab === tabName) $("status").textContent = `${label} loaded.`;
     rememberWindow(data);
   } catch (error) {
-    if (mine !== generation) return;
+    if (!current()) return;
     $("status").textContent = "";
     if (error instanceof ApiError && error.unauthenticated) {
       clear(panel);
@@ -117,7 +119,7 @@ async function load(tabName) {
       showAlert(describe(error));
     }
   } finally {
-    if (mine === generation) panel.removeAttribute("aria-busy");
+    if (current()) panel.removeAttribute("aria-busy");
   }
 }
 
