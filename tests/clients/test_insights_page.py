@@ -50,7 +50,7 @@ async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: s
     async with live_server(settings) as base_url:
         code, output = await run_node_tests(
             node,
-            "insights-*.test.mjs",
+            "insights-page.test.mjs",
             {
                 "FLOWPILOT_BASE_URL": base_url,
                 "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
@@ -61,4 +61,27 @@ async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: s
         )
     print(output)
     assert code == 0, output
-    assert "ℹ pass 10" in output and "ℹ fail 0" in output, output
+    assert "ℹ pass 6" in output and "ℹ fail 0" in output, output
+
+
+async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> None:
+    node = require_node()
+    chromium = require_chromium()
+    settings = settings_for_tests(demo_database_url, rate_limit_cost_per_s=0, demo=True)
+    async with live_server(settings) as base_url:
+        code, output = await run_node_tests(
+            node,
+            "insights-demo.test.mjs",
+            {"FLOWPILOT_BASE_URL": base_url, "CHROMIUM_PATH": chromium},
+        )
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 1" in output and "ℹ fail 0" in output, output
+
+
+async def test_the_page_requests_persisted_queries_and_reads_refusals() -> None:
+    """The page's request logic against scripted answers (no server, no browser)."""
+    code, output = await run_node_tests(require_node(), "insights-api.test.mjs", {})
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 4" in output and "ℹ fail 0" in output, output
