@@ -269,6 +269,14 @@ test("Flow Quality sorts and pages through the API, with performers and reasons"
     assert.deepEqual(await columnValues(page, "#flow-table", "name"), page2.flows.map((r) => r.flow.id));
     assert.deepEqual(byId(page2.flows), byId((await api("FlowQualityTab", second)).flowQuality.flows));
     assert.equal(await page.textContent("#flow-range"), `Flows 21–${20 + page2.flows.length} of ${page2.totalFlows}`);
+
+    // The comparison does not change this tab's document: no new request, the page stays.
+    const sentBefore = requests.length;
+    await page.check("#compare");
+    await page.getByRole("tab", { name: "Overview" }).click();
+    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
+    assert.deepEqual(requests.slice(sentBefore).map((body) => body.operationName), ["OverviewTab"]);
+    assert.equal(await page.getAttribute("#panel-flow-quality", "data-variables"), JSON.stringify(second));
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -156,10 +156,15 @@ function selectTab(tabName, { focus = false } = {}) {
   if (state.loaded[tabName] !== JSON.stringify(variablesFor(tabName))) load(tabName);
 }
 
-function reloadActive() {
-  state.loaded = {};
-  state.flowQuality.offset = 0;
-  load(state.tab);
+/**
+ * After the window or the comparison changed: the table starts on its first page (a new
+ * window only), and the active tab asks again unless its variables are the same (the comparison toggle does not
+ * change Coverage or Flow Quality). `force` asks again anyway (a new token).
+ */
+function reloadActive({ force = false, firstPage = true } = {}) {
+  if (firstPage) state.flowQuality.offset = 0;
+  if (force) state.loaded = {};
+  if (state.loaded[state.tab] !== JSON.stringify(variablesFor(state.tab))) load(state.tab);
 }
 
 function wireTabs() {
@@ -202,7 +207,7 @@ function wireControls() {
   });
   $("compare").addEventListener("change", (event) => {
     state.compare = event.target.checked;
-    reloadActive();
+    reloadActive({ firstPage: false });
   });
   $("token-open").addEventListener("click", () => {
     showTokenPanel($("token-panel").hidden);
@@ -216,7 +221,7 @@ function wireControls() {
     $("token").value = "";
     showTokenPanel(false);
     showAlert("");
-    reloadActive();
+    reloadActive({ force: true });
   });
 }
 
