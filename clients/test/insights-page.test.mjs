@@ -127,10 +127,16 @@ async function columnValues(page, tableSelector, column) {
 test("Overview shows the API's numbers, and the period picker and comparison change them", async () => {
   const { page, requests, problems, close } = await openPage();
   try {
-    const thirty = (await api("OverviewTab", { period: "LAST_30_DAYS" })).overview;
-    await loaded(page, "overview", { period: "LAST_30_DAYS" });
+    // The comparison is on at first: the headline numbers come with their change.
+    const thirty = (await api("OverviewTab", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" })).overview;
+    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
     for (const field of ["sessionCount", "resolutionRate", "escalationRate", "guidedRate", "mttrMinutes", "avgRating"]) {
       assert.equal(await cardValue(page, "overview", field), exact(thirty[field]), field);
+      assert.equal(
+        await page.getAttribute(`#panel-overview .card[data-field="${field}"] .change`, "data-change"),
+        exact(thirty.changes[field].absolute),
+        field,
+      );
     }
     const shownRate = await page.textContent('#panel-overview .card[data-field="resolutionRate"] .value');
     assert.equal(shownRate, percent(thirty.resolutionRate));
@@ -153,19 +159,22 @@ test("Overview shows the API's numbers, and the period picker and comparison cha
     }
 
     await page.selectOption("#period", "LAST_7_DAYS");
-    await loaded(page, "overview", { period: "LAST_7_DAYS" });
-    const seven = (await api("OverviewTab", { period: "LAST_7_DAYS" })).overview;
+    await loaded(page, "overview", { period: "LAST_7_DAYS", compareTo: "PREVIOUS_PERIOD" });
+    const seven = (await api("OverviewTab", { period: "LAST_7_DAYS", compareTo: "PREVIOUS_PERIOD" })).overview;
     assert.notEqual(seven.sessionCount, thirty.sessionCount);
     assert.equal(await cardValue(page, "overview", "sessionCount"), exact(seven.sessionCount));
-    assert.equal(await page.$$eval("#overview-trend-table tbody tr", (rows) => rows.length), 7);
-
-    await page.check("#compare");
-    await loaded(page, "overview", { period: "LAST_7_DAYS", compareTo: "PREVIOUS_PERIOD" });
-    const compared = (await api("OverviewTab", { period: "LAST_7_DAYS", compareTo: "PREVIOUS_PERIOD" })).overview;
     assert.equal(
       await page.getAttribute('#panel-overview .card[data-field="sessionCount"] .change', "data-change"),
-      exact(compared.changes.sessionCount.absolute),
+      exact(seven.changes.sessionCount.absolute),
     );
+    assert.equal(await page.$$eval("#overview-trend-table tbody tr", (rows) => rows.length), 7);
+
+    await page.uncheck("#compare");
+    await loaded(page, "overview", { period: "LAST_7_DAYS" });
+    assert.equal(await cardValue(page, "overview", "sessionCount"), exact(seven.sessionCount));
+    assert.equal(await page.$$eval("#panel-overview .card .change", (changes) => changes.length), 0);
+    await page.check("#compare");
+    await loaded(page, "overview", { period: "LAST_7_DAYS", compareTo: "PREVIOUS_PERIOD" });
 
     const range = { from: daysBefore(today, 20), to: daysBefore(today, 6) };
     await page.selectOption("#period", "RANGE");
@@ -272,9 +281,9 @@ test("Flow Quality sorts and pages through the API, with performers and reasons"
 
     // The comparison does not change this tab's document: no new request, the page stays.
     const sentBefore = requests.length;
-    await page.check("#compare");
+    await page.uncheck("#compare");
     await page.getByRole("tab", { name: "Overview" }).click();
-    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
+    await loaded(page, "overview", { period: "LAST_30_DAYS" });
     assert.deepEqual(requests.slice(sentBefore).map((body) => body.operationName), ["OverviewTab"]);
     assert.equal(await page.getAttribute("#panel-flow-quality", "data-variables"), JSON.stringify(second));
     assert.deepEqual(problems, []);
@@ -286,7 +295,6 @@ test("Flow Quality sorts and pages through the API, with performers and reasons"
 test("PSA shows entries, hours, the funnel and the daily trend, compared when asked", async () => {
   const { page, problems, close } = await openPage();
   try {
-    await page.check("#compare");
     await page.getByRole("tab", { name: "PSA" }).click();
     const variables = { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" };
     await loaded(page, "psa", variables);
@@ -323,7 +331,7 @@ test("PSA shows entries, hours, the funnel and the daily trend, compared when as
 test("the tabs work from the keyboard", async () => {
   const { page, close } = await openPage();
   try {
-    await loaded(page, "overview", { period: "LAST_30_DAYS" });
+    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
     await page.focus("#tab-overview");
     await page.keyboard.press("ArrowRight");
     assert.equal(await page.evaluate(() => document.activeElement.id), "tab-coverage");
@@ -332,7 +340,7 @@ test("the tabs work from the keyboard", async () => {
     assert.equal(await page.$eval("#panel-overview", (panel) => panel.hidden), true);
     await page.keyboard.press("End");
     assert.equal(await page.evaluate(() => document.activeElement.id), "tab-psa");
-    await loaded(page, "psa", { period: "LAST_30_DAYS" });
+    await loaded(page, "psa", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
   } finally {
     await close();
   }
@@ -352,7 +360,7 @@ test("an expired token shows a clear message and asks for a new one", async () =
     // A valid token then brings the numbers.
     await page.fill("#token", token);
     await page.press("#token", "Enter");
-    await loaded(page, "overview", { period: "LAST_30_DAYS" });
+    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
     assert.equal(await page.isHidden("#alert"), true);
   } finally {
     await close();

@@ -15,7 +15,7 @@ const state = {
   tab: "overview",
   period: "LAST_30_DAYS",
   range: null, // {from, to} when the custom range is chosen
-  compare: false,
+  compare: true, // the headline numbers come with their change unless switched off
   flowQuality: { sort: "QUALITY", direction: "DESC", offset: 0 },
   loaded: {}, // tab -> the variables its panel shows (JSON), so a tab reloads only when stale
 };
@@ -226,6 +226,7 @@ function wireControls() {
 }
 
 function start() {
+  $("controls").reset(); // a restored form must not disagree with the state above
   wireTabs();
   wireControls();
   const fromHash = location.hash.slice(1);
