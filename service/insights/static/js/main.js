@@ -66,11 +66,13 @@ function askForToken(message) {
 
 function describe(error) {
   if (error instanceof ApiError && error.unauthenticated) {
+    const demo = document.querySelector('meta[name="flowpilot-demo-authorization"]');
+    const next = demo
+      ? "Reload the page for a fresh demo token, or enter a token"
+      : "Enter a new token (python main.py token prints one)";
+    if (/expired/i.test(error.message)) return `Your token has expired. ${next} to see the numbers.`;
     const reason = error.message && !/^HTTP \d+$/.test(error.message) ? ` (${error.message})` : "";
-    return (
-      `Your token was not accepted${reason}. It may have expired: ` +
-      "enter a new token (python main.py token prints one) to see the numbers."
-    );
+    return `Your token was not accepted${reason}. ${next} to see the numbers.`;
   }
   if (error instanceof ApiError && error.code === "FORBIDDEN") {
     return "This token may not read analytics: the insights need a team admin or admin token.";
