@@ -55,7 +55,7 @@ export function render(data, { usesRange }) {
   );
   const gaps = tab.knowledgeGaps.length
     ? table(
-        "Domains with sessions but too few flows",
+        "Domains with a critical tier, where the API suggests creating a flow",
         [
           { key: "name", label: "Domain", value: (g) => g.name },
           { key: "sessionCount", label: "Sessions", value: (g) => fmt.count(g.sessionCount), exact: (g) => fmt.exact(g.sessionCount), numeric: true },
