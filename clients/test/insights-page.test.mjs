@@ -225,6 +225,18 @@ test("Coverage colours the heatmap by the API's tiers and lists gaps and unmappe
     assert.ok(tiers.flat().some(([tier]) => tier === "CRITICAL") && tiers.flat().some(([tier]) => tier === "GOOD"));
     assert.deepEqual(await columnValues(page, "#coverage-gaps", "name"), coverage.knowledgeGaps.map((g) => g.name));
     assert.equal(await page.getAttribute("#coverage-unmapped", "data-value"), exact(coverage.unmappedSessionCount));
+
+    // A range the API refuses (more than 366 days): its reason, and no numbers of another window.
+    await page.selectOption("#period", "RANGE");
+    await page.fill("#range-from", daysBefore(today, 400));
+    await page.fill("#range-to", today);
+    await page.click("#range-apply");
+    await page.waitForSelector("#alert:not([hidden])");
+    assert.match(await page.textContent("#alert"), /^The numbers could not be loaded: .*366.*\(request id \w+\)\.$/);
+    assert.equal(await page.$$eval("#panel-coverage .card", (cards) => cards.length), 0);
+    await page.selectOption("#period", "LAST_90_DAYS");
+    await loaded(page, "coverage", { period: "LAST_90_DAYS" });
+    assert.equal(await page.isHidden("#alert"), true);
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -99,9 +99,10 @@ async function load(tabName) {
     operations ??= await loadOperations();
     const data = await runOperation(operations, TABS[tabName].operationName, variables, auth);
     if (!current()) return;
+    // Drawn from what was asked, not from the controls, which may have moved on since.
     const parts = TABS[tabName].render(data, {
-      usesRange: Boolean(state.range),
-      flowQuality: state.flowQuality,
+      usesRange: Boolean(variables.range),
+      flowQuality: { sort: variables.sort, direction: variables.direction, offset: variables.offset },
       onFlowQualityChange,
     });
     clear(panel).append(...parts);
@@ -113,16 +114,21 @@ async function load(tabName) {
   } catch (error) {
     if (!current()) return;
     $("status").textContent = "";
-    if (error instanceof ApiError && error.unauthenticated) {
-      clear(panel);
-      state.loaded = {};
-      askForToken(describe(error));
-    } else {
-      showAlert(describe(error));
-    }
+    // No numbers are better than numbers of another window or another token.
+    const refused = error instanceof ApiError && error.unauthenticated;
+    for (const name of refused ? Object.keys(TABS) : [tabName]) forget(name);
+    if (refused) askForToken(describe(error));
+    else showAlert(describe(error));
   } finally {
     if (current()) panel.removeAttribute("aria-busy");
   }
+}
+
+function forget(tabName) {
+  const panel = $(`panel-${tabName}`);
+  clear(panel);
+  delete panel.dataset.variables;
+  delete state.loaded[tabName];
 }
 
 /** The custom range starts as the window just shown, so it is always a valid one. */
