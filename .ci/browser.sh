@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# The browser of the browser checks (tests/clients/test_insights_page.py): Debian's
-# Chromium at /usr/bin/chromium, driven by playwright-core (never Playwright's own
-# browser downloads). Installs it when it is missing; needs root and apt sources.
+# The browser of the client checks: Debian's Chromium, installed when absent (as root, or
+# through passwordless sudo). playwright-core drives it; Playwright's own browser
+# downloads are never used.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
-  echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
-  exit 0
-fi
+for candidate in chromium chromium-browser google-chrome; do
+  if command -v "$candidate" >/dev/null 2>&1; then
+    exit 0
+  fi
+done
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "error: /usr/bin/chromium is missing and apt-get is not available to install it" >&2
+  echo "error: Chromium is missing and apt-get is not available to install it" >&2
   exit 1
 fi
-sudo_cmd=""
-if [ "$(id -u)" != 0 ]; then
-  sudo_cmd="sudo"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo -n"
 fi
-$sudo_cmd apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
-/usr/bin/chromium --version
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium

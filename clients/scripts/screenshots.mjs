@@ -17,7 +17,7 @@ import { chromium } from "playwright-core";
 const base = (process.argv[2] || "http://127.0.0.1:8000").replace(/\/$/, "");
 const here = fileURLToPath(new URL(".", import.meta.url));
 const out = resolve(process.argv[3] || join(here, "..", "..", "docs", "screenshots"));
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const executablePath = process.env.FLOWPILOT_CHROMIUM || "/usr/bin/chromium";
 const TABS = [
   ["overview", "Overview"],
   ["coverage", "Coverage"],

@@ -2,7 +2,7 @@
 // numbers come at once, without asking for a token.
 //
 // Run by tests/clients/test_insights_page.py against a live server in demo mode:
-// FLOWPILOT_BASE_URL and CHROMIUM_PATH (default /usr/bin/chromium).
+// FLOWPILOT_BASE_URL and FLOWPILOT_CHROMIUM (default /usr/bin/chromium).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { chromium } from "playwright-core";
 
 const base = process.env.FLOWPILOT_BASE_URL;
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const executablePath = process.env.FLOWPILOT_CHROMIUM || "/usr/bin/chromium";
 assert.ok(base, "FLOWPILOT_BASE_URL is not set");
 
 test("the demo page shows the numbers with the demo token, asking for none", async () => {

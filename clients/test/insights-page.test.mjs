@@ -6,7 +6,7 @@
 //
 // Run by tests/clients/test_insights_page.py against a live server with the demo data:
 // FLOWPILOT_BASE_URL, FLOWPILOT_TOKEN, FLOWPILOT_EXPIRED_TOKEN, FLOWPILOT_TODAY (YYYY-MM-DD),
-// and CHROMIUM_PATH (default /usr/bin/chromium).
+// and FLOWPILOT_CHROMIUM (default /usr/bin/chromium).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -17,7 +17,7 @@ const base = process.env.FLOWPILOT_BASE_URL;
 const token = process.env.FLOWPILOT_TOKEN;
 const expiredToken = process.env.FLOWPILOT_EXPIRED_TOKEN;
 const today = process.env.FLOWPILOT_TODAY;
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const executablePath = process.env.FLOWPILOT_CHROMIUM || "/usr/bin/chromium";
 assert.ok(base && token && expiredToken && today, "FLOWPILOT_* environment is not set");
 
 let browser;

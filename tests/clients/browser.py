@@ -1,28 +1,26 @@
-"""The browser of the browser checks: Debian's Chromium, driven by playwright-core.
+"""Debian's Chromium for the browser checks (playwright-core drives it; no Playwright download).
 
-Like Node, a missing browser is never a silent pass: the checks skip with the reason on a
-developer's machine and fail under CI (`.ci/browser.sh` installs it there).
+`.ci/browser.sh` installs it in CI; without it the browser tests skip with the reason on a
+developer's machine and fail under CI, like the other client checks.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import shutil
 
 import pytest
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 
 def require_chromium() -> str:
-    """The Chromium executable (CHROMIUM_PATH, else Debian's /usr/bin/chromium)."""
-    path = os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM
-    if not Path(path).is_file() or not os.access(path, os.X_OK):
-        reason = (
-            f"Chromium is needed for the browser checks: {path} is missing "
-            "(apt-get install -y chromium, or set CHROMIUM_PATH)"
-        )
+    """The browser executable (FLOWPILOT_CHROMIUM, else the first one on PATH)."""
+    configured = os.environ.get("FLOWPILOT_CHROMIUM")
+    found = configured or next(filter(None, map(shutil.which, CANDIDATES)), None)
+    if found is None:
+        reason = "Chromium is needed for the browser checks (apt-get install chromium)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    return path
+    return found

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from persistence.analytics.window import local_today
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE, seed_demo
-from persistence.engine import create_engine
-from persistence.migrate import upgrade_engine
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
 from service.auth import issue_token
 from service.settings import Settings
 from tests.clients.browser import require_chromium
 from tests.clients.live_server import live_server
 from tests.clients.node_project import require_node, run_node_tests
-from tests.conftest import create_database, drop_database
 from tests.graphql_client import TEST_JWT_SECRET, settings_for_tests, token_for
-
-
-@pytest.fixture(scope="module")
-async def demo_database_url(server_url: str) -> AsyncIterator[str]:
-    """A database of its own with the demo account (the demo's fixed ids)."""
-    url = await create_database(server_url, prefix="fp_insights")
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        await upgrade_engine(engine)
-        await seed_demo(engine)
-    finally:
-        await engine.dispose()
-    yield url
-    await drop_database(url)
 
 
 def expired_token() -> str:
@@ -56,7 +36,7 @@ async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: s
                 "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
                 "FLOWPILOT_EXPIRED_TOKEN": expired_token(),
                 "FLOWPILOT_TODAY": local_today(datetime.now(UTC), DEMO_TIMEZONE).isoformat(),
-                "CHROMIUM_PATH": chromium,
+                "FLOWPILOT_CHROMIUM": chromium,
             },
         )
     print(output)
@@ -72,7 +52,7 @@ async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> No
         code, output = await run_node_tests(
             node,
             "insights-demo.test.mjs",
-            {"FLOWPILOT_BASE_URL": base_url, "CHROMIUM_PATH": chromium},
+            {"FLOWPILOT_BASE_URL": base_url, "FLOWPILOT_CHROMIUM": chromium},
         )
     print(output)
     assert code == 0, output
