@@ -74,6 +74,8 @@ class Settings:
     jwt_audience: str | None = None
     graphiql: bool = True
     introspection: bool = True
+    # The insights page at `/`; None follows `graphiql`.
+    insights_page: bool | None = None
     pool_size: int = 10
     max_overflow: int = 5
     statement_timeout_ms: int = 5000
@@ -97,8 +99,6 @@ class Settings:
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
-    # The insights page at `/`; None follows `graphiql`.
-    insights_page: bool | None = None
 
     demo: bool = True
 
@@ -120,7 +120,6 @@ class Settings:
                     "(the demo secret is only for the embedded database)"
                 )
             secret = DEMO_JWT_SECRET
-        graphiql = _bool("GRAPHIQL_ENABLED", demo)
         return cls(
             database_url=database_url,
             database_read_url=_optional("DATABASE_READ_URL"),
@@ -128,8 +127,9 @@ class Settings:
             jwt_secret=secret,
             jwt_issuer=_optional("AUTH_JWT_ISSUER"),
             jwt_audience=_optional("AUTH_JWT_AUDIENCE"),
-            graphiql=graphiql,
+            graphiql=_bool("GRAPHIQL_ENABLED", demo),
             introspection=_bool("INTROSPECTION_ENABLED", demo),
+            insights_page=_bool("INSIGHTS_PAGE", _bool("GRAPHIQL_ENABLED", demo)),
             pool_size=_int("DB_POOL_SIZE", 10),
             max_overflow=_int("DB_MAX_OVERFLOW", 5),
             statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),
@@ -149,6 +149,5 @@ class Settings:
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
-            insights_page=_bool("INSIGHTS_PAGE", graphiql),
             demo=demo,
         )
