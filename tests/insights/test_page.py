@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import uuid
 from fnmatch import fnmatch
 from typing import Any
 
@@ -14,24 +15,41 @@ from queries import TAB_DOCUMENTS, tab_query
 from service.auth import verify_token
 from service.insights.operations import page_operations
 from service.insights.page import STATIC_DIR, insights_page_enabled
-from service.persisted_queries import PersistedQueries, sha256_hex
+from service.persisted_queries import sha256_hex
 from service.settings import PROJECT_ROOT, Settings
-from tests.graphql_client import running_app, settings_for_tests
+from tests.graphql_client import running_app, settings_for_tests, token_for
 
 DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bearer ([^"]+)"')
 
 
-def test_operations_are_the_query_documents_hashed_as_the_safelist_accepts() -> None:
+def test_operations_are_the_query_documents_by_their_hash() -> None:
     operations = page_operations()
     assert set(operations) == {"OverviewTab", "CoverageTab", "FlowQualityTab", "PsaTab"}
     assert sorted(op["document"] for op in operations.values()) == sorted(
         tab_query(tab) for tab in TAB_DOCUMENTS
     )
-    safelist = PersistedQueries(safelist=True)
     for operation in operations.values():
         assert operation["sha256Hash"] == sha256_hex(operation["document"])
-        persisted = {"persistedQuery": {"version": 1, "sha256Hash": operation["sha256Hash"]}}
-        assert safelist.resolve(None, persisted) == operation["document"]
+
+
+async def test_safelist_mode_runs_each_operation_by_the_hash_the_page_sends(
+    database_url: str,
+) -> None:
+    """Through the HTTP endpoint, so the check holds however the safelist matches inside."""
+    settings = settings_for_tests(database_url, persisted_queries_safelist=True)
+    async with running_app(settings) as api:
+        for name, operation in page_operations().items():
+            body = {
+                "operationName": name,
+                "variables": {"period": "LAST_7_DAYS"},
+                "extensions": {
+                    "persistedQuery": {"version": 1, "sha256Hash": operation["sha256Hash"]}
+                },
+            }
+            headers = {"Authorization": f"Bearer {token_for(uuid.uuid4())}"}
+            answer = (await api.http.post("/graphql", json=body, headers=headers)).json()
+            assert "errors" not in answer, (name, answer)
+            assert answer["data"], name
 
 
 def test_the_page_follows_graphiql_unless_insights_page_is_set() -> None:
