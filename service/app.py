@@ -21,6 +21,7 @@ from service.error_masking import quiet_known_errors
 from service.export import CsvExport
 from service.graphql_view import AnalyticsGraphQL
 from service.http_limits import BodySizeLimit
+from service.insights.page import insights_routes
 from service.jobs import BackgroundJobs
 from service.observability import (
     LogOperationName,
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
             Route("/static/{name}", static_file, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
+            *insights_routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

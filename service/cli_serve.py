@@ -21,6 +21,7 @@ from service.auth import issue_token
 from service.cli_commands import create_role, seed_into
 from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
 from service.cli_migrate import migrate_to
+from service.insights.page import insights_page_enabled
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
 from service.settings import Settings
@@ -108,6 +109,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "Headers for GraphiQL (demo team admin, valid 12 hours):",
         f'{{"Authorization": "Bearer {token}"}}',
     ]
+    if insights_page_enabled(settings):
+        lines.insert(2, f"Insights page: {url.removesuffix('graphql')}")
     print("\n".join(lines), flush=True)
     _run_uvicorn(args)
     return 0

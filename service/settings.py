@@ -108,6 +108,8 @@ class Settings:
     jwt_max_lifetime_s: float = 24 * 3600.0
     graphiql: bool = True
     introspection: bool = True
+    # The insights page at `/`; None follows `graphiql`.
+    insights_page: bool | None = None
     pool_size: int = 10
     max_overflow: int = 5
     statement_timeout_ms: int = 5000
@@ -184,6 +186,7 @@ class Settings:
             jwt_max_lifetime_s=_float("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0),
             graphiql=_bool("GRAPHIQL_ENABLED", demo),
             introspection=_bool("INTROSPECTION_ENABLED", demo),
+            insights_page=_bool("INSIGHTS_PAGE", _bool("GRAPHIQL_ENABLED", demo)),
             pool_size=_int("DB_POOL_SIZE", 10),
             max_overflow=_int("DB_MAX_OVERFLOW", 5),
             statement_timeout_ms=_int("DB_STATEMENT_TIMEOUT_MS", 5000),

@@ -1,0 +1,67 @@
+"""The insights page in a real browser, on a live server with the demo data in safelist mode."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from persistence.analytics.window import local_today
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
+from service.auth import issue_token
+from service.settings import Settings
+from tests.clients.browser import require_chromium
+from tests.clients.live_server import live_server
+from tests.clients.node_project import require_node, run_node_tests
+from tests.graphql_client import TEST_JWT_SECRET, settings_for_tests, token_for
+
+
+def expired_token() -> str:
+    settings = Settings(jwt_secret=TEST_JWT_SECRET)
+    return issue_token(
+        settings, account_id=DEMO_ACCOUNT_ID, role="team_admin", lifetime=timedelta(hours=-1)
+    )
+
+
+async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: str) -> None:
+    node = require_node()
+    chromium = require_chromium()
+    settings = settings_for_tests(
+        demo_database_url, rate_limit_cost_per_s=0, persisted_queries_safelist=True
+    )
+    async with live_server(settings) as base_url:
+        code, output = await run_node_tests(
+            node,
+            "insights-page.test.mjs",
+            {
+                "FLOWPILOT_BASE_URL": base_url,
+                "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
+                "FLOWPILOT_EXPIRED_TOKEN": expired_token(),
+                "FLOWPILOT_TODAY": local_today(datetime.now(UTC), DEMO_TIMEZONE).isoformat(),
+                "FLOWPILOT_CHROMIUM": chromium,
+            },
+        )
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 6" in output and "ℹ fail 0" in output, output
+
+
+async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> None:
+    node = require_node()
+    chromium = require_chromium()
+    settings = settings_for_tests(demo_database_url, rate_limit_cost_per_s=0, demo=True)
+    async with live_server(settings) as base_url:
+        code, output = await run_node_tests(
+            node,
+            "insights-demo.test.mjs",
+            {"FLOWPILOT_BASE_URL": base_url, "FLOWPILOT_CHROMIUM": chromium},
+        )
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 1" in output and "ℹ fail 0" in output, output
+
+
+async def test_the_page_requests_persisted_queries_and_reads_refusals() -> None:
+    """The page's request logic against scripted answers (no server, no browser)."""
+    code, output = await run_node_tests(require_node(), "insights-api.test.mjs", {})
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 4" in output and "ℹ fail 0" in output, output

@@ -1,0 +1,182 @@
+"""The insights page as the server serves it: routes, headers, the demo token, its operations."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import uuid
+from fnmatch import fnmatch
+from typing import Any
+
+import pytest
+
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
+from queries import TAB_DOCUMENTS, tab_query
+from service.auth import verify_token
+from service.insights.operations import page_operations
+from service.insights.page import STATIC_DIR, insights_page_enabled
+from service.persisted_queries import sha256_hex
+from service.settings import PROJECT_ROOT, Settings
+from tests.graphql_client import running_app, settings_for_tests, token_for
+
+DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bearer ([^"]+)"')
+
+
+def test_operations_are_the_query_documents_by_their_hash() -> None:
+    operations = page_operations()
+    assert set(operations) == {"OverviewTab", "CoverageTab", "FlowQualityTab", "PsaTab"}
+    assert sorted(op["document"] for op in operations.values()) == sorted(
+        tab_query(tab) for tab in TAB_DOCUMENTS
+    )
+    for operation in operations.values():
+        assert operation["sha256Hash"] == sha256_hex(operation["document"])
+
+
+async def test_safelist_mode_runs_each_operation_by_the_hash_the_page_sends(
+    database_url: str,
+) -> None:
+    """Through the HTTP endpoint, so the check holds however the safelist matches inside."""
+    settings = settings_for_tests(database_url, persisted_queries_safelist=True)
+    async with running_app(settings) as api:
+        for name, operation in page_operations().items():
+            body = {
+                "operationName": name,
+                "variables": {"period": "LAST_7_DAYS"},
+                "extensions": {
+                    "persistedQuery": {"version": 1, "sha256Hash": operation["sha256Hash"]}
+                },
+            }
+            headers = {"Authorization": f"Bearer {token_for(uuid.uuid4())}"}
+            answer = (await api.http.post("/graphql", json=body, headers=headers)).json()
+            assert "errors" not in answer, (name, answer)
+            assert answer["data"], name
+
+
+def test_the_page_follows_graphiql_unless_insights_page_is_set() -> None:
+    assert insights_page_enabled(Settings(graphiql=True))
+    assert not insights_page_enabled(Settings(graphiql=False))
+    assert insights_page_enabled(Settings(graphiql=False, insights_page=True))
+    assert not insights_page_enabled(Settings(graphiql=True, insights_page=False))
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"GRAPHIQL_ENABLED": "true"}, True),
+        ({"INSIGHTS_PAGE": "on"}, True),
+        ({"GRAPHIQL_ENABLED": "true", "INSIGHTS_PAGE": "off"}, False),
+    ],
+)
+def test_insights_page_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: bool
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db:5432/flowpilot")
+    monkeypatch.setenv("AUTH_JWT_SECRET", "a-secret-for-this-test-only-0123456789")
+    for name in ("GRAPHIQL_ENABLED", "INSIGHTS_PAGE", "FLOWPILOT_DEMO"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert insights_page_enabled(Settings.from_env()) is expected
+
+
+def test_a_bad_insights_page_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTS_PAGE", "maybe")
+    with pytest.raises(ValueError, match="INSIGHTS_PAGE"):
+        Settings.from_env()
+
+
+def test_every_static_file_is_package_data() -> None:
+    config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["service.insights"]
+    for path in STATIC_DIR.rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(STATIC_DIR.parent).as_posix()
+            assert any(fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def test_the_assets_load_nothing_from_elsewhere() -> None:
+    """No CDN, no inline script: everything comes from the service under its CSP."""
+    for path in STATIC_DIR.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
+        urls = {url for url in urls if not url.startswith("http://127.0.0.1")}
+        assert not urls, f"{path.name}: {urls}"
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page))
+    assert not re.search(r"\son[a-z]+=", page), "inline event handlers would need 'unsafe-inline'"
+
+
+async def get(settings: Settings, path: str) -> Any:
+    async with running_app(settings) as api:
+        return await api.http.get(path)
+
+
+async def test_the_page_has_a_strict_policy_and_no_token_outside_the_demo(
+    database_url: str,
+) -> None:
+    async with running_app(settings_for_tests(database_url)) as api:
+        page = await api.http.get("/")
+        operations = await api.http.get("/insights/operations.json")
+        script = await api.http.get("/insights/static/js/main.js")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["cache-control"] == "no-store"
+    assert "flowpilot-demo-authorization" not in page.text
+    assert "Bearer" not in page.text
+    assert operations.json() == page_operations()
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["content-security-policy"] == policy
+
+
+async def test_in_the_demo_the_page_carries_the_demo_team_admins_token(database_url: str) -> None:
+    settings = settings_for_tests(database_url, demo=True)
+    page = await get(settings, "/")
+    found = DEMO_META.search(page.text)
+    assert found, page.text[:500]
+    principal = verify_token(found.group(1), settings)
+    assert principal.account_id == DEMO_ACCOUNT_ID
+    assert principal.role == "team_admin"
+    assert principal.user_id == DEMO_TEAM_ADMIN_ID
+
+
+async def test_every_module_the_page_imports_is_served(database_url: str) -> None:
+    async with running_app(settings_for_tests(database_url)) as api:
+        page = (await api.http.get("/")).text
+        pending = re.findall(r'(?:src|href)="(/insights/static/[^"]+)"', page)
+        seen: set[str] = set()
+        while pending:
+            path = pending.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            response = await api.http.get(path)
+            assert response.status_code == 200, path
+            if path.endswith(".js"):
+                folder = path.rsplit("/", 1)[0]
+                for module in re.findall(r'from "\./([^"]+)"', response.text):
+                    pending.append(f"{folder}/{module}")
+    assert len(seen) >= 10, seen
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"graphiql": False}, {"graphiql": True, "insights_page": False}]
+)
+async def test_switched_off_the_page_is_not_served(
+    database_url: str, overrides: dict[str, Any]
+) -> None:
+    settings = settings_for_tests(database_url, **overrides)
+    async with running_app(settings) as api:
+        assert (await api.http.get("/")).status_code == 404
+        assert (await api.http.get("/insights/operations.json")).status_code == 404
+        assert (await api.http.get("/insights/static/js/main.js")).status_code == 404
+
+
+async def test_switched_on_without_graphiql_the_page_is_served(database_url: str) -> None:
+    settings = settings_for_tests(database_url, graphiql=False, insights_page=True)
+    assert (await get(settings, "/")).status_code == 200
