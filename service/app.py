@@ -29,6 +29,7 @@ from service.observability import (
 )
 from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
+from service.response_cache.extension import TagWithDataVersion
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(
-        build_schema_for(settings),
+        build_schema_for(settings, [TagWithDataVersion]),  # response cache hook
         settings,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,

@@ -26,6 +26,7 @@ from service.observability import note_account, note_errors, note_operation
 from service.persisted_queries import PersistedQueries
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
+from service.response_cache.graphql_hook import GraphQLCacheHook
 from service.settings import Settings
 
 
@@ -52,6 +53,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             safelist=settings.persisted_queries_safelist,
             capacity=settings.persisted_queries_cache_size,
         )
+        self.response_cache = GraphQLCacheHook(settings, schema)  # response cache hook
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -108,13 +110,43 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         note_operation(request_data.operation_name or _operation_name(query))
         try:
             return await within_request_timeout(
-                super().execute_single(
+                self._execute_or_cached(
                     request, request_adapter, sub_response, context, root_value, request_data
                 ),
                 self.settings.request_timeout_s,
             )
         finally:
             await context.close()
+
+    async def _execute_or_cached(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # --- response cache hook (service/response_cache): a hit skips execution ---
+        cached = await self.response_cache.before(request, sub_response, context, request_data)
+        if cached is not None:
+            return cached
+        # --- end response cache hook ---
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        # --- response cache hook: the stored bytes, a 304, or a fresh answer's ETag ---
+        cached = self.response_cache.response(sub_response)
+        if cached is not None:
+            return cached
+        # --- end response cache hook ---
+        return super().create_response(response_data, sub_response)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -124,6 +156,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if result.errors:
             result.errors = mask_errors(result.errors, request_id)
         response = await super().process_result(request, result)
+        await self.response_cache.after(request, response, self.encode_json)  # cache hook
         codes: list[str] = []
         for error in response.get("errors") or []:
             if not isinstance(error, dict):

@@ -82,6 +82,13 @@ class Settings:
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = False
     persisted_queries_cache_size: int = 1000
+    # Response cache (docs/caching.md): in-process by default, Redis when REDIS_URL is set.
+    response_cache: bool = True
+    response_cache_max_age_s: float = 60.0
+    response_cache_max_bytes: int = 64 * 1024 * 1024
+    response_cache_hit_cost: float = 1.0
+    response_cache_redis_timeout_s: float = 0.05
+    redis_url: str | None = None
 
     demo: bool = True
 
@@ -129,5 +136,11 @@ class Settings:
             connect_timeout_s=_float("DB_CONNECT_TIMEOUT_S", 5.0),
             persisted_queries_safelist=_bool("PERSISTED_QUERIES_SAFELIST", False),
             persisted_queries_cache_size=_int("PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            response_cache=_bool("ANALYTICS_CACHE", True),
+            response_cache_max_age_s=_float("ANALYTICS_CACHE_MAX_AGE_S", 60.0),
+            response_cache_max_bytes=_int("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024),
+            response_cache_hit_cost=_float("ANALYTICS_CACHE_HIT_COST", 1.0),
+            response_cache_redis_timeout_s=_float("ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05),
+            redis_url=_optional("REDIS_URL"),
             demo=demo,
         )
