@@ -51,8 +51,8 @@ class Identity:
     variables: dict[str, Any] | None
 
     @property
-    def shape(self) -> tuple[str, str, str, str]:
-        return (self.kind, self.access, self.document, self.operation or "")
+    def shape(self) -> tuple[str, str, str]:
+        return (self.kind, self.document, self.operation or "")
 
     def key(self, state: DataState) -> str:
         return cache_key(
@@ -96,7 +96,7 @@ class ResponseCache:
         self.max_age_s = max_age_s
         self.hit_cost = hit_cost
         self.budget = budget
-        self._answered: set[tuple[str, str, str, str]] = set()
+        self._answered: set[tuple[str, str, str]] = set()
         self._max_shapes = max_shapes
 
     @classmethod
@@ -114,6 +114,13 @@ class ResponseCache:
             hit_cost=settings.response_cache_hit_cost,
             budget=budget,
         )
+
+    def trust(self, kind: str, query: str, operation: str | None) -> None:
+        """Look `query` up from its first request on (first-party documents: every
+        worker shares entries of the tabs at once, without a first execution each)."""
+        facts = document_facts(query)
+        if facts is not None and len(self._answered) < self._max_shapes:
+            self._answered.add((kind, facts.digest, operation or ""))
 
     async def lookup(
         self,

@@ -18,11 +18,13 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+from queries import TAB_DOCUMENTS, tab_query
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.query_cost import QueryCost
 from service.response_cache import conditional
 from service.response_cache.cache import ResponseCache, Ticket, attach, attached
+from service.response_cache.key import document_facts
 from service.settings import Settings
 
 _RESPONSE_ATTR = "_flowpilot_response_cache"
@@ -40,6 +42,12 @@ def schema_budget(schema: BaseSchema) -> BudgetRegistry | None:
 class GraphQLCacheHook:
     def __init__(self, settings: Settings, schema: BaseSchema) -> None:
         self.cache = ResponseCache.from_settings(settings, schema_budget(schema))
+        for tab in TAB_DOCUMENTS:
+            document = tab_query(tab)
+            facts = document_facts(document)
+            for operation in (None, *(facts.queries if facts else ())):
+                self.cache.trust("graphql", document, operation)
+                self.cache.trust("csv", document, operation)
 
     async def before(
         self,
