@@ -13,6 +13,12 @@ reused even if a row is deleted and made again. `data_version_epoch` holds one r
 id per database: a shared cache outliving a database that is dropped and re-made (tests,
 restores) can then never match an entry of the old one. Triggers run with the caller's
 rights, so row-level security binds the version rows like every other account row.
+
+`flowpilot_data_state(account)` reads an account's version, the epoch and the account's
+time zone in one round trip outside any transaction (a cache hit's only SQL): it binds
+the account for its own statement (`set_config(..., true)` ends with the implicit
+transaction), and runs with the caller's rights, so it shows only what the caller could
+read after binding that account itself.
 """
 
 from collections.abc import Sequence
@@ -69,6 +75,23 @@ def _name(table: str, operation: str) -> str:
     return f"data_version_{table}_{operation.lower()}"
 
 
+_STATE_FUNCTION = """
+CREATE FUNCTION flowpilot_data_state(target uuid)
+RETURNS TABLE (version bigint, epoch uuid, timezone text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  PERFORM set_config('app.current_account_id', target::text, true);
+  RETURN QUERY
+    SELECT coalesce((SELECT v.version FROM account_data_versions v
+                     WHERE v.account_id = target), 0::bigint),
+           (SELECT e.epoch FROM data_version_epoch e LIMIT 1),
+           a.timezone
+    FROM accounts a WHERE a.id = target;
+END
+$fn$
+"""
+
+
 def upgrade() -> None:
     op.execute("CREATE SEQUENCE data_version_seq AS bigint")
     op.create_table(
@@ -88,6 +111,7 @@ def upgrade() -> None:
         sa.Column("epoch", UUID(as_uuid=True), primary_key=True),
     )
     op.execute("INSERT INTO data_version_epoch (epoch) VALUES (gen_random_uuid())")
+    op.execute(_STATE_FUNCTION)
     for table, column in _WATCHED.items():
         for operation in _OPERATIONS:
             name = _name(table, operation)
@@ -108,6 +132,7 @@ def downgrade() -> None:
             name = _name(table, operation)
             op.execute(f"DROP TRIGGER {name} ON {table}")
             op.execute(f"DROP FUNCTION {name}()")
+    op.execute("DROP FUNCTION flowpilot_data_state(uuid)")
     op.drop_table("data_version_epoch")
     op.drop_table("account_data_versions")
     op.execute("DROP SEQUENCE data_version_seq")

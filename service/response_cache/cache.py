@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
@@ -23,7 +24,7 @@ from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
-from service.response_cache.version import read_state
+from service.response_cache.version import current_state, read_state
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -79,9 +80,11 @@ class Ticket:
 
 
 class ResponseCache:
-    """Documents never answered whole in this process are executed before any cache SQL:
-    a query refused as too complex, invalid or forbidden still runs no SQL at all, and
-    their version is read after execution in the same snapshot (exact all the same)."""
+    """A lookup reads the latest committed state in one round trip and serves an entry
+    of exactly that state. A miss executes in its snapshot and is tagged with the state
+    that snapshot shows (read after execution, in the same snapshot). Documents never
+    answered whole in this process are not looked up at all: a query refused as too
+    complex, invalid or forbidden still runs no SQL."""
 
     def __init__(
         self,
@@ -148,7 +151,7 @@ class ResponseCache:
         if identity.shape not in self._answered:
             count("miss", "first_sight")
             return Ticket(identity=identity)
-        state = await snapshot_state(context)
+        state = await _current_state(context)
         if state is None:
             return Ticket()
         key = identity.key(state)
@@ -159,7 +162,8 @@ class ResponseCache:
             return Ticket()
         if entry is None or time.time() - entry.stored_at >= self.max_age_s:
             count("miss")
-            return Ticket(identity=identity, key=key)
+            # The key comes from the snapshot after execution: it may see a newer state.
+            return Ticket(identity=identity)
         ticket = Ticket(entry=entry)
         retry_after = self._charge(str(principal.account_id))
         if retry_after is not None:
@@ -193,6 +197,24 @@ class ResponseCache:
     async def close(self) -> None:
         if self.tier is not None:
             await self.tier.close()
+
+
+async def _current_state(context: RequestContext) -> DataState | None:
+    """The latest committed state, for a lookup; None (and counted) when unreadable."""
+    assert context.principal is not None
+    engine = context.read_sessionmaker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        return None
+    try:
+        state = await current_state(engine, context.principal.account_id, context.now)
+    except Exception as error:
+        # Execution meets the same failure and reports it with its own code.
+        logger.info("response cache: data version unreadable (%s)", type(error).__name__)
+        count("bypass", "version_unreadable")
+        return None
+    if state is None:
+        count("bypass", "no_account")
+    return state
 
 
 async def snapshot_state(context: RequestContext) -> DataState | None:
@@ -229,7 +251,7 @@ def attached(request: Any) -> Ticket | None:
 
 
 async def tag(context: RequestContext, ticket: Ticket) -> None:
-    """A first sight's key, from the same snapshot its answer was read from."""
+    """A miss's key, from the same snapshot its answer was read from."""
     if ticket.identity is None or ticket.key is not None:
         return
     state = await snapshot_state(context)

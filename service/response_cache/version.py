@@ -1,8 +1,11 @@
-"""The data version as the request's snapshot sees it (one statement, inside the snapshot).
+"""The account's data state: version, database epoch and local date.
 
-Read in the same REPEATABLE READ transaction that executes a miss, so an entry is tagged
-with exactly the state it was computed from; on a replica the standby's own version is
-read, so an entry is never newer or older than what that standby shows.
+`read_state` reads it inside the request's REPEATABLE READ snapshot, after a miss has
+executed there, so an entry is tagged with exactly the state it was computed from.
+`current_state` reads the latest committed state in one round trip outside any
+transaction, for a lookup: an entry tagged with that version was computed from the very
+data a fresh execution would read now. Both read the database the tabs read (on a
+replica, the standby's own state), so an entry is never ahead of or behind it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from persistence.analytics.window import local_today
 from persistence.snapshot import ReadSnapshot
@@ -36,3 +39,19 @@ async def read_state(
         return DataState(str(epoch), int(version), local_today(now, timezone))
 
     return await snapshot.read(work)
+
+
+_CURRENT = text("SELECT version, epoch, timezone FROM flowpilot_data_state(:a)")
+
+
+async def current_state(
+    engine: AsyncEngine, account_id: uuid.UUID, now: datetime
+) -> DataState | None:
+    """The latest committed state (autocommit: no BEGIN, no COMMIT); None: no account."""
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await autocommit.execute(_CURRENT, {"a": account_id})).one_or_none()
+    if row is None:
+        return None
+    version, epoch, timezone = row
+    return DataState(str(epoch), int(version), local_today(now, timezone))

@@ -114,3 +114,22 @@ async def test_a_rolled_back_write_leaves_the_version(
         assert seen > before  # the writer sees its own bump...
         await session.rollback()
     assert await version(role_sessionmaker, builder.account_id) == before  # ...no one else
+
+
+async def test_the_one_round_trip_state_read_binds_only_its_own_statement(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    role_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    builder = await AccountBuilder.create(sessionmaker, timezone="Asia/Tokyo")
+    await builder.session(NOW)
+    expected = await version(role_sessionmaker, builder.account_id)
+    state = text("SELECT version, timezone FROM flowpilot_data_state(:a)")
+    bound = text("SELECT current_setting('app.current_account_id', true)")
+    async with role_sessionmaker() as session:
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        row = (await connection.execute(state, {"a": builder.account_id})).one()
+        # The binding ended with the function's statement.
+        after = (await connection.execute(bound)).scalar_one()
+        missing = (await connection.execute(state, {"a": uuid.uuid4()})).all()
+    assert tuple(row) == (expected, "Asia/Tokyo")
+    assert after in (None, "") and missing == []
