@@ -46,8 +46,12 @@ class Pair:
             "-c wal_level=replica -c max_wal_senders=4 -c hot_standby=on -c fsync=off"
         )
         log = self.root / f"{data.name}.log"
-        self._run(str(_bin_dir() / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log),
-                  "-w", "start")  # fmt: skip
+        try:
+            self._run(str(_bin_dir() / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                      str(log), "-w", "-t", "240", "start", timeout=300)  # fmt: skip
+        except RuntimeError as error:
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{error}\n{tail}") from None
 
     @classmethod
     def start(cls, root: Path) -> Pair:
