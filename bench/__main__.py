@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     day.add_argument("--think", type=float, default=1.0, help="mean seconds between clicks")
     day.add_argument("--writes-per-s", type=float, default=10.0)
     day.add_argument("--hit-seconds", type=float, default=5.0)
+    day.add_argument(
+        "--poll-share", type=float, default=0.25, help="share of dashboards left polling"
+    )
     day.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     day.add_argument("--seed", type=int, default=1)
     day.add_argument("--output", default=None, help="results JSON (default bench/results/day.json)")

@@ -208,16 +208,23 @@ async def viewer(
     think_s: float,
     tally: Tally,
     measure_from: float,
+    poller: bool = False,
 ) -> None:
-    """One team lead: opens tabs, switches periods, leaves the Overview polling."""
+    """One team lead: opens tabs, switches periods, ranges and comparisons; a poller is a
+    dashboard left open on the Overview, reloading it every `think_s` on average."""
     headers = {"Authorization": f"Bearer {token(tenant.id)}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
         period = "LAST_30_DAYS"
+        polling = {"query": tab_query("overview"), "variables": {"period": period}}
         while time.perf_counter() < stop_at:
-            tab = rng.choices(TABS, weights=(4, 2, 2, 1))[0]
+            tab = "overview" if poller else rng.choices(TABS, weights=(4, 2, 2, 1))[0]
             if rng.random() < 0.3:
                 period = rng.choice(PERIODS)
-            body = {"query": tab_query(tab), "variables": _variables(rng, tab, period)}
+            body = (
+                polling
+                if poller
+                else {"query": tab_query(tab), "variables": _variables(rng, tab, period)}
+            )
             sent = time.perf_counter()
             try:
                 response = await http.post("/graphql", json=body)
@@ -313,6 +320,7 @@ async def day(
     think_s: float,
     writes_per_s: float,
     seed: int,
+    poll_share: float = 0.25,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     tally = Tally()
@@ -329,13 +337,14 @@ async def day(
         outcomes_before = server.cache_outcomes()
 
     people = _viewers_per_tenant(tenants_, viewers)
+    pollers = {index for index in range(len(people)) if rng.random() < poll_share}
     await asyncio.gather(
         mark(),
         writer(url, tenants_, writes_per_s, random.Random(rng.random()), stop_at, tally),
         *(
             viewer(server.base_url, t, random.Random(rng.random()), stop_at, think_s, tally,
-                   measure_from)
-            for t in people
+                   measure_from, index in pollers)
+            for index, t in enumerate(people)
         ),
     )  # fmt: skip
     cpu = server.cpu_seconds() - (cpu_before or 0.0)
@@ -344,6 +353,7 @@ async def day(
     looked_up = outcomes["hit"] + outcomes["not_modified"] + outcomes["miss"]
     return {
         "viewers": len(people),
+        "pollers": len(pollers),
         "requests": len(everything),
         "rps": len(everything) / seconds,
         "errors": sum(tally.errors.values()),
@@ -389,6 +399,7 @@ class DayOptions:
     think_s: float = 1.0
     writes_per_s: float = 10.0
     hit_seconds: float = 5.0
+    poll_share: float = 0.25
     redis_url: str = "redis://127.0.0.1:6379/0"
     seed: int = 1
     output: Path | None = None
@@ -419,6 +430,7 @@ async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
                     think_s=options.think_s,
                     writes_per_s=options.writes_per_s,
                     seed=options.seed,
+                    poll_share=options.poll_share,
                 )
                 figures["hit_path"] = await hit_path(server, tenants_[0], options.hit_seconds)
             finally:
@@ -471,6 +483,7 @@ def main(args: Any, command: str) -> int:
         think_s=args.think,
         writes_per_s=args.writes_per_s,
         hit_seconds=args.hit_seconds,
+        poll_share=args.poll_share,
         redis_url=args.redis_url,
         seed=args.seed,
         output=Path(args.output) if args.output else None,

@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await jobs.stop()
+            await graphql.response_cache.cache.close()  # response cache hook (Redis client)
             await app.state.database.dispose()
 
     graphql = AnalyticsGraphQL(
