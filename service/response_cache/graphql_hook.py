@@ -40,8 +40,11 @@ def schema_budget(schema: BaseSchema) -> BudgetRegistry | None:
 
 
 class GraphQLCacheHook:
-    def __init__(self, settings: Settings, schema: BaseSchema) -> None:
-        self.cache = ResponseCache.from_settings(settings, schema_budget(schema))
+    def __init__(
+        self, settings: Settings, schema: BaseSchema, budget: BudgetRegistry | None = None
+    ) -> None:
+        """`budget`: the account budget to charge hits (default: the schema's own)."""
+        self.cache = ResponseCache.from_settings(settings, budget or schema_budget(schema))
         for tab in TAB_DOCUMENTS:
             document = tab_query(tab)
             facts = document_facts(document)
