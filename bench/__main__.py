@@ -57,6 +57,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     adopt.add_argument("--scale", choices=list(SCALES), required=True)
     adopt.add_argument("--database-url", default=None)
+    day = commands.add_parser(
+        "day", help="a realistic day of dashboard traffic: cache off, in-process, Redis"
+    )
+    day.add_argument("--database-url", default=None, help="a generated database (default S)")
+    day.add_argument("--modes", default="off,memory,redis")
+    day.add_argument("--workers", default="1,2")
+    day.add_argument("--viewers", type=int, default=40, help="team leads across the accounts")
+    day.add_argument("--seconds", type=float, default=30.0, help="measured time per run")
+    day.add_argument("--warmup", type=float, default=5.0)
+    day.add_argument("--think", type=float, default=1.0, help="mean seconds between clicks")
+    day.add_argument("--writes-per-s", type=float, default=10.0)
+    day.add_argument("--hit-seconds", type=float, default=5.0)
+    day.add_argument(
+        "--poll-share", type=float, default=0.25, help="share of dashboards left polling"
+    )
+    day.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    day.add_argument("--seed", type=int, default=1)
+    day.add_argument("--output", default=None, help="results JSON (default bench/results/day.json)")
+    cost = commands.add_parser(
+        "write-cost", help="what the data-version triggers add to a write (side by side)"
+    )
+    cost.add_argument("--database-url", required=True, help="a generated benchmark database")
+    cost.add_argument("--rounds", type=int, default=4)
+    cost.add_argument("--writes", type=int, default=150)
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -99,6 +123,14 @@ def _command(args: argparse.Namespace) -> int:
         options = RunOptions.from_args(args, " ".join(["python -m bench", *sys.argv[1:]]))
         asyncio.run(run(options))
         return 0
+    if args.command == "day":
+        from bench.day import main as day_main
+
+        return day_main(args, " ".join(["python -m bench", *sys.argv[1:]]))
+    if args.command == "write-cost":
+        from bench.write_cost import main as write_cost_main
+
+        return write_cost_main(args.database_url, args.rounds, args.writes)
     if args.command == "versus":
         from pathlib import Path
 

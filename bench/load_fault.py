@@ -379,6 +379,9 @@ def start_app(
         "DB_POOL_TIMEOUT_S": "3",
         "DB_CONNECT_TIMEOUT_S": "2",
         "SUCCESS_RATE_RECALC_INTERVAL_S": "0",
+        # The run's budget arithmetic (the noisy tenant is always refused) counts executed
+        # requests; a cached repeat costs 1 (docs/caching.md), so the cache is off here.
+        "ANALYTICS_CACHE": "0",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         **budget,
     }

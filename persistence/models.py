@@ -211,4 +211,4 @@ class PsaActivityLog(Base):
 TENANT_TABLES = ("accounts", "users", "trees", "ai_sessions", "psa_activity_log")
 
 # The write-path and rollup tables share `Base`; importing them registers them on it.
-from persistence import models_rollups, models_write  # noqa: E402, F401
+from persistence import models_rollups, models_versions, models_write  # noqa: E402, F401

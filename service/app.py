@@ -33,6 +33,7 @@ from service.observability import (
 )
 from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
+from service.response_cache.extension import TagWithDataVersion
 from service.settings import Settings
 from service.static_files import static_file
 
@@ -82,11 +83,13 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await jobs.stop()
             await app.state.psa_pushes.aclose()
+            await graphql.response_cache.cache.close()  # response cache hook (Redis client)
             await app.state.database.dispose()
 
     budget = account_budget(settings)
     graphql = AnalyticsGraphQL(
-        build_schema_for(settings, [LogOperationName], budget),
+        # TagWithDataVersion tags a response-cache miss with the state it was computed from.
+        build_schema_for(settings, [LogOperationName, TagWithDataVersion], budget),
         settings,
         budget=budget,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -42,6 +42,8 @@ from service.error_masking import mask_errors
 from service.observability import note_account, note_errors, note_operation
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
+from service.response_cache import conditional
+from service.response_cache.cache import attach
 
 if TYPE_CHECKING:
     from service.graphql_view import AnalyticsGraphQL
@@ -282,6 +284,33 @@ class CsvExport:
         context = await self.view.get_context(request, Response())
         if context.principal is not None:
             note_account(context.principal.account_id)
+        # --- response cache hook (service/response_cache): same cache as /graphql ---
+        cache = self.view.response_cache.cache
+        try:
+            # One statement, bounded by the database's statement timeout.
+            ticket = await cache.lookup(
+                context,
+                kind="csv",
+                query=export.query,
+                operation=export.operation,
+                variables=variables,
+                if_none_match=request.headers.get("if-none-match"),
+            )
+            attach(request, ticket)
+        except BaseException:
+            await context.close()
+            raise
+        if ticket.refusal is not None:
+            await context.close()
+            extensions = dict(ticket.refusal.extensions or {})
+            extensions.pop("code", None)
+            return _error(429, "RATE_LIMITED", ticket.refusal.message, **extensions)
+        if ticket.entry is not None:
+            await context.close()
+            if ticket.not_modified:
+                return conditional.not_modified(ticket.entry.etag)
+            return self._csv(tab, ticket.entry.body, ticket.entry.etag)
+        # --- end response cache hook ---
         try:
             result = await within_request_timeout(
                 self.view.schema.execute(
@@ -302,9 +331,12 @@ class CsvExport:
             status = _STATUS_BY_CODE.get(code, 400)
             return _error(status, code, str(first["message"]), **extensions)
         assert result.data is not None
-        filename = f"{tab}.csv"
-        return Response(
-            export.to_csv(result.data[export.root_key]),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        body = export.to_csv(result.data[export.root_key]).encode()
+        entry = await cache.store(ticket, body)  # response cache hook
+        return self._csv(tab, body, entry.etag)
+
+    @staticmethod
+    def _csv(tab: str, body: bytes, etag: str | None) -> Response:
+        headers = {"Content-Disposition": f'attachment; filename="{tab}.csv"'}
+        headers.update(conditional.headers(etag))
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)

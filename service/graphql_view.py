@@ -34,6 +34,7 @@ from service.persisted_queries import PersistedQueries
 from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
+from service.response_cache.graphql_hook import GraphQLCacheHook
 from service.settings import Settings
 
 logger = logging.getLogger("flowpilot.auth")
@@ -78,6 +79,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         )
         self.known_operations = first_party_operations()
         self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
+        self.response_cache = GraphQLCacheHook(settings, schema, budget=self.budget)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -210,9 +212,26 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         request_data = dataclasses.replace(request_data, query=query)
         name = request_data.operation_name
         note_operation(name, self.known_operations.label(name, query))
+        # --- response cache hook (service/response_cache): a hit skips execution ---
+        cached = await self.response_cache.before(request, sub_response, context, request_data)
+        if cached is not None:
+            return cached
+        # --- end response cache hook ---
         return await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        # --- response cache hook: the stored bytes, a 304, or a fresh answer's ETag ---
+        cached = self.response_cache.response(sub_response)
+        if cached is not None:
+            return cached
+        # --- end response cache hook ---
+        return super().create_response(response_data, sub_response)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -222,6 +241,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if result.errors:
             result.errors = mask_errors(result.errors, request_id)
         response = await super().process_result(request, result)
+        await self.response_cache.after(request, response, self.encode_json)  # cache hook
         codes: list[str] = []
         for error in response.get("errors") or []:
             if not isinstance(error, dict):
@@ -231,5 +251,6 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
                 extensions.setdefault("requestId", request_id)
             codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
         note_errors(codes)
-        shape_result(request, result, response)
+        if not self.response_cache.served(request):  # a hit's result is only a placeholder
+            shape_result(request, result, response)
         return response

@@ -77,6 +77,7 @@ class RequestRecord:
     statements: int = 0
     codes: list[str] = field(default_factory=list)
     status: int | None = None
+    cache: str | None = None  # response cache outcome (service/response_cache)
 
     @property
     def outcome(self) -> str:
@@ -129,6 +130,12 @@ def note_errors(codes: Iterable[str]) -> None:
         record.codes.extend(codes)
 
 
+def note_cache(outcome: str) -> None:
+    record = _current.get()
+    if record is not None:
+        record.cache = outcome
+
+
 def observe_job(name: str, seconds: float, ok: bool) -> None:
     """Record one run of a background job (recalculation, rollups) in the metrics."""
     JOB_RUNS.labels(job=name, outcome="ok" if ok else "error").inc()
@@ -169,6 +176,7 @@ def log_line(record: RequestRecord, duration_ms: float) -> str:
             "sql_statements": record.statements,
             "result": "ok" if record.outcome == "ok" else "error",
             "error_codes": record.codes,
+            "cache": record.cache,
         },
         separators=(",", ":"),
     )

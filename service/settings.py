@@ -142,6 +142,13 @@ class Settings:
     persisted_queries_manifests: tuple[str, ...] = ()
     # Browser origins allowed to call the API (CORS); none by default.
     cors_allowed_origins: tuple[str, ...] = ()
+    # Response cache (docs/caching.md): in-process by default, Redis when REDIS_URL is set.
+    response_cache: bool = True
+    response_cache_max_age_s: float = 60.0
+    response_cache_max_bytes: int = 64 * 1024 * 1024
+    response_cache_hit_cost: float = 1.0
+    response_cache_redis_timeout_s: float = 0.05
+    redis_url: str | None = None
 
     demo: bool = True
 
@@ -215,5 +222,11 @@ class Settings:
                 if path.strip()
             ),
             cors_allowed_origins=_origins("CORS_ALLOWED_ORIGINS"),
+            response_cache=_bool("ANALYTICS_CACHE", True),
+            response_cache_max_age_s=_float("ANALYTICS_CACHE_MAX_AGE_S", 60.0),
+            response_cache_max_bytes=_int("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024),
+            response_cache_hit_cost=_float("ANALYTICS_CACHE_HIT_COST", 1.0),
+            response_cache_redis_timeout_s=_float("ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05),
+            redis_url=_optional("REDIS_URL"),
             demo=demo,
         )

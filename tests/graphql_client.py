@@ -18,7 +18,11 @@ TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
 
 def settings_for_tests(database_url: str, **overrides: Any) -> Settings:
+    """Settings of the real app for tests. The response cache is off unless a test asks:
+    tests of execution (statement counts, budgets, snapshots) must see every request
+    execute; tests/cache turns it on and checks its answers against uncached ones."""
     values: dict[str, Any] = {
+        "response_cache": False,
         "database_url": database_url,
         "jwt_secret": TEST_JWT_SECRET,
         "demo": False,

@@ -42,6 +42,8 @@ ANALYTICS_TABLES = {
     "rollup_psa_time_sessions",
     "rollup_psa_time_chains",
     "rollup_session_pushes",
+    "account_data_versions",
+    "data_version_epoch",
 }
 
 
@@ -214,6 +216,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0005_tree_category_key",
         "0006_flow_name_order_index",
         "0007_account_id_function_grants",
+        "0008_data_versions",
     ]
     assert await snapshot(product) == before  # planning changes nothing
 

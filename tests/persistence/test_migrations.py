@@ -23,10 +23,11 @@ from persistence import migrate
 from persistence.engine import create_engine
 from persistence.models import TENANT_TABLES, Base
 from persistence.models_rollups import ROLLUP_TABLES
+from persistence.models_versions import VERSION_TABLES
 from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0007_account_id_function_grants"
+HEAD = "0008_data_versions"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -113,7 +114,11 @@ ROLLUP_COLUMNS: dict[str, set[str]] = {
     "rollup_session_pushes": {"account_id", "session_id", "notes", "time_entries"},
 }
 HEAD_COLUMNS.update(ROLLUP_COLUMNS)
+HEAD_COLUMNS.update(
+    {"account_data_versions": {"account_id", "version"}, "data_version_epoch": {"epoch"}}
+)
 ROLLUP_INDEXES = {f"{table}_pkey" for table in ROLLUP_TABLES}
+VERSION_INDEXES = {f"{table}_pkey" for table in VERSION_TABLES}
 WRITE_INDEXES = {
     "psa_connections_pkey",
     "psa_outbox_pkey",
@@ -241,7 +246,7 @@ async def test_baseline_is_the_pre_analytics_schema_and_analytics_downgrade_rest
     head_indexes = {name for _table, name, _definition in (await catalog(fresh_engine))["indexes"]}
     analytics_keys = {"psa_activity_log_pkey", "uq_psa_activity_log_push"}
     assert head_indexes - baseline_indexes == (
-        ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES | ROLLUP_INDEXES
+        ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES | ROLLUP_INDEXES | VERSION_INDEXES
     )
 
     await downgrade_to(fresh_engine, BASELINE)
@@ -254,7 +259,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         differences = await connection.run_sync(_model_differences)
     # The comparison does see gaps: at the baseline the analytics additions are missing.
     added = {diff[1].name for diff in differences if diff[0] == "add_table"}
-    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES}
+    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES, *VERSION_TABLES}
     added_columns = {
         (diff[2], diff[3].name)
         for diff in differences
@@ -363,8 +368,11 @@ async def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(
 ) -> None:
     await upgrade_to(fresh_engine, "head")
     snapshot = await catalog(fresh_engine)
-    isolated = (*TENANT_TABLES, *WRITE_TABLES, *ROLLUP_TABLES)
-    assert snapshot["rls"] == {(table, True, True) for table in isolated}
+    # data_version_epoch holds one random id per database, nothing of any account.
+    isolated = (*TENANT_TABLES, *WRITE_TABLES, *ROLLUP_TABLES, "account_data_versions")
+    assert snapshot["rls"] == {(table, True, True) for table in isolated} | {
+        ("data_version_epoch", False, False)
+    }
     policies = {row[0]: row[1:] for row in snapshot["policies"]}
     assert set(policies) == set(isolated)
     for table, (name, command, using, with_check) in policies.items():

@@ -1,0 +1,492 @@
+"""`python -m bench day`: a realistic day of dashboard traffic, with and without the cache.
+
+Team leads open the four tabs of their account with period switches, custom ranges and
+comparisons, think between clicks, and leave a tab polling; more of them on larger
+accounts. Writers insert sessions, resolve them and push PSA activity at each account's
+own rate (proportional to its size). The same load runs against one server per
+configuration — cache off, in-process cache, Redis — with 1 and 2 uvicorn workers, side
+by side in one run, so the ratios hold on a shared machine even when absolute times
+do not. Then the hit path alone: the Coverage tab repeated (every request a hit) at 1
+client (latency) and 32 clients (throughput).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench import report
+from bench.database import bench_database_url
+from bench.load import throughput
+from bench.stats import percentile
+from persistence.engine import asyncpg_dsn
+from queries import tab_query
+from service.auth import issue_token
+from service.settings import Settings
+
+SECRET = "bench-day-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+TABS = ("overview", "coverage", "flow-quality", "psa")
+PERIODS = ("LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS")
+MODES = ("off", "memory", "redis")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Tenant:
+    id: uuid.UUID
+    sessions: int
+    domains: list[str]
+    flows: list[uuid.UUID]
+    open_sessions: list[uuid.UUID] = field(default_factory=list)
+    linked: list[uuid.UUID] = field(default_factory=list)
+
+
+async def tenants(url: str) -> list[Tenant]:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await connection.fetch(
+            "SELECT account_id, count(*) AS n FROM ai_sessions GROUP BY 1 ORDER BY n DESC"
+        )
+        out = []
+        for row in rows:
+            domains = await connection.fetch(
+                "SELECT DISTINCT problem_domain FROM ai_sessions WHERE account_id = $1 "
+                "AND problem_domain IS NOT NULL LIMIT 20",
+                row["account_id"],
+            )
+            flows = await connection.fetch(
+                "SELECT id FROM trees WHERE account_id = $1 LIMIT 50", row["account_id"]
+            )
+            out.append(
+                Tenant(
+                    row["account_id"],
+                    row["n"],
+                    [d["problem_domain"] for d in domains] or ["Email"],
+                    [f["id"] for f in flows],
+                )
+            )
+        return out
+    finally:
+        await connection.close()
+
+
+def token(account_id: uuid.UUID) -> str:
+    return issue_token(Settings(jwt_secret=SECRET), account_id=account_id, role="team_admin")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class DayServer:
+    """uvicorn with `workers` workers and the cache `mode`; request log lines to a file."""
+
+    def __init__(self, url: str, mode: str, workers: int, redis_url: str) -> None:
+        self.port = _free_port()
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            "w+", prefix=f"bench-day-{mode}-{workers}-", suffix=".log", delete=False
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "AUTH_JWT_SECRET": SECRET,
+            "FLOWPILOT_DEMO": "0",
+            "GRAPHIQL_ENABLED": "0",
+            "INTROSPECTION_ENABLED": "0",
+            "RATE_LIMIT_COST_PER_S": "0",
+            "SUCCESS_RATE_RECALC_INTERVAL_S": "0",
+            "ANALYTICS_CACHE": "0" if mode == "off" else "1",
+        }
+        env.pop("REDIS_URL", None)
+        if mode == "redis":
+            env["REDIS_URL"] = redis_url
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+             "--log-level", "warning", "--no-access-log"],
+            env=env, cwd=report.ROOT, stdout=self.log, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    async def ready(self) -> None:
+        deadline = time.perf_counter() + 60
+        async with httpx.AsyncClient(base_url=self.base_url) as http:
+            while time.perf_counter() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError("uvicorn exited")
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        await asyncio.sleep(1.0)  # every worker up
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("uvicorn did not start")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server's processes (the master and its workers)."""
+        total = 0.0
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return total
+
+    def cache_outcomes(self) -> Counter[str]:
+        """Cache outcomes of the request log lines written so far."""
+        self.log.flush()
+        outcomes: Counter[str] = Counter()
+        for line in Path(self.log.name).read_text().splitlines():
+            if line.startswith("{") and '"event":"request"' in line:
+                outcome = json.loads(line).get("cache")
+                if outcome:
+                    outcomes[outcome.split(":")[0]] += 1
+        return outcomes
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def _variables(rng: random.Random, tab: str, period: str) -> dict[str, Any]:
+    """What a team lead's click asks: a period, sometimes a range or a comparison."""
+    roll = rng.random()
+    if roll < 0.1:
+        # Last calendar month, a common custom range.
+        first = date.today().replace(day=1)
+        last_month_end = first - timedelta(days=1)
+        start = last_month_end.replace(day=1)
+        return {"range": {"from": start.isoformat(), "to": last_month_end.isoformat()}}
+    variables: dict[str, Any] = {"period": period}
+    if tab in ("overview", "psa") and roll < 0.35:
+        variables["compareTo"] = "PREVIOUS_PERIOD"
+    return variables
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {t: [] for t in TABS})
+    errors: Counter[str] = field(default_factory=Counter)
+    writes: Counter[str] = field(default_factory=Counter)
+
+
+async def viewer(
+    base_url: str,
+    tenant: Tenant,
+    rng: random.Random,
+    stop_at: float,
+    think_s: float,
+    tally: Tally,
+    measure_from: float,
+    poller: bool = False,
+) -> None:
+    """One team lead: opens tabs, switches periods, ranges and comparisons; a poller is a
+    dashboard left open on the Overview, reloading it every `think_s` on average."""
+    headers = {"Authorization": f"Bearer {token(tenant.id)}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
+        period = "LAST_30_DAYS"
+        polling = {"query": tab_query("overview"), "variables": {"period": period}}
+        while time.perf_counter() < stop_at:
+            tab = "overview" if poller else rng.choices(TABS, weights=(4, 2, 2, 1))[0]
+            if rng.random() < 0.3:
+                period = rng.choice(PERIODS)
+            body = (
+                polling
+                if poller
+                else {"query": tab_query(tab), "variables": _variables(rng, tab, period)}
+            )
+            sent = time.perf_counter()
+            try:
+                response = await http.post("/graphql", json=body)
+                ok = response.status_code == 200 and "errors" not in response.json()
+                problem = "" if ok else f"{response.status_code}"
+            except httpx.HTTPError as error:
+                problem = type(error).__name__
+            done = time.perf_counter()
+            if problem:
+                tally.errors[problem] += 1
+            elif sent >= measure_from:
+                tally.latencies[tab].append(done - sent)
+            await asyncio.sleep(rng.expovariate(1 / think_s))
+
+
+async def writer(
+    url: str,
+    tenants_: list[Tenant],
+    rate_per_s: float,
+    rng: random.Random,
+    stop_at: float,
+    tally: Tally,
+) -> None:
+    """Sessions inserted, resolved and pushed to the PSA, each account at its own rate."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    weights = [t.sessions for t in tenants_]
+    try:
+        while time.perf_counter() < stop_at:
+            tenant = rng.choices(tenants_, weights=weights)[0]
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT set_config('app.current_account_id', $1, true)", str(tenant.id)
+                )
+                roll = rng.random()
+                if roll < 0.5 or not tenant.open_sessions:
+                    session_id = uuid.uuid4()
+                    ticket = str(rng.randint(10_000, 99_999)) if rng.random() < 0.6 else None
+                    await connection.execute(
+                        "INSERT INTO ai_sessions (id, account_id, problem_domain, status, "
+                        "confidence_tier, matched_flow_id, match_confidence, started_at, "
+                        "psa_ticket_id) VALUES ($1, $2, $3, 'active', $4, $5, $6, now(), $7)",
+                        session_id, tenant.id, rng.choice(tenant.domains),
+                        rng.choice(["guided", "exploring", "discovery"]),
+                        rng.choice([None, *tenant.flows]), round(rng.random(), 2), ticket,
+                    )  # fmt: skip
+                    tenant.open_sessions.append(session_id)
+                    if ticket:
+                        tenant.linked.append(session_id)
+                    tally.writes["session insert"] += 1
+                elif roll < 0.85:
+                    session_id = tenant.open_sessions.pop(0)
+                    await connection.execute(
+                        "UPDATE ai_sessions SET status = $2, resolved_at = now(), rating = $3 "
+                        "WHERE id = $1",
+                        session_id, rng.choice(["resolved", "resolved", "escalated"]),
+                        rng.choice([None, 4, 5]),
+                    )  # fmt: skip
+                    tally.writes["session resolve"] += 1
+                elif tenant.linked:
+                    session_id = rng.choice(tenant.linked)
+                    kind = rng.choice(["time_entry_posted", "note_posted", "status_updated"])
+                    await connection.execute(
+                        "INSERT INTO psa_activity_log (id, account_id, session_id, "
+                        "activity_type, hours_logged, psa_ticket_id, external_id) "
+                        "VALUES ($1, $2, $3, $4, $5, '1', $6)",
+                        uuid.uuid4(), tenant.id, session_id, kind,
+                        0.5 if kind == "time_entry_posted" else None, uuid.uuid4().hex,
+                    )  # fmt: skip
+                    tally.writes["psa activity"] += 1
+            await asyncio.sleep(rng.expovariate(rate_per_s))
+    finally:
+        await connection.close()
+
+
+def _viewers_per_tenant(tenants_: list[Tenant], viewers: int) -> list[Tenant]:
+    """More team leads on larger accounts (square root of size), at least one each."""
+    weights = [t.sessions**0.5 for t in tenants_]
+    total = sum(weights)
+    out: list[Tenant] = []
+    for tenant, weight in zip(tenants_, weights, strict=True):
+        out += [tenant] * max(1, round(viewers * weight / total))
+    return out
+
+
+async def day(
+    url: str,
+    server: DayServer,
+    tenants_: list[Tenant],
+    *,
+    viewers: int,
+    seconds: float,
+    warmup_s: float,
+    think_s: float,
+    writes_per_s: float,
+    seed: int,
+    poll_share: float = 0.25,
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    tally = Tally()
+    start = time.perf_counter()
+    measure_from = start + warmup_s
+    stop_at = measure_from + seconds
+    cpu_before: float | None = None
+    outcomes_before: Counter[str] = Counter()
+
+    async def mark() -> None:
+        nonlocal cpu_before, outcomes_before
+        await asyncio.sleep(warmup_s)
+        cpu_before = server.cpu_seconds()
+        outcomes_before = server.cache_outcomes()
+
+    people = _viewers_per_tenant(tenants_, viewers)
+    pollers = {index for index in range(len(people)) if rng.random() < poll_share}
+    await asyncio.gather(
+        mark(),
+        writer(url, tenants_, writes_per_s, random.Random(rng.random()), stop_at, tally),
+        *(
+            viewer(server.base_url, t, random.Random(rng.random()), stop_at, think_s, tally,
+                   measure_from, index in pollers)
+            for index, t in enumerate(people)
+        ),
+    )  # fmt: skip
+    cpu = server.cpu_seconds() - (cpu_before or 0.0)
+    outcomes = server.cache_outcomes() - outcomes_before
+    everything = [x for values in tally.latencies.values() for x in values]
+    looked_up = outcomes["hit"] + outcomes["not_modified"] + outcomes["miss"]
+    return {
+        "viewers": len(people),
+        "pollers": len(pollers),
+        "requests": len(everything),
+        "rps": len(everything) / seconds,
+        "errors": sum(tally.errors.values()),
+        "error_kinds": dict(tally.errors),
+        "writes": dict(tally.writes),
+        "writes_per_s": sum(tally.writes.values()) / (seconds + warmup_s),
+        "p50_ms": percentile(everything, 50) * 1000 if everything else None,
+        "p95_ms": percentile(everything, 95) * 1000 if everything else None,
+        "tabs": {
+            tab: {
+                "n": len(values),
+                "p50_ms": percentile(values, 50) * 1000 if values else None,
+                "p95_ms": percentile(values, 95) * 1000 if values else None,
+            }
+            for tab, values in tally.latencies.items()
+        },
+        "hit_ratio": (outcomes["hit"] / looked_up) if looked_up else None,
+        "cache_outcomes": dict(outcomes),
+        "cpu_ms_per_request": cpu / len(everything) * 1000 if everything else None,
+    }
+
+
+async def hit_path(server: DayServer, tenant: Tenant, seconds: float) -> dict[str, Any]:
+    """The Coverage tab repeated: with the cache on, every request after the first hits."""
+    body = {"query": tab_query("coverage"), "variables": {"period": "LAST_30_DAYS"}}
+    one = await throughput(server.base_url, token(tenant.id), body, 1, seconds)
+    cpu_before = server.cpu_seconds()
+    many = await throughput(server.base_url, token(tenant.id), body, 32, seconds)
+    cpu = server.cpu_seconds() - cpu_before
+    many["cpu_ms_per_request"] = cpu / many["requests"] * 1000 if many["requests"] else None
+    return {"one_client": one, "clients_32": many}
+
+
+@dataclass
+class DayOptions:
+    database_url: str
+    command: str
+    modes: tuple[str, ...] = MODES
+    workers: tuple[int, ...] = (1, 2)
+    viewers: int = 40
+    seconds: float = 30.0
+    warmup_s: float = 5.0
+    think_s: float = 1.0
+    writes_per_s: float = 10.0
+    hit_seconds: float = 5.0
+    poll_share: float = 0.25
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    seed: int = 1
+    output: Path | None = None
+
+
+async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
+    tenants_ = await tenants(options.database_url)
+    results: dict[str, Any] = {
+        "command": options.command,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "accounts": len(tenants_),
+        "account_sessions": [t.sessions for t in tenants_],
+        "runs": [],
+    }
+    for workers in options.workers:
+        for mode in options.modes:
+            server = DayServer(options.database_url, mode, workers, options.redis_url)
+            try:
+                await server.ready()
+                log(f"day: cache {mode}, {workers} worker(s) ...")
+                figures = await day(
+                    options.database_url,
+                    server,
+                    tenants_,
+                    viewers=options.viewers,
+                    seconds=options.seconds,
+                    warmup_s=options.warmup_s,
+                    think_s=options.think_s,
+                    writes_per_s=options.writes_per_s,
+                    seed=options.seed,
+                    poll_share=options.poll_share,
+                )
+                figures["hit_path"] = await hit_path(server, tenants_[0], options.hit_seconds)
+            finally:
+                server.stop()
+            results["runs"].append({"mode": mode, "workers": workers, **figures})
+            log(table_row(results["runs"][-1]))
+    output = options.output or report.RESULTS_DIR / "day.json"
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    log(table(results))
+    return results
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def table_row(run: dict[str, Any]) -> str:
+    tabs = " | ".join(
+        f"{_ms(run['tabs'][t]['p50_ms'])} / {_ms(run['tabs'][t]['p95_ms'])}" for t in TABS
+    )
+    hit = run["hit_path"]
+    ratio = "–" if run["hit_ratio"] is None else f"{run['hit_ratio']:.0%}"
+    return (
+        f"| {run['mode']} | {run['workers']} | {tabs} | {_ms(run['p95_ms'])} | "
+        f"{run['rps']:.0f} | {ratio} | {_ms(run['cpu_ms_per_request'])} | {run['errors']} | "
+        f"{_ms(hit['one_client']['p95_ms'])} | {hit['clients_32']['rps']:.0f} "
+        f"({hit['clients_32']['errors']} errors) |"
+    )
+
+
+def table(results: dict[str, Any]) -> str:
+    head = (
+        "| cache | workers | overview p50 / p95 ms | coverage | flow-quality | psa | "
+        "all p95 ms | req/s | hit ratio | CPU ms/req | errors | "
+        "repeat p95 ms (1 client) | repeat req/s (32 clients) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    return "\n".join([head, *(table_row(run) for run in results["runs"])])
+
+
+def main(args: Any, command: str) -> int:
+    options = DayOptions(
+        database_url=bench_database_url("S", args.database_url),
+        command=command,
+        modes=tuple(args.modes.split(",")),
+        workers=tuple(int(w) for w in args.workers.split(",")),
+        viewers=args.viewers,
+        seconds=args.seconds,
+        warmup_s=args.warmup,
+        think_s=args.think,
+        writes_per_s=args.writes_per_s,
+        hit_seconds=args.hit_seconds,
+        poll_share=args.poll_share,
+        redis_url=args.redis_url,
+        seed=args.seed,
+        output=Path(args.output) if args.output else None,
+    )
+    asyncio.run(run_day(options))
+    return 0

@@ -1,0 +1,9 @@
+"""An exact response cache: answers keyed by the account's data version (0008_data_versions).
+
+`ResponseCache` decides hit, miss or bypass for one request; `graphql_hook` and the CSV
+export call it. See docs/caching.md for why every served answer equals a fresh one.
+"""
+
+from service.response_cache.cache import ResponseCache, Ticket
+
+__all__ = ["ResponseCache", "Ticket"]

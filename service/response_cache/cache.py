@@ -1,0 +1,259 @@
+"""Hit, miss or bypass for one request, and storing the answer of a miss.
+
+A hit skips parse, validation and execution, but the caller was verified already (the
+token; the role is part of the key, and only answers that passed the role guard are
+ever stored) and the account's budget is charged a small cost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from resolvers.context import RequestContext
+from schema.limits.budget import BudgetRegistry
+from schema.limits.errors import RateLimited
+from service.response_cache import conditional
+from service.response_cache.entry import Entry, TierUnavailable
+from service.response_cache.key import DataState, cache_key, document_facts
+from service.response_cache.memory import MemoryTier
+from service.response_cache.metrics import count
+from service.response_cache.version import current_state, read_state
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Tier(Protocol):
+    name: str
+
+    async def get(self, key: str) -> Entry | None: ...
+
+    async def set(self, key: str, entry: Entry, ttl_s: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything of the key but the data state."""
+
+    kind: str
+    account_id: uuid.UUID
+    access: str
+    document: str
+    operation: str | None
+    variables: dict[str, Any] | None
+
+    @property
+    def shape(self) -> tuple[str, str, str]:
+        return (self.kind, self.document, self.operation or "")
+
+    def key(self, state: DataState) -> str:
+        return cache_key(
+            kind=self.kind,
+            account_id=str(self.account_id),
+            access=self.access,
+            document=self.document,
+            operation=self.operation,
+            variables=self.variables,
+            state=state,
+        )
+
+
+@dataclass
+class Ticket:
+    """The decision for one request; `key` set: store the answer under it (a miss)."""
+
+    identity: Identity | None = None
+    key: str | None = None
+    entry: Entry | None = None  # a fresh entry (a hit), or the entry a miss stored
+    not_modified: bool = False
+    refusal: GraphQLError | None = None  # the hit's budget charge was refused
+    hit: bool = False
+
+
+class ResponseCache:
+    """A lookup reads the latest committed state in one round trip and serves an entry
+    of exactly that state. A miss executes in its snapshot and is tagged with the state
+    that snapshot shows (read after execution, in the same snapshot). Documents never
+    answered whole in this process are not looked up at all: a query refused as too
+    complex, invalid or forbidden still runs no SQL."""
+
+    def __init__(
+        self,
+        tier: Tier | None,
+        *,
+        max_age_s: float,
+        hit_cost: float = 1.0,
+        budget: BudgetRegistry | None = None,
+        max_shapes: int = 10_000,
+    ) -> None:
+        self.tier = tier
+        self.max_age_s = max_age_s
+        self.hit_cost = hit_cost
+        self.budget = budget
+        self._answered: set[tuple[str, str, str]] = set()
+        self._max_shapes = max_shapes
+
+    @classmethod
+    def from_settings(cls, settings: Settings, budget: BudgetRegistry | None) -> ResponseCache:
+        tier: Tier | None = None
+        if settings.response_cache and settings.redis_url:
+            from service.response_cache.redis_tier import RedisTier
+
+            tier = RedisTier(settings.redis_url, settings.response_cache_redis_timeout_s)
+        elif settings.response_cache:
+            tier = MemoryTier(settings.response_cache_max_bytes)
+        return cls(
+            tier,
+            max_age_s=settings.response_cache_max_age_s,
+            hit_cost=settings.response_cache_hit_cost,
+            budget=budget,
+        )
+
+    def trust(self, kind: str, query: str, operation: str | None) -> None:
+        """Look `query` up from its first request on (first-party documents: every
+        worker shares entries of the tabs at once, without a first execution each)."""
+        facts = document_facts(query)
+        if facts is not None and len(self._answered) < self._max_shapes:
+            self._answered.add((kind, facts.digest, operation or ""))
+
+    async def lookup(
+        self,
+        context: RequestContext,
+        *,
+        kind: str,
+        query: str | None,
+        operation: str | None,
+        variables: dict[str, Any] | None,
+        if_none_match: str | None = None,
+    ) -> Ticket:
+        if self.tier is None:
+            return Ticket()
+        principal = context.principal
+        if principal is None:
+            count("bypass", "anonymous")
+            return Ticket()
+        facts = document_facts(query) if query else None
+        if facts is None or not facts.is_query(operation):
+            count("bypass", "not_a_query")
+            return Ticket()
+        identity = Identity(
+            kind, principal.account_id, principal.role, facts.digest, operation, variables
+        )
+        if identity.shape not in self._answered:
+            count("miss", "first_sight")
+            return Ticket(identity=identity)
+        state = await _current_state(context)
+        if state is None:
+            return Ticket()
+        key = identity.key(state)
+        try:
+            entry = await self.tier.get(key)
+        except TierUnavailable:
+            count("bypass", "tier_unavailable")
+            return Ticket()
+        if entry is None or time.time() - entry.stored_at >= self.max_age_s:
+            count("miss")
+            # The key comes from the snapshot after execution: it may see a newer state.
+            return Ticket(identity=identity)
+        ticket = Ticket(entry=entry)
+        retry_after = self._charge(str(principal.account_id))
+        if retry_after is not None:
+            ticket.refusal = RateLimited(retry_after)
+            count("bypass", "rate_limited")
+            return ticket
+        ticket.hit = True
+        ticket.not_modified = conditional.matches(if_none_match, entry.etag)
+        count("not_modified" if ticket.not_modified else "hit")
+        return ticket
+
+    def _charge(self, account: str) -> float | None:
+        if self.budget is None or self.hit_cost <= 0:
+            return None
+        return self.budget.charge(account, min(self.hit_cost, self.budget.capacity))
+
+    async def store(self, ticket: Ticket, body: bytes) -> Entry:
+        """Keep the answer of a miss; returns the entry (its ETag goes on the response)."""
+        entry = Entry.of(body, time.time())
+        ticket.entry = entry
+        if self.tier is None or ticket.key is None or ticket.identity is None:
+            return entry
+        if len(self._answered) < self._max_shapes:
+            self._answered.add(ticket.identity.shape)
+        try:
+            await self.tier.set(ticket.key, entry, self.max_age_s)
+        except TierUnavailable:
+            count("store_skipped", "tier_unavailable")
+        return entry
+
+    async def close(self) -> None:
+        if self.tier is not None:
+            await self.tier.close()
+
+
+async def _current_state(context: RequestContext) -> DataState | None:
+    """The latest committed state, for a lookup; None (and counted) when unreadable."""
+    assert context.principal is not None
+    engine = context.read_sessionmaker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        return None
+    try:
+        state = await current_state(engine, context.principal.account_id, context.now)
+    except Exception as error:
+        # Execution meets the same failure and reports it with its own code.
+        logger.info("response cache: data version unreadable (%s)", type(error).__name__)
+        count("bypass", "version_unreadable")
+        return None
+    if state is None:
+        count("bypass", "no_account")
+    return state
+
+
+async def snapshot_state(context: RequestContext) -> DataState | None:
+    """The data state the request's snapshot shows; None (and counted) when unreadable."""
+    assert context.principal is not None
+    try:
+        state = await read_state(
+            context.loaders.snapshot, context.principal.account_id, context.now
+        )
+    except Exception as error:
+        # Execution meets the same failure and reports it with its own code.
+        logger.info("response cache: data version unreadable (%s)", type(error).__name__)
+        count("bypass", "version_unreadable")
+        return None
+    if state is None:
+        count("bypass", "no_account")
+    return state
+
+
+_SCOPE_KEY = "flowpilot.response_cache"
+
+
+def attach(request: Any, ticket: Ticket) -> None:
+    """Keep the request's ticket where the tagging extension and the view find it."""
+    if request is not None:
+        request.scope[_SCOPE_KEY] = ticket
+
+
+def attached(request: Any) -> Ticket | None:
+    if request is None:
+        return None
+    ticket: Ticket | None = request.scope.get(_SCOPE_KEY)
+    return ticket
+
+
+async def tag(context: RequestContext, ticket: Ticket) -> None:
+    """A miss's key, from the same snapshot its answer was read from."""
+    if ticket.identity is None or ticket.key is not None:
+        return
+    state = await snapshot_state(context)
+    if state is not None:
+        ticket.key = ticket.identity.key(state)

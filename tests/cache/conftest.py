@@ -1,0 +1,65 @@
+"""Fixtures of the cache suite: the app role (RLS binds the version rows) and Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from persistence.engine import create_engine, create_sessionmaker
+from persistence.roles import drop_app_role, ensure_app_role
+
+APP_ROLE_PASSWORD = "cache-role-test-password"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+async def cache_role_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
+    """The test database as a fresh login role that is neither superuser nor owner."""
+    name = f"fp_cache_{uuid.uuid4().hex[:10]}"
+    async with engine.begin() as connection:
+        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
+    yield (
+        make_url(database_url)
+        .set(username=name, password=APP_ROLE_PASSWORD)
+        .render_as_string(hide_password=False)
+    )
+    async with engine.begin() as connection:
+        await drop_app_role(connection, name)
+
+
+@pytest.fixture(scope="session")
+async def role_sessionmaker(cache_role_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(cache_role_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def redis_reachable(url: str) -> str | None:
+    """None when Redis answers a PING, else why not."""
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        await client.aclose()
+    return None
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """Redis for the shared tier: skipped locally when absent, a failure in CI."""
+    reason = await redis_reachable(REDIS_URL)
+    if reason is not None:
+        message = f"Redis at {REDIS_URL} is not reachable ({reason})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return REDIS_URL
