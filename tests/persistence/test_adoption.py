@@ -217,6 +217,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0006_flow_name_order_index",
         "0007_account_id_function_grants",
         "0008_data_versions",
+        "0009_triggers_run_as_owner",
     ]
     assert await snapshot(product) == before  # planning changes nothing
 

@@ -27,7 +27,7 @@ from persistence.models_versions import VERSION_TABLES
 from persistence.models_write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0008_data_versions"
+HEAD = "0009_triggers_run_as_owner"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
