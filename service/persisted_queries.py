@@ -79,7 +79,9 @@ class PersistedQueries:
         self.safelist = safelist
         self.capacity = max(capacity, 0)
         self.capacity_bytes = max(capacity_bytes, 0)
-        self.known = dict(first_party_documents() if known is None else known)
+        # The first-party documents stay known beside any manifest: they are the API's own
+        # operations, which its pages (insights, CSV export) send as the files hold them.
+        self.known = {**first_party_documents(), **(known or {})}
         self._learned: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()

@@ -65,9 +65,15 @@ def test_the_safelist_accepts_exactly_the_apollo_manifests_operations(tmp_path: 
         extensions = {"persistedQuery": {"version": 1, "sha256Hash": operation["id"]}}
         assert safelist.resolve(None, extensions, None) == operation["body"]
         assert safelist.resolve(operation["body"], None, None) == operation["body"]
-    raw_file = operation_documents()["overview.graphql"]  # the file's bytes are not the body
+    # The files as they are stay first-party too (the insights page sends them by hash),
+    # though the manifest's bodies are Apollo's printing of them.
+    raw_file = operation_documents()["overview.graphql"]
+    assert sha256_hex(raw_file) not in {operation["id"] for operation in manifest["operations"]}
+    by_file_hash = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(raw_file)}}
+    assert safelist.resolve(None, by_file_hash, None) == raw_file
+    assert safelist.resolve(raw_file, None, None) == raw_file
     with pytest.raises(PersistedQueryNotAllowed):
-        safelist.resolve(raw_file, None, None)
+        safelist.resolve("{ overview { sessionCount } }", None, None)
     with pytest.raises(PersistedQueryNotAllowed):
         safelist.resolve(None, {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}, None)
 
