@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from persistence.migrate import upgrade_engine
+from persistence.roles import drop_app_role, ensure_app_role
 from service.embedded import embedded_server_url
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
+APP_ROLE_PASSWORD = "app-role-test-password"
 TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata-test"
 KEEP_ENV = "TEST_KEEP_POSTGRES"
 
@@ -110,3 +112,18 @@ async def api(database_url: str) -> AsyncIterator[ApiClient]:
     """The real app over in-process HTTP, shared by the run (lifespan started once)."""
     async with running_app(settings_for_tests(database_url)) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def app_role_database_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
+    """The test database's URL as a fresh login role that is neither superuser nor owner."""
+    name = f"fp_app_{uuid.uuid4().hex[:10]}"
+    async with engine.begin() as connection:
+        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
+    yield (
+        make_url(database_url)
+        .set(username=name, password=APP_ROLE_PASSWORD)
+        .render_as_string(hide_password=False)
+    )
+    async with engine.begin() as connection:
+        await drop_app_role(connection, name)

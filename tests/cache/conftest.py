@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.engine import create_engine, create_sessionmaker
-from persistence.roles import drop_app_role, ensure_app_role
 
-APP_ROLE_PASSWORD = "cache-role-test-password"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="session")
-async def cache_role_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
-    """The test database as a fresh login role that is neither superuser nor owner."""
-    name = f"fp_cache_{uuid.uuid4().hex[:10]}"
-    async with engine.begin() as connection:
-        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
-    yield (
-        make_url(database_url)
-        .set(username=name, password=APP_ROLE_PASSWORD)
-        .render_as_string(hide_password=False)
-    )
-    async with engine.begin() as connection:
-        await drop_app_role(connection, name)
-
-
-@pytest.fixture(scope="session")
-async def role_sessionmaker(cache_role_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(cache_role_url)
+async def role_sessionmaker(
+    app_role_database_url: str,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(app_role_database_url)
     yield create_sessionmaker(engine)
     await engine.dispose()
 

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.roles import drop_app_role, ensure_app_role
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
-
-APP_ROLE_PASSWORD = "app-role-test-password"
-
-
-@pytest.fixture(scope="session")
-async def app_role_database_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
-    """The test database's URL as a fresh login role that is neither superuser nor owner."""
-    name = f"fp_app_{uuid.uuid4().hex[:10]}"
-    async with engine.begin() as connection:
-        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
-    yield (
-        make_url(database_url)
-        .set(username=name, password=APP_ROLE_PASSWORD)
-        .render_as_string(hide_password=False)
-    )
-    async with engine.begin() as connection:
-        await drop_app_role(connection, name)
 
 
 @pytest.fixture(scope="session")
