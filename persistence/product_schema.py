@@ -114,6 +114,9 @@ ANALYTICS_RELATIONS = (
     "ix_ai_sessions_matched_flow",
     "ix_trees_account_category_key",
     "ix_trees_account_category_key_name",
+    "account_data_versions",
+    "data_version_epoch",
+    "data_version_seq",
 )
 ANALYTICS_COLUMNS = {"trees": ("usage_count", "success_rate", "last_matched_at", "category_key")}
 ANALYTICS_FUNCTIONS = (
@@ -121,6 +124,7 @@ ANALYTICS_FUNCTIONS = (
     "psa_outbox_pending_account_ids",
     "rollup_zone",
     "rollups_rebuild_account",
+    "flowpilot_data_state",
 )
 
 _COLUMN_SQL = text(
