@@ -1,7 +1,7 @@
 """SQL fragments and parameters shared by the analytics queries.
 
 Sessions are read from rollups summed per dyadic block of account-local days (see
-`persistence.models_rollups`): a window of local days is cut into at most two blocks
+`persistence.models.rollups`): a window of local days is cut into at most two blocks
 per level, so a 90-day window reads a handful of blocks per domain or flow instead of
 every session. The raw-table fragments remain for the reference statements.
 """
@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from persistence.analytics.window import Window
-from persistence.models_rollups import TOP_LEVEL
+from persistence.models.rollups import TOP_LEVEL
 
 SESSIONS_IN_WINDOW = (
     "s.account_id = :account_id AND s.session_type = 'flowpilot'"

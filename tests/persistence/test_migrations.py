@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from persistence import migrate
 from persistence.engine import create_engine
 from persistence.models import TENANT_TABLES, Base
-from persistence.models_rollups import ROLLUP_TABLES
-from persistence.models_versions import VERSION_TABLES
-from persistence.models_write import WRITE_TABLES
+from persistence.models.rollups import ROLLUP_TABLES
+from persistence.models.versions import VERSION_TABLES
+from persistence.models.write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
 HEAD = "0009_triggers_run_as_owner"

@@ -35,7 +35,7 @@ from persistence.analytics.rows import FlowPeriodStats
 from persistence.analytics.window import Window, last_days, local_midnight, zone_or_utc
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.models import Account, AiSession, PsaActivityLog, Tree
-from persistence.models_rollups import ROLLUP_TABLES
+from persistence.models.rollups import ROLLUP_TABLES
 from persistence.roles import drop_app_role, ensure_app_role
 from persistence.rollups import rebuild_account, rebuild_all
 from persistence.tenancy import account_transaction

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models import Base
+from persistence.models.base import Base
 
 VERSION_TABLES = ("account_data_versions", "data_version_epoch")
 

@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models import ACTIVITY_TYPES, Base, one_of
+from persistence.models.base import Base, one_of
+from persistence.models.product import ACTIVITY_TYPES
 
 PSA_PROVIDERS = ("connectwise",)
 OUTBOX_STATES = ("pending", "done", "failed", "abandoned")

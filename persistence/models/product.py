@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy models of the product tables (see the database contract).
+"""Typed SQLAlchemy models of the product tables (see the database contract), and the
+analytics' activity log beside them.
 
 The constraints here mirror the migrations exactly, so that Alembic's autogenerate
 comparison finds no difference between the models and the migrated schema.
@@ -23,9 +24,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.analytics.keys import domain_key_sql
+from persistence.models.base import Base, one_of
 
 ROLES = ("engineer", "team_admin", "admin")
 FLOW_STATUSES = ("draft", "published", "archived")
@@ -41,16 +43,6 @@ SESSION_STATUSES = (
 CONFIDENCE_TIERS = ("discovery", "exploring", "guided")
 CATEGORY_KEY_SQL = domain_key_sql("category")
 ACTIVITY_TYPES = ("time_entry_posted", "note_posted", "status_updated")
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """SQL for a check constraint that keeps an enumerated text column in its set."""
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every product table."""
 
 
 class Account(Base):
@@ -209,6 +201,3 @@ class PsaActivityLog(Base):
 
 
 TENANT_TABLES = ("accounts", "users", "trees", "ai_sessions", "psa_activity_log")
-
-# The write-path and rollup tables share `Base`; importing them registers them on it.
-from persistence import models_rollups, models_versions, models_write  # noqa: E402, F401

@@ -16,7 +16,7 @@ from sqlalchemy import Date, Integer, Numeric, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models import Base
+from persistence.models.base import Base
 
 TOP_LEVEL = 9
 """Blocks span 2^0 .. 2^9 days; the triggers and the readers must agree on this."""
