@@ -34,6 +34,7 @@ import httpx
 from bench import report
 from bench.database import bench_database_url
 from bench.load import throughput
+from bench.run import wait_until_healthy
 from bench.stats import percentile
 from persistence.engine import asyncpg_dsn
 from queries import tab_query
@@ -128,19 +129,7 @@ class DayServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     async def ready(self) -> None:
-        deadline = time.perf_counter() + 60
-        async with httpx.AsyncClient(base_url=self.base_url) as http:
-            while time.perf_counter() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError("uvicorn exited")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        await asyncio.sleep(1.0)  # every worker up
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("uvicorn did not start")
+        await wait_until_healthy(self.process, self.base_url, settle_s=1.0)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server's processes (the master and its workers)."""

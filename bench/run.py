@@ -194,18 +194,7 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     async def ready(self) -> None:
-        deadline = time.perf_counter() + 60
-        async with httpx.AsyncClient(base_url=self.base_url) as http:
-            while time.perf_counter() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError("uvicorn exited")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("uvicorn did not start")
+        await wait_until_healthy(self.process, self.base_url)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -220,6 +209,26 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+async def wait_until_healthy(
+    process: subprocess.Popen[Any], base_url: str, *, settle_s: float = 0.0
+) -> None:
+    """Until the server at `base_url` answers /healthz (at most 60 s), then `settle_s` more
+    (with several workers, one answering does not mean all are up)."""
+    deadline = time.perf_counter() + 60
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("uvicorn exited")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    await asyncio.sleep(settle_s)
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("uvicorn did not start")
 
 
 def token(account_id: uuid.UUID) -> str:
