@@ -1,4 +1,4 @@
-"""Typed models of the rollup tables (derived data, maintained by triggers; see 0004_rollups).
+"""Typed models of the rollup tables (derived data, maintained by triggers; see 0004_rollups.sql).
 
 They share `Base` so that one metadata describes the whole migrated schema and Alembic's
 comparison stays exact. Nothing writes them through the ORM: triggers and
@@ -19,7 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from persistence.models.base import Base
 
 TOP_LEVEL = 9
-"""Blocks span 2^0 .. 2^9 days; the triggers and the readers must agree on this."""
+"""Blocks span 2^0 .. 2^9 days. The one definition the readers use; the triggers of
+migrations/versions/0004_rollups.sql spell 9 out (history stays as it ran), and
+tests/persistence/test_migration_sql.py checks the migrated functions agree."""
 
 ROLLUP_TABLES = (
     "rollup_session_blocks",
