@@ -1,8 +1,9 @@
-"""Migrations kept as SQL files: split into statements right, shipped as package data, and
-the rollup triggers' top level is the one the readers use."""
+"""Migrations kept as SQL files: split into statements right, unchanged once released,
+shipped as package data, and the rollup triggers' top level is the one the readers use."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from fnmatch import fnmatch
@@ -16,6 +17,12 @@ from persistence.migrate import MIGRATIONS_DIR
 from persistence.models.rollups import TOP_LEVEL
 
 PROJECT_ROOT = MIGRATIONS_DIR.parent
+
+# The statements of each SQL file as released (comments aside, which may change): a
+# migration that has run must keep running the same SQL, white space in bodies included.
+RELEASED = {
+    "versions/0004_rollups.sql": "413037d2ac713aaf09f8c7c27b799c95cb4bb79aad419ecaf1a8477961fc5591",
+}
 
 
 def test_statements_split_outside_quotes_bodies_and_comments() -> None:
@@ -35,6 +42,15 @@ def test_statements_split_outside_quotes_bodies_and_comments() -> None:
         "      PERFORM 1; -- kept: inside the body\n    END\n    $fn$",
         "DO $do$ BEGIN PERFORM 'it''s;'; END $do$",
     ]
+
+
+def test_released_migration_sql_is_unchanged() -> None:
+    digests = {}
+    for path in sorted(MIGRATIONS_DIR.rglob("*.sql")):
+        joined = "\n;\n".join(statements(path.read_text(encoding="utf-8")))
+        relative = path.relative_to(MIGRATIONS_DIR).as_posix()
+        digests[relative] = hashlib.sha256(joined.encode()).hexdigest()
+    assert digests == RELEASED
 
 
 def test_every_migration_sql_file_is_package_data() -> None:
