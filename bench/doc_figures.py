@@ -62,7 +62,7 @@ FIGURES = (
         costs_sentence,
     ),
     Figure(
-        "README.md",
+        "docs/command-line.md",
         re.compile(r"(?<=schema is at 0001_baseline,\n)expected \w+"),
         schema_error_example,
     ),

@@ -26,9 +26,9 @@ def test_a_stale_figure_is_found_across_a_line_break_and_replaced() -> None:
         costs_sentence(),
     )
 
-    readme = FIGURES[1]
+    schema_error = FIGURES[1]
     example = "schema is at 0001_baseline,\nexpected 0003_psa_write_paths: run"
-    assert updated(example, readme) == (
+    assert updated(example, schema_error) == (
         f"schema is at 0001_baseline,\nexpected {head_revision()}: run"
     )
 
