@@ -8,20 +8,14 @@ import secrets
 import sys
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
-from persistence.engine import create_engine
 from persistence.migrate import current_revision, downgrade, head_revision
 from persistence.roles import check_role_name, ensure_app_role
 from service.auth import issue_token
-from service.cli_database import (
-    CliError,
-    Target,
-    probe,
-    require_head,
-    resolve_target,
-    with_user,
-)
-from service.cli_migrate import migrate_to
+from service.cli_database import CliError, Target, database, probe, resolve_target, with_user
+from service.cli_migrate import database_at_head
 from service.settings import Settings
 
 
@@ -29,60 +23,37 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-async def downgrade_to(url: str, revision: str) -> str:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as connection:
-            await downgrade(connection, revision)
-            reached = await current_revision(connection)
-    finally:
-        await engine.dispose()
-    return reached or "base"
-
-
-async def seed_into(url: str, seed: int) -> DemoSummary:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        return await seed_demo(engine, seed)
-    finally:
-        await engine.dispose()
-
-
-async def create_role(url: str, name: str, password: str | None) -> None:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as connection:
-            await ensure_app_role(connection, name, password)
-    finally:
-        await engine.dispose()
+async def create_role(engine: AsyncEngine, name: str, password: str | None) -> None:
+    async with engine.begin() as connection:
+        await ensure_app_role(connection, name, password)
 
 
 def _suffix(revision: str) -> str:
     return " (head)" if revision == head_revision() else ""
 
 
+async def _downgrade(revision: str) -> str:
+    target = await resolve_target()
+    await probe(target.url)
+    async with database(target.url) as engine, engine.begin() as connection:
+        await downgrade(connection, revision)
+        reached = await current_revision(connection)
+    return reached or "base"
+
+
 def cmd_downgrade(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    reached = asyncio.run(downgrade_to(target.url, args.revision))
+    reached = asyncio.run(_downgrade(args.revision))
     _say(f"database schema at {reached}{_suffix(reached)}")
     return 0
 
 
-def prepare_embedded(target: Target) -> None:
-    """The embedded database is ours: bring it to head without asking."""
-    asyncio.run(migrate_to(target.url, "head"))
+async def _seed_demo(seed: int) -> DemoSummary:
+    async with database_at_head() as engine:
+        return await seed_demo(engine, seed)
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    if target.embedded:
-        prepare_embedded(target)
-    else:
-        asyncio.run(require_head(target.url))
-    summary = asyncio.run(seed_into(target.url, args.seed))
-    _say(summary.describe())
+    _say(asyncio.run(_seed_demo(args.seed)).describe())
     return 0
 
 
@@ -108,14 +79,19 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_create_app_role(args: argparse.Namespace) -> int:
-    name = check_role_name(args.name)
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    password = args.password
+async def _create_app_role(name: str, password: str | None) -> tuple[Target, str | None]:
+    target = await resolve_target()
+    await probe(target.url)
     if password is None and not target.embedded:
         password = secrets.token_urlsafe(24)
-    asyncio.run(create_role(target.url, name, password))
+    async with database(target.url) as engine:
+        await create_role(engine, name, password)
+    return target, password
+
+
+def cmd_create_app_role(args: argparse.Namespace) -> int:
+    name = check_role_name(args.name)
+    target, password = asyncio.run(_create_app_role(name, args.password))
     _say(f"role {name} is ready (login, no superuser, no BYPASSRLS, data privileges only)")
     _say(f"DATABASE_URL={with_user(target.url, name, password)}")
     if target.embedded:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine
@@ -114,7 +117,17 @@ async def ensure_database(server_url: str, name: str) -> None:
         await connection.close()
 
 
-def resolve_target() -> Target:
+@asynccontextmanager
+async def database(url: str) -> AsyncIterator[AsyncEngine]:
+    """The command's engine (one connection at a time), disposed when the command ends."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def resolve_target() -> Target:
     """DATABASE_URL, or the embedded server (started now, stopped when the CLI exits)."""
     configured = os.environ.get("DATABASE_URL")
     if configured:
@@ -122,7 +135,7 @@ def resolve_target() -> Target:
         return Target(configured, embedded=False)
     folder = data_dir()
     server = embedded_server_url(folder, stop_at_exit=True)
-    asyncio.run(ensure_database(server, EMBEDDED_DATABASE))
+    await ensure_database(server, EMBEDDED_DATABASE)
     url = make_url(server).set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
     return Target(url, embedded=True, data_dir=folder)
 
@@ -134,16 +147,12 @@ def behind_head_message(current: str | None) -> str:
     )
 
 
-async def require_head(engine_url: str) -> None:
+async def require_head(engine: AsyncEngine) -> None:
     """Refuse to go on unless the schema is at the newest migration and the rollups of an
     adopted database are all built (the analytics would otherwise count too little)."""
-    engine = create_engine(engine_url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as connection:
-            current = await current_revision(connection)
-            pending = await pending_accounts(connection) if current == head_revision() else 0
-    finally:
-        await engine.dispose()
+    async with engine.connect() as connection:
+        current = await current_revision(connection)
+        pending = await pending_accounts(connection) if current == head_revision() else 0
     if current != head_revision():
         raise CliError(behind_head_message(current))
     if pending:

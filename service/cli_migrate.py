@@ -12,47 +12,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from persistence.adoption import AdoptionRefused, Plan, adopt, plan
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.adoption import AdoptionRefused, adopt, plan
 from persistence.backfill import Batch, backfill
-from persistence.engine import create_engine
 from persistence.migrate import current_revision, head_revision
-from service.cli_database import CliError, probe, resolve_target
+from service.cli_database import CliError, database, probe, require_head, resolve_target
 
 
 def _progress(batch: Batch) -> None:
     print(batch.describe(), file=sys.stderr, flush=True)
 
 
-async def plan_for(url: str, revision: str) -> Plan:
-    """What `migrate` would do, read in a transaction that is rolled back."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(plan, revision)
-    finally:
-        await engine.dispose()
-
-
-async def migrate_to(url: str, revision: str) -> str:
+async def migrate_to(engine: AsyncEngine, revision: str) -> str:
     """Adopt if needed and upgrade to `revision` in one transaction; the revision reached."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(adopt, revision)
-            reached = await current_revision(connection)
-    finally:
-        await engine.dispose()
+    async with engine.begin() as connection:
+        await connection.run_sync(adopt, revision)
+        reached = await current_revision(connection)
     return reached or "base"
 
 
-async def build_rollups(url: str) -> int:
-    """Build the queued accounts' rollups (none unless the database was adopted)."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
-        return await backfill(engine, _progress)
-    finally:
-        await engine.dispose()
+@asynccontextmanager
+async def database_at_head() -> AsyncIterator[AsyncEngine]:
+    """The command's database, reachable and at the newest schema. The embedded database
+    is ours, so it is brought to head without asking; another one must be there already."""
+    target = await resolve_target()
+    await probe(target.url)
+    async with database(target.url) as engine:
+        if target.embedded:
+            await migrate_to(engine, "head")
+        else:
+            await require_head(engine)
+        yield engine
 
 
 def _refused(error: AdoptionRefused) -> CliError:
@@ -61,23 +55,31 @@ def _refused(error: AdoptionRefused) -> CliError:
     return CliError(f"{error}: nothing was changed")
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    if args.dry_run:
-        planned = asyncio.run(plan_for(target.url, args.to))
-        if planned.differences:
-            raise _refused(AdoptionRefused(planned.differences))
-        for line in planned.describe():
-            print(line, flush=True)
-        return 0
-    try:
-        reached = asyncio.run(migrate_to(target.url, args.to))
-    except AdoptionRefused as error:
-        raise _refused(error) from None
-    built = asyncio.run(build_rollups(target.url))
+async def _migrate(args: argparse.Namespace) -> int:
+    target = await resolve_target()
+    await probe(target.url)
+    async with database(target.url) as engine:
+        if args.dry_run:
+            # What `migrate` would do, read in a transaction that is rolled back.
+            async with engine.connect() as connection:
+                planned = await connection.run_sync(plan, args.to)
+            if planned.differences:
+                raise _refused(AdoptionRefused(planned.differences))
+            for line in planned.describe():
+                print(line, flush=True)
+            return 0
+        try:
+            reached = await migrate_to(engine, args.to)
+        except AdoptionRefused as error:
+            raise _refused(error) from None
+        # The queued accounts' rollups (none unless the database was adopted).
+        built = await backfill(engine, _progress)
     if built:
         print(f"rollups built for {built} accounts", flush=True)
     suffix = " (head)" if reached == head_revision() else ""
     print(f"database schema at {reached}{suffix}", flush=True)
     return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    return asyncio.run(_migrate(args))

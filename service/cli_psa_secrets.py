@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from persistence.engine import create_engine, create_sessionmaker
+from persistence.engine import create_sessionmaker
 from persistence.psa_connections import reencrypt_private_key
 from persistence.tenancy import account_transaction
 from psa.credentials import secret_key_from_env
 from psa.errors import PsaConfigurationError
-from service.cli_commands import prepare_embedded
-from service.cli_database import CliError, probe, require_head, resolve_target
+from service.cli_database import CliError
+from service.cli_migrate import database_at_head
 
 _ACCOUNTS = text("SELECT id FROM flowpilot_account_ids() AS t(id)")
 
@@ -34,11 +34,10 @@ class ReencryptResult:
     failed: list[uuid.UUID] = field(default_factory=list)
 
 
-async def reencrypt(url: str, secret_key: bytes) -> ReencryptResult:
+async def reencrypt(secret_key: bytes) -> ReencryptResult:
     """Re-encrypt every account's stored private key with the first key of the list."""
     result = ReencryptResult()
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
+    async with database_at_head() as engine:
         sessionmaker = create_sessionmaker(engine)
         async with sessionmaker() as session:
             accounts = list((await session.execute(_ACCOUNTS)).scalars())
@@ -49,8 +48,6 @@ async def reencrypt(url: str, secret_key: bytes) -> ReencryptResult:
                         result.reencrypted += 1
             except PsaConfigurationError:
                 result.failed.append(account_id)
-    finally:
-        await engine.dispose()
     return result
 
 
@@ -59,13 +56,7 @@ def cmd_reencrypt_psa_secrets(args: argparse.Namespace) -> int:
         secret_key = secret_key_from_env()
     except PsaConfigurationError as error:
         raise CliError(error.message) from None
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    if target.embedded:
-        prepare_embedded(target)
-    else:
-        asyncio.run(require_head(target.url))
-    result = asyncio.run(reencrypt(target.url, secret_key))
+    result = asyncio.run(reencrypt(secret_key))
     print(
         f"PSA secrets re-encrypted with the first key of PSA_SECRET_KEY: "
         f"{result.reencrypted} connections",

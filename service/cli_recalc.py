@@ -10,30 +10,19 @@ import argparse
 import asyncio
 import sys
 
-from persistence.engine import create_engine
 from persistence.success_rates import RecalcResult, recalculate_success_rates
-from service.cli_commands import prepare_embedded
-from service.cli_database import probe, require_head, resolve_target
+from service.cli_migrate import database_at_head
 
 
-async def recalc(url: str) -> RecalcResult:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
+async def recalc() -> RecalcResult:
+    async with database_at_head() as engine:
         result = await recalculate_success_rates(engine, wait=True)
-    finally:
-        await engine.dispose()
     assert result is not None  # waiting for the lock always ends in a run
     return result
 
 
 def cmd_recalc_success_rates(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    if target.embedded:
-        prepare_embedded(target)
-    else:
-        asyncio.run(require_head(target.url))
-    result = asyncio.run(recalc(target.url))
+    result = asyncio.run(recalc())
     print(
         f"success rates recalculated: {result.flows} flows in {result.accounts} accounts, "
         f"{result.changed} changed, in {result.duration_s:.3f} s",

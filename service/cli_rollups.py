@@ -13,33 +13,25 @@ import sys
 import time
 import uuid
 
-from persistence.engine import create_engine, create_sessionmaker
+from persistence.engine import create_sessionmaker
 from persistence.rollups import rebuild_account, rebuild_all
-from service.cli_commands import prepare_embedded
-from service.cli_database import probe, require_head, resolve_target
+from service.cli_migrate import database_at_head
 
 
-async def rebuild(url: str, account: uuid.UUID | None) -> int:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    try:
+async def rebuild(account: uuid.UUID | None) -> tuple[int, float]:
+    """(accounts rebuilt, seconds the rebuild took)."""
+    async with database_at_head() as engine:
         sessionmaker = create_sessionmaker(engine)
-        if account is not None:
+        started = time.perf_counter()
+        if account is None:
+            accounts = await rebuild_all(sessionmaker)
+        else:
             await rebuild_account(sessionmaker, account)
-            return 1
-        return await rebuild_all(sessionmaker)
-    finally:
-        await engine.dispose()
+            accounts = 1
+    return accounts, time.perf_counter() - started
 
 
 def cmd_rebuild_rollups(args: argparse.Namespace) -> int:
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    if target.embedded:
-        prepare_embedded(target)
-    else:
-        asyncio.run(require_head(target.url))
-    started = time.perf_counter()
-    accounts = asyncio.run(rebuild(target.url, args.account))
-    elapsed = time.perf_counter() - started
+    accounts, elapsed = asyncio.run(rebuild(args.account))
     print(f"rollups rebuilt: {accounts} accounts in {elapsed:.3f} s", file=sys.stderr)
     return 0

@@ -15,11 +15,20 @@ import sys
 import threading
 from types import FrameType
 
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary
+from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
+from persistence.engine import async_url
 from persistence.roles import DEFAULT_APP_ROLE
 from service.auth import issue_token
-from service.cli_commands import create_role, seed_into
-from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
+from service.cli_commands import create_role
+from service.cli_database import (
+    CliError,
+    Target,
+    database,
+    probe,
+    require_head,
+    resolve_target,
+    with_user,
+)
 from service.cli_migrate import migrate_to
 from service.insights.page import insights_page_enabled
 from service.ports import listen_problem
@@ -33,10 +42,23 @@ def _display_host(host: str) -> str:
     return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
 
 
-async def _prepare_demo(target: Target) -> DemoSummary:
-    await migrate_to(target.url, "head")
-    await create_role(target.url, DEFAULT_APP_ROLE, None)
-    return await seed_into(target.url, 7)
+async def _check_database() -> bool:
+    """DATABASE_URL reachable and at head; True when row-level security binds its role."""
+    target = await resolve_target()
+    rls_binds = await probe(target.url)
+    async with database(target.url) as engine:
+        await require_head(engine)
+    return rls_binds
+
+
+async def _prepare_demo() -> tuple[Target, DemoSummary]:
+    """The embedded database at head, with the application role and the demo data."""
+    target = await resolve_target()
+    await probe(target.url)
+    async with database(target.url) as engine:
+        await migrate_to(engine, "head")
+        await create_role(engine, DEFAULT_APP_ROLE, None)
+        return target, await seed_demo(engine, 7)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -68,11 +90,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         raise CliError(problem)
     if os.environ.get("DATABASE_URL"):
-        target = resolve_target()
+        async_url(os.environ["DATABASE_URL"])  # DatabaseUrlError with a clear message
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
-        rls_binds = asyncio.run(probe(target.url))
-        asyncio.run(require_head(target.url))
+        rls_binds = asyncio.run(_check_database())
         if not rls_binds:
             print(
                 "warning: DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
@@ -87,9 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "the embedded demo signs its tokens with the demo secret and publishes one on the "
             "GraphiQL page: unset AUTH_JWT_SECRET, or set DATABASE_URL to serve a real database"
         )
-    target = resolve_target()
-    asyncio.run(probe(target.url))
-    summary = asyncio.run(_prepare_demo(target))
+    target, summary = asyncio.run(_prepare_demo())
     # Workers (and the reloader) are new processes: they read these.
     os.environ["DATABASE_URL"] = with_user(target.url, DEFAULT_APP_ROLE, None)
     os.environ["FLOWPILOT_DEMO"] = "1"
