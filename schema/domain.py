@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import DomainRow, SessionCounts
-from persistence.analytics.window import Window
+from core.metrics import formulas
+from core.metrics.rows import DomainRow, SessionCounts
+from core.metrics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Tier

@@ -14,7 +14,7 @@ from typing import Any
 import strawberry
 from graphql import VariableNode
 
-from persistence.analytics.window import Window, last_days, local_today
+from core.metrics.window import Window, last_days, local_today
 from resolvers.context import Info
 from schema.enums import Period
 from schema.errors import BadUserInput
