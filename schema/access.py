@@ -12,8 +12,8 @@ from typing import Any
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
+from core.auth import ANALYTICS_ROLES
 from schema.errors import Forbidden
-from service.auth import ANALYTICS_ROLES
 
 
 class RequireRoles(FieldExtension):

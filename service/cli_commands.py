@@ -8,11 +8,12 @@ import secrets
 import sys
 from datetime import timedelta
 
+from core.auth import issue_token
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.engine import create_engine
 from persistence.migrate import current_revision, downgrade, head_revision
 from persistence.roles import check_role_name, ensure_app_role
-from service.auth import issue_token
 from service.cli_database import (
     CliError,
     Target,
@@ -22,7 +23,6 @@ from service.cli_database import (
     with_user,
 )
 from service.cli_migrate import migrate_to
-from service.settings import Settings
 
 
 def _say(line: str) -> None:

@@ -15,11 +15,11 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from core.settings import DEFAULT_DATA_DIR
 from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine
 from persistence.migrate import current_revision, head_revision
 from service.embedded import embedded_server_url
-from service.settings import DEFAULT_DATA_DIR
 
 EMBEDDED_DATABASE = "flowpilot"
 _CONNECT_TIMEOUT_S = 10

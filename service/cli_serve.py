@@ -15,16 +15,16 @@ import sys
 import threading
 from types import FrameType
 
+from core.auth import issue_token
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary
 from persistence.roles import DEFAULT_APP_ROLE
-from service.auth import issue_token
 from service.cli_commands import create_role, seed_into
 from service.cli_database import CliError, Target, probe, require_head, resolve_target, with_user
 from service.cli_migrate import migrate_to
 from service.insights.page import insights_page_enabled
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
-from service.settings import Settings
 
 _APP = "service.app:app_from_env"
 

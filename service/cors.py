@@ -7,8 +7,6 @@ allowed; a refused preflight is a coded JSON error like every other refusal.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -27,33 +25,6 @@ ALLOWED_HEADERS = (
 )
 EXPOSED_HEADERS = ("x-request-id", "www-authenticate", "retry-after")
 PREFLIGHT_MAX_AGE_S = 600
-
-
-def parse_origins(raw: str) -> tuple[str, ...]:
-    """`https://a.example, http://localhost:5173` as origins; ValueError names a bad one.
-
-    `*` allows every origin (harmless without cookies, but every site's scripts could then
-    use a token they hold).
-    """
-    origins: list[str] = []
-    for item in (piece.strip() for piece in raw.split(",")):
-        if not item:
-            continue
-        if item == "*":
-            origins.append(item)
-            continue
-        parts = urlsplit(item)
-        if (
-            parts.scheme not in {"http", "https"}
-            or not parts.hostname
-            or parts.path not in {"", "/"}
-            or parts.query
-            or parts.fragment
-            or parts.username
-        ):
-            raise ValueError(f"{item!r} is not an origin like https://app.example.com")
-        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
-    return tuple(origins)
 
 
 class CodedCORSMiddleware(CORSMiddleware):

@@ -17,12 +17,13 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from core.auth import AuthenticationError, Principal, bearer_token, verify_token
+from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.errors import Unauthenticated
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
 from service.account_slots import AccountSlots, SlotsBusy
-from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.content_negotiation import check_request_body, finish, negotiate, shape_result
 from service.database import Database
 from service.error_masking import mask_errors
@@ -35,7 +36,6 @@ from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.response_cache.graphql_hook import GraphQLCacheHook
-from service.settings import Settings
 
 logger = logging.getLogger("flowpilot.auth")
 

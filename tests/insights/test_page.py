@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from core.auth import verify_token
+from core.settings import PROJECT_ROOT, Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
-from service.auth import verify_token
 from service.insights.operations import page_operations
 from service.insights.page import STATIC_DIR, insights_page_enabled
 from service.persisted_queries import sha256_hex
-from service.settings import PROJECT_ROOT, Settings
 from tests.graphql_client import running_app, settings_for_tests, token_for
 
 DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bearer ([^"]+)"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
 _VARIABLES = ("DATABASE_URL", "AUTH_JWT_SECRET", "FLOWPILOT_DEMO", "AUTH_JWT_MAX_LIFETIME_S")

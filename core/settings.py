@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from psa.sites import SiteError, host_name
+from core.addresses import HostNameError, host_name, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "pgdata"
@@ -59,13 +59,11 @@ def _hosts(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name) or ""
     try:
         return tuple(host_name(part) for part in raw.split(",") if part.strip())
-    except SiteError:
+    except HostNameError:
         raise SettingsError(f"{name} must list bare host names, got {raw!r}") from None
 
 
 def _origins(name: str) -> tuple[str, ...]:
-    from service.cors import parse_origins  # CORS parsing lives with the middleware
-
     try:
         return parse_origins(os.environ.get(name) or "")
     except ValueError as error:
