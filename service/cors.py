@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from core.error_codes import ErrorCode
 from service.http_limits import error_body
 
 ALLOWED_METHODS = ("GET", "POST")
@@ -38,7 +39,7 @@ class CodedCORSMiddleware(CORSMiddleware):
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         headers.pop("content-type", None)
         return Response(
-            error_body(reason, "CORS_NOT_ALLOWED"),
+            error_body(reason, ErrorCode.CORS_NOT_ALLOWED),
             status_code=400,
             headers=headers,
             media_type="application/json",

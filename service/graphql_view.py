@@ -18,6 +18,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from core.auth import AuthenticationError, Principal, bearer_token, verify_token
+from core.error_codes import ErrorCode
 from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.errors import Unauthenticated
@@ -249,7 +250,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             extensions = error.setdefault("extensions", {})
             if request_id is not None:
                 extensions.setdefault("requestId", request_id)
-            codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
+            codes.append(str(extensions.get("code") or ErrorCode.GRAPHQL_VALIDATION_FAILED))
         note_errors(codes)
         if not self.response_cache.served(request):  # a hit's result is only a placeholder
             shape_result(request, result, response)
