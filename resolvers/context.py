@@ -11,10 +11,10 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.auth import Principal
+from core.errors import Unauthenticated
 from core.settings import Settings
 from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.registry import Loaders
-from schema.errors import Unauthenticated
 
 
 @dataclass

@@ -13,7 +13,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from core.auth import ANALYTICS_ROLES
-from schema.errors import Forbidden
+from core.errors import Forbidden
 
 
 class RequireRoles(FieldExtension):

@@ -32,10 +32,10 @@ from service.observability import (
     database_engines,
     install_request_log_handler,
 )
-from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
 from service.response_cache.extension import TagWithDataVersion
 from service.static_files import static_file
+from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from strawberry.types.unset import UNSET
 
 from core.auth import AuthenticationError, Principal, bearer_token, verify_token
 from core.error_codes import ErrorCode
+from core.errors import Unauthenticated
 from core.settings import Settings
 from resolvers.context import RequestContext
-from schema.errors import Unauthenticated
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
 from service.account_slots import AccountSlots, SlotsBusy

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.error_codes import ErrorCode
+from core.errors import ApiError, BadUserInput
 from queries import operation_documents
-from schema.errors import ApiError, BadUserInput
 
 APQ_VERSION = 1
 

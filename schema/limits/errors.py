@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.error_codes import ErrorCode
-from schema.errors import ApiError
+from core.errors import ApiError
 
 
 class QueryTooComplex(ApiError):
