@@ -7,7 +7,6 @@ PostgreSQL in the data folder, database `flowpilot`, as its superuser.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from core.settings import DEFAULT_DATA_DIR
+from core.settings import default_data_dir, env_setting
 from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine
 from persistence.migrate import current_revision, head_revision
@@ -43,7 +42,8 @@ class Target:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("FLOWPILOT_DATA_DIR") or DEFAULT_DATA_DIR)
+    folder: Path = env_setting("data_dir") or default_data_dir()
+    return folder
 
 
 def with_user(url: str, user: str, password: str | None) -> str:
@@ -116,7 +116,7 @@ async def ensure_database(server_url: str, name: str) -> None:
 
 def resolve_target() -> Target:
     """DATABASE_URL, or the embedded server (started now, stopped when the CLI exits)."""
-    configured = os.environ.get("DATABASE_URL")
+    configured = env_setting("database_url")
     if configured:
         async_url(configured)  # DatabaseUrlError with a clear message
         return Target(configured, embedded=False)

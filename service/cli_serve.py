@@ -16,7 +16,7 @@ import threading
 from types import FrameType
 
 from core.auth import issue_token
-from core.settings import Settings
+from core.settings import Settings, env_setting
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary
 from persistence.roles import DEFAULT_APP_ROLE
 from service.cli_commands import create_role, seed_into
@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = listen_problem(args.host, args.port)
     if problem is not None:
         raise CliError(problem)
-    if os.environ.get("DATABASE_URL"):
+    if env_setting("database_url"):
         target = resolve_target()
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
@@ -82,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _run_uvicorn(args)
         return 0
 
-    if os.environ.get("AUTH_JWT_SECRET"):
+    if env_setting("jwt_secret"):
         raise CliError(
             "the embedded demo signs its tokens with the demo secret and publishes one on the "
             "GraphiQL page: unset AUTH_JWT_SECRET, or set DATABASE_URL to serve a real database"
