@@ -24,12 +24,12 @@ SECRET = "bench-cpu-probe-secret-0123456789abcdef"
 async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
     import asyncpg
 
+    from core.auth import Principal
+    from core.settings import Settings
     from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
     from queries import tab_query
     from resolvers.context import RequestContext
     from schema.build import build_schema_for
-    from service.auth import Principal
-    from service.settings import Settings
 
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:

@@ -36,10 +36,10 @@ from bench.database import bench_database_url
 from bench.load import throughput
 from bench.run import wait_until_healthy
 from bench.stats import percentile
+from core.auth import issue_token
+from core.settings import Settings
 from persistence.engine import asyncpg_dsn
 from queries import tab_query
-from service.auth import issue_token
-from service.settings import Settings
 
 SECRET = "bench-day-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TABS = ("overview", "coverage", "flow-quality", "psa")

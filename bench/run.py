@@ -36,12 +36,12 @@ from bench.database import bench_database_url, migrate
 from bench.explain import rows_read
 from bench.load import throughput
 from bench.stats import summary_ms
+from core.auth import Principal, issue_token
+from core.settings import Settings
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from queries import TAB_DOCUMENTS, tab_query
 from resolvers.context import RequestContext
 from schema.build import build_schema_for
-from service.auth import Principal, issue_token
-from service.settings import Settings
 
 BENCH_SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PERIODS = ("LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS")

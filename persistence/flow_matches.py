@@ -18,29 +18,30 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.error_codes import ErrorCode
 from persistence.tenancy import account_transaction
 
 
 class FlowMatchError(Exception):
     """The match cannot be recorded; `code` is stable for API clients."""
 
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 class SessionNotFoundError(FlowMatchError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class FlowNotFoundError(FlowMatchError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class FlowArchivedError(FlowMatchError):
-    code = "FLOW_ARCHIVED"
+    code = ErrorCode.FLOW_ARCHIVED
 
 
 class InvalidConfidenceError(FlowMatchError):
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 States: `pending` (written, PSA maybe called), `done` (the PSA accepted it and the
 activity is logged), `failed` (the PSA refused it: nothing was created there),
-`abandoned` (the outcome is unknown and was not retried, see `service.psa_pushes`).
+`abandoned` (the outcome is unknown and was not retried, see `writes.psa_pushes`).
 The PSA's external id is stored on the row the moment it is known, so a crash before
 the activity is logged can be finished later without calling the PSA again.
 """

@@ -11,17 +11,34 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable
+from typing import Protocol
 
 import httpx
 
-from persistence.psa_connections import StoredConnection
 from psa.connectwise import ConnectWiseProvider
+from psa.credentials import ConnectWiseCredentials
 from psa.errors import PsaConfigurationError
 from psa.provider import PsaProvider
 from psa.sites import SiteError, allowed_codebase, allowed_site
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_TENANT_CONCURRENCY = 4
+
+
+class SavedConnection(Protocol):
+    """What a provider is built from: an account's saved connection (its row in
+    `persistence.psa_connections`), whose private key opens with the secret key."""
+
+    @property
+    def account_id(self) -> uuid.UUID: ...
+
+    @property
+    def site(self) -> str: ...
+
+    @property
+    def codebase(self) -> str: ...
+
+    def credentials(self, secret_key: bytes) -> ConnectWiseCredentials: ...
 
 
 class ConnectWiseProviders:
@@ -57,7 +74,7 @@ class ConnectWiseProviders:
             self._semaphores[account_id] = asyncio.Semaphore(self._tenant_concurrency)
         return self._semaphores[account_id]
 
-    def __call__(self, connection: StoredConnection, secret_key: bytes) -> PsaProvider:
+    def __call__(self, connection: SavedConnection, secret_key: bytes) -> PsaProvider:
         try:
             allowed_site(connection.site, self._extra_hosts)
             allowed_codebase(connection.codebase)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.error_codes import ErrorCode
+
 
 @dataclass(frozen=True)
 class PsaFieldError:
@@ -38,7 +40,7 @@ def _str_or_none(value: object) -> str | None:
 class PsaError(Exception):
     """Base of every PSA failure; `code` is stable, `message` is human-readable."""
 
-    code = "PSA_ERROR"
+    code = ErrorCode.PSA_ERROR
 
     def __init__(
         self,
@@ -74,31 +76,31 @@ class PsaError(Exception):
 class PsaConfigurationError(PsaError):
     """Credentials or secret key missing/invalid on our side: nothing was sent."""
 
-    code = "PSA_NOT_CONFIGURED"
+    code = ErrorCode.PSA_NOT_CONFIGURED
 
 
 class PsaAuthError(PsaError):
     """401: the company id / public key / private key triple was refused."""
 
-    code = "PSA_AUTH_FAILED"
+    code = ErrorCode.PSA_AUTH_FAILED
 
 
 class PsaForbiddenError(PsaError):
     """403 or ConnectWise code `Security`: the API member lacks the right."""
 
-    code = "PSA_FORBIDDEN"
+    code = ErrorCode.PSA_FORBIDDEN
 
 
 class PsaNotFoundError(PsaError):
     """404: the ticket (or other record) does not exist or is not visible."""
 
-    code = "PSA_NOT_FOUND"
+    code = ErrorCode.PSA_NOT_FOUND
 
 
 class PsaValidationError(PsaError):
     """400 / InvalidObject, or refused locally before sending; keeps the field errors."""
 
-    code = "PSA_INVALID_REQUEST"
+    code = ErrorCode.PSA_INVALID_REQUEST
 
     def __init__(
         self,
@@ -133,7 +135,7 @@ class PsaValidationError(PsaError):
 class PsaRateLimitedError(PsaError):
     """429 still answered after the retries: `retry_after` says when to try again."""
 
-    code = "PSA_RATE_LIMITED"
+    code = ErrorCode.PSA_RATE_LIMITED
 
     def __init__(
         self,
@@ -157,13 +159,13 @@ class PsaRateLimitedError(PsaError):
 class PsaUnavailableError(PsaError):
     """5xx (after retries where retrying is sensible), or an unreadable response."""
 
-    code = "PSA_UNAVAILABLE"
+    code = ErrorCode.PSA_UNAVAILABLE
 
 
 class PsaTimeoutError(PsaError):
     """No answer within the client timeout, on every attempt."""
 
-    code = "PSA_TIMEOUT"
+    code = ErrorCode.PSA_TIMEOUT
 
 
 class PsaOutcomeUnknownError(PsaError):
@@ -172,7 +174,7 @@ class PsaOutcomeUnknownError(PsaError):
     idempotency key, so it is never re-sent automatically; `cause` says what happened
     (`PSA_TIMEOUT` or `PSA_UNAVAILABLE`)."""
 
-    code = "PSA_OUTCOME_UNKNOWN"
+    code = ErrorCode.PSA_OUTCOME_UNKNOWN
 
     def __init__(
         self,

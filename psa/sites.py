@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core.addresses import HostNameError, host_name
+
 CLOUD_REGIONS = ("na", "eu", "au", "za")
 CLOUD_HOSTS = frozenset(
     f"{prefix}{region}.myconnectwise.net" for region in CLOUD_REGIONS for prefix in ("", "api-")
 )
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 # A release folder such as `v4_6_release/` or `v2025_1/`: one path segment, nothing else.
 _CODEBASE = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}/?")
 
@@ -26,18 +26,12 @@ class SiteError(ValueError):
     """The site or codebase cannot be used; the message is fixed and safe to show."""
 
 
-def host_name(value: str) -> str:
-    """`value` as a lower-case host name, or SiteError (anything but letters, digits, `-`
-    and dots: no scheme, userinfo, port, path or query)."""
-    host = value.strip().lower()
-    if len(host) > 253 or not _HOST.fullmatch(host):
-        raise SiteError("site must be a bare host name such as api-na.myconnectwise.net")
-    return host
-
-
 def allowed_site(value: str, extra_hosts: Iterable[str] = ()) -> str:
     """The normalised site when it is a ConnectWise cloud host or an allowed extra one."""
-    host = host_name(value)
+    try:
+        host = host_name(value)
+    except HostNameError as error:
+        raise SiteError(str(error)) from None
     if host not in CLOUD_HOSTS and host not in frozenset(extra_hosts):
         raise SiteError(
             "site must be a ConnectWise cloud host (na, eu, au or za.myconnectwise.net, "

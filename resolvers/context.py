@@ -10,11 +10,11 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.auth import Principal
+from core.errors import Unauthenticated
+from core.settings import Settings
 from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.registry import Loaders
-from schema.errors import Unauthenticated
-from service.auth import Principal
-from service.settings import Settings
 
 
 @dataclass

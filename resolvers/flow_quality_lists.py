@@ -6,11 +6,11 @@ Only the rows a list returns reach Python; their displayed numbers come from
 
 from __future__ import annotations
 
+from core.errors import BadUserInput
+from core.metrics.flow_ranking import TOP_BOTTOM_SIZE, RankedFlow
+from core.metrics.window import Window
 from persistence.analytics.flow_ranking import FlowFilter, FlowPick, FlowSortKey, PickedFlows
-from persistence.analytics.window import Window
 from resolvers.context import Info
-from resolvers.flow_ranking import TOP_BOTTOM_SIZE, RankedFlow
-from schema.errors import BadUserInput
 
 
 def check_paging(first: int | None, offset: int) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
-from schema.errors import Forbidden
-from service.auth import ANALYTICS_ROLES
+from core.auth import ANALYTICS_ROLES
+from core.errors import Forbidden
 
 
 class RequireRoles(FieldExtension):

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from core.settings import Settings
 from schema.access import guard_root_fields
 from schema.limits import limit_extensions
 from schema.limits.budget import BudgetRegistry
@@ -15,7 +16,6 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES
 from schema.snapshot_scope import CloseSnapshot
-from service.settings import Settings
 
 guard_root_fields(Query)
 # Every mutation names its roles; one that forgets is closed to all but admins.

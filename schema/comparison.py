@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import strawberry
 
-from persistence.analytics.window import Window
+from core.metrics.window import Window
 
 Number = int | float | Fraction
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import DomainRow, SessionCounts
-from persistence.analytics.window import Window
+from core.errors import BadUserInput
+from core.metrics import formulas
+from core.metrics.rows import DomainRow, SessionCounts
+from core.metrics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import Tier
-from schema.errors import BadUserInput
 from schema.selection import selects_any, selects_in, subfields
 
 if TYPE_CHECKING:

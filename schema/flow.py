@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from persistence.analytics.rows import FlowRow
+from core.metrics.rows import FlowRow
 
 
 @strawberry.type(

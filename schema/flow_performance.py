@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
-from persistence.analytics.window import Window
+from core.metrics import formulas
+from core.metrics.flow_ranking import RankedFlow
+from core.metrics.rows import FlowPeriodStats, FlowRow
+from core.metrics.window import Window
 from resolvers.context import Info
-from resolvers.flow_ranking import RankedFlow
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
 from schema.enums import AttentionReason
 from schema.flow import Flow

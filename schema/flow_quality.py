@@ -6,9 +6,9 @@ from typing import Annotated
 
 import strawberry
 
+from core.metrics.flow_ranking import RankedFlow
 from resolvers import flow_quality_lists as lists
 from resolvers.context import Info
-from resolvers.flow_ranking import RankedFlow
 from schema.enums import FlowSort, SortDirection
 from schema.flow_performance import FlowPerformance
 from schema.tab_window import TabWindow

@@ -16,6 +16,14 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 from strawberry.utils.str_converters import to_camel_case
 
+from core.errors import (
+    BadUserInput,
+    Conflict,
+    FlowArchived,
+    NotFound,
+    PsaFailure,
+    SessionNotLinked,
+)
 from persistence import flow_matches
 from persistence.psa_connections import (
     ConnectionSettings,
@@ -30,17 +38,9 @@ from psa.sites import SiteError, allowed_codebase, allowed_site
 from resolvers.context import Info
 from schema.access import RequireRoles
 from schema.enums import PsaActivityType
-from schema.errors import (
-    BadUserInput,
-    Conflict,
-    FlowArchived,
-    NotFound,
-    PsaFailure,
-    SessionNotLinked,
-)
 from schema.flow import Flow
-from service import psa_pushes
-from service.psa_pushes import PsaPushService, PushOutcome
+from writes import psa_pushes
+from writes.psa_pushes import PsaPushService, PushOutcome
 
 MATCH_ROLES = frozenset({"admin", "service"})
 PUSH_ROLES = frozenset({"engineer", "team_admin", "admin", "service"})

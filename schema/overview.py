@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import strawberry
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import SessionCounts
+from core.metrics import formulas
+from core.metrics.rows import SessionCounts
 from resolvers.context import Info
 from schema.comparison import MetricChange, comparison_window, metric_change
 from schema.domain import Domain, domains_of

@@ -7,9 +7,9 @@ import datetime
 
 import strawberry
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import PsaTotals, PushFunnelCounts
-from persistence.analytics.window import Window
+from core.metrics import formulas
+from core.metrics.rows import PsaTotals, PushFunnelCounts
+from core.metrics.window import Window
 from resolvers.context import Info
 from schema.comparison import MetricChange, comparison_window, metric_change
 from schema.enums import PsaActivityType

@@ -12,11 +12,11 @@ from typing import Annotated
 
 import strawberry
 
+from core.errors import BadUserInput
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
 from schema.enums import FlowSort, Period, SortDirection
-from schema.errors import BadUserInput
 from schema.flow_performance import FlowPerformance, performances_of
 from schema.flow_quality import FlowQuality
 from schema.overview import Overview

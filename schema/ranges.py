@@ -14,10 +14,10 @@ from typing import Any
 import strawberry
 from graphql import VariableNode
 
-from persistence.analytics.window import Window, last_days, local_today
+from core.errors import BadUserInput
+from core.metrics.window import Window, last_days, local_today
 from resolvers.context import Info
 from schema.enums import Period
-from schema.errors import BadUserInput
 
 MAX_RANGE_DAYS = 366
 # Far before any FlowPilot data; keeps the previous window of any range representable.

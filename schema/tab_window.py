@@ -8,7 +8,7 @@ import datetime
 
 import strawberry
 
-from persistence.analytics.window import Window
+from core.metrics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
 from schema.enums import Period

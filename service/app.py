@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.settings import Settings
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
 from schema.limits import account_budget
@@ -31,11 +32,10 @@ from service.observability import (
     database_engines,
     install_request_log_handler,
 )
-from service.psa_pushes import PsaPushService
 from service.request_id import RequestIdMiddleware
 from service.response_cache.extension import TagWithDataVersion
-from service.settings import Settings
 from service.static_files import static_file
+from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
 

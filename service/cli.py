@@ -16,9 +16,10 @@ import asyncpg
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.auth import ROLES
+from core.settings import SettingsError
 from persistence.engine import DatabaseUrlError
 from persistence.roles import DEFAULT_APP_ROLE, RoleNameError
-from service.auth import ROLES
 from service.cli_commands import (
     cmd_create_app_role,
     cmd_downgrade,
@@ -34,7 +35,6 @@ from service.cli_rollups import cmd_rebuild_rollups
 from service.cli_serve import cmd_serve
 from service.embedded import EmbeddedPostgresError
 from service.pq_manifests import cmd_persisted_query_manifest
-from service.settings import SettingsError
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.auth import issue_token
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.migrate import current_revision, downgrade, head_revision
 from persistence.roles import check_role_name, ensure_app_role
-from service.auth import issue_token
 from service.cli_database import CliError, Target, database, probe, resolve_target, with_user
 from service.cli_migrate import database_at_head
-from service.settings import Settings
 
 
 def _say(line: str) -> None:

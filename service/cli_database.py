@@ -7,7 +7,6 @@ PostgreSQL in the data folder, database `flowpilot`, as its superuser.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,11 +17,11 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.settings import default_data_dir, env_setting
 from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine
 from persistence.migrate import current_revision, head_revision
 from service.embedded import embedded_server_url
-from service.settings import DEFAULT_DATA_DIR
 
 EMBEDDED_DATABASE = "flowpilot"
 _CONNECT_TIMEOUT_S = 10
@@ -46,7 +45,8 @@ class Target:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("FLOWPILOT_DATA_DIR") or DEFAULT_DATA_DIR)
+    folder: Path = env_setting("data_dir") or default_data_dir()
+    return folder
 
 
 def with_user(url: str, user: str, password: str | None) -> str:
@@ -129,7 +129,7 @@ async def database(url: str) -> AsyncIterator[AsyncEngine]:
 
 async def resolve_target() -> Target:
     """DATABASE_URL, or the embedded server (started now, stopped when the CLI exits)."""
-    configured = os.environ.get("DATABASE_URL")
+    configured = env_setting("database_url")
     if configured:
         async_url(configured)  # DatabaseUrlError with a clear message
         return Target(configured, embedded=False)

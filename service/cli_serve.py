@@ -15,10 +15,11 @@ import sys
 import threading
 from types import FrameType
 
+from core.auth import issue_token
+from core.settings import Settings, env_setting
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.engine import async_url
 from persistence.roles import DEFAULT_APP_ROLE
-from service.auth import issue_token
 from service.cli_commands import create_role
 from service.cli_database import (
     CliError,
@@ -33,7 +34,6 @@ from service.cli_migrate import migrate_to
 from service.insights.page import insights_page_enabled
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
-from service.settings import Settings
 
 _APP = "service.app:app_from_env"
 
@@ -89,8 +89,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = listen_problem(args.host, args.port)
     if problem is not None:
         raise CliError(problem)
-    if os.environ.get("DATABASE_URL"):
-        async_url(os.environ["DATABASE_URL"])  # DatabaseUrlError with a clear message
+    configured = env_setting("database_url")
+    if configured:
+        async_url(configured)  # DatabaseUrlError with a clear message
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
         rls_binds = asyncio.run(_check_database())
@@ -103,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _run_uvicorn(args)
         return 0
 
-    if os.environ.get("AUTH_JWT_SECRET"):
+    if env_setting("jwt_secret"):
         raise CliError(
             "the embedded demo signs its tokens with the demo secret and publishes one on the "
             "GraphiQL page: unset AUTH_JWT_SECRET, or set DATABASE_URL to serve a real database"

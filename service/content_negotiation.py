@@ -20,18 +20,19 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from core.error_codes import ErrorCode
 from service.http_limits import error_body
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _SUPPORTED = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
 # Status of a request error (no `data`) under the spec's media type, by first error code.
-_REQUEST_ERROR_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "RATE_LIMITED": 429,
-    "PAYLOAD_TOO_LARGE": 413,
-    "TIMEOUT": 504,
-    "DATABASE_UNAVAILABLE": 503,
+_REQUEST_ERROR_STATUS: dict[str, int] = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.TIMEOUT: 504,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
 }
 _STATE_KEY = "graphql_http"
 
@@ -100,7 +101,7 @@ def negotiate(request: Request) -> Response | None:
         return Response(
             error_body(
                 f"this endpoint answers {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
-                "NOT_ACCEPTABLE",
+                ErrorCode.NOT_ACCEPTABLE,
             ),
             status_code=406,
             media_type=APPLICATION_JSON,
@@ -128,7 +129,7 @@ def shape_result(request: Any, result: ExecutionResult, body: GraphQLHTTPRespons
     if negotiated is None:
         return
     codes = [_code(error) for error in body.get("errors") or ()]
-    if "UNAUTHENTICATED" in codes:
+    if ErrorCode.UNAUTHENTICATED in codes:
         negotiated.unauthenticated = True
         negotiated.status = 401
         return

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.settings import Settings
 from persistence.engine import create_engine, create_sessionmaker
-from service.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,17 @@ import asyncpg
 from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
 
+from core.error_codes import ErrorCode
 from psa.errors import PsaError
 
 logger = logging.getLogger("flowpilot.errors")
 
-INTERNAL = "INTERNAL"
-TIMEOUT = "TIMEOUT"
-DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
-BAD_USER_INPUT = "BAD_USER_INPUT"
-MESSAGES = {
-    INTERNAL: "Internal server error",
-    TIMEOUT: "The request took too long and was stopped; try a shorter period or fewer fields",
-    DATABASE_UNAVAILABLE: "The database is unavailable; retry shortly",
+MESSAGES: dict[str, str] = {
+    ErrorCode.INTERNAL: "Internal server error",
+    ErrorCode.TIMEOUT: (
+        "The request took too long and was stopped; try a shorter period or fewer fields"
+    ),
+    ErrorCode.DATABASE_UNAVAILABLE: "The database is unavailable; retry shortly",
 }
 # graphql-core appends suggestions to unknown enum values, types, arguments and input
 # fields ("... Did you mean 'LAST_7_DAYS'?"); with introspection off they would still spell
@@ -62,12 +61,12 @@ def failure_code(error: BaseException) -> str:
     """INTERNAL, TIMEOUT or DATABASE_UNAVAILABLE for an exception raised while resolving."""
     chain = list(_chain(error))
     if any(isinstance(item, asyncpg.QueryCanceledError) for item in chain):
-        return TIMEOUT
+        return ErrorCode.TIMEOUT
     if any(
         isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated for item in chain
     ) or any(isinstance(item, _CONNECTION_FAILURES) for item in chain):
-        return DATABASE_UNAVAILABLE
-    return INTERNAL
+        return ErrorCode.DATABASE_UNAVAILABLE
+    return ErrorCode.INTERNAL
 
 
 def coded_error(
@@ -94,9 +93,9 @@ def mask_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         return _located(error, error.message, dict(error.extensions or {}), request_id)
     if error.path is None and (original is None or error.message.startswith("Variable '$")):
         # Variable coercion and operation selection: about the client's own input.
-        return _located(error, error.message, {"code": BAD_USER_INPUT}, request_id)
-    failure = failure_code(original) if original is not None else INTERNAL
-    if failure == INTERNAL:
+        return _located(error, error.message, {"code": ErrorCode.BAD_USER_INPUT}, request_id)
+    failure = failure_code(original) if original is not None else ErrorCode.INTERNAL
+    if failure == ErrorCode.INTERNAL:
         logger.error(
             "unexpected error at %s (request %s): %s",
             error.path,

@@ -36,6 +36,7 @@ from graphql.utilities import type_from_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from core.error_codes import ErrorCode
 from queries import TAB_DOCUMENTS, tab_query
 from service.csv_cells import formula_safe
 from service.error_masking import mask_errors
@@ -48,13 +49,13 @@ from service.response_cache.cache import attach
 if TYPE_CHECKING:
     from service.graphql_view import AnalyticsGraphQL
 
-_STATUS_BY_CODE = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "RATE_LIMITED": 429,
-    "INTERNAL": 500,
-    "DATABASE_UNAVAILABLE": 503,
-    "TIMEOUT": 504,
+_STATUS_BY_CODE: dict[str, int] = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.TIMEOUT: 504,
 }
 
 
@@ -273,12 +274,12 @@ class CsvExport:
         export = self.tabs.get(tab)
         if export is None:
             known = ", ".join(f"{name}.csv" for name in self.tabs)
-            return _error(404, "NOT_FOUND", f"no export named {tab}.csv; there are {known}")
+            return _error(404, ErrorCode.NOT_FOUND, f"no export named {tab}.csv; there are {known}")
         note_operation(f"export:{tab}", f"export:{tab}")
         try:
             variables = _variables(dict(request.query_params), export.variables)
         except ValueError as error:
-            return _error(400, "BAD_USER_INPUT", str(error))
+            return _error(400, ErrorCode.BAD_USER_INPUT, str(error))
         if "first" in export.variables:
             variables.setdefault("first", None)  # a spreadsheet wants every row, not a page
         context = await self.view.get_context(request, Response())
@@ -304,7 +305,7 @@ class CsvExport:
             await context.close()
             extensions = dict(ticket.refusal.extensions or {})
             extensions.pop("code", None)
-            return _error(429, "RATE_LIMITED", ticket.refusal.message, **extensions)
+            return _error(429, ErrorCode.RATE_LIMITED, ticket.refusal.message, **extensions)
         if ticket.entry is not None:
             await context.close()
             if ticket.not_modified:
@@ -326,7 +327,7 @@ class CsvExport:
         if result.errors:
             first = mask_errors(result.errors, current_request_id())[0].formatted
             extensions = dict(first.get("extensions") or {})
-            code = str(extensions.pop("code", None) or "BAD_USER_INPUT")
+            code = str(extensions.pop("code", None) or ErrorCode.BAD_USER_INPUT)
             extensions.pop("requestId", None)
             status = _STATUS_BY_CODE.get(code, 400)
             return _error(status, code, str(first["message"]), **extensions)

@@ -14,11 +14,11 @@ import json
 import re
 from typing import Any
 
+from core.auth import issue_token
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
-from service.auth import issue_token
 from service.graphiql_assets import assets
-from service.settings import Settings
 
 _PAGE = """<!doctype html>
 <html>

@@ -17,12 +17,14 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from core.auth import AuthenticationError, Principal, bearer_token, verify_token
+from core.error_codes import ErrorCode
+from core.errors import Unauthenticated
+from core.settings import Settings
 from resolvers.context import RequestContext
-from schema.errors import Unauthenticated
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
 from service.account_slots import AccountSlots, SlotsBusy
-from service.auth import AuthenticationError, Principal, bearer_token, verify_token
 from service.content_negotiation import check_request_body, finish, negotiate, shape_result
 from service.database import Database
 from service.error_masking import mask_errors
@@ -35,7 +37,6 @@ from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
 from service.response_cache.graphql_hook import GraphQLCacheHook
-from service.settings import Settings
 
 logger = logging.getLogger("flowpilot.auth")
 
@@ -249,7 +250,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             extensions = error.setdefault("extensions", {})
             if request_id is not None:
                 extensions.setdefault("requestId", request_id)
-            codes.append(str(extensions.get("code") or "GRAPHQL_VALIDATION_FAILED"))
+            codes.append(str(extensions.get("code") or ErrorCode.GRAPHQL_VALIDATION_FAILED))
         note_errors(codes)
         if not self.response_cache.served(request):  # a hit's result is only a placeholder
             shape_result(request, result, response)

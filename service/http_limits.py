@@ -12,15 +12,15 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.error_codes import ErrorCode
 from service.request_id import current_request_id
 
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 _CODES_BY_STATUS = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: PAYLOAD_TOO_LARGE,
-    415: "UNSUPPORTED_MEDIA_TYPE",
+    400: ErrorCode.BAD_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -34,7 +34,7 @@ def error_body(message: str, code: str, **extensions: Any) -> bytes:
 
 
 def code_for_status(status: int) -> str:
-    return _CODES_BY_STATUS.get(status, "BAD_REQUEST")
+    return _CODES_BY_STATUS.get(status, ErrorCode.BAD_REQUEST)
 
 
 class _BodyTooLarge(Exception):
@@ -88,7 +88,7 @@ class BodySizeLimit:
     async def _refuse(self, send: Send) -> None:
         body = error_body(
             f"request body is larger than {self.max_bytes} bytes",
-            PAYLOAD_TOO_LARGE,
+            ErrorCode.PAYLOAD_TOO_LARGE,
             maxBytes=self.max_bytes,
         )
         await send(

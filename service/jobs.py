@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.success_rates import recalculate_success_rates
-from service.psa_pushes import PsaPushService
+from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
 

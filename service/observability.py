@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
+from core.error_codes import ErrorCode
 from service.request_id import current_request_id
 
 request_logger = logging.getLogger("flowpilot.requests")
@@ -221,7 +222,7 @@ class ObservabilityMiddleware:
         except BaseException:
             record.status = 500
             if not record.codes:
-                record.codes.append("INTERNAL")
+                record.codes.append(ErrorCode.INTERNAL)
             raise
         finally:
             seconds = time.perf_counter() - started

@@ -20,8 +20,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from core.error_codes import ErrorCode
+from core.errors import ApiError, BadUserInput
 from queries import operation_documents
-from schema.errors import ApiError, BadUserInput
 
 APQ_VERSION = 1
 
@@ -29,13 +30,13 @@ APQ_VERSION = 1
 class PersistedQueryNotFound(ApiError):
     """The hash is unknown here; Apollo clients answer by resending with the text."""
 
-    code = "PERSISTED_QUERY_NOT_FOUND"
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
 
 
 class PersistedQueryNotAllowed(ApiError):
     """Safelist mode: the operation is not one of the first-party documents."""
 
-    code = "PERSISTED_QUERY_NOT_ALLOWED"
+    code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
 
 
 def sha256_hex(query: str) -> str:

@@ -33,7 +33,7 @@ from graphql import (
     print_ast,
 )
 
-from service.settings import SettingsError
+from core.settings import SettingsError
 
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
 APOLLO_VERSION = 1

@@ -13,7 +13,8 @@ from collections.abc import Awaitable
 
 from strawberry.types import ExecutionResult
 
-from service.error_masking import MESSAGES, TIMEOUT, coded_error
+from core.error_codes import ErrorCode
+from service.error_masking import MESSAGES, coded_error
 from service.request_id import current_request_id
 
 logger = logging.getLogger("flowpilot.errors")
@@ -36,5 +37,12 @@ async def within_request_timeout(
         logger.warning("request %s stopped after the %.1f s request timeout", request_id, seconds)
         return ExecutionResult(
             data=None,
-            errors=[coded_error(MESSAGES[TIMEOUT], TIMEOUT, request_id, timeoutSeconds=seconds)],
+            errors=[
+                coded_error(
+                    MESSAGES[ErrorCode.TIMEOUT],
+                    ErrorCode.TIMEOUT,
+                    request_id,
+                    timeoutSeconds=seconds,
+                )
+            ],
         )

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from core.auth import issue_token
+from core.settings import Settings
 from service.app import create_app
-from service.auth import issue_token
-from service.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 

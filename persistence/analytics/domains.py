@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.rows import DomainRow, DomainSet
+from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
-from persistence.analytics.rows import DomainRow, DomainSet
-from persistence.analytics.window import Window
 
 
 def _trimmed(column: str) -> str:

@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from persistence.analytics.window import Window
+from core.metrics.window import Window
 from persistence.models.rollups import TOP_LEVEL
 
 SESSIONS_IN_WINDOW = (

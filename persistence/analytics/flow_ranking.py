@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics import formulas
+from core.metrics import formulas
+from core.metrics.rows import FlowPeriodStats, FlowRow
+from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.flows import (
     ALL_WITH_STATS_FROM,
@@ -28,8 +30,6 @@ from persistence.analytics.flows import (
     flow_row,
     flow_stats,
 )
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
-from persistence.analytics.window import Window
 
 
 class FlowFilter(Enum):

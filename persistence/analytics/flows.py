@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
+from core.metrics.rows import FlowPeriodStats, FlowRow
+from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
-from persistence.analytics.window import Window
 
 FLOW_COLUMNS = """
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.window import Window
 from persistence.analytics.filters import EPOCH, day_number
-from persistence.analytics.window import Window
 
 
 @dataclass(frozen=True, slots=True)

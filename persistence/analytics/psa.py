@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.rows import PsaDay, PsaTotals, PushFunnelCounts
+from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, DAYS_IN_WINDOW, block_params
-from persistence.analytics.rows import PsaDay, PsaTotals, PushFunnelCounts
-from persistence.analytics.window import Window
 
 # Hours are summed as numeric so that the daily points add up to the total exactly.
 # Distinct sessions with time entries: a session counts once, on the first of its

@@ -16,10 +16,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from persistence.analytics.filters import ACTIVITIES_IN_WINDOW, SESSIONS_IN_WINDOW, window_params
-from persistence.analytics.keys import domain_key_sql
-from persistence.analytics.overview_daily import OverviewDay
-from persistence.analytics.rows import (
+from core.metrics.keys import domain_key_sql
+from core.metrics.rows import (
     DomainRow,
     DomainSet,
     FlowPeriodStats,
@@ -29,7 +27,9 @@ from persistence.analytics.rows import (
     PushFunnelCounts,
     SessionCounts,
 )
-from persistence.analytics.window import Window
+from core.metrics.window import Window
+from persistence.analytics.filters import ACTIVITIES_IN_WINDOW, SESSIONS_IN_WINDOW, window_params
+from persistence.analytics.overview_daily import OverviewDay
 
 
 def _trimmed(column: str) -> str:

@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
+from core.metrics.rows import SessionCounts
+from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
-from persistence.analytics.rows import SessionCounts
-from persistence.analytics.window import Window
 
 # Sums of the rollup rows of the window's blocks; every count is exact.
 _COUNTS = """

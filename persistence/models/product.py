@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.analytics.keys import domain_key_sql
+from core.metrics.keys import domain_key_sql
 from persistence.models.base import Base, one_of
 
 ROLES = ("engineer", "team_admin", "admin")
@@ -109,7 +109,7 @@ class Tree(Base):
     usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     success_rate: Mapped[float | None] = mapped_column(Float)
     last_matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The domain key of `category`, kept by PostgreSQL (see persistence.analytics.keys).
+    # The domain key of `category`, kept by PostgreSQL (see core.metrics.keys).
     category_key: Mapped[str | None] = mapped_column(
         Text, Computed(CATEGORY_KEY_SQL, persisted=True)
     )

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.window import Window
+from core.metrics.window import Window
 from persistence.snapshot import ReadSnapshot
 
 K = TypeVar("K", bound=Hashable)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.rows import DomainSet, FlowRow
+from core.metrics.window import Window
 from persistence.analytics.domains import domain_set
 from persistence.analytics.flows import flows_by_domain_keys
-from persistence.analytics.rows import DomainSet, FlowRow
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader
 
 

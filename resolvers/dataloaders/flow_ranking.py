@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.window import Window
 from persistence.analytics.flow_ranking import FlowPick, PickedFlows, rank_flows
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader
 
 RankingKey = tuple[Window, datetime, FlowPick]

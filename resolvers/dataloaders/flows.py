@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.rows import FlowPeriodStats, FlowRow
+from core.metrics.window import Window
 from persistence.analytics.flows import flow_stats_by_ids, flows_by_ids
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader, group_by_window
 
 

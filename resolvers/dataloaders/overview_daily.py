@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.window import Window
 from persistence.analytics.overview_daily import OverviewDay, overview_daily
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.metrics.rows import PsaDay, PsaTotals, PushFunnelCounts
+from core.metrics.window import Window
 from persistence.analytics.psa import psa_daily, psa_totals, push_funnel
-from persistence.analytics.rows import PsaDay, PsaTotals, PushFunnelCounts
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.rows import SessionCounts
+from core.metrics.rows import SessionCounts
+from core.metrics.window import Window
 from persistence.analytics.sessions import session_counts_by_domain, session_totals
-from persistence.analytics.window import Window
 from resolvers.dataloaders.base import AccountLoader, group_by_window
 
 

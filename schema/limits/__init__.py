@@ -7,6 +7,7 @@ from functools import partial
 
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
+from core.settings import Settings
 from schema.limits.budget import BudgetRegistry
 from schema.limits.cost_cache import CostCache
 from schema.limits.query_cost import QueryCost
@@ -18,7 +19,6 @@ from schema.limits.static import (
     TokenLimit,
 )
 from schema.validation_cache import cached_validation
-from service.settings import Settings
 
 ExtensionFactory = Callable[[], SchemaExtension]
 

@@ -10,8 +10,6 @@ from collections.abc import Callable
 
 from graphql import ASTValidationRule, GraphQLError, ValidationContext
 
-QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-
 
 def with_code(error: GraphQLError, code: str) -> GraphQLError:
     """Stamp `code` onto the error unless it carries one already."""

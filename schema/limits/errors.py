@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from schema.errors import ApiError
+from core.error_codes import ErrorCode
+from core.errors import ApiError
 
 
 class QueryTooComplex(ApiError):
-    code = "QUERY_TOO_COMPLEX"
+    code = ErrorCode.QUERY_TOO_COMPLEX
 
 
 class RateLimited(ApiError):
-    code = "RATE_LIMITED"
+    code = ErrorCode.RATE_LIMITED
 
     def __init__(self, retry_after: float, message: str | None = None) -> None:
         super().__init__(

@@ -12,23 +12,24 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from schema.limits.coded import QUERY_TOO_COMPLEX, coded_rule, with_code
-
-GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+from core.error_codes import ErrorCode
+from schema.limits.coded import coded_rule, with_code
 
 
 class DepthLimit(QueryDepthLimiter):
     def __init__(self, max_depth: int) -> None:
         super().__init__(max_depth=max_depth)
-        self.validation_rules = [coded_rule(r, QUERY_TOO_COMPLEX) for r in self.validation_rules]
+        self.validation_rules = [
+            coded_rule(r, ErrorCode.QUERY_TOO_COMPLEX) for r in self.validation_rules
+        ]
 
 
 class AliasLimit(MaxAliasesLimiter):
     def __init__(self, max_aliases: int) -> None:
         super().__init__(max_alias_count=max_aliases)
-        self.validation_rules = [coded_rule(r, QUERY_TOO_COMPLEX) for r in self.validation_rules]
+        self.validation_rules = [
+            coded_rule(r, ErrorCode.QUERY_TOO_COMPLEX) for r in self.validation_rules
+        ]
 
 
 class TokenLimit(MaxTokensLimiter):
@@ -38,14 +39,14 @@ class TokenLimit(MaxTokensLimiter):
         yield
         for error in self.execution_context.pre_execution_errors or ():
             if "tokens" in error.message and "Parsing aborted" in error.message:
-                error.extensions = {**(error.extensions or {}), "code": QUERY_TOO_COMPLEX}
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX}
 
 
 class NoIntrospection(DisableIntrospection):
     def __init__(self) -> None:
         super().__init__()
         self.validation_rules = [
-            coded_rule(r, INTROSPECTION_DISABLED) for r in self.validation_rules
+            coded_rule(r, ErrorCode.INTROSPECTION_DISABLED) for r in self.validation_rules
         ]
 
 
@@ -55,9 +56,9 @@ class ErrorCodes(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         yield
         for error in self.execution_context.pre_execution_errors or ():
-            with_code(error, GRAPHQL_PARSE_FAILED)
+            with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED)
 
     def on_validate(self) -> Iterator[None]:
         yield
         for error in self.execution_context.pre_execution_errors or ():
-            with_code(error, GRAPHQL_VALIDATION_FAILED)
+            with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)

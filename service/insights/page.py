@@ -16,9 +16,9 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.settings import Settings
 from service.graphiql import demo_authorization
 from service.insights.operations import page_operations
-from service.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEMO_MARKER = "<!-- demo-authorization -->"

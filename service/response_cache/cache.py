@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
@@ -25,7 +26,6 @@ from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
 from service.response_cache.version import current_state, read_state
-from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 

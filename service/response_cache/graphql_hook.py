@@ -18,6 +18,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+from core.settings import Settings
 from queries import TAB_DOCUMENTS, tab_query
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
@@ -25,7 +26,6 @@ from schema.limits.query_cost import QueryCost
 from service.response_cache import conditional
 from service.response_cache.cache import ResponseCache, Ticket, attach, attached
 from service.response_cache.key import document_facts
-from service.settings import Settings
 
 _RESPONSE_ATTR = "_flowpilot_response_cache"
 

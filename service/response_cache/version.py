@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persistence.analytics.window import local_today
+from core.metrics.window import local_today
 from persistence.snapshot import ReadSnapshot
 from service.response_cache.key import DataState
 

@@ -11,11 +11,11 @@ import pytest
 import strawberry
 from graphql import GraphQLObjectType
 
+from core.auth import Principal
+from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.access import RequireRoles, guard_root_fields
 from schema.build import schema
-from service.auth import Principal
-from service.settings import Settings
 from tests.graphql_client import TEST_JWT_SECRET, ApiClient, token_for
 
 ROOT_QUERIES = {

@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
+from core.settings import Settings
 from service.app import create_app
-from service.settings import Settings
 
 
 @asynccontextmanager

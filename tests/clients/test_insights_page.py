@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from persistence.analytics.window import local_today
+from core.auth import issue_token
+from core.metrics.window import local_today
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
-from service.auth import issue_token
-from service.settings import Settings
 from tests.clients.browser import require_chromium
 from tests.clients.live_server import live_server
 from tests.clients.node_project import require_node, run_node_tests

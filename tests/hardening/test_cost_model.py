@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from graphql import parse
 
+from core.settings import Settings
 from schema.build import build_schema_for
 from schema.limits.budget import BudgetRegistry
 from schema.limits.cost import operation_cost
-from service.settings import Settings
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 from tests.hardening.support import codes
 

@@ -11,11 +11,11 @@ from graphql import parse
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.settings import Settings
 from queries import tab_query
 from schema.build import build_schema_for
 from schema.limits.budget import BudgetRegistry
 from schema.limits.cost import operation_cost
-from service.settings import Settings
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 from tests.hardening.support import codes, tenant_with_data
 

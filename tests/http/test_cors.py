@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service.cors import parse_origins
-from service.settings import Settings, SettingsError
+from core.addresses import parse_origins
+from core.settings import Settings, SettingsError
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 
 DASHBOARD = "https://dashboard.example.com"

@@ -6,17 +6,18 @@ import re
 import tomllib
 import uuid
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.auth import verify_token
+from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
-from service.auth import verify_token
 from service.insights.operations import page_operations
 from service.insights.page import STATIC_DIR, insights_page_enabled
 from service.persisted_queries import sha256_hex
-from service.settings import PROJECT_ROOT, Settings
 from tests.graphql_client import running_app, settings_for_tests, token_for
 
 DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bearer ([^"]+)"')
@@ -86,8 +87,11 @@ def test_a_bad_insights_page_value_names_the_variable(monkeypatch: pytest.Monkey
         Settings.from_env()
 
 
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
 def test_every_static_file_is_package_data() -> None:
-    config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["service.insights"]
     for path in STATIC_DIR.rglob("*"):
         if path.is_file():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from graphql import parse
 
+from core.settings import Settings
 from queries import operation_documents
 from service.persisted_queries import (
     PersistedQueries,
@@ -20,7 +21,6 @@ from service.pq_manifests import (
     generate_manifest,
     load_manifests,
 )
-from service.settings import Settings
 
 MUTATION = "mutation M($x: ID!) { recordFlowMatch(input: {sessionId: $x, flowId: $x}) { counted } }"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import Settings, SettingsError
 from psa.sites import SiteError, allowed_codebase, allowed_site
-from service.settings import Settings, SettingsError
 
 BAD_SITES = [
     "api-na.myconnectwise.net@127.0.0.1:8080",

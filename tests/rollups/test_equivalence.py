@@ -23,6 +23,8 @@ from sqlalchemy import delete, insert, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.metrics.rows import FlowPeriodStats
+from core.metrics.window import Window, last_days, local_midnight, zone_or_utc
 from persistence.analytics import (
     domains,
     flows,
@@ -31,8 +33,6 @@ from persistence.analytics import (
     reference,
     sessions,
 )
-from persistence.analytics.rows import FlowPeriodStats
-from persistence.analytics.window import Window, last_days, local_midnight, zone_or_utc
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.models import Account, AiSession, PsaActivityLog, Tree
 from persistence.models.rollups import ROLLUP_TABLES

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from service.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
 _VARIABLES = ("DATABASE_URL", "AUTH_JWT_SECRET", "FLOWPILOT_DEMO", "AUTH_JWT_MAX_LIFETIME_S")
@@ -69,3 +71,30 @@ def test_demo_mode_on_the_embedded_database_still_works(env: pytest.MonkeyPatch,
     env.setenv("FLOWPILOT_DEMO", "1")
     settings = Settings.from_env()
     assert settings.demo and settings.graphiql
+
+
+def test_the_data_folder_is_under_the_current_directory_not_the_source(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env.delenv("FLOWPILOT_DATA_DIR", raising=False)
+    env.chdir(tmp_path)
+    assert Settings.from_env().data_dir == tmp_path / "var" / "pgdata"
+    env.setenv("FLOWPILOT_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert Settings.from_env().data_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("QUERY_MAX_DEPTH", "ten", "QUERY_MAX_DEPTH must be a whole number, got 'ten'"),
+        ("REQUEST_TIMEOUT_S", "soon", "REQUEST_TIMEOUT_S must be a number, got 'soon'"),
+        ("ANALYTICS_CACHE", "maybe", "ANALYTICS_CACHE must be true or false, got 'maybe'"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    env: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    env.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env()
+    assert str(caught.value) == message

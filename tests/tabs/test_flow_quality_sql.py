@@ -12,6 +12,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.metrics import flow_ranking
+from core.metrics.flow_ranking import RankedFlow
+from core.metrics.formulas import Attention
+from core.metrics.window import Window, last_days
 from persistence.analytics.flow_ranking import (
     FlowFilter,
     FlowPick,
@@ -20,12 +24,8 @@ from persistence.analytics.flow_ranking import (
     scores_at,
 )
 from persistence.analytics.flows import flows_with_stats
-from persistence.analytics.formulas import Attention
-from persistence.analytics.window import Window, last_days
 from persistence.models import AiSession, Tree
 from persistence.tenancy import account_transaction
-from resolvers import flow_ranking
-from resolvers.flow_ranking import RankedFlow
 from tests.factories import AccountBuilder
 
 DAY = timedelta(days=1)

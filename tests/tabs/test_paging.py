@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence.analytics.keys import domain_key_sql
+from core.metrics.keys import domain_key_sql
 from persistence.models import CATEGORY_KEY_SQL
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.analytics.keys import domain_key, domain_key_sql
+from core.metrics.keys import domain_key, domain_key_sql
 
 # (text, the key by hand)
 CASES: list[tuple[str | None, str | None]] = [

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
-from resolvers.flow_ranking import (
+from core.metrics.flow_ranking import (
     RankedFlow,
     bottom_performers,
     needing_attention,
     sort_flows,
     top_performers,
 )
+from core.metrics.rows import FlowPeriodStats, FlowRow
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 LOW = uuid.UUID("00000000-0000-0000-0000-000000000001")

@@ -7,9 +7,9 @@ from fractions import Fraction
 
 import pytest
 
-from persistence.analytics import formulas
-from persistence.analytics.formulas import Attention, TierLevel
-from persistence.analytics.rows import SessionCounts
+from core.metrics import formulas
+from core.metrics.formulas import Attention, TierLevel
+from core.metrics.rows import SessionCounts
 
 GOOD, WARNING, CRITICAL = TierLevel.GOOD, TierLevel.WARNING, TierLevel.CRITICAL
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 import schema.validation_cache as validation_cache
+from core.auth import Principal
+from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.build import build_schema_for
-from service.auth import Principal
-from service.settings import Settings
 
 
 @pytest.fixture

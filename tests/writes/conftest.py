@@ -17,10 +17,10 @@ from psa.connectwise import ConnectWiseProvider
 from psa.credentials import new_secret_key
 from psa.provider import PsaProvider
 from psa.retry import RetryPolicy
-from service.psa_pushes import PsaPushService
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise, serve
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
+from writes.psa_pushes import PsaPushService
 
 SECRET_KEY = new_secret_key()
 # Far above a local answer even on a busy machine; slow(5.0) answers are far beyond it.

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from persistence import psa_outbox
 from persistence.tenancy import account_transaction
 from psa.credentials import open_private_key
-from service.psa_pushes import PsaPushService
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import (
     FakeConnectWise,
@@ -24,6 +23,7 @@ from tests.fakes.connectwise_server import (
 )
 from tests.graphql_client import ApiClient, token_for
 from tests.writes.conftest import MEMBER_ID, SECRET_KEY, LinkedAccount
+from writes.psa_pushes import PsaPushService
 
 TIME_ENTRY = """
 mutation($input: PushTimeEntryInput!) {

@@ -10,13 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.tenancy import account_transaction
-from service.psa_pushes import PsaPushService
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise, cw_error
 from tests.graphql_client import ApiClient, token_for
 from tests.psa.test_sites import BAD_SITES
 from tests.writes.conftest import SECRET_KEY, LinkedAccount
 from tests.writes.test_psa_pushes import NOTE, SAVE, codes, outbox_states
+from writes.psa_pushes import PsaPushService
 
 VALUES = {
     "site": "api-na.myconnectwise.net",

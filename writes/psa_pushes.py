@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.error_codes import ErrorCode
 from persistence import psa_outbox
 from persistence.psa_connections import StoredConnection, load_connection
 from persistence.psa_outbox import Intent, OutboxRow
@@ -45,26 +46,25 @@ logger = logging.getLogger(__name__)
 
 ProviderFactory = Callable[[StoredConnection, bytes], PsaProvider]
 STALE_AFTER = timedelta(minutes=15)
-OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 MAX_HOURS = 24.0
 
 
 class PushError(Exception):
     """A push refused before the PSA was called; `code` is stable for API clients."""
 
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 class SessionNotFound(PushError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class SessionNotLinked(PushError):
-    code = "SESSION_NOT_LINKED"
+    code = ErrorCode.SESSION_NOT_LINKED
 
 
 class PushInProgress(PushError):
-    code = "CONFLICT"
+    code = ErrorCode.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,9 @@ class PsaPushService:
         except PsaOutcomeUnknownError as error:
             # Maybe created: never re-sent (a replay of its key is CONFLICT), like recovery.
             async with account_transaction(self.sessionmaker, account_id) as session:
-                await psa_outbox.finish(session, account_id, row.id, "abandoned", OUTCOME_UNKNOWN)
+                await psa_outbox.finish(
+                    session, account_id, row.id, "abandoned", ErrorCode.OUTCOME_UNKNOWN
+                )
             logger.warning(
                 "psa push %s (%s, ticket %s) abandoned: %s, the PSA may or may not have it; "
                 "check the ticket before pushing again request_id=%s",
@@ -377,7 +379,7 @@ class PsaPushService:
                         to_retry.append(row)
                     else:
                         await psa_outbox.finish(
-                            session, account_id, row.id, "abandoned", OUTCOME_UNKNOWN
+                            session, account_id, row.id, "abandoned", ErrorCode.OUTCOME_UNKNOWN
                         )
                         report.abandoned += 1
                         report.abandoned_ids.append(row.id)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from persistence.analytics import formulas
-from persistence.analytics.rows import FlowPeriodStats, FlowRow
+from core.metrics import formulas
+from core.metrics.rows import FlowPeriodStats, FlowRow
 
 TOP_BOTTOM_SIZE = 5
 

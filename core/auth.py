@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from service.settings import Settings
+from core.settings import Settings
 
 ROLES = ("engineer", "team_admin", "admin", "service")
 ANALYTICS_ROLES = frozenset({"team_admin", "admin"})

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from fractions import Fraction
 
-from persistence.analytics.rows import SessionCounts
+from core.metrics.rows import SessionCounts
 
 RECENCY_HORIZON_DAYS = 90
 STALE_AFTER = timedelta(days=30)

@@ -6,45 +6,47 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from core.error_codes import ErrorCode
+
 
 class ApiError(GraphQLError):
     """A known, expected error: its message and code are safe to show the client."""
 
-    code = "BAD_REQUEST"
+    code = ErrorCode.BAD_REQUEST
 
     def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message, extensions={"code": self.code, **extensions})
 
 
 class Unauthenticated(ApiError):
-    code = "UNAUTHENTICATED"
+    code = ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(ApiError):
-    code = "FORBIDDEN"
+    code = ErrorCode.FORBIDDEN
 
 
 class BadUserInput(ApiError):
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 class NotFound(ApiError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(ApiError):
-    code = "CONFLICT"
+    code = ErrorCode.CONFLICT
 
 
 class FlowArchived(ApiError):
-    code = "FLOW_ARCHIVED"
+    code = ErrorCode.FLOW_ARCHIVED
 
 
 class SessionNotLinked(ApiError):
-    code = "SESSION_NOT_LINKED"
+    code = ErrorCode.SESSION_NOT_LINKED
 
 
 class PsaFailure(ApiError):
     """A PSA error: pass the typed error's `extensions` (its `code`, e.g. PSA_RATE_LIMITED)."""
 
-    code = "PSA_ERROR"
+    code = ErrorCode.PSA_ERROR

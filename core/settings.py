@@ -1,0 +1,257 @@
+"""One settings object, read from the environment once, shared by the app and the CLI.
+
+Each setting is declared once, as a field of `Settings`: its type, its default (the
+embedded demo run's) and its environment variable. `Settings.from_env` reads every field
+through one small parser chosen by the field's type, so a bad value is refused with one
+line that names the variable. A dataclass with a generic parser rather than
+pydantic-settings: the messages and the accepted spellings (`yes`/`off`, an empty value
+meaning the default) stay exactly what operators and tests rely on, and no dependency
+comes in for forty fields.
+
+The rules between settings (the demo secret only for the embedded database, a real
+secret whenever DATABASE_URL is set) are in `from_env`; the checks of single values in
+`__post_init__`, so they hold for a `Settings` built in code too.
+
+The embedded PostgreSQL's folder defaults to `var/pgdata` under the current directory
+(the checkout, when started as the README says), not beside the installed source.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+from urllib.parse import parse_qs, urlsplit
+
+from core.addresses import HostNameError, host_name, parse_origins
+
+DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
+# RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
+MIN_JWT_SECRET_BYTES = 32
+
+
+_LOCAL_HOSTS = {"", "127.0.0.1", "localhost", "::1"}  # or a socket folder
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message says which and why."""
+
+
+def default_data_dir() -> Path:
+    """`var/pgdata` in the current directory."""
+    return Path.cwd() / "var" / "pgdata"
+
+
+def _bool(name: str, raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _list(name: str, raw: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks around and between items are dropped."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _hosts(name: str, raw: str) -> tuple[str, ...]:
+    """A comma-separated list of bare host names."""
+    try:
+        return tuple(host_name(part) for part in raw.split(",") if part.strip())
+    except HostNameError:
+        raise SettingsError(f"{name} must list bare host names, got {raw!r}") from None
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    try:
+        return parse_origins(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
+
+
+Parser = Callable[[str, str], Any]
+# The parser of a field's type; a field may name its own (`setting(..., parse=...)`).
+_PARSERS: dict[object, Parser] = {
+    bool: _bool,
+    int: _int,
+    float: _float,
+    str: _text,
+    Path: _path,
+    bool | None: _bool,
+    str | None: _text,
+    tuple[str, ...]: _list,
+}
+
+
+def setting(env: str, default: Any = MISSING, *, parse: Parser | None = None, **kw: Any) -> Any:
+    """A field read from the environment variable `env`; unset or empty keeps the default."""
+    return field(default=default, metadata={"env": env, "parse": parse}, **kw)
+
+
+def _refuse_demo_beside_real_settings(database_url: str, secret: str | None) -> None:
+    """FLOWPILOT_DEMO publishes a team-admin token on the GraphiQL page and signs with the
+    public demo secret: only for the embedded database `serve` started on this machine."""
+    if secret is not None:
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 cannot be combined with AUTH_JWT_SECRET: demo mode publishes "
+            "a team-admin token on the GraphiQL page; unset FLOWPILOT_DEMO"
+        )
+    parts = urlsplit(database_url)
+    host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]
+    if host not in _LOCAL_HOSTS and not host.startswith("/"):
+        raise SettingsError(
+            "FLOWPILOT_DEMO=1 is only for the embedded database on this machine, "
+            f"not for DATABASE_URL on {host}; unset FLOWPILOT_DEMO"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults of the embedded demo run."""
+
+    # None: the embedded PostgreSQL in `data_dir`, and demo mode.
+    database_url: str | None = setting("DATABASE_URL", None)
+    database_read_url: str | None = setting("DATABASE_READ_URL", None)
+    data_dir: Path = setting("FLOWPILOT_DATA_DIR", default_factory=default_data_dir)
+    # Required when DATABASE_URL is set; the demo secret is for the embedded database only.
+    jwt_secret: str = setting("AUTH_JWT_SECRET", DEMO_JWT_SECRET)
+    jwt_issuer: str | None = setting("AUTH_JWT_ISSUER", None)
+    jwt_audience: str | None = setting("AUTH_JWT_AUDIENCE", None)
+    # Longest lifetime (exp - iat) a token may claim; longer ones are refused.
+    jwt_max_lifetime_s: float = setting("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0)
+    # GraphiQL and introspection: from the environment, on in demo mode and off otherwise.
+    graphiql: bool = setting("GRAPHIQL_ENABLED", True)
+    introspection: bool = setting("INTROSPECTION_ENABLED", True)
+    # The insights page at `/`; None follows `graphiql`.
+    insights_page: bool | None = setting("INSIGHTS_PAGE", None)
+    pool_size: int = setting("DB_POOL_SIZE", 10)
+    max_overflow: int = setting("DB_MAX_OVERFLOW", 5)
+    statement_timeout_ms: int = setting("DB_STATEMENT_TIMEOUT_MS", 5000)
+    request_timeout_s: float = setting("REQUEST_TIMEOUT_S", 10.0)
+    recalc_interval_s: float = setting("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0)
+    # PSA outbox recovery: at start and then every this many seconds; 0 switches it off.
+    outbox_recovery_interval_s: float = setting("PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0)
+    psa_secret_key: str | None = setting("PSA_SECRET_KEY", None)
+    # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
+    psa_connectwise_hosts: tuple[str, ...] = setting("PSA_CONNECTWISE_HOSTS", (), parse=_hosts)
+    # Abuse limits (docs/operations.md).
+    max_query_depth: int = setting("QUERY_MAX_DEPTH", 10)
+    max_query_aliases: int = setting("QUERY_MAX_ALIASES", 30)
+    max_query_tokens: int = setting("QUERY_MAX_TOKENS", 2000)
+    max_query_cost: int = setting("QUERY_MAX_COST", 5000)
+    rate_limit_burst_cost: float = setting("RATE_LIMIT_BURST_COST", 50000.0)
+    rate_limit_cost_per_s: float = setting("RATE_LIMIT_COST_PER_S", 10000.0)
+    # An account out of budget is answered after this pause (at most its retryAfter).
+    rate_limited_pause_s: float = setting("RATE_LIMITED_PAUSE_S", 1.0)
+    # Requests of one account worked on at once per worker; more wait their turn.
+    account_max_concurrent_requests: int = setting("ACCOUNT_MAX_CONCURRENT_REQUESTS", 8)
+    max_request_bytes: int = setting("MAX_REQUEST_BYTES", 65536)
+    pool_timeout_s: float = setting("DB_POOL_TIMEOUT_S", 5.0)
+    connect_timeout_s: float = setting("DB_CONNECT_TIMEOUT_S", 5.0)
+    # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
+    persisted_queries_safelist: bool = setting("PERSISTED_QUERIES_SAFELIST", False)
+    persisted_queries_cache_size: int = setting("PERSISTED_QUERIES_CACHE_SIZE", 1000)
+    persisted_queries_cache_bytes: int = setting("PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024)
+    # Persisted-query manifests (Apollo or GraphQL Code Generator); the safelist's operations.
+    persisted_queries_manifests: tuple[str, ...] = setting("PERSISTED_QUERIES_MANIFESTS", ())
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_allowed_origins: tuple[str, ...] = setting("CORS_ALLOWED_ORIGINS", (), parse=_origins)
+    # Response cache (docs/caching.md): in-process by default, Redis when REDIS_URL is set.
+    response_cache: bool = setting("ANALYTICS_CACHE", True)
+    response_cache_max_age_s: float = setting("ANALYTICS_CACHE_MAX_AGE_S", 60.0)
+    response_cache_max_bytes: int = setting("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024)
+    response_cache_hit_cost: float = setting("ANALYTICS_CACHE_HIT_COST", 1.0)
+    response_cache_redis_timeout_s: float = setting("ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05)
+    redis_url: str | None = setting("REDIS_URL", None)
+
+    # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
+    # embedded database it started.
+    demo: bool = setting("FLOWPILOT_DEMO", True)
+
+    def __post_init__(self) -> None:
+        if len(self.jwt_secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"AUTH_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes "
+                "(a short HS256 key can be guessed offline from any token)"
+            )
+        if self.jwt_max_lifetime_s <= 0:
+            raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
+        if self.account_max_concurrent_requests <= 0:
+            raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no database is configured and the service runs its own PostgreSQL."""
+        return self.database_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        database_url = env_setting("database_url", environ)
+        demo = database_url is None or bool(env_setting("demo", environ))
+        secret = env_setting("jwt_secret", environ)
+        if demo and database_url is not None:
+            _refuse_demo_beside_real_settings(database_url, secret)
+        if secret is None and not demo:
+            raise SettingsError(
+                "AUTH_JWT_SECRET must be set when DATABASE_URL is set "
+                "(the demo secret is only for the embedded database)"
+            )
+        values: dict[str, Any] = {}
+        for name in _ENV_FIELDS:
+            if name not in {"database_url", "demo", "jwt_secret"}:
+                value = env_setting(name, environ)
+                if value is not None:
+                    values[name] = value
+        values.setdefault("graphiql", demo)
+        values.setdefault("introspection", demo)
+        values.setdefault("insights_page", values["graphiql"])
+        return cls(
+            database_url=database_url,
+            jwt_secret=DEMO_JWT_SECRET if secret is None else secret,
+            demo=demo,
+            **values,
+        )
+
+
+_TYPES = get_type_hints(Settings)
+_ENV_FIELDS = {item.name: item for item in fields(Settings) if "env" in item.metadata}
+
+
+def env_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The setting `name` (a field of `Settings`) as the environment gives it, parsed;
+    None when its variable is unset or empty (the field's default applies)."""
+    declared = _ENV_FIELDS[name]
+    variable = declared.metadata["env"]
+    raw = (os.environ if environ is None else environ).get(variable)
+    if not raw:
+        return None
+    parse: Parser = declared.metadata["parse"] or _PARSERS[_TYPES[name]]
+    return parse(variable, raw)
