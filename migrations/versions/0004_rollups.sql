@@ -6,11 +6,10 @@
 -- per block of days: level k, block = day number >> k, for levels 0 to 9 (9 is TOP_LEVEL
 -- in persistence/models/rollups.py, which the readers use; a test checks they agree).
 --
--- The function bodies were once kept verbatim, long lines included; they are now laid
--- out for reading, with comments inside. Only white space, line breaks and comments
--- changed, so every statement PostgreSQL runs is the same: a database migrated before
--- keeps the old layout of the same bodies, and tests/persistence/test_migration_sql.py
--- pins the statements and the migrated bodies with comments and white space left out.
+-- The function bodies are laid out for reading, with comments inside; databases migrated
+-- from an earlier layout hold the same statements with other white space.
+-- tests/persistence/test_migration_sql.py pins the statements and the migrated bodies
+-- with comments and white space left out, so only those may change here.
 -- The comment above each function says what its statements do.
 
 
