@@ -75,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
     day.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     day.add_argument("--seed", type=int, default=1)
     day.add_argument("--output", default=None, help="results JSON (default bench/results/day.json)")
+    day.add_argument("--skip-day", action="store_true", help="only the hit path (with --baseline)")
+    day.add_argument(
+        "--baseline", default=None, help="another checkout: its hit path beside this one's"
+    )
+    day.add_argument(
+        "--baseline-uvicorn-args",
+        default="",
+        help="uvicorn options for the baseline's server, e.g. '--loop asyncio --http h11' "
+        "for a checkout whose install has no uvloop or httptools",
+    )
+    day.add_argument("--versus-rounds", type=int, default=2)
     cost = commands.add_parser(
         "write-cost", help="what the data-version triggers add to a write (side by side)"
     )

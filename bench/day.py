@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,9 +34,9 @@ import httpx
 
 from bench import report
 from bench.database import bench_database_url
-from bench.load import throughput
 from bench.run import wait_until_healthy
 from bench.stats import percentile
+from bench.wrk import hit_load
 from core.auth import issue_token
 from core.settings import Settings
 from persistence.engine import asyncpg_dsn
@@ -99,9 +100,21 @@ def _free_port() -> int:
 
 
 class DayServer:
-    """uvicorn with `workers` workers and the cache `mode`; request log lines to a file."""
+    """uvicorn with `workers` workers and the cache `mode`; request log lines to a file.
 
-    def __init__(self, url: str, mode: str, workers: int, redis_url: str) -> None:
+    `checkout`: the source tree to serve (another checkout for a side-by-side baseline);
+    `uvicorn_args`: more command-line options for uvicorn (`--loop asyncio`, say).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        mode: str,
+        workers: int,
+        redis_url: str,
+        checkout: Path = report.ROOT,
+        uvicorn_args: Sequence[str] = (),
+    ) -> None:
         self.port = _free_port()
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             "w+", prefix=f"bench-day-{mode}-{workers}-", suffix=".log", delete=False
@@ -116,6 +129,7 @@ class DayServer:
             "RATE_LIMIT_COST_PER_S": "0",
             "SUCCESS_RATE_RECALC_INTERVAL_S": "0",
             "ANALYTICS_CACHE": "0" if mode == "off" else "1",
+            "PYTHONPATH": str(checkout),
         }
         env.pop("REDIS_URL", None)
         if mode == "redis":
@@ -123,8 +137,8 @@ class DayServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-             "--log-level", "warning", "--no-access-log"],
-            env=env, cwd=report.ROOT, stdout=self.log, stderr=subprocess.DEVNULL,
+             "--log-level", "warning", "--no-access-log", *uvicorn_args],
+            env=env, cwd=checkout, stdout=self.log, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -366,14 +380,46 @@ async def day(
 
 
 async def hit_path(server: DayServer, tenant: Tenant, seconds: float) -> dict[str, Any]:
-    """The Coverage tab repeated: with the cache on, every request after the first hits."""
+    """The Coverage tab repeated: with the cache on, every request after the first hits.
+
+    The load comes from `wrk` when it is installed (bench.wrk), else the Python client;
+    the server's CPU per request is measured over the 32-client run."""
     body = {"query": tab_query("coverage"), "variables": {"period": "LAST_30_DAYS"}}
-    one = await throughput(server.base_url, token(tenant.id), body, 1, seconds)
+    one = await hit_load(server.base_url, token(tenant.id), body, 1, seconds)
     cpu_before = server.cpu_seconds()
-    many = await throughput(server.base_url, token(tenant.id), body, 32, seconds)
+    many = await hit_load(server.base_url, token(tenant.id), body, 32, seconds)
     cpu = server.cpu_seconds() - cpu_before
     many["cpu_ms_per_request"] = cpu / many["requests"] * 1000 if many["requests"] else None
-    return {"one_client": one, "clients_32": many}
+    return {"client": many["client"], "one_client": one, "clients_32": many}
+
+
+async def hit_path_versus(options: DayOptions, tenant: Tenant, log: Any) -> list[dict[str, Any]]:
+    """The hit path of the baseline checkout and of this one, in alternating rounds, with
+    the in-process cache: the same load, one server at a time, in one run."""
+    assert options.baseline is not None
+    sides = {
+        "baseline": (options.baseline, tuple(options.baseline_uvicorn_args.split())),
+        "current": (report.ROOT, ()),
+    }
+    runs: list[dict[str, Any]] = []
+    for workers in options.workers:
+        for round_ in range(options.versus_rounds):
+            for side, (checkout, uvicorn_args) in sides.items():
+                server = DayServer(
+                    options.database_url, "memory", workers, options.redis_url,
+                    checkout, uvicorn_args,
+                )  # fmt: skip
+                try:
+                    await server.ready()
+                    figures = await hit_path(server, tenant, options.hit_seconds)
+                    outcomes = server.cache_outcomes()
+                finally:
+                    server.stop()
+                run = {"side": side, "workers": workers, "round": round_ + 1, **figures}
+                run["cache_outcomes"] = dict(outcomes)
+                runs.append(run)
+                log(versus_row(run))
+    return runs
 
 
 @dataclass
@@ -392,6 +438,10 @@ class DayOptions:
     redis_url: str = "redis://127.0.0.1:6379/0"
     seed: int = 1
     output: Path | None = None
+    skip_day: bool = False
+    baseline: Path | None = None
+    baseline_uvicorn_args: str = ""
+    versus_rounds: int = 2
 
 
 async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
@@ -403,7 +453,10 @@ async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
         "account_sessions": [t.sessions for t in tenants_],
         "runs": [],
     }
-    for workers in options.workers:
+    if options.baseline is not None:
+        log(f"hit path: baseline {options.baseline} against this checkout ...")
+        results["hit_path_versus"] = await hit_path_versus(options, tenants_[0], log)
+    for workers in () if options.skip_day else options.workers:
         for mode in options.modes:
             server = DayServer(options.database_url, mode, workers, options.redis_url)
             try:
@@ -428,7 +481,10 @@ async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
             log(table_row(results["runs"][-1]))
     output = options.output or report.RESULTS_DIR / "day.json"
     output.write_text(json.dumps(results, indent=2) + "\n")
-    log(table(results))
+    if results["runs"]:
+        log(table(results))
+    if "hit_path_versus" in results:
+        log(versus_table(results["hit_path_versus"]))
     return results
 
 
@@ -446,7 +502,7 @@ def table_row(run: dict[str, Any]) -> str:
         f"| {run['mode']} | {run['workers']} | {tabs} | {_ms(run['p95_ms'])} | "
         f"{run['rps']:.0f} | {ratio} | {_ms(run['cpu_ms_per_request'])} | {run['errors']} | "
         f"{_ms(hit['one_client']['p95_ms'])} | {hit['clients_32']['rps']:.0f} "
-        f"({hit['clients_32']['errors']} errors) |"
+        f"({hit['clients_32']['errors']} errors) | {_ms(hit['clients_32']['cpu_ms_per_request'])} |"
     )
 
 
@@ -454,10 +510,29 @@ def table(results: dict[str, Any]) -> str:
     head = (
         "| cache | workers | overview p50 / p95 ms | coverage | flow-quality | psa | "
         "all p95 ms | req/s | hit ratio | CPU ms/req | errors | "
-        "repeat p95 ms (1 client) | repeat req/s (32 clients) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "repeat p95 ms (1 client) | repeat req/s (32 clients) | repeat CPU ms/req |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     return "\n".join([head, *(table_row(run) for run in results["runs"])])
+
+
+def versus_row(run: dict[str, Any]) -> str:
+    one, many = run["one_client"], run["clients_32"]
+    return (
+        f"| {run['side']} | {run['workers']} | {run['round']} | {_ms(one['p50_ms'])} / "
+        f"{_ms(one['p95_ms'])} | {many['rps']:.0f} | {_ms(many['p95_ms'])} | "
+        f"{many['cpu_ms_per_request']:.2f} | {many['client_cpu_ms_per_request']:.2f} | "
+        f"{one['errors'] + many['errors']} | {run['client']} |"
+    )
+
+
+def versus_table(runs: list[dict[str, Any]]) -> str:
+    head = (
+        "| checkout | workers | round | 1 client p50 / p95 ms | 32 clients req/s | "
+        "32 clients p95 ms | server CPU ms/hit | load generator CPU ms/req | errors | "
+        "load generator |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    return "\n".join([head, *(versus_row(run) for run in runs)])
 
 
 def main(args: Any, command: str) -> int:
@@ -476,6 +551,10 @@ def main(args: Any, command: str) -> int:
         redis_url=args.redis_url,
         seed=args.seed,
         output=Path(args.output) if args.output else None,
+        skip_day=args.skip_day,
+        baseline=Path(args.baseline).resolve() if args.baseline else None,
+        baseline_uvicorn_args=args.baseline_uvicorn_args,
+        versus_rounds=args.versus_rounds,
     )
     asyncio.run(run_day(options))
     return 0

@@ -81,6 +81,9 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         reload=args.reload,
         workers=args.workers,
+        # uvloop and httptools (dependencies; the pure-Python loop and parser where absent).
+        loop="auto",
+        http="auto",
         access_log=False,  # the JSON request line (flowpilot.requests) already logs each one
     )
 

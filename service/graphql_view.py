@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import logging
+import time
+from collections import OrderedDict, deque
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from core.auth import AuthenticationError, Principal, bearer_token, verify_token
+from core.auth import CLOCK_SKEW, AuthenticationError, Principal, bearer_token, verify_token
 from core.error_codes import ErrorCode
 from core.errors import Unauthenticated
 from core.settings import Settings
@@ -25,7 +30,13 @@ from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
 from service.account_slots import AccountSlots, SlotsBusy
-from service.content_negotiation import check_request_body, finish, negotiate, shape_result
+from service.content_negotiation import (
+    check_request_body,
+    choose_media_type,
+    finish,
+    negotiate,
+    shape_result,
+)
 from service.database import Database
 from service.error_masking import mask_errors
 from service.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
@@ -36,25 +47,69 @@ from service.persisted_queries import PersistedQueries
 from service.pq_manifests import load_manifests
 from service.request_id import current_request_id
 from service.request_timeout import within_request_timeout
-from service.response_cache.graphql_hook import GraphQLCacheHook
+from service.response_cache.graphql_hook import GraphQLCacheHook, stored_response
 
 logger = logging.getLogger("flowpilot.auth")
+_WAITED_FOR_SLOT = "flowpilot.waited_for_slot"
 
 
 def authenticate(
-    authorization: str | None, settings: Settings
+    authorization: str | None, settings: Settings, tokens: VerifiedTokens | None = None
 ) -> tuple[Principal | None, str | None]:
     """The verified caller, or None with the reason a client may see."""
     token = bearer_token(authorization)
     if token is None:
         return None, "authentication required: send Authorization: Bearer <token>"
     try:
+        if tokens is not None:
+            return tokens.verify(token), None
         return verify_token(token, settings), None
     except AuthenticationError as error:
         return None, str(error)
     except Exception:  # a token must never turn into a 500, whatever it holds
         logger.exception("token verification failed unexpectedly")
         return None, "invalid token"
+
+
+class VerifiedTokens:
+    """Tokens accepted lately, so a dashboard's repeated requests check a signature once.
+
+    Whether a token is accepted depends on the token, the settings and the clock, and on
+    the clock monotonically: `iat`/`nbf` once passed stay passed, the lifetime check only
+    gets easier, and `exp` (plus the leeway) ends it. So a token accepted at `t` is
+    accepted at every instant from `t` until `exp` + leeway with the same principal: an
+    entry serves only that window (anything else, a clock set back included, verifies
+    afresh). Refusals are not kept. Keyed by the whole token text, LRU-bounded.
+    """
+
+    def __init__(self, settings: Settings, capacity: int = 10_000) -> None:
+        self.settings = settings
+        self.capacity = capacity
+        self._accepted: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
+
+    def verify(self, token: str) -> Principal:
+        """`verify_token(token, settings)`, remembered; raises as it does."""
+        now = time.time()
+        known = self._accepted.get(token)
+        if known is not None:
+            principal, accepted_at, until = known
+            if accepted_at <= now < until:
+                return principal
+            del self._accepted[token]
+        principal = verify_token(token, self.settings)
+        until = _expiry(token) + CLOCK_SKEW.total_seconds()
+        if now < until:
+            self._accepted[token] = (principal, now, until)
+            if len(self._accepted) > self.capacity:
+                self._accepted.popitem(last=False)
+        return principal
+
+
+def _expiry(token: str) -> float:
+    """`exp` of a token that verify_token accepted (so well-formed, with a numeric exp)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return float(claims["exp"])
 
 
 class AnalyticsGraphQL(GraphQL[RequestContext, None]):
@@ -81,12 +136,100 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         self.known_operations = first_party_operations()
         self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
         self.response_cache = GraphQLCacheHook(settings, schema, budget=self.budget)
+        self.verified_tokens = VerifiedTokens(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A cache hit is answered here, before strawberry takes the request; everything
+        else (a miss, a refusal, anything unusual) goes through strawberry as before."""
+        if scope["type"] == "http" and scope["method"] == "POST" and self.response_cache.enabled:
+            body, receive = await _buffered(receive)
+            if body is not None:
+                response = await self._answer_from_cache(Request(scope, receive), body)
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+    async def _answer_from_cache(self, request: Request, body: bytes) -> Response | None:
+        """The stored answer of a plain JSON POST whose lookup hits, else None.
+
+        The same steps as the way through strawberry, in the same order, without its
+        request machinery: media type, body, token, the account's budget, persisted
+        queries, one of the account's slots (waited for as long as the usual way would,
+        which then refuses at once when none came free), the lookup. Nothing here refuses a
+        request: whatever the usual way would refuse or could answer differently takes
+        the usual way, and a lookup that does not hit is handed to it (no second lookup).
+        """
+        headers = request.headers
+        content_type = headers.get("content-type") or ""
+        accept = headers.get("accept") or ""
+        if content_type.split(";")[0].strip() != "application/json":
+            return None
+        if "multipart" in accept or "event-stream" in accept:
+            return None  # strawberry's incremental transports
+        media_type = choose_media_type(accept)
+        if media_type is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or check_request_body(data) is not None:
+            return None
+        principal, _ = authenticate(
+            headers.get("authorization"), self.settings, self.verified_tokens
+        )
+        if principal is None:
+            return None
+        account = str(principal.account_id)
+        if self.budget is not None and self.budget.exhausted(account) is not None:
+            return None
+        try:
+            query = self.persisted_queries.resolve(
+                data.get("query"), data.get("extensions"), account
+            )
+        except GraphQLError:
+            return None
+        if query is None:
+            return None
+        database: Database = request.app.state.database
+        context = RequestContext(
+            settings=self.settings,
+            sessionmaker=database.primary,
+            read_sessionmaker=database.read,
+            principal=principal,
+            request=request,
+        )
+        name = data.get("operationName")
+        request_data = GraphQLRequestData(
+            query=query,
+            variables=data.get("variables"),
+            operation_name=name,
+            extensions=data.get("extensions"),
+        )
+        note_account(principal.account_id)
+        note_operation(name, self.known_operations.label(name, query))
+        try:
+            async with self.account_slots.hold(account, self._slot_wait_s()):
+                ticket = await self.response_cache.lookup(
+                    context, request_data, headers.get("if-none-match")
+                )
+        except SlotsBusy:
+            request.scope[_WAITED_FOR_SLOT] = True  # the usual way answers at once
+            return None
+        if not ticket.hit or ticket.refusal is not None or ticket.entry is None:
+            self.response_cache.looked_up(request, ticket)
+            return None
+        negotiate(request)
+        return finish(request, stored_response(ticket.entry, ticket.not_modified))
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         database: Database = request.app.state.database
-        principal, auth_error = authenticate(request.headers.get("authorization"), self.settings)
+        principal, auth_error = authenticate(
+            request.headers.get("authorization"), self.settings, self.verified_tokens
+        )
         if principal is not None:
             note_account(principal.account_id)
         return RequestContext(
@@ -173,8 +316,8 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Wait for one of the account's slots (half the request timeout at most)."""
-        timeout_s = self.settings.request_timeout_s
-        wait_s = timeout_s / 2 if timeout_s > 0 else None
+        # A request that waited for a slot already (on the hit path) waits no longer.
+        wait_s = 0.0 if request.scope.pop(_WAITED_FOR_SLOT, False) else self._slot_wait_s()
         try:
             async with self.account_slots.hold(account, wait_s):
                 return await self._execute_in_slot(
@@ -184,6 +327,11 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         except SlotsBusy:
             busy = "too many requests of this account at once; retry in 1 s"
             return ExecutionResult(data=None, errors=[RateLimited(1.0, busy)])
+
+    def _slot_wait_s(self) -> float | None:
+        """How long a request waits for one of its account's slots: half its timeout."""
+        timeout_s = self.settings.request_timeout_s
+        return timeout_s / 2 if timeout_s > 0 else None
 
     async def _execute_in_slot(
         self,
@@ -255,3 +403,30 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if not self.response_cache.served(request):  # a hit's result is only a placeholder
             shape_result(request, result, response)
         return response
+
+
+async def _buffered(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body (None when the client went away first), and a `receive`
+    that hands the same messages to whoever reads the request next."""
+    messages: deque[Message] = deque()
+    chunks: list[bytes] = []
+    body: bytes | None = None
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            messages.append(message)
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            body = b"".join(chunks)
+            messages.append({"type": "http.request", "body": body, "more_body": False})
+            break
+    if body is None:
+        messages.extendleft([{"type": "http.request", "body": b"".join(chunks), "more_body": True}])
+
+    async def replay() -> Message:
+        if messages:
+            return messages.popleft()
+        return await receive()
+
+    return body, replay

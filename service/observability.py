@@ -143,10 +143,16 @@ def observe_job(name: str, seconds: float, ok: bool) -> None:
     JOB_DURATION.labels(job=name).observe(seconds)
 
 
-def _count_statement(*_: Any) -> None:
+def note_statement() -> None:
+    """One statement sent for the request by other means than an engine (the cache's
+    lookup on its own asyncpg pool)."""
     record = _current.get()
     if record is not None:
         record.statements += 1
+
+
+def _count_statement(*_: Any) -> None:
+    note_statement()
 
 
 def count_statements(engine: AsyncEngine) -> None:

@@ -20,12 +20,13 @@ from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
+from service.observability import note_statement
 from service.response_cache import conditional
 from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
-from service.response_cache.version import current_state, read_state
+from service.response_cache.version import StateReader, read_state
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class ResponseCache:
         hit_cost: float = 1.0,
         budget: BudgetRegistry | None = None,
         max_shapes: int = 10_000,
+        lookup_server_settings: dict[str, str] | None = None,
+        lookup_connect_timeout_s: float = 5.0,
     ) -> None:
         self.tier = tier
         self.max_age_s = max_age_s
@@ -101,6 +104,10 @@ class ResponseCache:
         self.budget = budget
         self._answered: set[tuple[str, str, str]] = set()
         self._max_shapes = max_shapes
+        # One lean reader of the current state per database the requests read.
+        self._readers: dict[AsyncEngine, StateReader] = {}
+        self._lookup_server_settings = lookup_server_settings or {}
+        self._lookup_connect_timeout_s = lookup_connect_timeout_s
 
     @classmethod
     def from_settings(cls, settings: Settings, budget: BudgetRegistry | None) -> ResponseCache:
@@ -116,6 +123,16 @@ class ResponseCache:
             max_age_s=settings.response_cache_max_age_s,
             hit_cost=settings.response_cache_hit_cost,
             budget=budget,
+            # As the engine's own connections (persistence.engine.create_engine).
+            lookup_server_settings={
+                "application_name": "flowpilot-analytics",
+                **(
+                    {"statement_timeout": str(settings.statement_timeout_ms)}
+                    if settings.statement_timeout_ms
+                    else {}
+                ),
+            },
+            lookup_connect_timeout_s=settings.connect_timeout_s,
         )
 
     def trust(self, kind: str, query: str, operation: str | None) -> None:
@@ -151,7 +168,7 @@ class ResponseCache:
         if identity.shape not in self._answered:
             count("miss", "first_sight")
             return Ticket(identity=identity)
-        state = await _current_state(context)
+        state = await self._current_state(context)
         if state is None:
             return Ticket()
         key = identity.key(state)
@@ -195,26 +212,34 @@ class ResponseCache:
         return entry
 
     async def close(self) -> None:
+        readers, self._readers = list(self._readers.values()), {}
+        for reader in readers:
+            await reader.close()
         if self.tier is not None:
             await self.tier.close()
 
-
-async def _current_state(context: RequestContext) -> DataState | None:
-    """The latest committed state, for a lookup; None (and counted) when unreadable."""
-    assert context.principal is not None
-    engine = context.read_sessionmaker.kw.get("bind")
-    if not isinstance(engine, AsyncEngine):
-        return None
-    try:
-        state = await current_state(engine, context.principal.account_id, context.now)
-    except Exception as error:
-        # Execution meets the same failure and reports it with its own code.
-        logger.info("response cache: data version unreadable (%s)", type(error).__name__)
-        count("bypass", "version_unreadable")
-        return None
-    if state is None:
-        count("bypass", "no_account")
-    return state
+    async def _current_state(self, context: RequestContext) -> DataState | None:
+        """The latest committed state, for a lookup; None (and counted) when unreadable."""
+        assert context.principal is not None
+        engine = context.read_sessionmaker.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            return None
+        reader = self._readers.get(engine)
+        if reader is None:
+            reader = self._readers[engine] = StateReader(
+                engine, self._lookup_server_settings, self._lookup_connect_timeout_s
+            )
+        try:
+            state = await reader.current(context.principal.account_id, context.now)
+        except Exception as error:
+            # Execution meets the same failure and reports it with its own code.
+            logger.info("response cache: data version unreadable (%s)", type(error).__name__)
+            count("bypass", "version_unreadable")
+            return None
+        note_statement()  # the request log's statement count, as the engine's listener does
+        if state is None:
+            count("bypass", "no_account")
+        return state
 
 
 async def snapshot_state(context: RequestContext) -> DataState | None:

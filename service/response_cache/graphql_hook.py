@@ -25,9 +25,11 @@ from schema.limits.budget import BudgetRegistry
 from schema.limits.query_cost import QueryCost
 from service.response_cache import conditional
 from service.response_cache.cache import ResponseCache, Ticket, attach, attached
+from service.response_cache.entry import Entry
 from service.response_cache.key import document_facts
 
 _RESPONSE_ATTR = "_flowpilot_response_cache"
+_LOOKED_UP = "flowpilot.response_cache.looked_up"
 
 
 def schema_budget(schema: BaseSchema) -> BudgetRegistry | None:
@@ -60,14 +62,9 @@ class GraphQLCacheHook:
         request_data: GraphQLRequestData,
     ) -> ExecutionResult | None:
         """A result to return instead of executing (a hit or its refusal), else None."""
-        ticket = await self.cache.lookup(
-            context,
-            kind="graphql",
-            query=request_data.query,
-            operation=request_data.operation_name,
-            variables=request_data.variables,
-            if_none_match=request.headers.get("if-none-match"),
-        )
+        ticket: Ticket | None = request.scope.pop(_LOOKED_UP, None)
+        if ticket is None:
+            ticket = await self.lookup(context, request_data, request.headers.get("if-none-match"))
         attach(request, ticket)
         setattr(sub_response, _RESPONSE_ATTR, ticket)
         if ticket.refusal is not None:
@@ -75,6 +72,27 @@ class GraphQLCacheHook:
         if ticket.hit:
             return ExecutionResult(data=None, errors=None)
         return None
+
+    @property
+    def enabled(self) -> bool:
+        return self.cache.tier is not None
+
+    async def lookup(
+        self, context: RequestContext, request_data: GraphQLRequestData, if_none_match: str | None
+    ) -> Ticket:
+        return await self.cache.lookup(
+            context,
+            kind="graphql",
+            query=request_data.query,
+            operation=request_data.operation_name,
+            variables=request_data.variables,
+            if_none_match=if_none_match,
+        )
+
+    def looked_up(self, request: Request, ticket: Ticket) -> None:
+        """A lookup made before strawberry took the request (the view's hit path): `before`
+        uses its ticket instead of looking up a second time."""
+        request.scope[_LOOKED_UP] = ticket
 
     async def after(
         self, request: Request, response: GraphQLHTTPResponse, encode: Callable[[Any], Any]
@@ -99,11 +117,19 @@ class GraphQLCacheHook:
         ticket: Ticket | None = getattr(sub_response, _RESPONSE_ATTR, None)
         if ticket is None or ticket.entry is None or ticket.refusal is not None:
             return None  # bypassed, refused, or a miss not stored: the usual response
+        response = stored_response(ticket.entry, ticket.not_modified)
         if ticket.not_modified:
-            return conditional.not_modified(ticket.entry.etag)
-        response = Response(ticket.entry.body, 200, media_type="application/json")
-        response.headers.update(conditional.headers(ticket.entry.etag))
+            return response
         response.headers.raw.extend(
             (name, value) for name, value in sub_response.headers.raw if name != b"content-length"
         )
         return response
+
+
+def stored_response(entry: Entry, not_modified: bool) -> Response:
+    """The stored bytes as they were sent (a 304 when the client has them)."""
+    if not_modified:
+        return conditional.not_modified(entry.etag)
+    response = Response(entry.body, 200, media_type="application/json")
+    response.headers.update(conditional.headers(entry.etag))
+    return response

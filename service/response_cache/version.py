@@ -2,7 +2,7 @@
 
 `read_state` reads it inside the request's REPEATABLE READ snapshot, after a miss has
 executed there, so an entry is tagged with exactly the state it was computed from.
-`current_state` reads the latest committed state in one round trip outside any
+`StateReader.current` reads the latest committed state in one round trip outside any
 transaction, for a lookup: an entry tagged with that version was computed from the very
 data a fresh execution would read now. Both read the database the tabs read (on a
 replica, the standby's own state), so an entry is never ahead of or behind it.
@@ -10,9 +10,12 @@ replica, the standby's own state), so an entry is never ahead of or behind it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -41,17 +44,75 @@ async def read_state(
     return await snapshot.read(work)
 
 
-_CURRENT = text("SELECT version, epoch, timezone FROM flowpilot_data_state(:a)")
+_CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
+# A lookup holds a connection for one statement: a few serve a worker's hits at any rate.
+LOOKUP_CONNECTIONS = 4
 
 
-async def current_state(
-    engine: AsyncEngine, account_id: uuid.UUID, now: datetime
-) -> DataState | None:
-    """The latest committed state (autocommit: no BEGIN, no COMMIT); None: no account."""
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await autocommit.execute(_CURRENT, {"a": account_id})).one_or_none()
-    if row is None:
-        return None
-    version, epoch, timezone = row
-    return DataState(str(epoch), int(version), local_today(now, timezone))
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset between lookups: one autocommit SELECT changes no session state
+    (asyncpg's default reset would cost a round trip per lookup)."""
+
+
+class StateReader:
+    """The lookup's read on a small asyncpg pool of its own, for the engine's database.
+
+    A hit's one statement is most of what it does: through a SQLAlchemy connection it
+    cost a pool checkout, compilation and result machinery on greenlets, several times
+    the statement itself. Here it is a prepared statement (asyncpg's statement cache) on
+    a plain connection, outside any transaction (autocommit: no BEGIN, no COMMIT), as
+    the same role on the same database as the engine, so it reads exactly what the
+    engine's sessions would. The pool opens on the first lookup, in the serving loop.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, server_settings: dict[str, str], connect_timeout_s: float
+    ) -> None:
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._server_settings = server_settings
+        self._connect_timeout_s = connect_timeout_s
+        # A lookup never waits longer than a connection may take to open: past that, the
+        # request goes on uncached (`version_unreadable`) and meets the trouble itself.
+        self._timeout_s = max(connect_timeout_s, 1.0)
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Task[asyncpg.Pool] | None = None
+
+    async def _open(self) -> asyncpg.Pool:
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(
+                asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=LOOKUP_CONNECTIONS,
+                    reset=_keep_session,
+                    server_settings=self._server_settings,
+                    timeout=self._connect_timeout_s,
+                )
+            )
+        try:
+            pool = await asyncio.shield(self._opening)
+        except Exception:
+            self._opening = None  # the next lookup tries again
+            raise
+        self._pool = pool
+        return pool
+
+    async def current(self, account_id: uuid.UUID, now: datetime) -> DataState | None:
+        """The latest committed state; None: no such account."""
+        pool = self._pool or await self._open()
+        async with pool.acquire(timeout=self._timeout_s) as connection:
+            row: Any = await connection.fetchrow(_CURRENT, account_id, timeout=self._timeout_s)
+        if row is None:
+            return None
+        version, epoch, timezone = row
+        return DataState(str(epoch), int(version), local_today(now, timezone))
+
+    async def close(self) -> None:
+        opening, self._opening, self._pool = self._opening, None, None
+        if opening is None:
+            return
+        try:
+            pool = await opening
+        except Exception:
+            return
+        await pool.close()

@@ -1,0 +1,169 @@
+"""The hit path (answered before strawberry takes the request): the same answer, headers,
+log line and metrics as the way through strawberry; whatever it cannot answer takes the
+usual way with one lookup; a remembered token is accepted no longer than verification
+would accept it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.auth import CLOCK_SKEW, AuthenticationError
+from queries import tab_query
+from service.graphql_view import VerifiedTokens
+from tests.cache.support import Outcomes
+from tests.factories import AccountBuilder
+from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
+from tests.observability import test_request_log
+from tests.observability.test_request_log import Lines
+
+OVERVIEW = tab_query("overview")
+VARIABLES = {"period": "LAST_7_DAYS"}
+
+
+@pytest.fixture(scope="module")
+async def cached_api(database_url: str) -> AsyncIterator[ApiClient]:
+    async with running_app(settings_for_tests(database_url, response_cache=True)) as client:
+        yield client
+
+
+lines = test_request_log.lines  # the request log's lines, as a fixture here too
+
+
+def logged(lines: Lines) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines.lines]
+
+
+async def account(sessionmaker: async_sessionmaker[AsyncSession]) -> AccountBuilder:
+    builder = await AccountBuilder.create(sessionmaker)
+    await builder.session(datetime.now(UTC) - timedelta(hours=1), domain="Email")
+    return builder
+
+
+def _headers(response: Any) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in {"x-request-id", "date"}}
+
+
+async def test_a_hit_has_the_bytes_headers_log_line_and_count_of_the_usual_way(
+    cached_api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession], lines: Lines
+) -> None:
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    counts = Outcomes()
+    miss = await cached_api.post(OVERVIEW, VARIABLES, token=token)
+    hit = await cached_api.post(OVERVIEW, VARIABLES, token=token)
+    assert counts.since("miss") == 1 and counts.since("hit") == 1
+    assert hit.content == miss.content and _headers(hit) == _headers(miss)
+    assert hit.headers["content-type"] == "application/json; charset=utf-8"
+    assert hit.headers["vary"] == "Origin" and hit.headers["etag"]
+
+    mine = [line for line in logged(lines) if line["account_id"] == str(builder.account_id)]
+    assert [line["cache"] for line in mine] == ["miss", "hit"]
+    assert mine[1]["sql_statements"] == 1 and mine[1]["status"] == 200
+    assert mine[1]["result"] == "ok"
+
+
+async def test_what_the_hit_path_does_not_answer_takes_the_usual_way_once(
+    cached_api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession], lines: Lines
+) -> None:
+    """A miss, a 304, the spec's media type and a refused token: one lookup each."""
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    counts = Outcomes()
+    first = await cached_api.post(OVERVIEW, VARIABLES, token=token)
+    etag = first.headers["etag"]
+    again = await cached_api.post(OVERVIEW, VARIABLES, token=token, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    spec = "application/graphql-response+json"
+    typed = await cached_api.post(OVERVIEW, VARIABLES, token=token, headers={"Accept": spec})
+    assert typed.status_code == 200 and typed.content == first.content
+    assert typed.headers["content-type"] == f"{spec}; charset=utf-8"
+    assert (counts.since("miss"), counts.since("not_modified"), counts.since("hit")) == (1, 1, 1)
+    refused = await cached_api.post(OVERVIEW, VARIABLES, token=token + "x")
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    caches = [line["cache"] for line in logged(lines) if line["status"] in {200, 304, 401}]
+    assert caches[-4:] == ["miss", "not_modified", "hit", None]
+
+
+async def test_a_hit_waits_for_a_slot_and_a_busy_account_is_refused_once(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    settings = settings_for_tests(
+        database_url, response_cache=True, account_max_concurrent_requests=1, request_timeout_s=0.2
+    )
+    async with running_app(settings) as api:
+        await api.post(OVERVIEW, VARIABLES, token=token)
+        slots = _slots(api)
+        async with slots.hold(str(builder.account_id), None):
+            busy = await api.post(OVERVIEW, VARIABLES, token=token)
+        hit = await api.post(OVERVIEW, VARIABLES, token=token)
+    assert busy.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert hit.status_code == 200 and "errors" not in hit.json()
+
+
+def _slots(api: ApiClient) -> Any:
+    for route in api.app.routes:
+        if getattr(route, "path", None) == "/graphql":
+            return route.app.account_slots  # type: ignore[attr-defined]
+    raise AssertionError("no /graphql route")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_remembered_token_is_accepted_only_while_verification_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_for_tests("postgresql://unused/db")
+    clock = Clock()
+    monkeypatch.setattr("service.graphql_view.time.time", clock)
+    tokens = VerifiedTokens(settings)
+    account_id = uuid.uuid4()
+    exp = int(clock.now) + 60
+    claims = {"account_id": str(account_id), "role": "team_admin", "iat": exp - 120, "exp": exp}
+    token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    calls: list[str] = []
+    verify = VerifiedTokens.verify.__globals__["verify_token"]
+
+    def counting(token: str, settings: Any) -> Any:
+        calls.append(token)
+        return verify(token, settings)
+
+    monkeypatch.setattr("service.graphql_view.verify_token", counting)
+    assert tokens.verify(token).account_id == account_id
+    assert tokens.verify(token).account_id == account_id
+    assert len(calls) == 1  # the second was remembered
+
+    # PyJWT accepts until exp + leeway; the entry ends there too, and is verified afresh.
+    clock.now = exp + CLOCK_SKEW.total_seconds() - 1
+    assert tokens.verify(token).account_id == account_id and len(calls) == 1
+    clock.now = exp + CLOCK_SKEW.total_seconds() + 1
+    tokens.verify(token)  # PyJWT's own clock (the real one) decides now: still valid
+    assert len(calls) == 2
+
+    # A refusal is never remembered, and a clock set back verifies afresh.
+    with pytest.raises(AuthenticationError):
+        tokens.verify(token + "x")
+    with pytest.raises(AuthenticationError):
+        tokens.verify(token + "x")
+    assert len(calls) == 4
+    clock.now = exp - 30
+    tokens.verify(token)
+    clock.now = exp - 60
+    tokens.verify(token)
+    assert len(calls) == 6
