@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from schema.flow_performance import FlowPerformance
 
 
-def _tier(level: formulas.TierLevel | None) -> Tier | None:
-    return None if level is None else Tier(level.value)
-
-
 def _ratio(counts: SessionCounts, part: str) -> Fraction | None:
     return formulas.ratio(getattr(counts, part), counts.sessions)
 
@@ -131,14 +127,14 @@ class Domain:
             name=row.name,
             flow_count=row.flow_count,
             session_count=row.session_count,
-            flow_count_tier=Tier(flow_tier.value),
+            flow_count_tier=flow_tier,
             resolution_rate=formulas.rate(counts.resolved, whole),
             escalation_rate=formulas.rate(counts.escalated, whole),
             guided_rate=formulas.rate(counts.guided, whole),
             avg_resolution_minutes=_mean_minutes(counts),
-            resolution_tier=_tier(tiers.resolution),
-            escalation_tier=_tier(tiers.escalation),
-            guided_tier=_tier(tiers.guided),
+            resolution_tier=tiers.resolution,
+            escalation_tier=tiers.escalation,
+            guided_tier=tiers.guided,
             suggest_create_flow=formulas.any_critical(flow_tier, tiers),
             previews=previews,
         )

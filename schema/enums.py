@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types.enum import has_enum_definition
 
 from core.metrics.flow_ranking import FlowSort as FlowSort
+from core.metrics.formulas import Tier as Tier
 
 E = TypeVar("E", bound=Enum)
 
@@ -47,19 +48,21 @@ _expose(
         FlowSort.SUCCESS_RATE: "By successRate in the period.",
     },
 )
+_expose(
+    Tier,
+    "Heatmap cell colour: GOOD = green, WARNING = amber, CRITICAL = red.",
+    {
+        Tier.GOOD: "Green (thresholds in docs/metrics.md).",
+        Tier.WARNING: "Amber: between green and red.",
+        Tier.CRITICAL: "Red: needs action.",
+    },
+)
 
 
 @strawberry.enum(description="Ascending or descending order.")
 class SortDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest first.")
     DESC = strawberry.enum_value("DESC", description="Largest first.")
-
-
-@strawberry.enum(description="Heatmap cell colour: GOOD = green, WARNING = amber, CRITICAL = red.")
-class Tier(Enum):
-    GOOD = strawberry.enum_value("GOOD", description="Green (thresholds in docs/metrics.md).")
-    WARNING = strawberry.enum_value("WARNING", description="Amber: between green and red.")
-    CRITICAL = strawberry.enum_value("CRITICAL", description="Red: needs action.")
 
 
 @strawberry.enum(description="Why a flow is flagged as needing attention.")

@@ -8,10 +8,10 @@ from fractions import Fraction
 import pytest
 
 from core.metrics import formulas
-from core.metrics.formulas import Attention, TierLevel
+from core.metrics.formulas import Attention, Tier
 from core.metrics.rows import SessionCounts
 
-GOOD, WARNING, CRITICAL = TierLevel.GOOD, TierLevel.WARNING, TierLevel.CRITICAL
+GOOD, WARNING, CRITICAL = Tier.GOOD, Tier.WARNING, Tier.CRITICAL
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
@@ -35,7 +35,7 @@ def test_ratio_and_mean_are_null_on_an_empty_denominator() -> None:
         (0, 3, CRITICAL),
     ],
 )
-def test_resolution_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_resolution_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.resolution_tier(Fraction(part, whole)) is tier
 
 
@@ -50,7 +50,7 @@ def test_resolution_tier(part: int, whole: int, tier: TierLevel) -> None:
         (2, 7, CRITICAL),
     ],
 )
-def test_escalation_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_escalation_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.escalation_tier(Fraction(part, whole)) is tier
 
 
@@ -65,7 +65,7 @@ def test_escalation_tier(part: int, whole: int, tier: TierLevel) -> None:
         (1, 4, CRITICAL),
     ],
 )
-def test_guided_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_guided_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.guided_tier(Fraction(part, whole)) is tier
 
 
@@ -85,7 +85,7 @@ def test_null_rates_have_null_tiers() -> None:
 @pytest.mark.parametrize(
     ("flows", "tier"), [(0, CRITICAL), (1, WARNING), (4, WARNING), (5, GOOD), (12, GOOD)]
 )
-def test_flow_count_tier(flows: int, tier: TierLevel) -> None:
+def test_flow_count_tier(flows: int, tier: Tier) -> None:
     assert formulas.flow_count_tier(flows) is tier
 
 
