@@ -47,8 +47,8 @@ class RankedFlow:
 
     @classmethod
     def of(cls, row: FlowRow, stats: FlowPeriodStats, now: datetime) -> RankedFlow:
-        success = formulas.rate(stats.resolved, stats.usage)
-        guided = formulas.rate(stats.guided, stats.usage)
+        success = stats.success_rate.value
+        guided = stats.guided_rate.value
         recency = formulas.recency_score(row.last_matched_at, now)
         return cls(
             row=row,

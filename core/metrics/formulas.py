@@ -1,4 +1,5 @@
-"""Metric formulas that are not SQL: rates, tiers, recency, quality, attention.
+"""Metric formulas that are not SQL: tiers, recency, quality, attention (rates are
+`rows.Rate`, which every row with one has as a property).
 
 Tiers compare exact ratios of counts (fractions), never rounded floats, so a rate of
 exactly 0.75 is WARNING however it is printed.
@@ -29,21 +30,6 @@ class Tier(Enum):
 class Attention(Enum):
     LOW_SUCCESS_RATE = "LOW_SUCCESS_RATE"
     STALE = "STALE"
-
-
-def ratio(part: int, whole: int) -> Fraction | None:
-    """part / whole as an exact fraction, None when whole is 0."""
-    return None if whole == 0 else Fraction(part, whole)
-
-
-def rate(part: int, whole: int) -> float | None:
-    """part / whole as the nearest float (what `as_float(ratio(...))` gives, without a
-    Fraction: both are correctly rounded), None when whole is 0."""
-    return None if whole == 0 else part / whole
-
-
-def as_float(value: Fraction | None) -> float | None:
-    return None if value is None else float(value)
 
 
 def mean(total: float, count: int) -> float | None:

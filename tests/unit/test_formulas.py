@@ -9,17 +9,17 @@ import pytest
 
 from core.metrics import formulas
 from core.metrics.formulas import Attention, Tier
-from core.metrics.rows import SessionCounts
+from core.metrics.rows import Rate, SessionCounts
 
 GOOD, WARNING, CRITICAL = Tier.GOOD, Tier.WARNING, Tier.CRITICAL
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def test_ratio_and_mean_are_null_on_an_empty_denominator() -> None:
-    assert formulas.ratio(3, 4) == Fraction(3, 4)
-    assert formulas.ratio(0, 0) is None
-    assert formulas.as_float(None) is None
-    assert formulas.as_float(Fraction(1, 3)) == 1 / 3
+def test_rate_and_mean_are_null_on_an_empty_denominator() -> None:
+    assert Rate(3, 4).exact == Fraction(3, 4)
+    assert Rate(0, 0).exact is None
+    assert Rate(0, 0).value is None
+    assert Rate(1, 3).value == float(Fraction(1, 3)) == 1 / 3
     assert formulas.mean(7.5, 3) == 2.5
     assert formulas.mean(0.0, 0) is None
 
