@@ -7,9 +7,9 @@ Only the rows a list returns reach Python; their displayed numbers come from
 from __future__ import annotations
 
 from core.errors import BadUserInput
-from core.metrics.flow_ranking import TOP_BOTTOM_SIZE, RankedFlow
+from core.metrics.flow_ranking import TOP_BOTTOM_SIZE, FlowSort, RankedFlow
 from core.metrics.window import Window
-from persistence.analytics.flow_ranking import FlowFilter, FlowPick, FlowSortKey, PickedFlows
+from persistence.analytics.flow_ranking import FlowFilter, FlowPick, PickedFlows
 from resolvers.context import Info
 
 
@@ -31,27 +31,26 @@ async def _ranked(info: Info, window: Window, pick: FlowPick) -> list[RankedFlow
 
 
 async def ordered(
-    info: Info, window: Window, sort: str, descending: bool, first: int | None, offset: int
+    info: Info, window: Window, sort: FlowSort, descending: bool, first: int | None, offset: int
 ) -> list[RankedFlow]:
-    """`first` flows (all when None) after `offset` in the order `sort` (QUALITY, USAGE or
-    SUCCESS_RATE) and direction."""
+    """`first` flows (all when None) after `offset` in the order `sort` and direction."""
     check_paging(first, offset)
-    pick = FlowPick(FlowFilter.ALL, FlowSortKey[sort], descending, first, offset)
+    pick = FlowPick(FlowFilter.ALL, sort, descending, first, offset)
     return await _ranked(info, window, pick)
 
 
 async def top_performers(info: Info, window: Window) -> list[RankedFlow]:
-    pick = FlowPick(FlowFilter.USED, FlowSortKey.QUALITY, True, TOP_BOTTOM_SIZE)
+    pick = FlowPick(FlowFilter.USED, FlowSort.QUALITY, True, TOP_BOTTOM_SIZE)
     return await _ranked(info, window, pick)
 
 
 async def bottom_performers(info: Info, window: Window) -> list[RankedFlow]:
-    pick = FlowPick(FlowFilter.USED, FlowSortKey.QUALITY, False, TOP_BOTTOM_SIZE)
+    pick = FlowPick(FlowFilter.USED, FlowSort.QUALITY, False, TOP_BOTTOM_SIZE)
     return await _ranked(info, window, pick)
 
 
 def _attention(first: int | None, offset: int) -> FlowPick:
-    return FlowPick(FlowFilter.FLAGGED, FlowSortKey.QUALITY, False, first, offset)
+    return FlowPick(FlowFilter.FLAGGED, FlowSort.QUALITY, False, first, offset)
 
 
 async def needing_attention(
@@ -67,5 +66,5 @@ async def needing_attention_count(info: Info, window: Window) -> int:
 
 
 async def total_flows(info: Info, window: Window) -> int:
-    pick = FlowPick(FlowFilter.ALL, FlowSortKey.QUALITY, True, 0)
+    pick = FlowPick(FlowFilter.ALL, FlowSort.QUALITY, True, 0)
     return (await _picked(info, window, pick)).total

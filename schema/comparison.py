@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import strawberry
 
+from core.metrics.rows import Rate
 from core.metrics.window import Window
 
 Number = int | float | Fraction
@@ -52,8 +53,10 @@ def _as_float(value: Number | None) -> float | None:
     return None if value is None else float(value)
 
 
-def metric_change(current: Number | None, previous: Number | None) -> MetricChange:
-    """The change from `previous` to `current`, exact until the final float."""
+def metric_change(current: Number | Rate | None, previous: Number | Rate | None) -> MetricChange:
+    """The change from `previous` to `current`, exact until the final float (a rate's
+    change is the difference of its exact fractions)."""
+    current, previous = _number(current), _number(previous)
     absolute: Number | None = None
     relative: Number | None = None
     if current is not None and previous is not None:
@@ -66,6 +69,10 @@ def metric_change(current: Number | None, previous: Number | None) -> MetricChan
         absolute=_as_float(absolute),
         relative=_as_float(relative),
     )
+
+
+def _number(value: Number | Rate | None) -> Number | None:
+    return value.exact if isinstance(value, Rate) else value
 
 
 def _exact(value: Number) -> Fraction:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -21,14 +20,6 @@ if TYPE_CHECKING:
     from schema.flow_performance import FlowPerformance
 
 
-def _tier(level: formulas.TierLevel | None) -> Tier | None:
-    return None if level is None else Tier(level.value)
-
-
-def _ratio(counts: SessionCounts, part: str) -> Fraction | None:
-    return formulas.ratio(getattr(counts, part), counts.sessions)
-
-
 def _mean_minutes(counts: SessionCounts) -> float | None:
     return formulas.mean(counts.resolution_minutes_sum, counts.resolution_minutes_count)
 
@@ -38,27 +29,21 @@ class DomainChanges:
     current: strawberry.Private[SessionCounts]
     previous: strawberry.Private[SessionCounts]
 
-    def _rates(self, part: str) -> MetricChange:
-        return metric_change(
-            formulas.ratio(getattr(self.current, part), self.current.sessions),
-            formulas.ratio(getattr(self.previous, part), self.previous.sessions),
-        )
-
     @strawberry.field(description="Change of sessionCount.")
     def session_count(self) -> MetricChange:
         return metric_change(self.current.sessions, self.previous.sessions)
 
     @strawberry.field(description="Change of resolutionRate.")
     def resolution_rate(self) -> MetricChange:
-        return self._rates("resolved")
+        return metric_change(self.current.resolution_rate, self.previous.resolution_rate)
 
     @strawberry.field(description="Change of escalationRate.")
     def escalation_rate(self) -> MetricChange:
-        return self._rates("escalated")
+        return metric_change(self.current.escalation_rate, self.previous.escalation_rate)
 
     @strawberry.field(description="Change of guidedRate.")
     def guided_rate(self) -> MetricChange:
-        return self._rates("guided")
+        return metric_change(self.current.guided_rate, self.previous.guided_rate)
 
     @strawberry.field(description="Change of avgResolutionMinutes.")
     def avg_resolution_minutes(self) -> MetricChange:
@@ -121,7 +106,6 @@ class Domain:
         previews: dict[int | None, list[FlowPerformance]],
     ) -> Domain:
         """The domain with every number derived from its row and its session counts."""
-        whole = counts.sessions
         flow_tier = formulas.flow_count_tier(row.flow_count)
         tiers = formulas.session_tiers(counts)
         return cls(
@@ -131,14 +115,14 @@ class Domain:
             name=row.name,
             flow_count=row.flow_count,
             session_count=row.session_count,
-            flow_count_tier=Tier(flow_tier.value),
-            resolution_rate=formulas.rate(counts.resolved, whole),
-            escalation_rate=formulas.rate(counts.escalated, whole),
-            guided_rate=formulas.rate(counts.guided, whole),
+            flow_count_tier=flow_tier,
+            resolution_rate=counts.resolution_rate.value,
+            escalation_rate=counts.escalation_rate.value,
+            guided_rate=counts.guided_rate.value,
             avg_resolution_minutes=_mean_minutes(counts),
-            resolution_tier=_tier(tiers.resolution),
-            escalation_tier=_tier(tiers.escalation),
-            guided_tier=_tier(tiers.guided),
+            resolution_tier=tiers.resolution,
+            escalation_tier=tiers.escalation,
+            guided_tier=tiers.guided,
             suggest_create_flow=formulas.any_critical(flow_tier, tiers),
             previews=previews,
         )

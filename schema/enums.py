@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
+from strawberry.types.enum import has_enum_definition
+
+from core.metrics.flow_ranking import FlowSort as FlowSort
+from core.metrics.formulas import Tier as Tier
+
+E = TypeVar("E", bound=Enum)
 
 
 @strawberry.enum(description="The last N calendar days in the account's time zone, today included.")
@@ -22,28 +30,39 @@ class Period(Enum):
         return {"LAST_7_DAYS": 7, "LAST_30_DAYS": 30, "LAST_90_DAYS": 90}[self.name]
 
 
-@strawberry.enum(description="What the Flow Quality table is ordered by.")
-class FlowSort(Enum):
-    QUALITY = strawberry.enum_value(
-        "QUALITY", description="By qualityScore (success, guided and recency combined)."
-    )
-    USAGE = strawberry.enum_value("USAGE", description="By usageCount in the period.")
-    SUCCESS_RATE = strawberry.enum_value(
-        "SUCCESS_RATE", description="By successRate in the period."
-    )
+# The metric enums are the bottom layer's own (core has no strawberry): each is exposed
+# here under its class name, with a description for the type and for every value.
+def _expose(enum: type[E], description: str, values: Mapping[E, str]) -> None:
+    exposed = strawberry.enum(enum, description=description)
+    assert has_enum_definition(exposed)
+    for value in exposed.__strawberry_definition__.values:
+        value.description = values[enum[value.name]]
+
+
+_expose(
+    FlowSort,
+    "What the Flow Quality table is ordered by.",
+    {
+        FlowSort.QUALITY: "By qualityScore (success, guided and recency combined).",
+        FlowSort.USAGE: "By usageCount in the period.",
+        FlowSort.SUCCESS_RATE: "By successRate in the period.",
+    },
+)
+_expose(
+    Tier,
+    "Heatmap cell colour: GOOD = green, WARNING = amber, CRITICAL = red.",
+    {
+        Tier.GOOD: "Green (thresholds in docs/metrics.md).",
+        Tier.WARNING: "Amber: between green and red.",
+        Tier.CRITICAL: "Red: needs action.",
+    },
+)
 
 
 @strawberry.enum(description="Ascending or descending order.")
 class SortDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest first.")
     DESC = strawberry.enum_value("DESC", description="Largest first.")
-
-
-@strawberry.enum(description="Heatmap cell colour: GOOD = green, WARNING = amber, CRITICAL = red.")
-class Tier(Enum):
-    GOOD = strawberry.enum_value("GOOD", description="Green (thresholds in docs/metrics.md).")
-    WARNING = strawberry.enum_value("WARNING", description="Amber: between green and red.")
-    CRITICAL = strawberry.enum_value("CRITICAL", description="Red: needs action.")
 
 
 @strawberry.enum(description="Why a flow is flagged as needing attention.")

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from core.metrics import formulas
 from core.metrics.flow_ranking import RankedFlow
 from core.metrics.rows import FlowPeriodStats, FlowRow
 from core.metrics.window import Window
@@ -34,23 +33,17 @@ class FlowChanges:
     current: strawberry.Private[FlowPeriodStats]
     previous: strawberry.Private[FlowPeriodStats]
 
-    def _rates(self, part: str) -> MetricChange:
-        return metric_change(
-            formulas.ratio(getattr(self.current, part), self.current.usage),
-            formulas.ratio(getattr(self.previous, part), self.previous.usage),
-        )
-
     @strawberry.field(description="Change of usageCount.")
     def usage_count(self) -> MetricChange:
         return metric_change(self.current.usage, self.previous.usage)
 
     @strawberry.field(description="Change of successRate.")
     def success_rate(self) -> MetricChange:
-        return self._rates("resolved")
+        return metric_change(self.current.success_rate, self.previous.success_rate)
 
     @strawberry.field(description="Change of guidedRate.")
     def guided_rate(self) -> MetricChange:
-        return self._rates("guided")
+        return metric_change(self.current.guided_rate, self.previous.guided_rate)
 
     @strawberry.field(description="Change of avgConfidence.")
     def avg_confidence(self) -> MetricChange:

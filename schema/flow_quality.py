@@ -39,7 +39,7 @@ class FlowQuality(TabWindow):
     ) -> list[FlowPerformance]:
         descending = self.direction is SortDirection.DESC
         return self._flows(
-            await lists.ordered(info, self.window, self.sort.name, descending, first, offset)
+            await lists.ordered(info, self.window, self.sort, descending, first, offset)
         )
 
     @strawberry.field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from fractions import Fraction
 
 import strawberry
 
@@ -39,10 +38,6 @@ class OverviewTrendPoint:
     )
 
 
-def _rate(counts: SessionCounts, part: str) -> Fraction | None:
-    return formulas.ratio(getattr(counts, part), counts.sessions)
-
-
 def _mttr(counts: SessionCounts) -> float | None:
     return formulas.mean(counts.resolution_minutes_sum, counts.resolution_minutes_count)
 
@@ -62,15 +57,15 @@ class OverviewChanges:
 
     @strawberry.field(description="Change of resolutionRate.")
     def resolution_rate(self) -> MetricChange:
-        return metric_change(_rate(self.current, "resolved"), _rate(self.previous, "resolved"))
+        return metric_change(self.current.resolution_rate, self.previous.resolution_rate)
 
     @strawberry.field(description="Change of escalationRate.")
     def escalation_rate(self) -> MetricChange:
-        return metric_change(_rate(self.current, "escalated"), _rate(self.previous, "escalated"))
+        return metric_change(self.current.escalation_rate, self.previous.escalation_rate)
 
     @strawberry.field(description="Change of guidedRate.")
     def guided_rate(self) -> MetricChange:
-        return metric_change(_rate(self.current, "guided"), _rate(self.previous, "guided"))
+        return metric_change(self.current.guided_rate, self.previous.guided_rate)
 
     @strawberry.field(description="Change of mttrMinutes.")
     def mttr_minutes(self) -> MetricChange:
@@ -92,15 +87,15 @@ class Overview(TabWindow):
 
     @strawberry.field(description="Resolved sessions / sessions; null without sessions.")
     async def resolution_rate(self, info: Info) -> float | None:
-        return formulas.as_float(_rate(await self._counts(info), "resolved"))
+        return (await self._counts(info)).resolution_rate.value
 
     @strawberry.field(description="Escalated sessions / sessions; null without sessions.")
     async def escalation_rate(self, info: Info) -> float | None:
-        return formulas.as_float(_rate(await self._counts(info), "escalated"))
+        return (await self._counts(info)).escalation_rate.value
 
     @strawberry.field(description="Guided sessions / sessions; null without sessions.")
     async def guided_rate(self, info: Info) -> float | None:
-        return formulas.as_float(_rate(await self._counts(info), "guided"))
+        return (await self._counts(info)).guided_rate.value
 
     @strawberry.field(description="Mean time to resolution, minutes.")
     async def mttr_minutes(self, info: Info) -> float | None:

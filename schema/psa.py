@@ -18,6 +18,7 @@ from schema.tab_window import TabWindow
 
 @strawberry.type(description="How far the period's sessions got in reaching the PSA.")
 class PushFunnel:
+    counts: strawberry.Private[PushFunnelCounts]
     total_sessions: int = strawberry.field(description="FlowPilot sessions in the period.")
     linked_to_ticket: int = strawberry.field(description="Of those, linked to a PSA ticket.")
     doc_pushed: int = strawberry.field(description="Of those, with a note pushed (any date).")
@@ -27,15 +28,15 @@ class PushFunnel:
 
     @strawberry.field(description="linkedToTicket / totalSessions; null when 0 / 0.")
     def linked_rate(self) -> float | None:
-        return formulas.as_float(formulas.ratio(self.linked_to_ticket, self.total_sessions))
+        return self.counts.linked_rate.value
 
     @strawberry.field(description="docPushed / linkedToTicket; null when 0 / 0.")
     def doc_pushed_rate(self) -> float | None:
-        return formulas.as_float(formulas.ratio(self.doc_pushed, self.linked_to_ticket))
+        return self.counts.doc_pushed_rate.value
 
     @strawberry.field(description="timeEntryLogged / docPushed; null when 0 / 0.")
     def time_entry_rate(self) -> float | None:
-        return formulas.as_float(formulas.ratio(self.time_entry_logged, self.doc_pushed))
+        return self.counts.time_entry_rate.value
 
 
 @strawberry.type(description="Time entries pushed on one local calendar day.")
@@ -94,24 +95,20 @@ class PsaActivityChanges:
         current, previous = await self._funnels(info)
         return metric_change(current.total_sessions, previous.total_sessions)
 
-    async def _funnel_rate(self, info: Info, part: str, whole: str) -> MetricChange:
-        current, previous = await self._funnels(info)
-        return metric_change(
-            formulas.ratio(getattr(current, part), getattr(current, whole)),
-            formulas.ratio(getattr(previous, part), getattr(previous, whole)),
-        )
-
     @strawberry.field(description="Change of pushFunnel.linkedRate.")
     async def linked_rate(self, info: Info) -> MetricChange:
-        return await self._funnel_rate(info, "linked_to_ticket", "total_sessions")
+        current, previous = await self._funnels(info)
+        return metric_change(current.linked_rate, previous.linked_rate)
 
     @strawberry.field(description="Change of pushFunnel.docPushedRate.")
     async def doc_pushed_rate(self, info: Info) -> MetricChange:
-        return await self._funnel_rate(info, "doc_pushed", "linked_to_ticket")
+        current, previous = await self._funnels(info)
+        return metric_change(current.doc_pushed_rate, previous.doc_pushed_rate)
 
     @strawberry.field(description="Change of pushFunnel.timeEntryRate.")
     async def time_entry_rate(self, info: Info) -> MetricChange:
-        return await self._funnel_rate(info, "time_entry_logged", "doc_pushed")
+        current, previous = await self._funnels(info)
+        return metric_change(current.time_entry_rate, previous.time_entry_rate)
 
 
 @strawberry.type(description="The PSA tab: what FlowPilot pushed to the PSA in the period.")
@@ -143,6 +140,7 @@ class PsaActivity(TabWindow):
     async def push_funnel(self, info: Info) -> PushFunnel:
         counts = await info.context.loaders.push_funnel_by_window.load(self.window)
         return PushFunnel(
+            counts=counts,
             total_sessions=counts.total_sessions,
             linked_to_ticket=counts.linked_to_ticket,
             doc_pushed=counts.doc_pushed,

@@ -6,14 +6,23 @@ whatever the direction; null success rates sort last in both directions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from core.metrics import formulas
 from core.metrics.rows import FlowPeriodStats, FlowRow
 
 TOP_BOTTOM_SIZE = 5
+
+
+class FlowSort(Enum):
+    """What a list of flows is ordered by (the GraphQL FlowSort enum is this one)."""
+
+    QUALITY = "QUALITY"
+    USAGE = "USAGE"
+    SUCCESS_RATE = "SUCCESS_RATE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +47,8 @@ class RankedFlow:
 
     @classmethod
     def of(cls, row: FlowRow, stats: FlowPeriodStats, now: datetime) -> RankedFlow:
-        success = formulas.rate(stats.resolved, stats.usage)
-        guided = formulas.rate(stats.guided, stats.usage)
+        success = stats.success_rate.value
+        guided = stats.guided_rate.value
         recency = formulas.recency_score(row.last_matched_at, now)
         return cls(
             row=row,
@@ -52,33 +61,35 @@ class RankedFlow:
         )
 
 
-def _by_value(flows: Sequence[RankedFlow], value: str, descending: bool) -> list[RankedFlow]:
+# The value each sort orders by; None (only a success rate can be) sorts last.
+_SORT_VALUE: dict[FlowSort, Callable[[RankedFlow], float | None]] = {
+    FlowSort.QUALITY: lambda flow: flow.quality,
+    FlowSort.USAGE: lambda flow: flow.stats.usage,
+    FlowSort.SUCCESS_RATE: lambda flow: flow.success_rate,
+}
+
+
+def sort_flows(flows: Sequence[RankedFlow], sort: FlowSort, descending: bool) -> list[RankedFlow]:
     """Stable two-pass sort: tie order first (name, id ascending), then the value."""
+    value_of = _SORT_VALUE[sort]
     tie_ordered = sorted(flows, key=lambda flow: (flow.row.name, flow.row.id))
-    present = [flow for flow in tie_ordered if getattr(flow, value) is not None]
-    missing = [flow for flow in tie_ordered if getattr(flow, value) is None]
-    present.sort(key=lambda flow: getattr(flow, value), reverse=descending)
-    return present + missing
-
-
-def sort_flows(flows: Sequence[RankedFlow], sort: str, descending: bool) -> list[RankedFlow]:
-    """`sort` is QUALITY, USAGE or SUCCESS_RATE."""
-    if sort == "USAGE":
-        tie_ordered = sorted(flows, key=lambda flow: (flow.row.name, flow.row.id))
-        return sorted(tie_ordered, key=lambda flow: flow.stats.usage, reverse=descending)
-    return _by_value(flows, "quality" if sort == "QUALITY" else "success_rate", descending)
+    valued = [(value_of(flow), flow) for flow in tie_ordered]
+    present = [(value, flow) for value, flow in valued if value is not None]
+    missing = [flow for value, flow in valued if value is None]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [flow for _, flow in present] + missing
 
 
 def top_performers(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
     used = [flow for flow in flows if flow.stats.usage >= 1]
-    return sort_flows(used, "QUALITY", descending=True)[:TOP_BOTTOM_SIZE]
+    return sort_flows(used, FlowSort.QUALITY, descending=True)[:TOP_BOTTOM_SIZE]
 
 
 def bottom_performers(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
     used = [flow for flow in flows if flow.stats.usage >= 1]
-    return sort_flows(used, "QUALITY", descending=False)[:TOP_BOTTOM_SIZE]
+    return sort_flows(used, FlowSort.QUALITY, descending=False)[:TOP_BOTTOM_SIZE]
 
 
 def needing_attention(flows: Sequence[RankedFlow]) -> list[RankedFlow]:
     flagged = [flow for flow in flows if flow.needs_attention]
-    return sort_flows(flagged, "QUALITY", descending=False)
+    return sort_flows(flagged, FlowSort.QUALITY, descending=False)

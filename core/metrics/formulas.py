@@ -1,4 +1,5 @@
-"""Metric formulas that are not SQL: rates, tiers, recency, quality, attention.
+"""Metric formulas that are not SQL: tiers, recency, quality, attention (rates are
+`rows.Rate`, which every row with one has as a property).
 
 Tiers compare exact ratios of counts (fractions), never rounded floats, so a rate of
 exactly 0.75 is WARNING however it is printed.
@@ -20,7 +21,7 @@ STALE_AFTER = timedelta(days=30)
 LOW_SUCCESS_RATE = 0.5
 
 
-class TierLevel(Enum):
+class Tier(Enum):
     GOOD = "GOOD"
     WARNING = "WARNING"
     CRITICAL = "CRITICAL"
@@ -31,61 +32,46 @@ class Attention(Enum):
     STALE = "STALE"
 
 
-def ratio(part: int, whole: int) -> Fraction | None:
-    """part / whole as an exact fraction, None when whole is 0."""
-    return None if whole == 0 else Fraction(part, whole)
-
-
-def rate(part: int, whole: int) -> float | None:
-    """part / whole as the nearest float (what `as_float(ratio(...))` gives, without a
-    Fraction: both are correctly rounded), None when whole is 0."""
-    return None if whole == 0 else part / whole
-
-
-def as_float(value: Fraction | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def mean(total: float, count: int) -> float | None:
     return None if count == 0 else total / count
 
 
-def _higher_is_better(value: Fraction, good_above: Fraction, warning_from: Fraction) -> TierLevel:
+def _higher_is_better(value: Fraction, good_above: Fraction, warning_from: Fraction) -> Tier:
     if value > good_above:
-        return TierLevel.GOOD
+        return Tier.GOOD
     if value >= warning_from:
-        return TierLevel.WARNING
-    return TierLevel.CRITICAL
+        return Tier.WARNING
+    return Tier.CRITICAL
 
 
-def resolution_tier(rate: Fraction | None) -> TierLevel | None:
+def resolution_tier(rate: Fraction | None) -> Tier | None:
     """GOOD > 0.75, WARNING 0.50–0.75, CRITICAL < 0.50."""
     return None if rate is None else _higher_is_better(rate, Fraction(3, 4), Fraction(1, 2))
 
 
-def guided_tier(rate: Fraction | None) -> TierLevel | None:
+def guided_tier(rate: Fraction | None) -> Tier | None:
     """GOOD > 0.60, WARNING 0.30–0.60, CRITICAL < 0.30."""
     return None if rate is None else _higher_is_better(rate, Fraction(3, 5), Fraction(3, 10))
 
 
-def escalation_tier(rate: Fraction | None) -> TierLevel | None:
+def escalation_tier(rate: Fraction | None) -> Tier | None:
     """GOOD < 0.10, WARNING 0.10–0.25, CRITICAL > 0.25."""
     if rate is None:
         return None
     if rate < Fraction(1, 10):
-        return TierLevel.GOOD
+        return Tier.GOOD
     if rate <= Fraction(1, 4):
-        return TierLevel.WARNING
-    return TierLevel.CRITICAL
+        return Tier.WARNING
+    return Tier.CRITICAL
 
 
 @dataclass(frozen=True, slots=True)
 class SessionTiers:
     """A domain's three session tiers (None without sessions)."""
 
-    resolution: TierLevel | None
-    escalation: TierLevel | None
-    guided: TierLevel | None
+    resolution: Tier | None
+    escalation: Tier | None
+    guided: Tier | None
 
 
 def session_tiers(counts: SessionCounts) -> SessionTiers:
@@ -103,19 +89,19 @@ def session_tiers(counts: SessionCounts) -> SessionTiers:
     )
 
 
-def _by_counts(good: bool, warning: bool) -> TierLevel:
+def _by_counts(good: bool, warning: bool) -> Tier:
     if good:
-        return TierLevel.GOOD
-    return TierLevel.WARNING if warning else TierLevel.CRITICAL
+        return Tier.GOOD
+    return Tier.WARNING if warning else Tier.CRITICAL
 
 
-def flow_count_tier(flow_count: int) -> TierLevel:
+def flow_count_tier(flow_count: int) -> Tier:
     """GOOD with 5 or more flows, WARNING with 1–4, CRITICAL with none."""
     if flow_count >= 5:
-        return TierLevel.GOOD
+        return Tier.GOOD
     if flow_count >= 1:
-        return TierLevel.WARNING
-    return TierLevel.CRITICAL
+        return Tier.WARNING
+    return Tier.CRITICAL
 
 
 def suggest_create_flow(flow_count: int, counts: SessionCounts) -> bool:
@@ -123,8 +109,8 @@ def suggest_create_flow(flow_count: int, counts: SessionCounts) -> bool:
     return any_critical(flow_count_tier(flow_count), session_tiers(counts))
 
 
-def any_critical(flow_tier: TierLevel, tiers: SessionTiers) -> bool:
-    return TierLevel.CRITICAL in (flow_tier, tiers.resolution, tiers.escalation, tiers.guided)
+def any_critical(flow_tier: Tier, tiers: SessionTiers) -> bool:
+    return Tier.CRITICAL in (flow_tier, tiers.resolution, tiers.escalation, tiers.guided)
 
 
 def recency_score(last_matched_at: datetime | None, now: datetime) -> float:

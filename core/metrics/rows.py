@@ -5,6 +5,25 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from fractions import Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """part / whole of two exact counts, the one form every rate takes: a field shows
+    `value`, a change subtracts `exact` values; both are None when whole is 0."""
+
+    part: int
+    whole: int
+
+    @property
+    def value(self) -> float | None:
+        """The nearest float to the exact fraction (int / int is correctly rounded)."""
+        return None if self.whole == 0 else self.part / self.whole
+
+    @property
+    def exact(self) -> Fraction | None:
+        return None if self.whole == 0 else Fraction(self.part, self.whole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +44,18 @@ class SessionCounts:
     @property
     def unknown_tier(self) -> int:
         return self.sessions - self.guided - self.exploring - self.discovery
+
+    @property
+    def resolution_rate(self) -> Rate:
+        return Rate(self.resolved, self.sessions)
+
+    @property
+    def escalation_rate(self) -> Rate:
+        return Rate(self.escalated, self.sessions)
+
+    @property
+    def guided_rate(self) -> Rate:
+        return Rate(self.guided, self.sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +102,14 @@ class FlowPeriodStats:
     guided: int = 0
     avg_confidence: float | None = None
 
+    @property
+    def success_rate(self) -> Rate:
+        return Rate(self.resolved, self.usage)
+
+    @property
+    def guided_rate(self) -> Rate:
+        return Rate(self.guided, self.usage)
+
 
 @dataclass(frozen=True, slots=True)
 class PsaTotals:
@@ -87,6 +126,18 @@ class PushFunnelCounts:
     linked_to_ticket: int = 0
     doc_pushed: int = 0
     time_entry_logged: int = 0
+
+    @property
+    def linked_rate(self) -> Rate:
+        return Rate(self.linked_to_ticket, self.total_sessions)
+
+    @property
+    def doc_pushed_rate(self) -> Rate:
+        return Rate(self.doc_pushed, self.linked_to_ticket)
+
+    @property
+    def time_entry_rate(self) -> Rate:
+        return Rate(self.time_entry_logged, self.doc_pushed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.metrics import formulas
+from core.metrics.flow_ranking import FlowSort
 from core.metrics.rows import FlowPeriodStats, FlowRow
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
@@ -40,12 +41,12 @@ class FlowFilter(Enum):
     FLAGGED = "flagged"
 
 
-class FlowSortKey(Enum):
-    """The value a list is ordered by (NULL sorts last in both directions)."""
-
-    QUALITY = "quality"
-    USAGE = "usage::float8"
-    SUCCESS_RATE = "success_rate_now"
+# The value each sort orders a list by (NULL sorts last in both directions).
+_SORT_VALUE = {
+    FlowSort.QUALITY: "quality",
+    FlowSort.USAGE: "usage::float8",
+    FlowSort.SUCCESS_RATE: "success_rate_now",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class FlowPick:
     """One ordered list: `first` flows (all when None) after `offset`, ties by name then id."""
 
     where: FlowFilter
-    sort: FlowSortKey
+    sort: FlowSort
     descending: bool
     first: int | None
     offset: int = 0
@@ -128,7 +129,7 @@ _STATS_END = _FLOW_END + 4
 
 def _pick_sql(index: int, pick: FlowPick) -> str:
     """The pick's rows with a uniform ascending sort key (negated when descending)."""
-    value = pick.sort.value
+    value = _SORT_VALUE[pick.sort]
     key = f"-({value})" if pick.descending else f"({value})"
     return (
         f"(SELECT {index}, ({value}) IS NULL, {key}, id, name, usage, resolved, guided,"

@@ -19,7 +19,6 @@ from core.metrics.window import Window, last_days
 from persistence.analytics.flow_ranking import (
     FlowFilter,
     FlowPick,
-    FlowSortKey,
     rank_flows,
     scores_at,
 )
@@ -160,7 +159,7 @@ def _reference(pick: FlowPick, flows: list[RankedFlow]) -> list[RankedFlow]:
         flows = [flow for flow in flows if flow.stats.usage >= 1]
     elif pick.where is FlowFilter.FLAGGED:
         flows = [flow for flow in flows if flow.needs_attention]
-    ordered = flow_ranking.sort_flows(flows, pick.sort.name, pick.descending)
+    ordered = flow_ranking.sort_flows(flows, pick.sort, pick.descending)
     end = None if pick.first is None else pick.offset + pick.first
     return ordered[pick.offset : end]
 
@@ -168,7 +167,7 @@ def _reference(pick: FlowPick, flows: list[RankedFlow]) -> list[RankedFlow]:
 PICKS = [
     FlowPick(where, sort, descending, first, offset)
     for where in FlowFilter
-    for sort in FlowSortKey
+    for sort in flow_ranking.FlowSort
     for descending in (True, False)
     for first, offset in ((None, 0), (5, 0), (7, 11), (0, 3), (None, 150))
 ]

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from core.metrics.flow_ranking import (
+    FlowSort,
     RankedFlow,
     bottom_performers,
     needing_attention,
@@ -54,7 +55,7 @@ FLOWS = [
 
 
 def test_quality_both_directions() -> None:
-    assert names(sort_flows(FLOWS, "QUALITY", descending=True)) == [
+    assert names(sort_flows(FLOWS, FlowSort.QUALITY, descending=True)) == [
         "Same:low",
         "Same:high",
         "m2",
@@ -64,7 +65,7 @@ def test_quality_both_directions() -> None:
         "n1",
         "n2",
     ]
-    assert names(sort_flows(FLOWS, "QUALITY", descending=False)) == [
+    assert names(sort_flows(FLOWS, FlowSort.QUALITY, descending=False)) == [
         "m3",
         "m4",
         "n1",
@@ -77,7 +78,7 @@ def test_quality_both_directions() -> None:
 
 
 def test_usage_both_directions() -> None:
-    assert names(sort_flows(FLOWS, "USAGE", descending=True)) == [
+    assert names(sort_flows(FLOWS, FlowSort.USAGE, descending=True)) == [
         "m1",
         "Same:low",
         "Same:high",
@@ -87,7 +88,7 @@ def test_usage_both_directions() -> None:
         "n1",
         "n2",
     ]
-    assert names(sort_flows(FLOWS, "USAGE", descending=False)) == [
+    assert names(sort_flows(FLOWS, FlowSort.USAGE, descending=False)) == [
         "n1",
         "n2",
         "Same:low",
@@ -100,7 +101,7 @@ def test_usage_both_directions() -> None:
 
 
 def test_success_rate_puts_nulls_last_both_ways() -> None:
-    assert names(sort_flows(FLOWS, "SUCCESS_RATE", descending=True)) == [
+    assert names(sort_flows(FLOWS, FlowSort.SUCCESS_RATE, descending=True)) == [
         "Same:low",
         "Same:high",
         "m2",
@@ -110,7 +111,7 @@ def test_success_rate_puts_nulls_last_both_ways() -> None:
         "n1",
         "n2",
     ]
-    assert names(sort_flows(FLOWS, "SUCCESS_RATE", descending=False)) == [
+    assert names(sort_flows(FLOWS, FlowSort.SUCCESS_RATE, descending=False)) == [
         "m3",
         "m4",
         "m1",
@@ -124,7 +125,7 @@ def test_success_rate_puts_nulls_last_both_ways() -> None:
 
 def test_names_order_by_code_point() -> None:
     flows = [ranked("alpha"), ranked("Zeta"), ranked("Ärger"), ranked("beta")]
-    assert names(sort_flows(flows, "QUALITY", descending=True)) == [
+    assert names(sort_flows(flows, FlowSort.QUALITY, descending=True)) == [
         "Zeta",
         "alpha",
         "beta",

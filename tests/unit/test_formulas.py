@@ -8,18 +8,18 @@ from fractions import Fraction
 import pytest
 
 from core.metrics import formulas
-from core.metrics.formulas import Attention, TierLevel
-from core.metrics.rows import SessionCounts
+from core.metrics.formulas import Attention, Tier
+from core.metrics.rows import Rate, SessionCounts
 
-GOOD, WARNING, CRITICAL = TierLevel.GOOD, TierLevel.WARNING, TierLevel.CRITICAL
+GOOD, WARNING, CRITICAL = Tier.GOOD, Tier.WARNING, Tier.CRITICAL
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def test_ratio_and_mean_are_null_on_an_empty_denominator() -> None:
-    assert formulas.ratio(3, 4) == Fraction(3, 4)
-    assert formulas.ratio(0, 0) is None
-    assert formulas.as_float(None) is None
-    assert formulas.as_float(Fraction(1, 3)) == 1 / 3
+def test_rate_and_mean_are_null_on_an_empty_denominator() -> None:
+    assert Rate(3, 4).exact == Fraction(3, 4)
+    assert Rate(0, 0).exact is None
+    assert Rate(0, 0).value is None
+    assert Rate(1, 3).value == float(Fraction(1, 3)) == 1 / 3
     assert formulas.mean(7.5, 3) == 2.5
     assert formulas.mean(0.0, 0) is None
 
@@ -35,7 +35,7 @@ def test_ratio_and_mean_are_null_on_an_empty_denominator() -> None:
         (0, 3, CRITICAL),
     ],
 )
-def test_resolution_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_resolution_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.resolution_tier(Fraction(part, whole)) is tier
 
 
@@ -50,7 +50,7 @@ def test_resolution_tier(part: int, whole: int, tier: TierLevel) -> None:
         (2, 7, CRITICAL),
     ],
 )
-def test_escalation_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_escalation_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.escalation_tier(Fraction(part, whole)) is tier
 
 
@@ -65,7 +65,7 @@ def test_escalation_tier(part: int, whole: int, tier: TierLevel) -> None:
         (1, 4, CRITICAL),
     ],
 )
-def test_guided_tier(part: int, whole: int, tier: TierLevel) -> None:
+def test_guided_tier(part: int, whole: int, tier: Tier) -> None:
     assert formulas.guided_tier(Fraction(part, whole)) is tier
 
 
@@ -85,7 +85,7 @@ def test_null_rates_have_null_tiers() -> None:
 @pytest.mark.parametrize(
     ("flows", "tier"), [(0, CRITICAL), (1, WARNING), (4, WARNING), (5, GOOD), (12, GOOD)]
 )
-def test_flow_count_tier(flows: int, tier: TierLevel) -> None:
+def test_flow_count_tier(flows: int, tier: Tier) -> None:
     assert formulas.flow_count_tier(flows) is tier
 
 
