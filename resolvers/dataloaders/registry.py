@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from persistence.snapshot import ReadSnapshot
-from resolvers.dataloaders.accounts import TimezoneByAccountLoader
 from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
 from resolvers.dataloaders.flow_ranking import FlowRankingLoader
 from resolvers.dataloaders.flows import FlowByIdLoader, FlowStatsByFlowLoader
@@ -22,7 +21,6 @@ class Loaders:
     def __init__(self, snapshot: ReadSnapshot) -> None:
         self.snapshot = snapshot
         scope = (snapshot,)
-        self.timezone_by_account = TimezoneByAccountLoader(*scope)
         self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
         self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)
         self.domain_set_by_window = DomainSetByWindowLoader(*scope)
