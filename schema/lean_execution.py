@@ -9,6 +9,10 @@ with a resolver, extension (the role guard), argument or object type takes the g
 path, and so does a plain leaf whose value the short path does not accept as is (null
 on a non-null field, a value its scalar refuses, an awaitable): reading an attribute has
 no side effect, so the generic path reads it again and reports the error as it always did.
+
+An object value (a list item, say) of an object type that does not check its values
+(no `is_type_of`) goes straight to its sub-selection, which is where graphql-core's value
+completion ends for it anyway; nulls, errors and every other type keep the generic path.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from graphql import (
     GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -69,6 +75,19 @@ def _inspect(parent_type: GraphQLObjectType, name: str) -> PlainLeaf:
     if not isinstance(type_, GraphQLScalarType | GraphQLEnumType):
         return _NOT_PLAIN
     return PlainLeaf(definition.python_name, type_.coerce_output_value, nullable)
+
+
+# id(output type) -> (the type, the object type its values complete as directly, or None).
+_direct_objects: dict[int, tuple[GraphQLOutputType, GraphQLObjectType | None]] = {}
+
+
+def _direct_object(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
+    found = _direct_objects.get(id(return_type))
+    if found is None or found[0] is not return_type:
+        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        direct = inner if isinstance(inner, GraphQLObjectType) and not inner.is_type_of else None
+        found = _direct_objects[id(return_type)] = (return_type, direct)
+    return found[1]
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -123,6 +142,26 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return results
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A present value of an unchecked object type: its sub-selection, directly."""
+        if result is not None and not isinstance(result, Exception):
+            object_type = _direct_object(return_type)
+            if object_type is not None:
+                return self.collect_and_execute_subfields(
+                    object_type, field_details_list, path, result, position_context
+                )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
         )
 
 

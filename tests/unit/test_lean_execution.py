@@ -122,3 +122,17 @@ async def test_a_field_with_an_extension_still_runs_it() -> None:
     assert lean.data == generic.data
     assert lean.data["rows"][0] == {"label": "A", "point": {"count": 3, "name": "a"}}
     assert Shout.calls == 2 * len(POINTS)  # once per row, on each schema
+
+
+async def test_an_error_under_an_object_nulls_the_same_parents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = Point(
+        day=datetime.date(2026, 3, 3), count=1, rate=None, level=None, name="c", strict=3
+    )
+    broken.strict = None  # type: ignore[assignment]
+    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [*POINTS, broken])
+    generic, lean = await _both("{ rows { point { strict } } points { count } }")
+    assert lean.errors
+    assert _errors(lean) == _errors(generic)
+    assert lean.data == generic.data
