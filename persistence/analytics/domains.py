@@ -17,17 +17,20 @@ def _trimmed(column: str) -> str:
     return f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
 
 
-# Names: the smallest trimmed flow spelling; else the most frequent trimmed session
-# spelling (ties: the smallest). A NULL key row carries the unmapped session count.
-# Session spellings come from the rollups (unmapped sessions are stored with key '').
+# Names: the smallest trimmed flow spelling (trimmed once per distinct spelling, not per
+# flow: a large account has thousands of flows and a few hundred spellings); else the most
+# frequent trimmed session spelling (ties: the smallest). A NULL key row carries the
+# unmapped session count. Session spellings come from the rollups (unmapped sessions are
+# stored with key '').
 _DOMAIN_SET = text(
     f"""
     WITH flow_domains AS (
-        SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
-        FROM (SELECT t.category_key AS key, {_trimmed("t.category")} AS spelling
+        SELECT key, min({_trimmed("category")} COLLATE "C") AS name, sum(n)::bigint AS flow_count
+        FROM (SELECT t.category_key AS key, t.category, count(*) AS n
               FROM trees t
-              WHERE t.account_id = :account_id AND t.status <> 'archived') f
-        WHERE key IS NOT NULL
+              WHERE t.account_id = :account_id AND t.status <> 'archived'
+                AND t.category_key IS NOT NULL
+              GROUP BY t.category_key, t.category) f
         GROUP BY key
     ),
     session_spellings AS (
