@@ -7,16 +7,34 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.analytics.domains import domain_set
+from persistence.analytics.domains import domain_set_with_counts
 from persistence.analytics.flows import flows_by_domain_keys
-from persistence.analytics.rows import DomainSet, FlowRow
+from persistence.analytics.rows import DomainSet, FlowRow, SessionCounts
 from persistence.analytics.window import Window
+from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.base import AccountLoader
+from resolvers.dataloaders.sessions import SessionCountsByDomainLoader
 
 
 class DomainSetByWindowLoader(AccountLoader[Window, DomainSet]):
+    """The statement that reads a window's domain set also reads each domain's session
+    counts; they go into the counts loader's cache, so the domains' rates cost no more."""
+
+    def __init__(self, snapshot: ReadSnapshot, counts: SessionCountsByDomainLoader) -> None:
+        super().__init__(snapshot)
+        self.counts = counts
+
     async def fetch(self, session: AsyncSession, keys: Sequence[Window]) -> list[DomainSet]:
-        return [await domain_set(session, self.account_id, window) for window in keys]
+        sets: list[DomainSet] = []
+        for window in keys:
+            found, counts = await domain_set_with_counts(session, self.account_id, window)
+            for row in found.domains:
+                self.counts.prime((window, row.key), counts.get(row.key, NO_SESSIONS))
+            sets.append(found)
+        return sets
+
+
+NO_SESSIONS = SessionCounts()
 
 
 class FlowsByDomainKeyLoader(AccountLoader[tuple[str, int | None], list[FlowRow]]):

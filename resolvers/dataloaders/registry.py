@@ -23,7 +23,9 @@ class Loaders:
         scope = (snapshot,)
         self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
         self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)
-        self.domain_set_by_window = DomainSetByWindowLoader(*scope)
+        self.domain_set_by_window = DomainSetByWindowLoader(
+            snapshot, counts=self.session_counts_by_domain
+        )
         self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
         self.flow_by_id = FlowByIdLoader(*scope)
         self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)

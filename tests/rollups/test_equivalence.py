@@ -263,11 +263,15 @@ def _same_stats(actual: FlowPeriodStats, expected: FlowPeriodStats) -> None:
 
 async def _compare(session: AsyncSession, account_id: uuid.UUID, window: Window) -> None:
     expected_set = await reference.domain_set(session, account_id, window)
-    assert await domains.domain_set(session, account_id, window) == expected_set
+    actual_set, set_counts = await domains.domain_set_with_counts(session, account_id, window)
+    assert actual_set == expected_set
     keys = [row.key for row in expected_set.domains] + ["no such domain"]
-    assert await sessions.session_counts_by_domain(
-        session, account_id, window, keys
-    ) == await reference.session_counts_by_domain(session, account_id, window, keys)
+    expected_counts = await reference.session_counts_by_domain(session, account_id, window, keys)
+    assert await sessions.session_counts_by_domain(session, account_id, window, keys) == (
+        expected_counts
+    )
+    # The domain set's own counts: those of its domains with sessions.
+    assert set_counts == expected_counts
     assert await sessions.session_totals(
         session, account_id, window
     ) == await reference.session_totals(session, account_id, window)

@@ -16,7 +16,7 @@ from persistence.models import AiSession, PsaActivityLog, Tree
 from persistence.tenancy import account_transaction
 from queries import TAB_DOCUMENTS, tab_query
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
-from tests.sql_counter import count_statements
+from tests.sql_counter import StatementLog, count_statements
 from tests.tabs.support import Tenant, new_tenant, utc_now
 
 QUERIES = {
@@ -48,13 +48,15 @@ QUERIES = {
 # Exactly what each tab document costs: the statement that binds the account (and reads
 # its time zone), then one statement per batch.
 TAB_STATEMENTS = {
-    "overview": 5,  # binding, totals, domain set, counts by domain, daily trend
-    "coverage": 5,  # binding, domain set, counts by domain, flows by domain, flow statistics
+    "overview": 4,  # binding, totals, domain set (with its domains' counts), daily trend
+    "coverage": 4,  # binding, domain set (with counts), flows by domain, flow statistics
     "flow-quality": 2,  # binding, every ranked list of the window in one statement
     "psa": 4,  # binding, totals, push funnel, daily trend
 }
 DOMAINS_ONLY = "{ coverage { domains { name flowCount } } }"
 DOMAINS_WITH_RATE = "{ coverage { domains { name flowCount resolutionRate } } }"
+FLOWS_ONLY = "{ coverage { domains { name flows { flow { id } } } } }"
+FLOWS_WITH_USAGE = "{ coverage { domains { name flows { flow { id } usageCount } } } }"
 
 
 async def _account(sessionmaker: async_sessionmaker[AsyncSession], domains: int) -> Tenant:
@@ -146,16 +148,28 @@ async def test_statement_count_does_not_grow_with_domains(
     assert few == many
 
 
+async def _logged(api: ApiClient, tenant: Tenant, query: str) -> StatementLog:
+    with count_statements(api.app) as log:
+        await tenant.query(api, query)
+    return log
+
+
 async def test_one_more_field_costs_one_more_batched_query(
     api: ApiClient, accounts: tuple[Tenant, Tenant]
 ) -> None:
     for tenant in accounts:
-        with count_statements(api.app) as without:
-            await tenant.query(api, DOMAINS_ONLY)
-        with count_statements(api.app) as with_rate:
-            await tenant.query(api, DOMAINS_WITH_RATE)
-        assert len(with_rate.queries) == len(without.queries) + 1
-        assert with_rate.count > without.count
+        without = await _logged(api, tenant, FLOWS_ONLY)
+        with_usage = await _logged(api, tenant, FLOWS_WITH_USAGE)
+        assert len(with_usage.queries) == len(without.queries) + 1
+        assert with_usage.count > without.count
+
+
+async def test_domain_rates_come_with_the_domain_set(
+    api: ApiClient, accounts: tuple[Tenant, Tenant]
+) -> None:
+    for tenant in accounts:
+        without = await _logged(api, tenant, DOMAINS_ONLY)
+        assert (await _logged(api, tenant, DOMAINS_WITH_RATE)).count == without.count
 
 
 @pytest.mark.parametrize("tab", sorted(TAB_DOCUMENTS))
