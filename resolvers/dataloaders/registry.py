@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from persistence.snapshot import ReadSnapshot
-from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
+from resolvers.dataloaders.domains import (
+    DomainSetByWindowLoader,
+    FlowsByDomainKeyLoader,
+    FlowsWithStatsByDomainKeyLoader,
+)
 from resolvers.dataloaders.flow_ranking import FlowRankingLoader
 from resolvers.dataloaders.flows import FlowByIdLoader, FlowStatsByFlowLoader
 from resolvers.dataloaders.overview_daily import OverviewDailyByWindowLoader
@@ -29,6 +33,9 @@ class Loaders:
         self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
         self.flow_by_id = FlowByIdLoader(*scope)
         self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)
+        self.flows_with_stats_by_domain_key = FlowsWithStatsByDomainKeyLoader(
+            snapshot, stats=self.flow_stats_by_flow
+        )
         self.flow_ranking = FlowRankingLoader(*scope)
         self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
         self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)

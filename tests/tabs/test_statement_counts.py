@@ -49,12 +49,14 @@ QUERIES = {
 # its time zone), then one statement per batch.
 TAB_STATEMENTS = {
     "overview": 4,  # binding, totals, domain set (with its domains' counts), daily trend
-    "coverage": 4,  # binding, domain set (with counts), flows by domain, flow statistics
+    "coverage": 3,  # binding, domain set (with counts), flow previews (with statistics)
     "flow-quality": 2,  # binding, every ranked list of the window in one statement
     "psa": 4,  # binding, totals, push funnel, daily trend
 }
 DOMAINS_ONLY = "{ coverage { domains { name flowCount } } }"
 DOMAINS_WITH_RATE = "{ coverage { domains { name flowCount resolutionRate } } }"
+TOTALS_ONLY = "{ overview { sessionCount } }"
+TOTALS_WITH_TREND = "{ overview { sessionCount dailyTrend { sessions } } }"
 FLOWS_ONLY = "{ coverage { domains { name flows { flow { id } } } } }"
 FLOWS_WITH_USAGE = "{ coverage { domains { name flows { flow { id } usageCount } } } }"
 
@@ -158,18 +160,23 @@ async def test_one_more_field_costs_one_more_batched_query(
     api: ApiClient, accounts: tuple[Tenant, Tenant]
 ) -> None:
     for tenant in accounts:
-        without = await _logged(api, tenant, FLOWS_ONLY)
-        with_usage = await _logged(api, tenant, FLOWS_WITH_USAGE)
-        assert len(with_usage.queries) == len(without.queries) + 1
-        assert with_usage.count > without.count
+        without = await _logged(api, tenant, TOTALS_ONLY)
+        with_trend = await _logged(api, tenant, TOTALS_WITH_TREND)
+        assert len(with_trend.queries) == len(without.queries) + 1
+        assert with_trend.count > without.count
 
 
-async def test_domain_rates_come_with_the_domain_set(
-    api: ApiClient, accounts: tuple[Tenant, Tenant]
+@pytest.mark.parametrize(
+    ("plain", "more"), [(DOMAINS_ONLY, DOMAINS_WITH_RATE), (FLOWS_ONLY, FLOWS_WITH_USAGE)]
+)
+async def test_figures_read_with_their_rows_cost_no_statement(
+    api: ApiClient, accounts: tuple[Tenant, Tenant], plain: str, more: str
 ) -> None:
+    """A domain's rates come with the domain set, a previewed flow's usage with the
+    preview."""
     for tenant in accounts:
-        without = await _logged(api, tenant, DOMAINS_ONLY)
-        assert (await _logged(api, tenant, DOMAINS_WITH_RATE)).count == without.count
+        without = await _logged(api, tenant, plain)
+        assert (await _logged(api, tenant, more)).count == without.count
 
 
 @pytest.mark.parametrize("tab", sorted(TAB_DOCUMENTS))
