@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -131,6 +132,8 @@ class InProcess:
         self.schema = build_schema_for(self.settings)
         self.log = StatementLog()
         event.listen(self.engine.sync_engine, "before_cursor_execute", self.log)
+        gc.collect()  # as the served app does once it has started (service.app)
+        gc.freeze()
 
     async def execute(
         self, account_id: uuid.UUID, tab: str, period: str, now: datetime | None = None
