@@ -117,9 +117,12 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
             f"{generation['database_bytes'] / 2**30:.2f} GiB on disk.",
             "",
         ]
+    server = "uvicorn, one worker, one client"
+    if results.get("http_response_cache") is False:
+        server += " (response cache off: every request executes)"
     lines += [
         "Times in ms. Floor = the minimal hand-written SQL through asyncpg; in-process = "
-        "`schema.execute`; HTTP = uvicorn, one worker, one client. Ratio = in-process p50 / "
+        f"`schema.execute`; HTTP = {server}. Ratio = in-process p50 / "
         "floor p50. API CPU = the Python process's own CPU time per in-process request (robust to "
         "a loaded machine). Rows = rows read by the request's statements (EXPLAIN ANALYZE). "
         "Equal = the API's numbers equal the floor's.",

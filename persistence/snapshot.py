@@ -3,7 +3,9 @@
 Every read of a request runs in one read-only REPEATABLE READ transaction on one
 connection, bound to the caller's account once, so all parts of a response see the same
 state of the database even while sessions are written (METRICS.md, "One instant per
-response"). asyncpg runs one statement at a time per connection, so batches take turns.
+response"). The statement that binds the account also reads its time zone, which every
+tab needs before its first window. asyncpg runs one statement at a time per connection,
+so batches take turns.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence.tenancy import bind_account
+from persistence.tenancy import bind_account_read_timezone
 
 T = TypeVar("T")
 
@@ -42,6 +44,7 @@ class ReadSnapshot:
         # the request fails the same way (and the error keeps its code).
         self._failure: Exception | None = None
         self._interrupted = False
+        self._timezone = "UTC"
 
     @property
     def opened(self) -> bool:
@@ -73,11 +76,18 @@ class ReadSnapshot:
             if task is not None:
                 self._readers.discard(task)
 
+    async def timezone(self) -> str:
+        """The account's IANA time zone ('UTC' when its row is missing), as of the snapshot."""
+        return await self.read(self._read_timezone)
+
+    async def _read_timezone(self, _session: AsyncSession) -> str:
+        return self._timezone  # read by _open, with the binding
+
     async def _open(self) -> AsyncSession:
         session = self._sessionmaker()
         try:
             await session.connection(execution_options=SNAPSHOT_OPTIONS)
-            await bind_account(session, self.account_id)
+            self._timezone = await bind_account_read_timezone(session, self.account_id) or "UTC"
         except BaseException:
             await session.close()
             raise

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from core.settings import Settings
 from schema.access import guard_root_fields
+from schema.lean_execution import LeanExecutionContext
 from schema.limits import limit_extensions
 from schema.limits.budget import BudgetRegistry
 from schema.mutation import Mutation
@@ -33,6 +34,7 @@ def build_schema(
         extensions=[CloseSnapshot, *(extensions or [])],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=LeanExecutionContext,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from core.metrics import formulas
 from resolvers.context import Info
 from schema.domain import Domain, domains_of
 from schema.tab_window import TabWindow
@@ -11,15 +12,10 @@ from schema.tab_window import TabWindow
 
 @strawberry.type(description="The Coverage tab: which problem domains have flows, and how well.")
 class Coverage(TabWindow):
-    async def _domains(self, info: Info, *, with_counts: bool | None = None) -> list[Domain]:
-        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
-        return await domains_of(
-            info, self.window, domain_set.domains, self.compare, with_counts=with_counts
-        )
-
     @strawberry.field(description="Every domain of the period, sessionCount desc, then name.")
     async def domains(self, info: Info) -> list[Domain]:
-        return await self._domains(info)
+        domain_set = await info.context.loaders.domain_set_by_window.load(self.window)
+        return await domains_of(info, self.window, domain_set.domains, self.compare)
 
     @strawberry.field(description="Sessions in the period with no problem domain.")
     async def unmapped_session_count(self, info: Info) -> int:
@@ -35,8 +31,16 @@ class Coverage(TabWindow):
         description="Domains with suggestCreateFlow, ordered by sessionCount desc, then name."
     )
     async def knowledge_gaps(self, info: Info) -> list[Domain]:
-        return [
-            domain
-            for domain in await self._domains(info, with_counts=True)
-            if domain.suggest_create_flow
+        # Only the gaps are built: their flag comes from the counts alone.
+        loaders = info.context.loaders
+        domain_set = await loaders.domain_set_by_window.load(self.window)
+        rows = domain_set.domains
+        counts = await loaders.session_counts_by_domain.load_many(
+            [(self.window, row.key) for row in rows]
+        )
+        gaps = [
+            row
+            for row, row_counts in zip(rows, counts, strict=True)
+            if formulas.suggest_create_flow(row.flow_count, row_counts)
         ]
+        return await domains_of(info, self.window, gaps, self.compare, with_counts=True)

@@ -9,7 +9,7 @@ import strawberry
 
 from core.errors import BadUserInput
 from core.metrics import formulas
-from core.metrics.rows import DomainRow, SessionCounts
+from core.metrics.rows import DomainRow, FlowRow, SessionCounts
 from core.metrics.window import Window
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod, MetricChange, comparison_window, metric_change
@@ -232,17 +232,22 @@ async def _flow_previews(
     firsts = {first for first in firsts if first is None or first >= 0}
     if not firsts or not rows:
         return {first: [[] for _ in rows] for first in firsts}
-    loader = info.context.loaders.flows_by_domain_key
-    flows = {first: await loader.load_many([(row.key, first) for row in rows]) for first in firsts}
+    loaders = info.context.loaders
+    with_stats = selects_in(info, fields, STATS_FIELDS)
+    flows: dict[int | None, list[list[FlowRow]]] = {}
+    for first in firsts:
+        if with_stats:  # the previews' statistics come with them, in the same statement
+            keys = [(window, row.key, first) for row in rows]
+            flows[first] = await loaders.flows_with_stats_by_domain_key.load_many(keys)
+        else:
+            flows[first] = await loaders.flows_by_domain_key.load_many(
+                [(row.key, first) for row in rows]
+            )
     every_flow = {
         flow.id: flow for lists in flows.values() for flow_rows in lists for flow in flow_rows
     }
     performances = await performances_of_rows(
-        info,
-        window,
-        list(every_flow.values()),
-        compare,
-        with_stats=selects_in(info, fields, STATS_FIELDS),
+        info, window, list(every_flow.values()), compare, with_stats=with_stats
     )
     by_id = {performance.row.id: performance for performance in performances}
     return {

@@ -74,8 +74,8 @@ async def resolve_window(info: Info, period: Period, date_range: DateRangeInput 
     if date_range is not None and period_given(info):
         raise BadUserInput("give either period or range, not both", argument="range")
     context = info.context
-    principal = context.require_principal()
-    timezone = await context.loaders.timezone_by_account.load(principal.account_id)
+    # The request's snapshot belongs to the caller's account (unauthenticated: refused).
+    timezone = await context.loaders.snapshot.timezone()
     if date_range is not None:
         return range_window(date_range, timezone, context.now)
     return last_days(period.days, timezone, context.now)

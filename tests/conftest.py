@@ -127,3 +127,13 @@ async def app_role_database_url(database_url: str, engine: AsyncEngine) -> Async
     )
     async with engine.begin() as connection:
         await drop_app_role(connection, name)
+
+
+@pytest.fixture(scope="session")
+async def role_sessionmaker(
+    app_role_database_url: str,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as the app role, which row-level security binds."""
+    engine = create_engine(app_role_database_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()

@@ -18,7 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
-TENANCY_PREFIX = "SELECT set_config('app.current_account_id'"
+# The statements that bind the account: the plain setting, and the data state function a
+# read snapshot opens with (it binds the account and reads its time zone).
+TENANCY_CALLS = ("set_config('app.current_account_id'", "flowpilot_data_state(")
 _measuring: ContextVar[object | None] = ContextVar("measuring_statements", default=None)
 
 
@@ -34,7 +36,7 @@ class StatementLog:
 
     @property
     def queries(self) -> list[str]:
-        return [s for s in self.statements if not s.lstrip().startswith(TENANCY_PREFIX)]
+        return [s for s in self.statements if not any(call in s for call in TENANCY_CALLS)]
 
     @property
     def transactions(self) -> int:

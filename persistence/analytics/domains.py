@@ -7,9 +7,10 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.metrics.rows import DomainRow, DomainSet
+from core.metrics.rows import DomainRow, DomainSet, SessionCounts
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
+from persistence.analytics.sessions import COUNT_COLUMNS, COUNTS, counts_of_row
 
 
 def _trimmed(column: str) -> str:
@@ -17,35 +18,49 @@ def _trimmed(column: str) -> str:
     return f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
 
 
-# Names: the smallest trimmed flow spelling; else the most frequent trimmed session
-# spelling (ties: the smallest). A NULL key row carries the unmapped session count.
-# Session spellings come from the rollups (unmapped sessions are stored with key '').
+# A domain's session counts: the sums of its spellings' sums (exact: integers, and the
+# numeric resolution minutes), the same numbers as `sessions.session_counts_by_domain`.
+_DOMAIN_COUNTS = ", ".join(
+    f"sum({column}) AS {column}"
+    if column == "resolution_minutes_sum"
+    else f"sum({column})::bigint AS {column}"
+    for column in COUNT_COLUMNS
+)
+# Names: the smallest trimmed flow spelling (trimmed once per distinct spelling, not per
+# flow: a large account has thousands of flows and a few hundred spellings); else the most
+# frequent trimmed session spelling (ties: the smallest). A NULL key row carries the
+# unmapped session count. Session spellings come from the rollups (unmapped sessions are
+# stored with key '').
 _DOMAIN_SET = text(
     f"""
     WITH flow_domains AS (
-        SELECT key, min(spelling COLLATE "C") AS name, count(*) AS flow_count
-        FROM (SELECT t.category_key AS key, {_trimmed("t.category")} AS spelling
+        SELECT key, min({_trimmed("category")} COLLATE "C") AS name, sum(n)::bigint AS flow_count
+        FROM (SELECT t.category_key AS key, t.category, count(*) AS n
               FROM trees t
-              WHERE t.account_id = :account_id AND t.status <> 'archived') f
-        WHERE key IS NOT NULL
+              WHERE t.account_id = :account_id AND t.status <> 'archived'
+                AND t.category_key IS NOT NULL
+              GROUP BY t.category_key, t.category) f
         GROUP BY key
     ),
     session_spellings AS (
-        SELECT NULLIF(r.domain_key, '') AS key, r.spelling, sum(r.sessions) AS n
+        SELECT NULLIF(r.domain_key, '') AS key, r.spelling, {COUNTS}
         FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
         GROUP BY r.domain_key, r.spelling
         HAVING sum(r.sessions) > 0
     ),
     session_domains AS (
-        SELECT key, sum(n)::bigint AS session_count,
-               (array_agg(spelling ORDER BY n DESC, spelling COLLATE "C"))[1] AS name
+        SELECT key, sum(sessions)::bigint AS session_count,
+               (array_agg(spelling ORDER BY sessions DESC, spelling COLLATE "C"))[1] AS name,
+               {_DOMAIN_COUNTS}
         FROM session_spellings
         GROUP BY key
     )
     SELECT coalesce(f.key, s.key) AS key,
            coalesce(f.name, s.name) AS name,
            coalesce(f.flow_count, 0) AS flow_count,
-           coalesce(s.session_count, 0) AS session_count
+           coalesce(s.session_count, 0) AS session_count,
+           s.key IS NOT NULL AS has_sessions,
+           {", ".join(f"s.{column}" for column in COUNT_COLUMNS)}
     FROM flow_domains f
     FULL JOIN session_domains s ON s.key = f.key
     ORDER BY (coalesce(f.key, s.key) IS NULL), session_count DESC,
@@ -56,12 +71,23 @@ _DOMAIN_SET = text(
 
 async def domain_set(session: AsyncSession, account_id: uuid.UUID, window: Window) -> DomainSet:
     """Every domain of the window, sessionCount desc then name, and the unmapped count."""
+    return (await domain_set_with_counts(session, account_id, window))[0]
+
+
+async def domain_set_with_counts(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> tuple[DomainSet, dict[str, SessionCounts]]:
+    """The domain set, and the session counts of each of its domains that has sessions in
+    the window (read by the same statement)."""
     result = await session.execute(_DOMAIN_SET, block_params(account_id, window))
     domains: list[DomainRow] = []
+    counts: dict[str, SessionCounts] = {}
     unmapped = 0
     for row in result:
         if row.key is None:
             unmapped = row.session_count
-        else:
-            domains.append(DomainRow(row.key, row.name, row.flow_count, row.session_count))
-    return DomainSet(tuple(domains), unmapped)
+            continue
+        domains.append(DomainRow(row.key, row.name, row.flow_count, row.session_count))
+        if row.has_sessions:
+            counts[row.key] = counts_of_row(row)
+    return DomainSet(tuple(domains), unmapped), counts

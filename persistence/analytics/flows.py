@@ -27,18 +27,18 @@ _BY_IDS = text(
 
 # The first `per_key` flows of each domain by name then id (all when per_key is NULL:
 # LIMIT NULL is no limit), each read in order from ix_trees_account_category_key_name.
-_BY_DOMAIN_KEYS = text(
-    f"""
-    SELECT f.* FROM unnest(:keys) WITH ORDINALITY AS k(key, position)
+_PREVIEWS = f"""
+    unnest(:keys) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
         SELECT {FLOW_COLUMNS} FROM trees t
         WHERE {_NOT_ARCHIVED} AND t.category_key = k.key
         ORDER BY t.name COLLATE "C", t.id
         LIMIT CAST(:per_key AS integer)
     ) f
-    ORDER BY k.position
-    """
-).bindparams(bindparam("keys", type_=ARRAY(Text)))
+"""
+_BY_DOMAIN_KEYS = text(f"SELECT f.* FROM {_PREVIEWS} ORDER BY k.position").bindparams(
+    bindparam("keys", type_=ARRAY(Text))
+)
 
 AVG_CONFIDENCE = "(sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8"
 # Period statistics from the flow rollups of the window's blocks.
@@ -47,6 +47,22 @@ PERIOD_STATS = f"""
            sum(r.guided) AS guided, {AVG_CONFIDENCE} AS avg_confidence
     FROM rollup_flow_blocks r JOIN {BLOCKS_IN_WINDOW}
 """
+
+# The same previews as _BY_DOMAIN_KEYS with each flow's period statistics (zero usage and
+# a NULL average without sessions, as FlowPeriodStats() has), in one statement.
+_BY_DOMAIN_KEYS_WITH_STATS = text(
+    f"""
+    WITH previews AS MATERIALIZED (SELECT k.position, f.* FROM {_PREVIEWS})
+    SELECT p.id, p.name, p.category, p.status, p.usage_count, p.success_rate,
+           p.last_matched_at, p.domain_key, coalesce(st.usage, 0) AS usage,
+           coalesce(st.resolved, 0) AS resolved, coalesce(st.guided, 0) AS guided,
+           st.avg_confidence
+    FROM previews p
+    LEFT JOIN ({PERIOD_STATS} WHERE r.flow_id IN (SELECT id FROM previews)
+               GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = p.id
+    ORDER BY p.position, p.name COLLATE "C", p.id
+    """
+).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
 _STATS_BY_IDS = text(
     f"""
@@ -106,6 +122,22 @@ async def flows_by_domain_keys(
     grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
     for row in result:
         grouped[row.domain_key].append(flow_row(row))
+    return grouped
+
+
+async def flows_with_stats_by_domain_keys(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    window: Window,
+    keys: Sequence[str],
+    per_key: int | None = None,
+) -> dict[str, list[tuple[FlowRow, FlowPeriodStats]]]:
+    """`flows_by_domain_keys`, each flow with its period statistics in `window`."""
+    params = {**block_params(account_id, window), "keys": list(keys), "per_key": per_key}
+    result = await session.execute(_BY_DOMAIN_KEYS_WITH_STATS, params)
+    grouped: dict[str, list[tuple[FlowRow, FlowPeriodStats]]] = {key: [] for key in keys}
+    for row in result:
+        grouped[row.domain_key].append((flow_row(row), flow_stats(row[_FLOW_WIDTH:])))
     return grouped
 
 

@@ -16,7 +16,19 @@ from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 
 # Sums of the rollup rows of the window's blocks; every count is exact.
-_COUNTS = """
+COUNT_COLUMNS = (
+    "sessions",
+    "resolved",
+    "escalated",
+    "guided",
+    "exploring",
+    "discovery",
+    "resolution_minutes_sum",
+    "resolution_minutes_count",
+    "rating_sum",
+    "rating_count",
+)
+COUNTS = """
     coalesce(sum(r.sessions), 0) AS sessions,
     coalesce(sum(r.resolved), 0) AS resolved,
     coalesce(sum(r.escalated), 0) AS escalated,
@@ -29,11 +41,11 @@ _COUNTS = """
     coalesce(sum(r.rating_count), 0) AS rating_count
 """
 
-_TOTALS = text(f"SELECT {_COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}")
+_TOTALS = text(f"SELECT {COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}")
 
 _BY_DOMAIN = text(
     f"""
-    SELECT r.domain_key AS key, {_COUNTS}
+    SELECT r.domain_key AS key, {COUNTS}
     FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
     WHERE r.domain_key = ANY(:keys)
     GROUP BY r.domain_key
@@ -42,7 +54,8 @@ _BY_DOMAIN = text(
 ).bindparams(bindparam("keys", type_=ARRAY(Text)))
 
 
-def _counts(row: Any) -> SessionCounts:
+def counts_of_row(row: Any) -> SessionCounts:
+    """SessionCounts from a row with the COUNT_COLUMNS."""
     return SessionCounts(
         sessions=row.sessions,
         resolved=row.resolved,
@@ -62,7 +75,7 @@ async def session_totals(
 ) -> SessionCounts:
     """Counts over every FlowPilot session of the account in the window."""
     row = (await session.execute(_TOTALS, block_params(account_id, window))).one()
-    return _counts(row)
+    return counts_of_row(row)
 
 
 async def session_counts_by_domain(
@@ -71,4 +84,4 @@ async def session_counts_by_domain(
     """Counts per domain key; keys without sessions are absent from the result."""
     params = {**block_params(account_id, window), "keys": list(keys)}
     result = await session.execute(_BY_DOMAIN, params)
-    return {row.key: _counts(row) for row in result}
+    return {row.key: counts_of_row(row) for row in result}

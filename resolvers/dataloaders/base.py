@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from asyncio import Future
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -33,9 +34,36 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         return await self.snapshot.read(lambda session: self.fetch(session, keys))
 
+    def load_many(self, keys: Iterable[K]) -> Future[list[V]]:
+        """The values of `keys`, as DataLoader's, without a callback per key: a list of a
+        hundred domains or flows would otherwise schedule a hundred of them. Values already
+        at hand (cached, or primed by another statement) are returned at once; else the
+        keys' futures, which their batch resolves together, are awaited in order."""
+        futures = [self.load(key) for key in keys]
+        if all(future.done() and not future.cancelled() for future in futures):
+            collected: Future[list[V]] = self.loop.create_future()
+            # Every exception is looked at, as gather does (none is logged as unretrieved).
+            failures = [future.exception() for future in futures]
+            failed = next((error for error in failures if error is not None), None)
+            if failed is not None:
+                collected.set_exception(failed)
+            else:
+                collected.set_result([future.result() for future in futures])
+            return collected
+        return self.loop.create_task(_in_order(futures))
+
     @abstractmethod
     async def fetch(self, session: AsyncSession, keys: Sequence[K]) -> list[V]:
         """Values for `keys`, in key order."""
+
+
+async def _in_order(futures: list[Future[V]]) -> list[V]:
+    try:
+        return [await future for future in futures]
+    finally:
+        for future in futures:  # a failed batch fails them all: each error is looked at
+            if future.done() and not future.cancelled():
+                future.exception()
 
 
 def group_by_window(keys: Sequence[tuple[Window, T]]) -> dict[Window, list[T]]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from persistence.snapshot import ReadSnapshot
-from resolvers.dataloaders.accounts import TimezoneByAccountLoader
-from resolvers.dataloaders.domains import DomainSetByWindowLoader, FlowsByDomainKeyLoader
+from resolvers.dataloaders.domains import (
+    DomainSetByWindowLoader,
+    FlowsByDomainKeyLoader,
+    FlowsWithStatsByDomainKeyLoader,
+)
 from resolvers.dataloaders.flow_ranking import FlowRankingLoader
 from resolvers.dataloaders.flows import FlowByIdLoader, FlowStatsByFlowLoader
 from resolvers.dataloaders.overview_daily import OverviewDailyByWindowLoader
@@ -22,13 +25,17 @@ class Loaders:
     def __init__(self, snapshot: ReadSnapshot) -> None:
         self.snapshot = snapshot
         scope = (snapshot,)
-        self.timezone_by_account = TimezoneByAccountLoader(*scope)
         self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
         self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)
-        self.domain_set_by_window = DomainSetByWindowLoader(*scope)
+        self.domain_set_by_window = DomainSetByWindowLoader(
+            snapshot, counts=self.session_counts_by_domain
+        )
         self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
         self.flow_by_id = FlowByIdLoader(*scope)
         self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)
+        self.flows_with_stats_by_domain_key = FlowsWithStatsByDomainKeyLoader(
+            snapshot, stats=self.flow_stats_by_flow
+        )
         self.flow_ranking = FlowRankingLoader(*scope)
         self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
         self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)

@@ -1,25 +1,13 @@
-"""Fixtures of the cache suite: the app role (RLS binds the version rows) and Redis."""
+"""Fixtures of the cache suite: Redis (the app role's sessions, which RLS binds to the
+version rows, come from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from persistence.engine import create_engine, create_sessionmaker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture(scope="session")
-async def role_sessionmaker(
-    app_role_database_url: str,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(app_role_database_url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def redis_reachable(url: str) -> str | None:

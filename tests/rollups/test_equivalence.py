@@ -261,13 +261,35 @@ def _same_stats(actual: FlowPeriodStats, expected: FlowPeriodStats) -> None:
         assert math.isclose(actual.avg_confidence, expected.avg_confidence, rel_tol=1e-12)
 
 
+async def _same_previews(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, keys: list[str]
+) -> None:
+    """Previews read with their statistics: the previews, and the statistics by id."""
+    for per_key in (2, None):
+        previews = await flows.flows_by_domain_keys(session, account_id, keys, per_key)
+        with_stats = await flows.flows_with_stats_by_domain_keys(
+            session, account_id, window, keys, per_key
+        )
+        assert {key: [row for row, _ in pairs] for key, pairs in with_stats.items()} == previews
+        ids = [row.id for rows in previews.values() for row in rows]
+        by_id = await flows.flow_stats_by_ids(session, account_id, window, ids)
+        for pairs in with_stats.values():
+            for row, stats in pairs:
+                assert stats == by_id.get(row.id, FlowPeriodStats())
+
+
 async def _compare(session: AsyncSession, account_id: uuid.UUID, window: Window) -> None:
     expected_set = await reference.domain_set(session, account_id, window)
-    assert await domains.domain_set(session, account_id, window) == expected_set
+    actual_set, set_counts = await domains.domain_set_with_counts(session, account_id, window)
+    assert actual_set == expected_set
     keys = [row.key for row in expected_set.domains] + ["no such domain"]
-    assert await sessions.session_counts_by_domain(
-        session, account_id, window, keys
-    ) == await reference.session_counts_by_domain(session, account_id, window, keys)
+    expected_counts = await reference.session_counts_by_domain(session, account_id, window, keys)
+    assert await sessions.session_counts_by_domain(session, account_id, window, keys) == (
+        expected_counts
+    )
+    # The domain set's own counts: those of its domains with sessions.
+    assert set_counts == expected_counts
+    await _same_previews(session, account_id, window, keys)
     assert await sessions.session_totals(
         session, account_id, window
     ) == await reference.session_totals(session, account_id, window)

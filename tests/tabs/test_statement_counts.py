@@ -16,7 +16,7 @@ from persistence.models import AiSession, PsaActivityLog, Tree
 from persistence.tenancy import account_transaction
 from queries import TAB_DOCUMENTS, tab_query
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
-from tests.sql_counter import count_statements
+from tests.sql_counter import StatementLog, count_statements
 from tests.tabs.support import Tenant, new_tenant, utc_now
 
 QUERIES = {
@@ -45,8 +45,20 @@ QUERIES = {
         pushFunnel { totalSessions linkedToTicket docPushed timeEntryLogged }
         dailyTrend { date entries hours } } }""",
 }
+# Exactly what each tab document costs: the statement that binds the account (and reads
+# its time zone), then one statement per batch.
+TAB_STATEMENTS = {
+    "overview": 4,  # binding, totals, domain set (with its domains' counts), daily trend
+    "coverage": 3,  # binding, domain set (with counts), flow previews (with statistics)
+    "flow-quality": 2,  # binding, every ranked list of the window in one statement
+    "psa": 4,  # binding, totals, push funnel, daily trend
+}
 DOMAINS_ONLY = "{ coverage { domains { name flowCount } } }"
 DOMAINS_WITH_RATE = "{ coverage { domains { name flowCount resolutionRate } } }"
+TOTALS_ONLY = "{ overview { sessionCount } }"
+TOTALS_WITH_TREND = "{ overview { sessionCount dailyTrend { sessions } } }"
+FLOWS_ONLY = "{ coverage { domains { name flows { flow { id } } } } }"
+FLOWS_WITH_USAGE = "{ coverage { domains { name flows { flow { id } usageCount } } } }"
 
 
 async def _account(sessionmaker: async_sessionmaker[AsyncSession], domains: int) -> Tenant:
@@ -138,16 +150,33 @@ async def test_statement_count_does_not_grow_with_domains(
     assert few == many
 
 
+async def _logged(api: ApiClient, tenant: Tenant, query: str) -> StatementLog:
+    with count_statements(api.app) as log:
+        await tenant.query(api, query)
+    return log
+
+
 async def test_one_more_field_costs_one_more_batched_query(
     api: ApiClient, accounts: tuple[Tenant, Tenant]
 ) -> None:
     for tenant in accounts:
-        with count_statements(api.app) as without:
-            await tenant.query(api, DOMAINS_ONLY)
-        with count_statements(api.app) as with_rate:
-            await tenant.query(api, DOMAINS_WITH_RATE)
-        assert len(with_rate.queries) == len(without.queries) + 1
-        assert with_rate.count > without.count
+        without = await _logged(api, tenant, TOTALS_ONLY)
+        with_trend = await _logged(api, tenant, TOTALS_WITH_TREND)
+        assert len(with_trend.queries) == len(without.queries) + 1
+        assert with_trend.count > without.count
+
+
+@pytest.mark.parametrize(
+    ("plain", "more"), [(DOMAINS_ONLY, DOMAINS_WITH_RATE), (FLOWS_ONLY, FLOWS_WITH_USAGE)]
+)
+async def test_figures_read_with_their_rows_cost_no_statement(
+    api: ApiClient, accounts: tuple[Tenant, Tenant], plain: str, more: str
+) -> None:
+    """A domain's rates come with the domain set, a previewed flow's usage with the
+    preview."""
+    for tenant in accounts:
+        without = await _logged(api, tenant, plain)
+        assert (await _logged(api, tenant, more)).count == without.count
 
 
 @pytest.mark.parametrize("tab", sorted(TAB_DOCUMENTS))
@@ -158,7 +187,7 @@ async def test_tab_documents_cost_the_same_statements_at_3_and_60_domains(
     few = await _statements(api, small, tab_query(tab))
     many = await _statements(api, large, tab_query(tab))
     print(f"queries/{tab}: {few} statements with 3 domains, {many} with 60")
-    assert few == many
+    assert few == many == TAB_STATEMENTS[tab]
 
 
 async def test_statements_of_background_tasks_are_not_counted(api: ApiClient) -> None:

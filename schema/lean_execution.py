@@ -1,0 +1,179 @@
+"""Execution with a short path for plain leaf fields.
+
+Most fields of a tab response are plain attributes of the objects the list-level loaders
+build (a trend point's `sessions`, a domain's `guidedRate`): a scalar or enum read from
+the source with no resolver, guard or argument. graphql-core runs the same generic
+machinery for each of them (resolve info, argument coercion, value completion), which
+was most of a tab's CPU. Here such a field is read and serialized directly; any field
+with a resolver, extension (the role guard), argument or object type takes the generic
+path, and so does a plain leaf whose value the short path does not accept as is (null
+on a non-null field, a value its scalar refuses, an awaitable): reading an attribute has
+no side effect, so the generic path reads it again and reports the error as it always did.
+
+An object value (a list item, say) of an object type that does not check its values
+(no `is_type_of`) goes straight to its sub-selection, which is where graphql-core's value
+completion ends for it anyway; nulls, errors and every other type keep the generic path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+
+class PlainLeaf(NamedTuple):
+    """How to read one plain leaf field: its attribute, its serializer, and whether it
+    may be null."""
+
+    attribute: str
+    serialize: Any
+    nullable: bool
+
+
+_NOT_PLAIN = PlainLeaf("", None, False)
+# (object type, field name) -> how to read it, or _NOT_PLAIN; types live as long as the
+# schema, so the map stays as small as the schema.
+_plain_leaves: dict[tuple[GraphQLObjectType, str], PlainLeaf] = {}
+
+
+def _plain_leaf(parent_type: GraphQLObjectType, name: str) -> PlainLeaf:
+    key = (parent_type, name)
+    found = _plain_leaves.get(key)
+    if found is None:
+        found = _plain_leaves[key] = _inspect(parent_type, name)
+    return found
+
+
+def _inspect(parent_type: GraphQLObjectType, name: str) -> PlainLeaf:
+    field = parent_type.fields.get(name)
+    if field is None or field.args or field.subscribe is not None:
+        return _NOT_PLAIN
+    # Strawberry marks the resolver of a field without resolver or extensions this way.
+    if not getattr(field.resolve, "_is_default", False):
+        return _NOT_PLAIN
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if definition is None or definition.default_resolver is not getattr:
+        return _NOT_PLAIN
+    if definition.base_resolver is not None or definition.extensions:
+        return _NOT_PLAIN
+    type_ = field.type
+    nullable = not isinstance(type_, GraphQLNonNull)
+    if not nullable:
+        type_ = type_.of_type
+    if not isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+        return _NOT_PLAIN
+    return PlainLeaf(definition.python_name, type_.coerce_output_value, nullable)
+
+
+# id(output type) -> (the type, the object type its values complete as directly, or None).
+_direct_objects: dict[int, tuple[GraphQLOutputType, GraphQLObjectType | None]] = {}
+
+
+def _direct_object(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
+    found = _direct_objects.get(id(return_type))
+    if found is None or found[0] is not return_type:
+        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        direct = inner if isinstance(inner, GraphQLObjectType) and not inner.is_type_of else None
+        found = _direct_objects[id(return_type)] = (return_type, direct)
+    return found[1]
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, with plain leaf fields read directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Strawberry always passes a middleware manager; it wraps resolvers only when an
+        # extension resolves fields, and then every field keeps the generic path.
+        manager = self.middleware_manager
+        self.direct_leaves = manager is None or not manager.middlewares
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        if self.direct_leaves:
+            leaf = _plain_leaf(parent_type, field_details_list[0].node.name.value)
+            if leaf.serialize is not None:
+                value = _read(leaf, source, self.is_awaitable)
+                if value is not Undefined:
+                    return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        """An object whose selected fields are all plain leaves is read in one loop."""
+        if self.direct_leaves:
+            results: dict[str, Any] = {}
+            is_awaitable = self.is_awaitable
+            for response_name, field_details_list in grouped_field_set.items():
+                leaf = _plain_leaf(parent_type, field_details_list[0].node.name.value)
+                if leaf.serialize is None:
+                    break
+                value = _read(leaf, source_value, is_awaitable)
+                if value is Undefined:
+                    break
+                results[response_name] = value
+            else:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A present value of an unchecked object type: its sub-selection, directly."""
+        if result is not None and not isinstance(result, Exception):
+            object_type = _direct_object(return_type)
+            if object_type is not None:
+                return self.collect_and_execute_subfields(
+                    object_type, field_details_list, path, result, position_context
+                )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+
+def _read(leaf: PlainLeaf, source: Any, is_awaitable: Any) -> Any:
+    """The serialized value, or Undefined when the generic path must handle the field."""
+    try:
+        value = getattr(source, leaf.attribute)
+        if value is None:
+            return None if leaf.nullable else Undefined
+        if isinstance(value, Exception) or is_awaitable(value):
+            return Undefined
+        serialized = leaf.serialize(value)
+    except Exception:
+        return Undefined
+    return Undefined if serialized is None else serialized

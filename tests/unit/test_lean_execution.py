@@ -1,0 +1,138 @@
+"""Plain leaf fields read directly answer exactly as graphql-core's generic path does:
+the same values, the same nulls and the same errors at the same paths."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.extensions import FieldExtension
+
+from schema.lean_execution import LeanExecutionContext
+from schema.scalars import SCALAR_OVERRIDES
+
+
+@strawberry.enum
+class Level(enum.Enum):
+    GOOD = "good"
+    CRITICAL = "critical"
+
+
+@strawberry.type
+class Point:
+    day: datetime.date
+    count: int
+    rate: float | None
+    level: Level | None
+    name: str
+    strict: int  # non-null: a None here is an error on the generic path
+
+
+class Shout(FieldExtension):
+    """Runs on every call: a field with an extension must never take the short path."""
+
+    calls = 0
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
+        Shout.calls += 1
+        return str(next_(source, info, **kwargs)).upper()
+
+
+@strawberry.type
+class Row:
+    label: str = strawberry.field(extensions=[Shout()])
+    point: Point
+
+
+POINTS: list[Any] = [
+    Point(day=datetime.date(2026, 3, 1), count=3, rate=0.25, level=Level.GOOD, name="a", strict=1),
+    Point(day=datetime.date(2026, 3, 2), count=0, rate=None, level=None, name="b", strict=2),
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def points(self) -> list[Point]:
+        return POINTS
+
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return [Row(label=point.name, point=point) for point in POINTS]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    generic = strawberry.Schema(query=Query, scalar_overrides=SCALAR_OVERRIDES)
+    lean = strawberry.Schema(
+        query=Query, scalar_overrides=SCALAR_OVERRIDES, execution_context_class=LeanExecutionContext
+    )
+    return generic, lean
+
+
+async def _both(query: str) -> tuple[Any, Any]:
+    generic, lean = _schemas()
+    return await generic.execute(query), await lean.execute(query)
+
+
+def _errors(result: Any) -> list[tuple[str, Any]]:
+    return [(error.message, error.path) for error in result.errors or ()]
+
+
+async def test_plain_leaves_answer_as_the_generic_path() -> None:
+    query = "{ points { day count rate level name strict alias: count } }"
+    generic, lean = await _both(query)
+    assert lean.errors is None
+    assert lean.data == generic.data
+    assert lean.data["points"][1] == {
+        "day": "2026-03-02",
+        "count": 0,
+        "rate": None,
+        "level": None,
+        "name": "b",
+        "strict": 2,
+        "alias": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [("strict", None), ("count", "not a number"), ("rate", float("inf")), ("level", "GOOD")],
+)
+async def test_a_value_the_field_refuses_fails_as_on_the_generic_path(
+    monkeypatch: pytest.MonkeyPatch, attribute: str, value: Any
+) -> None:
+    broken = Point(
+        day=datetime.date(2026, 3, 3), count=1, rate=0.5, level=Level.GOOD, name="c", strict=3
+    )
+    setattr(broken, attribute, value)
+    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [*POINTS, broken])
+    generic, lean = await _both("{ points { count rate level strict } }")
+    assert lean.errors
+    assert _errors(lean) == _errors(generic)
+    assert lean.data == generic.data
+
+
+async def test_a_field_with_an_extension_still_runs_it() -> None:
+    Shout.calls = 0
+    generic, lean = await _both("{ rows { label point { count name } } }")
+    assert lean.data == generic.data
+    assert lean.data["rows"][0] == {"label": "A", "point": {"count": 3, "name": "a"}}
+    assert Shout.calls == 2 * len(POINTS)  # once per row, on each schema
+
+
+async def test_an_error_under_an_object_nulls_the_same_parents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = Point(
+        day=datetime.date(2026, 3, 3), count=1, rate=None, level=None, name="c", strict=3
+    )
+    broken.strict = None  # type: ignore[assignment]
+    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [*POINTS, broken])
+    generic, lean = await _both("{ rows { point { strict } } points { count } }")
+    assert lean.errors
+    assert _errors(lean) == _errors(generic)
+    assert lean.data == generic.data
