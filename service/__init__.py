@@ -1,1 +1,1 @@
-"""The FlowPilot analytics service: settings, auth, HTTP app and command line."""
+"""The shell: the Starlette app, its GraphQL and CSV views, the response cache and the CLI."""
