@@ -106,6 +106,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # extension resolves fields, and then every field keeps the generic path.
         manager = self.middleware_manager
         self.direct_leaves = manager is None or not manager.middlewares
+        # id(grouped field set) -> (the set, its parent type, its fields' plain leaves in
+        # order, or None when some field is not one). graphql-core collects one set per
+        # sub-selection and reuses it for every item of a list (the set is kept alive
+        # here, so its id is not reused during the execution).
+        self.leaf_plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, Any]] = {}
 
     def execute_field(
         self,
@@ -139,21 +144,37 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """An object whose selected fields are all plain leaves is read in one loop."""
         if self.direct_leaves:
-            results: dict[str, Any] = {}
-            is_awaitable = self.is_awaitable
-            for response_name, field_details_list in grouped_field_set.items():
-                leaf = _plain_leaf(parent_type, field_details_list[0].node.name.value)
-                if leaf.serialize is None:
-                    break
-                value = _read(leaf, source_value, is_awaitable)
-                if value is Undefined:
-                    break
-                results[response_name] = value
-            else:
-                return results
+            leaves = self._all_plain_leaves(parent_type, grouped_field_set)
+            if leaves is not None:
+                results: dict[str, Any] = {}
+                is_awaitable = self.is_awaitable
+                for response_name, leaf in leaves:
+                    value = _read(leaf, source_value, is_awaitable)
+                    if value is Undefined:
+                        break
+                    results[response_name] = value
+                else:
+                    return results
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
+
+    def _all_plain_leaves(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> tuple[tuple[str, PlainLeaf], ...] | None:
+        """(response name, leaf) of every field in order, or None when some field is not a
+        plain leaf."""
+        plan = self.leaf_plans.get(id(grouped_field_set))
+        if plan is None or plan[0] is not grouped_field_set or plan[1] is not parent_type:
+            leaves = tuple(
+                (response_name, _plain_leaf(parent_type, field_details_list[0].node.name.value))
+                for response_name, field_details_list in grouped_field_set.items()
+            )
+            plain = all(leaf.serialize is not None for _name, leaf in leaves)
+            plan = (grouped_field_set, parent_type, leaves if plain else None)
+            self.leaf_plans[id(grouped_field_set)] = plan
+        found: tuple[tuple[str, PlainLeaf], ...] | None = plan[2]
+        return found
 
     def _plain_object(
         self,
@@ -214,13 +235,19 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
 
+# Values of these exact types are neither errors nor awaitables: no need to ask.
+_BUILTIN_VALUES = frozenset({int, float, str, bool})
+
+
 def _read(leaf: PlainLeaf, source: Any, is_awaitable: Any) -> Any:
     """The serialized value, or Undefined when the generic path must handle the field."""
     try:
         value = getattr(source, leaf.attribute)
         if value is None:
             return None if leaf.nullable else Undefined
-        if isinstance(value, Exception) or is_awaitable(value):
+        if type(value) not in _BUILTIN_VALUES and (
+            isinstance(value, Exception) or is_awaitable(value)
+        ):
             return Undefined
         serialized = leaf.serialize(value)
     except Exception:
