@@ -13,6 +13,9 @@ no side effect, so the generic path reads it again and reports the error as it a
 An object value (a list item, say) of an object type that does not check its values
 (no `is_type_of`) goes straight to its sub-selection, which is where graphql-core's value
 completion ends for it anyway; nulls, errors and every other type keep the generic path.
+A plain field of such an object type (a ranked flow's `flow`: an attribute, no resolver,
+guard or argument) is read the same way and its present value goes straight to its
+sub-selection too, with the generic path's error handling around it.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 
 class PlainLeaf(NamedTuple):
-    """How to read one plain leaf field: its attribute, its serializer, and whether it
-    may be null."""
+    """How to read one plain field: its attribute, its serializer (a leaf) or the object
+    type its values complete as directly (an object), and whether it may be null."""
 
     attribute: str
     serialize: Any
     nullable: bool
+    object_type: GraphQLObjectType | None = None
+    field_type: GraphQLOutputType | None = None  # an object field's declared type
 
 
 _NOT_PLAIN = PlainLeaf("", None, False)
@@ -72,6 +77,8 @@ def _inspect(parent_type: GraphQLObjectType, name: str) -> PlainLeaf:
     nullable = not isinstance(type_, GraphQLNonNull)
     if not nullable:
         type_ = type_.of_type
+    if isinstance(type_, GraphQLObjectType) and not type_.is_type_of:
+        return PlainLeaf(definition.python_name, None, nullable, type_, field.type)
     if not isinstance(type_, GraphQLScalarType | GraphQLEnumType):
         return _NOT_PLAIN
     return PlainLeaf(definition.python_name, type_.coerce_output_value, nullable)
@@ -99,6 +106,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # extension resolves fields, and then every field keeps the generic path.
         manager = self.middleware_manager
         self.direct_leaves = manager is None or not manager.middlewares
+        # id(grouped field set) -> (the set, its parent type, its fields' plain leaves in
+        # order, or None when some field is not one). graphql-core collects one set per
+        # sub-selection and reuses it for every item of a list (the set is kept alive
+        # here, so its id is not reused during the execution).
+        self.leaf_plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, Any]] = {}
 
     def execute_field(
         self,
@@ -112,6 +124,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             leaf = _plain_leaf(parent_type, field_details_list[0].node.name.value)
             if leaf.serialize is not None:
                 value = _read(leaf, source, self.is_awaitable)
+                if value is not Undefined:
+                    return value
+            elif leaf.object_type is not None:
+                value = self._plain_object(leaf, source, field_details_list, path, position_context)
                 if value is not Undefined:
                     return value
         return super().execute_field(
@@ -128,21 +144,75 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """An object whose selected fields are all plain leaves is read in one loop."""
         if self.direct_leaves:
-            results: dict[str, Any] = {}
-            is_awaitable = self.is_awaitable
-            for response_name, field_details_list in grouped_field_set.items():
-                leaf = _plain_leaf(parent_type, field_details_list[0].node.name.value)
-                if leaf.serialize is None:
-                    break
-                value = _read(leaf, source_value, is_awaitable)
-                if value is Undefined:
-                    break
-                results[response_name] = value
-            else:
-                return results
+            leaves = self._all_plain_leaves(parent_type, grouped_field_set)
+            if leaves is not None:
+                results: dict[str, Any] = {}
+                is_awaitable = self.is_awaitable
+                for response_name, leaf in leaves:
+                    value = _read(leaf, source_value, is_awaitable)
+                    if value is Undefined:
+                        break
+                    results[response_name] = value
+                else:
+                    return results
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
+
+    def _all_plain_leaves(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> tuple[tuple[str, PlainLeaf], ...] | None:
+        """(response name, leaf) of every field in order, or None when some field is not a
+        plain leaf."""
+        plan = self.leaf_plans.get(id(grouped_field_set))
+        if plan is None or plan[0] is not grouped_field_set or plan[1] is not parent_type:
+            leaves = tuple(
+                (response_name, _plain_leaf(parent_type, field_details_list[0].node.name.value))
+                for response_name, field_details_list in grouped_field_set.items()
+            )
+            plain = all(leaf.serialize is not None for _name, leaf in leaves)
+            plan = (grouped_field_set, parent_type, leaves if plain else None)
+            self.leaf_plans[id(grouped_field_set)] = plan
+        found: tuple[tuple[str, PlainLeaf], ...] | None = plan[2]
+        return found
+
+    def _plain_object(
+        self,
+        leaf: PlainLeaf,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A plain object field's sub-selection, or Undefined for the generic path (a null,
+        an error or an awaitable value; reading the attribute again has no side effect)."""
+        try:
+            value = getattr(source, leaf.attribute)
+        except Exception:
+            return Undefined
+        if value is None or isinstance(value, Exception) or self.is_awaitable(value):
+            return Undefined
+        assert leaf.object_type is not None and leaf.field_type is not None
+        try:
+            completed = self.collect_and_execute_subfields(
+                leaf.object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, leaf.field_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_object(completed, leaf, field_details_list, path)
+        return completed
+
+    async def _await_object(
+        self, completed: Any, leaf: PlainLeaf, field_details_list: FieldDetailsList, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            assert leaf.field_type is not None
+            self.handle_field_error(raw_error, leaf.field_type, field_details_list, path)
+            return None
 
     def complete_value(
         self,
@@ -165,13 +235,19 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
 
+# Values of these exact types are neither errors nor awaitables: no need to ask.
+_BUILTIN_VALUES = frozenset({int, float, str, bool})
+
+
 def _read(leaf: PlainLeaf, source: Any, is_awaitable: Any) -> Any:
     """The serialized value, or Undefined when the generic path must handle the field."""
     try:
         value = getattr(source, leaf.attribute)
         if value is None:
             return None if leaf.nullable else Undefined
-        if isinstance(value, Exception) or is_awaitable(value):
+        if type(value) not in _BUILTIN_VALUES and (
+            isinstance(value, Exception) or is_awaitable(value)
+        ):
             return Undefined
         serialized = leaf.serialize(value)
     except Exception:

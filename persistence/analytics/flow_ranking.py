@@ -68,10 +68,15 @@ class PickedFlows:
     total: int
 
 
-# Microseconds since the last match as an exact bigint (extract returns numeric), then
-# the float operations of formulas.recency_score: seconds, days, 1 - days / 90, clamped.
-# The bigint converts to float8 exactly below 2^53 microseconds (285 years), where
-# Python's int / int division rounds the same exact quotient once, as float8 does.
+# formulas.recency_score's float operations on the exact microseconds since the last
+# match (seconds, days, 1 - days / 90, clamped), without numeric arithmetic per flow.
+# Matched at or before the horizon's start (90 days or more ago) the clamp gives 0, and at
+# or after `now` it gives 1, so both are decided by exact timestamp comparisons. Between
+# them the float8 epoch of the interval is within a nanosecond of the exact seconds
+# (under 2^23 of them), so rounding it times 10^6 recovers the exact microseconds, a whole
+# float8 below 2^43, as `::float8` of the bigint did; Python divides the same exact
+# integer, so the score stays bit-identical. Stale (30 days or more) is a timestamp
+# comparison with `now - STALE_AFTER`, exact to the microsecond.
 _SCORED = f"""
     SELECT f.*,
            float8 '0.5' * coalesce(f.success_rate_now, float8 '0')
@@ -82,18 +87,22 @@ _SCORED = f"""
         SELECT m.*,
                m.resolved::float8 / nullif(m.usage, 0)::float8 AS success_rate_now,
                m.guided::float8 / nullif(m.usage, 0)::float8 AS guided_rate_now,
-               CASE WHEN m.micros IS NULL THEN float8 '0'
+               CASE WHEN m.last_matched_at IS NULL
+                         OR m.last_matched_at <= CAST(:horizon_start AS timestamptz)
+                    THEN float8 '0'
+                    WHEN m.last_matched_at >= CAST(:now AS timestamptz) THEN float8 '1'
                     ELSE least(float8 '1', greatest(float8 '0', float8 '1'
-                         - m.micros::float8 / float8 '1000000' / float8 '86400'
+                         - round(date_part('epoch', CAST(:now AS timestamptz) - m.last_matched_at)
+                                 * float8 '1000000')
+                           / float8 '1000000' / float8 '86400'
                          / float8 '{formulas.RECENCY_HORIZON_DAYS}'))
                END AS recency,
-               m.micros IS NULL OR m.micros >= :stale_micros AS stale
+               m.last_matched_at IS NULL
+                 OR m.last_matched_at <= CAST(:stale_before AS timestamptz) AS stale
         FROM (
             SELECT {FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage,
                    coalesce(st.resolved, 0) AS resolved, coalesce(st.guided, 0) AS guided,
-                   st.avg_confidence,
-                   ((extract(epoch FROM CAST(:now AS timestamptz))
-                     - extract(epoch FROM t.last_matched_at)) * 1000000)::bigint AS micros
+                   st.avg_confidence
             {ALL_WITH_STATS_FROM}
         ) m
     ) f
@@ -156,7 +165,8 @@ def _params(
     params: dict[str, Any] = {
         **block_params(account_id, window),
         "now": now,
-        "stale_micros": formulas.STALE_AFTER // timedelta(microseconds=1),
+        "stale_before": now - formulas.STALE_AFTER,
+        "horizon_start": now - timedelta(days=formulas.RECENCY_HORIZON_DAYS),
     }
     for index, pick in enumerate(picks):
         params[f"first_{index}"] = pick.first

@@ -46,6 +46,7 @@ class Shout(FieldExtension):
 class Row:
     label: str = strawberry.field(extensions=[Shout()])
     point: Point
+    maybe: Point | None = None
 
 
 POINTS: list[Any] = [
@@ -62,7 +63,10 @@ class Query:
 
     @strawberry.field
     def rows(self) -> list[Row]:
-        return [Row(label=point.name, point=point) for point in POINTS]
+        return [
+            Row(label=point.name, point=point, maybe=point if point.count else None)
+            for point in POINTS
+        ]
 
 
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
@@ -124,15 +128,35 @@ async def test_a_field_with_an_extension_still_runs_it() -> None:
     assert Shout.calls == 2 * len(POINTS)  # once per row, on each schema
 
 
-async def test_an_error_under_an_object_nulls_the_same_parents(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def _with_null_strict(monkeypatch: pytest.MonkeyPatch, query: str) -> tuple[Any, Any]:
+    """Both answers with a third point whose non-null `strict` is None: same errors, data."""
     broken = Point(
         day=datetime.date(2026, 3, 3), count=1, rate=None, level=None, name="c", strict=3
     )
     broken.strict = None  # type: ignore[assignment]
     monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [*POINTS, broken])
-    generic, lean = await _both("{ rows { point { strict } } points { count } }")
+    generic, lean = await _both(query)
     assert lean.errors
     assert _errors(lean) == _errors(generic)
     assert lean.data == generic.data
+    return generic, lean
+
+
+async def test_an_error_under_an_object_nulls_the_same_parents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _with_null_strict(monkeypatch, "{ rows { point { strict } } points { count } }")
+
+
+async def test_plain_object_fields_answer_as_the_generic_path() -> None:
+    generic, lean = await _both("{ rows { point { count name } maybe { day strict } } }")
+    assert lean.errors is None
+    assert lean.data == generic.data
+    assert lean.data["rows"][1] == {"point": {"count": 0, "name": "b"}, "maybe": None}
+
+
+async def test_an_error_under_a_nullable_object_nulls_it_as_the_generic_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _generic, lean = await _with_null_strict(monkeypatch, "{ rows { label maybe { strict } } }")
+    assert lean.data["rows"][2] == {"label": "C", "maybe": None}
