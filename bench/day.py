@@ -43,6 +43,8 @@ from persistence.engine import asyncpg_dsn
 from queries import tab_query
 
 SECRET = "bench-day-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+KEEPALIVE_EXPIRY_S = 4.0  # under uvicorn's default keep-alive timeout of 5 s
+
 TABS = ("overview", "coverage", "flow-quality", "psa")
 PERIODS = ("LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS")
 MODES = ("off", "memory", "redis")
@@ -216,7 +218,13 @@ async def viewer(
     """One team lead: opens tabs, switches periods, ranges and comparisons; a poller is a
     dashboard left open on the Overview, reloading it every `think_s` on average."""
     headers = {"Authorization": f"Bearer {token(tenant.id)}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
+    # uvicorn closes a connection idle for 5 s; a client that reuses one at that instant
+    # gets a ReadError (think times are exponential, so some gaps land there): keep idle
+    # connections for less than the server does, as a proxy in front of it would.
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=30, limits=limits
+    ) as http:
         period = "LAST_30_DAYS"
         polling = {"query": tab_query("overview"), "variables": {"period": period}}
         while time.perf_counter() < stop_at:
