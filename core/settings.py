@@ -201,6 +201,11 @@ class Settings:
                 f"AUTH_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes "
                 "(a short HS256 key can be guessed offline from any token)"
             )
+        if not self.demo and self.jwt_secret == DEMO_JWT_SECRET:
+            raise SettingsError(
+                "AUTH_JWT_SECRET is the demo secret, which is published with the code: "
+                "set a secret of your own outside the embedded demo"
+            )
         if self.jwt_max_lifetime_s <= 0:
             raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
         if self.account_max_concurrent_requests <= 0:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError
+from core.settings import DEMO_JWT_SECRET, Settings, SettingsError
 
 REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
 _VARIABLES = ("DATABASE_URL", "AUTH_JWT_SECRET", "FLOWPILOT_DEMO", "AUTH_JWT_MAX_LIFETIME_S")
@@ -33,6 +33,16 @@ def test_a_32_byte_secret_is_accepted(env: pytest.MonkeyPatch) -> None:
     env.setenv("DATABASE_URL", "postgresql://app@db:5432/flowpilot")
     env.setenv("AUTH_JWT_SECRET", "s" * 32)
     assert Settings.from_env().jwt_secret == "s" * 32
+
+
+def test_the_published_demo_secret_is_refused_outside_the_demo(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", "postgresql://app@db:5432/flowpilot")
+    env.setenv("AUTH_JWT_SECRET", DEMO_JWT_SECRET)
+    with pytest.raises(SettingsError, match="the demo secret"):
+        Settings.from_env()
+    with pytest.raises(SettingsError, match="the demo secret"):
+        Settings(database_url="postgresql://app@db:5432/flowpilot", demo=False)
+    assert Settings().jwt_secret == DEMO_JWT_SECRET  # the embedded demo keeps it
 
 
 def test_token_lifetime_limit_is_a_setting(env: pytest.MonkeyPatch) -> None:
