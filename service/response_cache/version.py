@@ -49,6 +49,27 @@ _CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
 LOOKUP_CONNECTIONS = 4
 
 
+# What SQLAlchemy's asyncpg adapter takes for itself from the URL's query or connect_args
+# before it calls asyncpg.connect (sqlalchemy.dialects.postgresql.asyncpg, `connect`).
+_ADAPTER_OPTIONS = frozenset(
+    {"async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"}
+)
+
+
+def connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
+    """asyncpg.connect's arguments for the engine's database, as the engine builds them.
+
+    The URL's query parameters are keyword arguments (`?ssl=require`, `?direct_tls=true`),
+    as SQLAlchemy passes them, not a DSN's query: in a DSN asyncpg sends what it does not
+    know to the server as settings, which the server refuses. The server settings and the
+    connect timeout are given separately, as the engine's connect_args give them.
+    """
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    if args:  # the asyncpg dialect passes everything by keyword
+        raise ValueError("unexpected positional connect arguments")
+    return {key: value for key, value in kwargs.items() if key not in _ADAPTER_OPTIONS}
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """Nothing to reset between lookups: one autocommit SELECT changes no session state
     (asyncpg's default reset would cost a round trip per lookup)."""
@@ -68,9 +89,12 @@ class StateReader:
     def __init__(
         self, engine: AsyncEngine, server_settings: dict[str, str], connect_timeout_s: float
     ) -> None:
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._server_settings = server_settings
-        self._connect_timeout_s = connect_timeout_s
+        # As the engine's connect_args do, ours win over the URL's query.
+        self._connect_kwargs = {
+            **connect_kwargs(engine),
+            "server_settings": server_settings,
+            "timeout": connect_timeout_s,
+        }
         # A lookup never waits longer than a connection may take to open: past that, the
         # request goes on uncached (`version_unreadable`) and meets the trouble itself.
         self._timeout_s = max(connect_timeout_s, 1.0)
@@ -81,12 +105,10 @@ class StateReader:
         if self._opening is None:
             self._opening = asyncio.ensure_future(
                 asyncpg.create_pool(
-                    self._dsn,
+                    **self._connect_kwargs,
                     min_size=1,
                     max_size=LOOKUP_CONNECTIONS,
                     reset=_keep_session,
-                    server_settings=self._server_settings,
-                    timeout=self._connect_timeout_s,
                 )
             )
         try:

@@ -167,3 +167,21 @@ def test_a_remembered_token_is_accepted_only_while_verification_would(
     clock.now = exp - 60
     tokens.verify(token)
     assert len(calls) == 6
+
+
+async def test_the_lookup_connects_with_the_urls_query_as_the_engine_does(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """`?ssl=disable` (asyncpg's TLS mode) and `?prepared_statement_cache_size=0` (an
+    option of SQLAlchemy's adapter) are connect arguments, not server settings: the lookup
+    reads the state and the repeated request is a hit."""
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    separator = "&" if "?" in database_url else "?"
+    url = f"{database_url}{separator}ssl=disable&prepared_statement_cache_size=0"
+    counts = Outcomes()
+    async with running_app(settings_for_tests(url, response_cache=True)) as api:
+        miss = await api.post(OVERVIEW, VARIABLES, token=token)
+        hit = await api.post(OVERVIEW, VARIABLES, token=token)
+    assert miss.status_code == 200 and hit.content == miss.content
+    assert (counts.since("miss"), counts.since("hit")) == (1, 1)
