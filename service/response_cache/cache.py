@@ -26,7 +26,7 @@ from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
-from service.response_cache.version import StateReader, read_state
+from service.response_cache.version import ReaderDown, StateReader, read_state
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +231,9 @@ class ResponseCache:
             )
         try:
             state = await reader.current(context.principal.account_id, context.now)
+        except ReaderDown:
+            count("bypass", "version_backoff")  # failed lately: not tried again yet
+            return None
         except Exception as error:
             # Execution meets the same failure and reports it with its own code.
             logger.info("response cache: data version unreadable (%s)", type(error).__name__)

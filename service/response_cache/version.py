@@ -11,6 +11,7 @@ replica, the standby's own state), so an entry is never ahead of or behind it.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,15 @@ async def read_state(
 _CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
 # A lookup holds a connection for one statement: a few serve a worker's hits at any rate.
 LOOKUP_CONNECTIONS = 4
+
+
+# After the pool fails to open or to hand out a connection, lookups skip the database for
+# this long (the requests go on uncached) rather than each paying a failed connect.
+RETRY_AFTER_S = 2.0
+
+
+class ReaderDown(Exception):
+    """The database did not answer the reader lately: not tried again yet."""
 
 
 # What SQLAlchemy's asyncpg adapter takes for itself from the URL's query or connect_args
@@ -100,6 +110,7 @@ class StateReader:
         self._timeout_s = max(connect_timeout_s, 1.0)
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Task[asyncpg.Pool] | None = None
+        self._down_until = 0.0
 
     async def _open(self) -> asyncpg.Pool:
         if self._opening is None:
@@ -120,10 +131,21 @@ class StateReader:
         return pool
 
     async def current(self, account_id: uuid.UUID, now: datetime) -> DataState | None:
-        """The latest committed state; None: no such account."""
-        pool = self._pool or await self._open()
-        async with pool.acquire(timeout=self._timeout_s) as connection:
+        """The latest committed state; None: no such account. Raises ReaderDown for
+        `RETRY_AFTER_S` after the pool could not open or hand out a connection."""
+        if self._down_until and time.monotonic() < self._down_until:
+            raise ReaderDown
+        try:
+            pool = self._pool or await self._open()
+            connection = await pool.acquire(timeout=self._timeout_s)
+        except Exception:
+            self._down_until = time.monotonic() + RETRY_AFTER_S
+            raise
+        self._down_until = 0.0
+        try:
             row: Any = await connection.fetchrow(_CURRENT, account_id, timeout=self._timeout_s)
+        finally:
+            await pool.release(connection)
         if row is None:
             return None
         version, epoch, timezone = row

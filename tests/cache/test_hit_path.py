@@ -5,6 +5,7 @@ would accept it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,11 +14,13 @@ from typing import Any
 
 import jwt
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from core.auth import CLOCK_SKEW, AuthenticationError
 from queries import tab_query
 from service.graphql_view import VerifiedTokens
+from service.response_cache import version
+from service.response_cache.version import ReaderDown, StateReader
 from tests.cache.support import Outcomes
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
@@ -112,9 +115,13 @@ async def test_a_hit_waits_for_a_slot_and_a_busy_account_is_refused_once(
 
 
 def _slots(api: ApiClient) -> Any:
+    return _view(api).account_slots
+
+
+def _view(api: ApiClient) -> Any:
     for route in api.app.routes:
         if getattr(route, "path", None) == "/graphql":
-            return route.app.account_slots  # type: ignore[attr-defined]
+            return route.app  # type: ignore[attr-defined]
     raise AssertionError("no /graphql route")
 
 
@@ -185,3 +192,55 @@ async def test_the_lookup_connects_with_the_urls_query_as_the_engine_does(
         hit = await api.post(OVERVIEW, VARIABLES, token=token)
     assert miss.status_code == 200 and hit.content == miss.content
     assert (counts.since("miss"), counts.since("hit")) == (1, 1)
+
+
+async def test_the_hit_paths_time_counts_against_the_request_timeout(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A lookup that never ends is cut at the request timeout: the request is answered
+    TIMEOUT (one deadline for the hit path and the execution), not left waiting."""
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    settings = settings_for_tests(database_url, response_cache=True, request_timeout_s=0.2)
+    async with running_app(settings) as api:
+        view = _view(api)
+
+        async def never(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.Event().wait()
+
+        view.response_cache.lookup = never
+        # The bound only keeps a regression from hanging the suite.
+        answer = await asyncio.wait_for(api.post(OVERVIEW, VARIABLES, token=token), 60)
+    assert answer.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+async def test_after_the_reader_cannot_connect_lookups_skip_it_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed open is not retried by every lookup: for RETRY_AFTER_S the reader
+    answers ReaderDown at once (the request goes on uncached), then tries again."""
+    clock = [1000.0]
+    monkeypatch.setattr("service.response_cache.version.time.monotonic", lambda: clock[0])
+    attempts: list[dict[str, Any]] = []
+
+    async def refused(**kwargs: Any) -> Any:
+        attempts.append(kwargs)
+        raise ConnectionRefusedError("no server")
+
+    monkeypatch.setattr("service.response_cache.version.asyncpg.create_pool", refused)
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
+    reader = StateReader(engine, {}, 1.0)
+    now = datetime.now(UTC)
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            await reader.current(uuid.uuid4(), now)
+        with pytest.raises(ReaderDown):
+            await reader.current(uuid.uuid4(), now)
+        assert len(attempts) == 1
+        clock[0] += version.RETRY_AFTER_S
+        with pytest.raises(ConnectionRefusedError):
+            await reader.current(uuid.uuid4(), now)
+        assert len(attempts) == 2
+    finally:
+        await reader.close()
+        await engine.dispose()
