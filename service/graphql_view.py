@@ -147,7 +147,11 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] == "http" and scope["method"] == "POST" and self.response_cache.enabled:
             body, receive = await _buffered(receive)
             if body is not None:
-                response = await self._answer_from_cache(Request(scope, receive), body)
+                try:
+                    response = await self._answer_from_cache(Request(scope, receive), body)
+                except Exception:  # never a 500 from here: the usual way answers instead
+                    logger.exception("response cache: the hit path failed")
+                    response = None
                 if response is not None:
                     await response(scope, receive, send)
                     return
