@@ -26,7 +26,12 @@ from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
-from service.response_cache.version import ReaderDown, StateReader, read_state
+from service.response_cache.version import (
+    LOOKUP_CONNECTIONS,
+    ReaderDown,
+    StateReader,
+    read_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +102,7 @@ class ResponseCache:
         max_shapes: int = 10_000,
         lookup_server_settings: dict[str, str] | None = None,
         lookup_connect_timeout_s: float = 5.0,
+        lookup_connections: int = LOOKUP_CONNECTIONS,
     ) -> None:
         self.tier = tier
         self.max_age_s = max_age_s
@@ -108,6 +114,7 @@ class ResponseCache:
         self._readers: dict[AsyncEngine, StateReader] = {}
         self._lookup_server_settings = lookup_server_settings or {}
         self._lookup_connect_timeout_s = lookup_connect_timeout_s
+        self._lookup_connections = lookup_connections
 
     @classmethod
     def from_settings(cls, settings: Settings, budget: BudgetRegistry | None) -> ResponseCache:
@@ -133,6 +140,7 @@ class ResponseCache:
                 ),
             },
             lookup_connect_timeout_s=settings.connect_timeout_s,
+            lookup_connections=settings.response_cache_lookup_connections,
         )
 
     def trust(self, kind: str, query: str, operation: str | None) -> None:
@@ -227,7 +235,10 @@ class ResponseCache:
         reader = self._readers.get(engine)
         if reader is None:
             reader = self._readers[engine] = StateReader(
-                engine, self._lookup_server_settings, self._lookup_connect_timeout_s
+                engine,
+                self._lookup_server_settings,
+                self._lookup_connect_timeout_s,
+                self._lookup_connections,
             )
         try:
             state = await reader.current(context.principal.account_id, context.now)

@@ -46,7 +46,8 @@ async def read_state(
 
 
 _CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
-# A lookup holds a connection for one statement: a few serve a worker's hits at any rate.
+# A lookup holds a connection for one statement: a few serve a worker's hits at any rate
+# (ANALYTICS_CACHE_LOOKUP_CONNECTIONS).
 LOOKUP_CONNECTIONS = 4
 
 
@@ -97,7 +98,11 @@ class StateReader:
     """
 
     def __init__(
-        self, engine: AsyncEngine, server_settings: dict[str, str], connect_timeout_s: float
+        self,
+        engine: AsyncEngine,
+        server_settings: dict[str, str],
+        connect_timeout_s: float,
+        max_connections: int = LOOKUP_CONNECTIONS,
     ) -> None:
         # As the engine's connect_args do, ours win over the URL's query.
         self._connect_kwargs = {
@@ -108,6 +113,7 @@ class StateReader:
         # A lookup never waits longer than a connection may take to open: past that, the
         # request goes on uncached (`version_unreadable`) and meets the trouble itself.
         self._timeout_s = max(connect_timeout_s, 1.0)
+        self._max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Task[asyncpg.Pool] | None = None
         self._down_until = 0.0
@@ -118,7 +124,7 @@ class StateReader:
                 asyncpg.create_pool(
                     **self._connect_kwargs,
                     min_size=1,
-                    max_size=LOOKUP_CONNECTIONS,
+                    max_size=self._max_connections,
                     reset=_keep_session,
                 )
             )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -244,3 +245,27 @@ async def test_after_the_reader_cannot_connect_lookups_skip_it_for_a_while(
     finally:
         await reader.close()
         await engine.dispose()
+
+
+async def test_the_lookup_pool_has_the_configured_size(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sizes: list[int] = []
+    create_pool = asyncpg.create_pool
+
+    def recorded(**kwargs: Any) -> Any:
+        sizes.append(kwargs["max_size"])
+        return create_pool(**kwargs)
+
+    monkeypatch.setattr("service.response_cache.version.asyncpg.create_pool", recorded)
+    builder = await account(sessionmaker)
+    token = token_for(builder.account_id)
+    settings = settings_for_tests(
+        database_url, response_cache=True, response_cache_lookup_connections=2
+    )
+    async with running_app(settings) as api:
+        await api.post(OVERVIEW, VARIABLES, token=token)
+        hit = await api.post(OVERVIEW, VARIABLES, token=token)
+    assert hit.status_code == 200 and sizes == [2]
