@@ -115,6 +115,7 @@ class ResponseCache:
         self._lookup_server_settings = lookup_server_settings or {}
         self._lookup_connect_timeout_s = lookup_connect_timeout_s
         self._lookup_connections = lookup_connections
+        self._closed = False  # after close, lookups bypass (no reader nobody would close)
 
     @classmethod
     def from_settings(cls, settings: Settings, budget: BudgetRegistry | None) -> ResponseCache:
@@ -161,6 +162,9 @@ class ResponseCache:
         if_none_match: str | None = None,
     ) -> Ticket:
         if self.tier is None:
+            return Ticket()
+        if self._closed:
+            count("bypass", "closed")
             return Ticket()
         principal = context.principal
         if principal is None:
@@ -209,7 +213,7 @@ class ResponseCache:
         """Keep the answer of a miss; returns the entry (its ETag goes on the response)."""
         entry = Entry.of(body, time.time())
         ticket.entry = entry
-        if self.tier is None or ticket.key is None or ticket.identity is None:
+        if self.tier is None or ticket.key is None or ticket.identity is None or self._closed:
             return entry
         if len(self._answered) < self._max_shapes:
             self._answered.add(ticket.identity.shape)
@@ -220,6 +224,7 @@ class ResponseCache:
         return entry
 
     async def close(self) -> None:
+        self._closed = True
         readers, self._readers = list(self._readers.values()), {}
         for reader in readers:
             await reader.close()
@@ -234,6 +239,9 @@ class ResponseCache:
             return None
         reader = self._readers.get(engine)
         if reader is None:
+            if self._closed:  # a lookup begun before close: no pool nobody would close
+                count("bypass", "closed")
+                return None
             reader = self._readers[engine] = StateReader(
                 engine,
                 self._lookup_server_settings,

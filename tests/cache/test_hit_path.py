@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -17,12 +18,13 @@ import jwt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from core.auth import CLOCK_SKEW, AuthenticationError
+from core.auth import CLOCK_SKEW, AuthenticationError, Principal
 from queries import tab_query
 from service.graphql_view import VerifiedTokens
 from service.response_cache import version
+from service.response_cache.cache import ResponseCache
 from service.response_cache.version import ReaderDown, StateReader
-from tests.cache.support import Outcomes
+from tests.cache.support import Outcomes, outcomes
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 from tests.observability import test_request_log
@@ -269,3 +271,49 @@ async def test_the_lookup_pool_has_the_configured_size(
         await api.post(OVERVIEW, VARIABLES, token=token)
         hit = await api.post(OVERVIEW, VARIABLES, token=token)
     assert hit.status_code == 200 and sizes == [2]
+
+
+async def test_a_lookup_after_close_bypasses_and_opens_no_pool(database_url: str) -> None:
+    settings = settings_for_tests(database_url, response_cache=True)
+    cache = ResponseCache.from_settings(settings, None)
+    cache.trust("graphql", OVERVIEW, None)
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
+    context: Any = SimpleNamespace(
+        principal=Principal(None, uuid.uuid4(), "team_admin"),
+        read_sessionmaker=async_sessionmaker(engine),
+        now=datetime.now(UTC),
+    )
+    try:
+        await cache.close()
+        before = outcomes("bypass", "closed")
+        ticket = await cache.lookup(
+            context, kind="graphql", query=OVERVIEW, operation=None, variables=VARIABLES
+        )
+        assert not ticket.hit and ticket.identity is None
+        assert outcomes("bypass", "closed") == before + 1
+        assert not cache._readers
+    finally:
+        await engine.dispose()
+
+
+async def test_shutdown_closes_every_resource_when_one_fails(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+
+    async def failing_stop(self: Any) -> None:
+        closed.append("jobs")
+        raise RuntimeError("stop failed")
+
+    cache_close = ResponseCache.close
+
+    async def recorded_close(self: ResponseCache) -> None:
+        closed.append("cache")
+        await cache_close(self)
+
+    monkeypatch.setattr("service.app.BackgroundJobs.stop", failing_stop)
+    monkeypatch.setattr(ResponseCache, "close", recorded_close)
+    with pytest.raises(RuntimeError, match="stop failed"):
+        async with running_app(settings_for_tests(database_url, response_cache=True)):
+            pass
+    assert closed == ["jobs", "cache"]
