@@ -97,6 +97,7 @@ class VerifiedTokens:
         if known is not None:
             principal, accepted_at, until = known
             if accepted_at <= now < until:
+                self._accepted.move_to_end(token)  # least recently used goes first
                 return principal
             del self._accepted[token]
         principal = verify_token(token, self.settings)

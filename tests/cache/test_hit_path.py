@@ -128,6 +128,19 @@ def _view(api: ApiClient) -> Any:
     raise AssertionError("no /graphql route")
 
 
+def counted_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens verify_token is called with from now on (it still verifies them)."""
+    calls: list[str] = []
+    verify = VerifiedTokens.verify.__globals__["verify_token"]
+
+    def counting(token: str, settings: Any) -> Any:
+        calls.append(token)
+        return verify(token, settings)
+
+    monkeypatch.setattr("service.graphql_view.verify_token", counting)
+    return calls
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime.now(UTC).timestamp()
@@ -147,14 +160,7 @@ def test_a_remembered_token_is_accepted_only_while_verification_would(
     exp = int(clock.now) + 60
     claims = {"account_id": str(account_id), "role": "team_admin", "iat": exp - 120, "exp": exp}
     token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
-    calls: list[str] = []
-    verify = VerifiedTokens.verify.__globals__["verify_token"]
-
-    def counting(token: str, settings: Any) -> Any:
-        calls.append(token)
-        return verify(token, settings)
-
-    monkeypatch.setattr("service.graphql_view.verify_token", counting)
+    calls = counted_verifications(monkeypatch)
     assert tokens.verify(token).account_id == account_id
     assert tokens.verify(token).account_id == account_id
     assert len(calls) == 1  # the second was remembered
@@ -317,3 +323,29 @@ async def test_shutdown_closes_every_resource_when_one_fails(
         async with running_app(settings_for_tests(database_url, response_cache=True)):
             pass
     assert closed == ["jobs", "cache"]
+
+
+def test_remembered_tokens_are_dropped_least_recently_used_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = settings_for_tests("postgresql://unused/db")
+    tokens = VerifiedTokens(settings, capacity=2)
+    exp = int(datetime.now(UTC).timestamp()) + 600
+    first, second, third = (
+        jwt.encode(
+            {"account_id": str(uuid.uuid4()), "role": "team_admin", "iat": exp - 700, "exp": exp},
+            settings.jwt_secret,
+            algorithm="HS256",
+        )
+        for _ in range(3)
+    )
+    calls = counted_verifications(monkeypatch)
+    tokens.verify(first)
+    tokens.verify(second)
+    tokens.verify(first)  # used again: now the most recent
+    tokens.verify(third)  # drops `second`, the least recently used
+    assert calls == [first, second, third]
+    tokens.verify(first)
+    assert calls == [first, second, third]
+    tokens.verify(second)
+    assert calls == [first, second, third, second]
