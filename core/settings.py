@@ -189,6 +189,8 @@ class Settings:
     response_cache_max_bytes: int = setting("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024)
     response_cache_hit_cost: float = setting("ANALYTICS_CACHE_HIT_COST", 1.0)
     response_cache_redis_timeout_s: float = setting("ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05)
+    # The lookup's own asyncpg pool: at most this many connections per engine and worker.
+    response_cache_lookup_connections: int = setting("ANALYTICS_CACHE_LOOKUP_CONNECTIONS", 4)
     redis_url: str | None = setting("REDIS_URL", None)
 
     # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
@@ -210,6 +212,8 @@ class Settings:
             raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
         if self.account_max_concurrent_requests <= 0:
             raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
+        if self.response_cache_lookup_connections <= 0:
+            raise SettingsError("ANALYTICS_CACHE_LOOKUP_CONNECTIONS must be above 0")
 
     @property
     def embedded(self) -> bool:

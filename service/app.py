@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -64,33 +64,35 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.database = Database.connect(settings)
-        for engine in database_engines(app).values():
-            count_statements(engine)
-        app.state.psa_pushes = PsaPushService(
-            app.state.database.primary,
-            settings.psa_secret_key,
-            connectwise_hosts=settings.psa_connectwise_hosts,
-        )
-        jobs = BackgroundJobs(
-            app.state.database.primary_engine,
-            app.state.psa_pushes,
-            recalc_interval_s=settings.recalc_interval_s,
-            recovery_interval_s=settings.outbox_recovery_interval_s,
-        )
-        jobs.start()
-        # What startup made (modules, the schema, the pools) lives as long as the process:
-        # out of the collector's reach, a full collection no longer walks it (at the
-        # largest L account's Coverage, ~90 ms pauses become ~15 ms). Garbage goes first.
-        gc.collect()
-        gc.freeze()
-        try:
+        # Each resource is closed at shutdown (in reverse order) whatever the others do.
+        async with AsyncExitStack() as closing:
+            app.state.database = Database.connect(settings)
+            closing.push_async_callback(app.state.database.dispose)
+            # response cache hook: its Redis client and lookup pools
+            closing.push_async_callback(graphql.response_cache.cache.close)
+            for engine in database_engines(app).values():
+                count_statements(engine)
+            app.state.psa_pushes = PsaPushService(
+                app.state.database.primary,
+                settings.psa_secret_key,
+                connectwise_hosts=settings.psa_connectwise_hosts,
+            )
+            closing.push_async_callback(app.state.psa_pushes.aclose)
+            jobs = BackgroundJobs(
+                app.state.database.primary_engine,
+                app.state.psa_pushes,
+                recalc_interval_s=settings.recalc_interval_s,
+                recovery_interval_s=settings.outbox_recovery_interval_s,
+            )
+            jobs.start()
+            closing.push_async_callback(jobs.stop)
+            # What startup made (modules, the schema, the pools) lives as long as the
+            # process: out of the collector's reach, a full collection no longer walks it
+            # (at the largest L account's Coverage, ~90 ms pauses become ~15 ms). Garbage
+            # goes first.
+            gc.collect()
+            gc.freeze()
             yield
-        finally:
-            await jobs.stop()
-            await app.state.psa_pushes.aclose()
-            await graphql.response_cache.cache.close()  # response cache hook (Redis client)
-            await app.state.database.dispose()
 
     budget = account_budget(settings)
     graphql = AnalyticsGraphQL(

@@ -52,6 +52,8 @@ from service.response_cache.graphql_hook import GraphQLCacheHook, stored_respons
 
 logger = logging.getLogger("flowpilot.auth")
 _WAITED_FOR_SLOT = "flowpilot.waited_for_slot"
+# The loop time the request's timeout ends at, once the hit path has started it.
+_DEADLINE = "flowpilot.request_deadline"
 
 
 def authenticate(
@@ -95,6 +97,7 @@ class VerifiedTokens:
         if known is not None:
             principal, accepted_at, until = known
             if accepted_at <= now < until:
+                self._accepted.move_to_end(token)  # least recently used goes first
                 return principal
             del self._accepted[token]
         principal = verify_token(token, self.settings)
@@ -145,7 +148,11 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] == "http" and scope["method"] == "POST" and self.response_cache.enabled:
             body, receive = await _buffered(receive)
             if body is not None:
-                response = await self._answer_from_cache(Request(scope, receive), body)
+                try:
+                    response = await self._answer_from_cache(Request(scope, receive), body)
+                except Exception:  # never a 500 from here: the usual way answers instead
+                    logger.exception("response cache: the hit path failed")
+                    response = None
                 if response is not None:
                     await response(scope, receive, send)
                     return
@@ -210,14 +217,25 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         )
         note_account(principal.account_id)
         note_operation(name, self.known_operations.label(name, query))
+        # One timeout per request: what the slot wait and the lookup take here counts
+        # against the execution's time too.
+        deadline = None
+        if self.settings.request_timeout_s > 0:
+            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
+            request.scope[_DEADLINE] = deadline
+        scope = asyncio.timeout_at(deadline)
         try:
-            async with self.account_slots.hold(account, self._slot_wait_s()):
+            async with scope, self.account_slots.hold(account, self._slot_wait_s()):
                 ticket = await self.response_cache.lookup(
                     context, request_data, headers.get("if-none-match")
                 )
         except SlotsBusy:
             request.scope[_WAITED_FOR_SLOT] = True  # the usual way answers at once
             return None
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            return None  # the usual way answers TIMEOUT at once
         if not ticket.hit or ticket.refusal is not None or ticket.entry is None:
             self.response_cache.looked_up(request, ticket)
             return None
@@ -305,6 +323,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
                     request_data,
                 ),
                 self.settings.request_timeout_s,
+                request.scope.pop(_DEADLINE, None),
             )
         finally:
             await context.close()

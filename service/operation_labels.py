@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from graphql import OperationDefinitionNode, parse
 
+from core.errors import BadUserInput
 from queries import TAB_DOCUMENTS, tab_query
 from service.persisted_queries import sha256_hex
 
@@ -45,7 +46,11 @@ class KnownOperations:
             return operation_name if operation_name in self.names else OTHER
         if query is None:
             return OTHER
-        return self._single_by_hash.get(sha256_hex(query), OTHER)
+        try:
+            digest = sha256_hex(query)
+        except BadUserInput:  # no UTF-8 form: not one of ours (execution refuses it)
+            return OTHER
+        return self._single_by_hash.get(digest, OTHER)
 
 
 def first_party_operations() -> KnownOperations:

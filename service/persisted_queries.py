@@ -40,8 +40,15 @@ class PersistedQueryNotAllowed(ApiError):
 
 
 def sha256_hex(query: str) -> str:
-    """The hash APQ clients send: SHA-256 of the exact UTF-8 text, lower-case hex."""
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+    """The hash APQ clients send: SHA-256 of the exact UTF-8 text, lower-case hex.
+
+    A text with no UTF-8 form (a lone surrogate, which JSON's \\u escapes can carry) has
+    no such hash: BadUserInput."""
+    try:
+        encoded = query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput("query is not valid Unicode text (a lone surrogate)") from None
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def first_party_documents() -> dict[str, str]:

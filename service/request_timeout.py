@@ -21,12 +21,14 @@ logger = logging.getLogger("flowpilot.errors")
 
 
 async def within_request_timeout(
-    execution: Awaitable[ExecutionResult], seconds: float
+    execution: Awaitable[ExecutionResult], seconds: float, deadline: float | None = None
 ) -> ExecutionResult:
-    """The execution's result, or a TIMEOUT error result when it takes over `seconds`."""
+    """The execution's result, or a TIMEOUT error result when it takes over `seconds`, or
+    runs past `deadline` (the loop's time) when given: the request's timeout counted from
+    an earlier instant, when part of the request ran before."""
     if seconds <= 0:
         return await execution
-    scope = asyncio.timeout(seconds)
+    scope = asyncio.timeout_at(deadline) if deadline is not None else asyncio.timeout(seconds)
     try:
         async with scope:
             return await execution

@@ -26,7 +26,12 @@ from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, cache_key, document_facts
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
-from service.response_cache.version import StateReader, read_state
+from service.response_cache.version import (
+    LOOKUP_CONNECTIONS,
+    ReaderDown,
+    StateReader,
+    read_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +102,7 @@ class ResponseCache:
         max_shapes: int = 10_000,
         lookup_server_settings: dict[str, str] | None = None,
         lookup_connect_timeout_s: float = 5.0,
+        lookup_connections: int = LOOKUP_CONNECTIONS,
     ) -> None:
         self.tier = tier
         self.max_age_s = max_age_s
@@ -108,6 +114,8 @@ class ResponseCache:
         self._readers: dict[AsyncEngine, StateReader] = {}
         self._lookup_server_settings = lookup_server_settings or {}
         self._lookup_connect_timeout_s = lookup_connect_timeout_s
+        self._lookup_connections = lookup_connections
+        self._closed = False  # after close, lookups bypass (no reader nobody would close)
 
     @classmethod
     def from_settings(cls, settings: Settings, budget: BudgetRegistry | None) -> ResponseCache:
@@ -133,6 +141,7 @@ class ResponseCache:
                 ),
             },
             lookup_connect_timeout_s=settings.connect_timeout_s,
+            lookup_connections=settings.response_cache_lookup_connections,
         )
 
     def trust(self, kind: str, query: str, operation: str | None) -> None:
@@ -153,6 +162,9 @@ class ResponseCache:
         if_none_match: str | None = None,
     ) -> Ticket:
         if self.tier is None:
+            return Ticket()
+        if self._closed:
+            count("bypass", "closed")
             return Ticket()
         principal = context.principal
         if principal is None:
@@ -201,7 +213,7 @@ class ResponseCache:
         """Keep the answer of a miss; returns the entry (its ETag goes on the response)."""
         entry = Entry.of(body, time.time())
         ticket.entry = entry
-        if self.tier is None or ticket.key is None or ticket.identity is None:
+        if self.tier is None or ticket.key is None or ticket.identity is None or self._closed:
             return entry
         if len(self._answered) < self._max_shapes:
             self._answered.add(ticket.identity.shape)
@@ -212,6 +224,7 @@ class ResponseCache:
         return entry
 
     async def close(self) -> None:
+        self._closed = True
         readers, self._readers = list(self._readers.values()), {}
         for reader in readers:
             await reader.close()
@@ -226,11 +239,20 @@ class ResponseCache:
             return None
         reader = self._readers.get(engine)
         if reader is None:
+            if self._closed:  # a lookup begun before close: no pool nobody would close
+                count("bypass", "closed")
+                return None
             reader = self._readers[engine] = StateReader(
-                engine, self._lookup_server_settings, self._lookup_connect_timeout_s
+                engine,
+                self._lookup_server_settings,
+                self._lookup_connect_timeout_s,
+                self._lookup_connections,
             )
         try:
             state = await reader.current(context.principal.account_id, context.now)
+        except ReaderDown:
+            count("bypass", "version_backoff")  # failed lately: not tried again yet
+            return None
         except Exception as error:
             # Execution meets the same failure and reports it with its own code.
             logger.info("response cache: data version unreadable (%s)", type(error).__name__)

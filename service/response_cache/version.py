@@ -11,6 +11,7 @@ replica, the standby's own state), so an entry is never ahead of or behind it.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -45,8 +46,39 @@ async def read_state(
 
 
 _CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
-# A lookup holds a connection for one statement: a few serve a worker's hits at any rate.
+# A lookup holds a connection for one statement: a few serve a worker's hits at any rate
+# (ANALYTICS_CACHE_LOOKUP_CONNECTIONS).
 LOOKUP_CONNECTIONS = 4
+
+
+# After the pool fails to open or to hand out a connection, lookups skip the database for
+# this long (the requests go on uncached) rather than each paying a failed connect.
+RETRY_AFTER_S = 2.0
+
+
+class ReaderDown(Exception):
+    """The database did not answer the reader lately: not tried again yet."""
+
+
+# What SQLAlchemy's asyncpg adapter takes for itself from the URL's query or connect_args
+# before it calls asyncpg.connect (sqlalchemy.dialects.postgresql.asyncpg, `connect`).
+_ADAPTER_OPTIONS = frozenset(
+    {"async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"}
+)
+
+
+def connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
+    """asyncpg.connect's arguments for the engine's database, as the engine builds them.
+
+    The URL's query parameters are keyword arguments (`?ssl=require`, `?direct_tls=true`),
+    as SQLAlchemy passes them, not a DSN's query: in a DSN asyncpg sends what it does not
+    know to the server as settings, which the server refuses. The server settings and the
+    connect timeout are given separately, as the engine's connect_args give them.
+    """
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    if args:  # the asyncpg dialect passes everything by keyword
+        raise ValueError("unexpected positional connect arguments")
+    return {key: value for key, value in kwargs.items() if key not in _ADAPTER_OPTIONS}
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -66,27 +98,34 @@ class StateReader:
     """
 
     def __init__(
-        self, engine: AsyncEngine, server_settings: dict[str, str], connect_timeout_s: float
+        self,
+        engine: AsyncEngine,
+        server_settings: dict[str, str],
+        connect_timeout_s: float,
+        max_connections: int = LOOKUP_CONNECTIONS,
     ) -> None:
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._server_settings = server_settings
-        self._connect_timeout_s = connect_timeout_s
+        # As the engine's connect_args do, ours win over the URL's query.
+        self._connect_kwargs = {
+            **connect_kwargs(engine),
+            "server_settings": server_settings,
+            "timeout": connect_timeout_s,
+        }
         # A lookup never waits longer than a connection may take to open: past that, the
         # request goes on uncached (`version_unreadable`) and meets the trouble itself.
         self._timeout_s = max(connect_timeout_s, 1.0)
+        self._max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Task[asyncpg.Pool] | None = None
+        self._down_until = 0.0
 
     async def _open(self) -> asyncpg.Pool:
         if self._opening is None:
             self._opening = asyncio.ensure_future(
                 asyncpg.create_pool(
-                    self._dsn,
+                    **self._connect_kwargs,
                     min_size=1,
-                    max_size=LOOKUP_CONNECTIONS,
+                    max_size=self._max_connections,
                     reset=_keep_session,
-                    server_settings=self._server_settings,
-                    timeout=self._connect_timeout_s,
                 )
             )
         try:
@@ -98,10 +137,21 @@ class StateReader:
         return pool
 
     async def current(self, account_id: uuid.UUID, now: datetime) -> DataState | None:
-        """The latest committed state; None: no such account."""
-        pool = self._pool or await self._open()
-        async with pool.acquire(timeout=self._timeout_s) as connection:
+        """The latest committed state; None: no such account. Raises ReaderDown for
+        `RETRY_AFTER_S` after the pool could not open or hand out a connection."""
+        if self._down_until and time.monotonic() < self._down_until:
+            raise ReaderDown
+        try:
+            pool = self._pool or await self._open()
+            connection = await pool.acquire(timeout=self._timeout_s)
+        except Exception:
+            self._down_until = time.monotonic() + RETRY_AFTER_S
+            raise
+        self._down_until = 0.0
+        try:
             row: Any = await connection.fetchrow(_CURRENT, account_id, timeout=self._timeout_s)
+        finally:
+            await pool.release(connection)
         if row is None:
             return None
         version, epoch, timezone = row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -216,3 +217,45 @@ async def test_an_account_cannot_probe_what_another_registered(
     assert "errors" not in registered
     assert "errors" not in await send(api, token_a, sha=sha256_hex(query))
     assert codes(await send(api, token_b, sha=sha256_hex(query))) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+@pytest.mark.parametrize("safelist", [False, True])
+async def test_a_text_with_a_lone_surrogate_is_bad_user_input_not_a_500(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], safelist: bool
+) -> None:
+    """JSON's \\ud800 escape gives a text with no UTF-8 form, so no hash: refused with a
+    code on the hit path's and the usual way's check alike (response cache on)."""
+    token = await account_with_three_sessions(sessionmaker)
+    query = "# \ud800\n{ __typename }"
+    settings = settings_for_tests(
+        database_url, response_cache=True, persisted_queries_safelist=safelist
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    async with running_app(settings) as api:
+        answers = []
+        for body in ({"query": query, "extensions": persisted}, {"query": query}):
+            # json.dumps escapes the surrogate as \ud800 (httpx's json= cannot send it).
+            response = await api.http.post("/graphql", content=json.dumps(body), headers=headers)
+            assert response.status_code == 200, response.text
+            answers.append(response.json())
+    with_hash, plain = answers
+    assert codes(with_hash) == ["BAD_USER_INPUT"]
+    if safelist:
+        assert codes(plain) == ["BAD_USER_INPUT"]
+
+
+async def test_a_failing_hit_path_hands_the_request_to_the_usual_way(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = await account_with_three_sessions(sessionmaker)
+
+    def broken(accept: str) -> str:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("service.graphql_view.choose_media_type", broken)
+    async with running_app(settings_for_tests(database_url, response_cache=True)) as api:
+        answer = await send(api, token, query="{ __typename }")
+    assert answer == {"data": {"__typename": "Query"}}

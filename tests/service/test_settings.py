@@ -9,7 +9,13 @@ import pytest
 from core.settings import DEMO_JWT_SECRET, Settings, SettingsError
 
 REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
-_VARIABLES = ("DATABASE_URL", "AUTH_JWT_SECRET", "FLOWPILOT_DEMO", "AUTH_JWT_MAX_LIFETIME_S")
+_VARIABLES = (
+    "DATABASE_URL",
+    "AUTH_JWT_SECRET",
+    "FLOWPILOT_DEMO",
+    "AUTH_JWT_MAX_LIFETIME_S",
+    "ANALYTICS_CACHE_LOOKUP_CONNECTIONS",
+)
 
 
 @pytest.fixture
@@ -51,6 +57,15 @@ def test_token_lifetime_limit_is_a_setting(env: pytest.MonkeyPatch) -> None:
     assert Settings.from_env().jwt_max_lifetime_s == 3600
     env.setenv("AUTH_JWT_MAX_LIFETIME_S", "0")
     with pytest.raises(SettingsError, match="AUTH_JWT_MAX_LIFETIME_S"):
+        Settings.from_env()
+
+
+def test_the_lookup_pool_size_is_a_setting(env: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().response_cache_lookup_connections == 4
+    env.setenv("ANALYTICS_CACHE_LOOKUP_CONNECTIONS", "2")
+    assert Settings.from_env().response_cache_lookup_connections == 2
+    env.setenv("ANALYTICS_CACHE_LOOKUP_CONNECTIONS", "0")
+    with pytest.raises(SettingsError, match="ANALYTICS_CACHE_LOOKUP_CONNECTIONS"):
         Settings.from_env()
 
 
