@@ -15,7 +15,10 @@ An object value (a list item, say) of an object type that does not check its val
 completion ends for it anyway; nulls, errors and every other type keep the generic path.
 A plain field of such an object type (a ranked flow's `flow`: an attribute, no resolver,
 guard or argument) is read the same way and its present value goes straight to its
-sub-selection too, with the generic path's error handling around it.
+sub-selection too, with the generic path's error handling around it. A Python list or
+tuple of such objects (not streamed) is completed in one loop: each present item goes
+straight to its sub-selection, and an item that is null, an error or an awaitable takes
+the generic per-item path.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -31,7 +35,7 @@ from graphql import (
     GraphQLScalarType,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -234,6 +238,112 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list or tuple of an unchecked object type, completed in one loop."""
+        if self.direct_leaves and type(result) in _SEQUENCES:
+            object_type = _direct_object(return_type.of_type)
+            if object_type is not None and self.get_stream_usage(field_details_list, path) is None:
+                return self._complete_object_list(
+                    object_type,
+                    return_type.of_type,
+                    field_details_list,
+                    info,
+                    path,
+                    result,
+                    position_context,
+                )
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _complete_object_list(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: list[Any] | tuple[Any, ...],
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's list completion, with each present item's sub-selection executed
+        directly (what `complete_value` does for it); other items take the generic step."""
+        is_awaitable = self.is_awaitable
+        execute_item = self.collect_and_execute_subfields
+        completed: list[Any] = []
+        append = completed.append
+        awaitable_indices: list[int] = []
+        index = 0
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if item is None or isinstance(item, Exception) or is_awaitable(item):
+                    generic = (item_type, field_details_list, info, item_path, position_context)
+                    if is_awaitable(item):
+                        append(self.complete_awaitable_list_item_value(item, *generic))
+                        awaitable_indices.append(index)
+                    elif self.complete_list_item_value(item, completed, *generic):
+                        awaitable_indices.append(index)
+                    continue
+                try:
+                    value = execute_item(
+                        object_type, field_details_list, item_path, item, position_context
+                    )
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                if is_awaitable(value):
+                    append(self._await_item(value, item_type, field_details_list, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(value)
+        except Exception:
+            # As the generic path does: settle what was started, and the later items
+            # that are awaitables, before the error propagates.
+            pending = [completed[i] for i in awaitable_indices]
+            pending.extend(item for item in items[index + 1 :] if is_awaitable(item))
+            if pending:
+                self.settle_in_background(pending)
+            raise
+        if not awaitable_indices:
+            return completed
+        return self._await_list(completed, awaitable_indices)
+
+    async def _await_item(
+        self,
+        completed: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        item_path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            return None
+
+    @staticmethod
+    async def _await_list(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed[index] = await completed[index]
+        else:
+            awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+            for index, value in zip(awaitable_indices, awaited, strict=True):
+                completed[index] = value
+        return completed
+
+
+_SEQUENCES = frozenset({list, tuple})
 
 # Values of these exact types are neither errors nor awaitables: no need to ask.
 _BUILTIN_VALUES = frozenset({int, float, str, bool})
