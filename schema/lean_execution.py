@@ -18,7 +18,9 @@ guard or argument) is read the same way and its present value goes straight to i
 sub-selection too, with the generic path's error handling around it. A Python list or
 tuple of such objects (not streamed) is completed in one loop: each present item goes
 straight to its sub-selection, and an item that is null, an error or an awaitable takes
-the generic per-item path.
+the generic per-item path. An object with some plain fields and some others (a domain
+with its resolved `flows`) reads the plain ones in the same loop and runs the others
+through graphql-core's field execution, gathering their awaitables as it does.
 """
 
 from __future__ import annotations
@@ -110,10 +112,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # extension resolves fields, and then every field keeps the generic path.
         manager = self.middleware_manager
         self.direct_leaves = manager is None or not manager.middlewares
-        # id(grouped field set) -> (the set, its parent type, its fields' plain leaves in
-        # order, or None when some field is not one). graphql-core collects one set per
-        # sub-selection and reuses it for every item of a list (the set is kept alive
-        # here, so its id is not reused during the execution).
+        # id(grouped field set) -> (the set, its parent type, (its fields with how to read
+        # each, in order, or None when none is plain; whether all are plain leaves)).
+        # graphql-core collects one set per sub-selection and reuses it for every item of
+        # a list (the set is kept alive here, so its id is not reused during the execution).
         self.leaf_plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, Any]] = {}
 
     def execute_field(
@@ -146,38 +148,109 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        """An object whose selected fields are all plain leaves is read in one loop."""
+        """An object whose selected fields are all plain leaves is read in one loop; one
+        with some plain fields reads those directly and runs the others as graphql-core
+        does (their path, their awaitables gathered the same way)."""
         if self.direct_leaves:
-            leaves = self._all_plain_leaves(parent_type, grouped_field_set)
-            if leaves is not None:
+            leaves, plain = self._field_plan(parent_type, grouped_field_set)
+            if plain and leaves is not None:
                 results: dict[str, Any] = {}
                 is_awaitable = self.is_awaitable
-                for response_name, leaf in leaves:
+                for response_name, leaf, _details in leaves:
                     value = _read(leaf, source_value, is_awaitable)
                     if value is Undefined:
                         break
                     results[response_name] = value
                 else:
                     return results
+            elif leaves is not None:
+                return self._execute_mixed_fields(
+                    parent_type, source_value, path, leaves, position_context
+                )
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
 
-    def _all_plain_leaves(
+    def _execute_mixed_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        leaves: tuple[tuple[str, PlainLeaf, FieldDetailsList], ...],
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_fields`, with plain leaves read without a path."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        generic_field = super().execute_field
+        type_name = parent_type.name
+        try:
+            for response_name, leaf, field_details_list in leaves:
+                if leaf.serialize is not None:
+                    value = _read(leaf, source_value, is_awaitable)
+                    if value is not Undefined:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, type_name)
+                value = Undefined
+                if leaf.object_type is not None:
+                    value = self._plain_object(
+                        leaf, source_value, field_details_list, field_path, position_context
+                    )
+                if value is Undefined:
+                    value = generic_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        field_path,
+                        position_context,
+                    )
+                if value is not Undefined:
+                    results[response_name] = value
+                    if is_awaitable(value):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._await_fields(results, awaitable_fields)
+
+    @staticmethod
+    async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> Any:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+        else:
+            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
+    def _field_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[tuple[str, PlainLeaf], ...] | None:
-        """(response name, leaf) of every field in order, or None when some field is not a
-        plain leaf."""
+    ) -> tuple[tuple[tuple[str, PlainLeaf, FieldDetailsList], ...] | None, bool]:
+        """(response name, leaf, field details) of every field in order (None when no
+        field is plain), and whether every field is a plain leaf."""
         plan = self.leaf_plans.get(id(grouped_field_set))
         if plan is None or plan[0] is not grouped_field_set or plan[1] is not parent_type:
             leaves = tuple(
-                (response_name, _plain_leaf(parent_type, field_details_list[0].node.name.value))
+                (
+                    response_name,
+                    _plain_leaf(parent_type, field_details_list[0].node.name.value),
+                    field_details_list,
+                )
                 for response_name, field_details_list in grouped_field_set.items()
             )
-            plain = all(leaf.serialize is not None for _name, leaf in leaves)
-            plan = (grouped_field_set, parent_type, leaves if plain else None)
+            all_leaves = all(leaf.serialize is not None for _name, leaf, _details in leaves)
+            some_plain = any(
+                leaf.serialize is not None or leaf.object_type is not None
+                for _name, leaf, _details in leaves
+            )
+            plan = (grouped_field_set, parent_type, (leaves if some_plain else None, all_leaves))
             self.leaf_plans[id(grouped_field_set)] = plan
-        found: tuple[tuple[str, PlainLeaf], ...] | None = plan[2]
+        found: tuple[tuple[tuple[str, PlainLeaf, FieldDetailsList], ...] | None, bool] = plan[2]
         return found
 
     def _plain_object(
