@@ -348,9 +348,22 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """graphql-core's list completion, with each present item's sub-selection executed
-        directly (what `complete_value` does for it); other items take the generic step."""
+        directly (what `complete_value` does for it); other items take the generic step.
+        The sub-selection is collected once for the list (graphql-core memoizes it per
+        list anyway) and each item's fields run as `execute_collected_subfields` runs
+        them; a selection that defers, or that cannot be collected, takes the generic
+        step per item, which reports it as it always did."""
         is_awaitable = self.is_awaitable
         execute_item = self.collect_and_execute_subfields
+        direct_fields: GroupedFieldSet | None = None
+        try:
+            fields, new_defer_usages, _forbidden = self.collect_subfields(
+                object_type, field_details_list
+            )
+            if not new_defer_usages:
+                direct_fields = fields
+        except Exception:
+            pass
         completed: list[Any] = []
         append = completed.append
         awaitable_indices: list[int] = []
@@ -367,9 +380,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         awaitable_indices.append(index)
                     continue
                 try:
-                    value = execute_item(
-                        object_type, field_details_list, item_path, item, position_context
-                    )
+                    if direct_fields is not None:
+                        value = self.execute_fields(
+                            object_type, item, item_path, direct_fields, None
+                        )
+                    else:
+                        value = execute_item(
+                            object_type, field_details_list, item_path, item, position_context
+                        )
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     append(None)
