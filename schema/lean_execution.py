@@ -15,7 +15,12 @@ An object value (a list item, say) of an object type that does not check its val
 completion ends for it anyway; nulls, errors and every other type keep the generic path.
 A plain field of such an object type (a ranked flow's `flow`: an attribute, no resolver,
 guard or argument) is read the same way and its present value goes straight to its
-sub-selection too, with the generic path's error handling around it.
+sub-selection too, with the generic path's error handling around it. A Python list or
+tuple of such objects (not streamed) is completed in one loop: each present item goes
+straight to its sub-selection, and an item that is null, an error or an awaitable takes
+the generic per-item path. An object with some plain fields and some others (a domain
+with its resolved `flows`) reads the plain ones in the same loop and runs the others
+through graphql-core's field execution, gathering their awaitables as it does.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -31,7 +37,7 @@ from graphql import (
     GraphQLScalarType,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -106,10 +112,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # extension resolves fields, and then every field keeps the generic path.
         manager = self.middleware_manager
         self.direct_leaves = manager is None or not manager.middlewares
-        # id(grouped field set) -> (the set, its parent type, its fields' plain leaves in
-        # order, or None when some field is not one). graphql-core collects one set per
-        # sub-selection and reuses it for every item of a list (the set is kept alive
-        # here, so its id is not reused during the execution).
+        # id(grouped field set) -> (the set, its parent type, (its fields with how to read
+        # each, in order, or None when none is plain; whether all are plain leaves)).
+        # graphql-core collects one set per sub-selection and reuses it for every item of
+        # a list (the set is kept alive here, so its id is not reused during the execution).
         self.leaf_plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, Any]] = {}
 
     def execute_field(
@@ -142,38 +148,109 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        """An object whose selected fields are all plain leaves is read in one loop."""
+        """An object whose selected fields are all plain leaves is read in one loop; one
+        with some plain fields reads those directly and runs the others as graphql-core
+        does (their path, their awaitables gathered the same way)."""
         if self.direct_leaves:
-            leaves = self._all_plain_leaves(parent_type, grouped_field_set)
-            if leaves is not None:
+            leaves, plain = self._field_plan(parent_type, grouped_field_set)
+            if plain and leaves is not None:
                 results: dict[str, Any] = {}
                 is_awaitable = self.is_awaitable
-                for response_name, leaf in leaves:
+                for response_name, leaf, _details in leaves:
                     value = _read(leaf, source_value, is_awaitable)
                     if value is Undefined:
                         break
                     results[response_name] = value
                 else:
                     return results
+            elif leaves is not None:
+                return self._execute_mixed_fields(
+                    parent_type, source_value, path, leaves, position_context
+                )
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
 
-    def _all_plain_leaves(
+    def _execute_mixed_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        leaves: tuple[tuple[str, PlainLeaf, FieldDetailsList], ...],
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_fields`, with plain leaves read without a path."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        generic_field = super().execute_field
+        type_name = parent_type.name
+        try:
+            for response_name, leaf, field_details_list in leaves:
+                if leaf.serialize is not None:
+                    value = _read(leaf, source_value, is_awaitable)
+                    if value is not Undefined:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, type_name)
+                value = Undefined
+                if leaf.object_type is not None:
+                    value = self._plain_object(
+                        leaf, source_value, field_details_list, field_path, position_context
+                    )
+                if value is Undefined:
+                    value = generic_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        field_path,
+                        position_context,
+                    )
+                if value is not Undefined:
+                    results[response_name] = value
+                    if is_awaitable(value):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._await_fields(results, awaitable_fields)
+
+    @staticmethod
+    async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> Any:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+        else:
+            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
+    def _field_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[tuple[str, PlainLeaf], ...] | None:
-        """(response name, leaf) of every field in order, or None when some field is not a
-        plain leaf."""
+    ) -> tuple[tuple[tuple[str, PlainLeaf, FieldDetailsList], ...] | None, bool]:
+        """(response name, leaf, field details) of every field in order (None when no
+        field is plain), and whether every field is a plain leaf."""
         plan = self.leaf_plans.get(id(grouped_field_set))
         if plan is None or plan[0] is not grouped_field_set or plan[1] is not parent_type:
             leaves = tuple(
-                (response_name, _plain_leaf(parent_type, field_details_list[0].node.name.value))
+                (
+                    response_name,
+                    _plain_leaf(parent_type, field_details_list[0].node.name.value),
+                    field_details_list,
+                )
                 for response_name, field_details_list in grouped_field_set.items()
             )
-            plain = all(leaf.serialize is not None for _name, leaf in leaves)
-            plan = (grouped_field_set, parent_type, leaves if plain else None)
+            all_leaves = all(leaf.serialize is not None for _name, leaf, _details in leaves)
+            some_plain = any(
+                leaf.serialize is not None or leaf.object_type is not None
+                for _name, leaf, _details in leaves
+            )
+            plan = (grouped_field_set, parent_type, (leaves if some_plain else None, all_leaves))
             self.leaf_plans[id(grouped_field_set)] = plan
-        found: tuple[tuple[str, PlainLeaf], ...] | None = plan[2]
+        found: tuple[tuple[tuple[str, PlainLeaf, FieldDetailsList], ...] | None, bool] = plan[2]
         return found
 
     def _plain_object(
@@ -234,6 +311,130 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list or tuple of an unchecked object type, completed in one loop."""
+        if self.direct_leaves and type(result) in _SEQUENCES:
+            object_type = _direct_object(return_type.of_type)
+            if object_type is not None and self.get_stream_usage(field_details_list, path) is None:
+                return self._complete_object_list(
+                    object_type,
+                    return_type.of_type,
+                    field_details_list,
+                    info,
+                    path,
+                    result,
+                    position_context,
+                )
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _complete_object_list(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: list[Any] | tuple[Any, ...],
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's list completion, with each present item's sub-selection executed
+        directly (what `complete_value` does for it); other items take the generic step.
+        The sub-selection is collected once for the list (graphql-core memoizes it per
+        list anyway) and each item's fields run as `execute_collected_subfields` runs
+        them; a selection that defers, or that cannot be collected, takes the generic
+        step per item, which reports it as it always did."""
+        is_awaitable = self.is_awaitable
+        execute_item = self.collect_and_execute_subfields
+        direct_fields: GroupedFieldSet | None = None
+        try:
+            fields, new_defer_usages, _forbidden = self.collect_subfields(
+                object_type, field_details_list
+            )
+            if not new_defer_usages:
+                direct_fields = fields
+        except Exception:
+            pass
+        completed: list[Any] = []
+        append = completed.append
+        awaitable_indices: list[int] = []
+        index = 0
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if item is None or isinstance(item, Exception) or is_awaitable(item):
+                    generic = (item_type, field_details_list, info, item_path, position_context)
+                    if is_awaitable(item):
+                        append(self.complete_awaitable_list_item_value(item, *generic))
+                        awaitable_indices.append(index)
+                    elif self.complete_list_item_value(item, completed, *generic):
+                        awaitable_indices.append(index)
+                    continue
+                try:
+                    if direct_fields is not None:
+                        value = self.execute_fields(
+                            object_type, item, item_path, direct_fields, None
+                        )
+                    else:
+                        value = execute_item(
+                            object_type, field_details_list, item_path, item, position_context
+                        )
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                if is_awaitable(value):
+                    append(self._await_item(value, item_type, field_details_list, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(value)
+        except Exception:
+            # As the generic path does: settle what was started, and the later items
+            # that are awaitables, before the error propagates.
+            pending = [completed[i] for i in awaitable_indices]
+            pending.extend(item for item in items[index + 1 :] if is_awaitable(item))
+            if pending:
+                self.settle_in_background(pending)
+            raise
+        if not awaitable_indices:
+            return completed
+        return self._await_list(completed, awaitable_indices)
+
+    async def _await_item(
+        self,
+        completed: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        item_path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            return None
+
+    @staticmethod
+    async def _await_list(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed[index] = await completed[index]
+        else:
+            awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+            for index, value in zip(awaitable_indices, awaited, strict=True):
+                completed[index] = value
+        return completed
+
+
+_SEQUENCES = frozenset({list, tuple})
 
 # Values of these exact types are neither errors nor awaitables: no need to ask.
 _BUILTIN_VALUES = frozenset({int, float, str, bool})
