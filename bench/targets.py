@@ -86,24 +86,26 @@ WHY = """Why the misses, and what would close them (largest L account, 90 days):
   made, so a full garbage collection no longer pauses a large response for ~90 ms. HTTP
   adds 2–18 ms to the in-process time here (uvicorn, the middlewares, and the JSON of up to
   ~100 kB for Coverage).
-- **Overview (35.8 ms against 30).** ~15 ms of SQL (the domain set with its counts and the
-  90-day trend read ~22,000 rollup rows) and ~15 ms of API CPU (90 trend points, 120
+- **Overview (42.4 ms against 30; 35.8 in a run an hour earlier, whose PostgreSQL floor
+  was ~20% faster: runs here differ by ±10%).** ~15 ms of SQL (the domain set with its
+  counts and the 90-day trend read ~22,000 rollup rows) and ~15 ms of API CPU (90 trend points, 120
   domains), plus a few ms of HTTP. Closing it needs the two rollup reads under ~5 ms each
   (fewer, coarser blocks for the trend: the daily chart sums a numeric column over ~14,000
   rows) or less CPU per domain.
-- **Coverage (83.0 ms against 80).** ~50 ms of API CPU for about 4,500 leaf values
+- **Coverage (90.2 ms against 80; 83.0 an hour earlier).** ~38–46 ms of API CPU (lists of
+  plain objects now complete in one loop) for about 4,500 leaf values
   (120 domains of 14 fields, 531 flow previews with their flow), 15–25 ms of SQL (the
   previews' statistics still sum the window's ~21,600 flow block rows, about 1 in 10 of
-  them wanted); the JSON (~100 kB) now costs ~0.1 ms (orjson). Next: completing lists of
-  plain objects without graphql-core's per-item steps, and fewer block rows per flow.
-- **Flow Quality (63.0 ms against 60).** API CPU ~13 ms; the ranking statement ~40 ms
-  (recency and staleness are now timestamp comparisons with exact cut-offs from Python,
-  not numeric arithmetic per flow), roughly a third each: summing ~21,600 block rows into
-  5,000 flows' period numbers, joining and scoring them, and the four bounded top-N sorts
-  with the final join. That is the one ranked scan the design allows; its growth from the
-  100k-session account to the 1M one is 1.5×. Below it needs fewer block rows per flow:
-  cumulative per-flow counters (two look-ups instead of ~6 blocks) or a ranking kept per
-  local day.
+  them wanted); the JSON (~100 kB) now costs ~0.1 ms (orjson). Next: fewer block rows per flow
+  (cumulative per-flow counters), which the previews' statistics and Flow Quality share.
+- **Flow Quality (66.4 ms against 60; 63.0 an hour earlier).** API CPU ~10–13 ms; the
+  ranking statement ~40 ms (recency and staleness are now timestamp comparisons with exact
+  cut-offs from Python, not numeric arithmetic per flow), roughly a third each: summing
+  ~21,600 block rows into 5,000 flows' period numbers, joining and scoring them, and the
+  four bounded top-N sorts with the final join. That is the one ranked scan the design
+  allows (1.7× from the 100k-session account to the 1M one). Below it needs fewer block
+  rows per flow: cumulative per-flow counters (two look-ups instead of ~6 blocks) or a
+  ranking kept per local day.
 - **PSA** meets its target; every tab at every scale is below the floor's time for large
   accounts (the floor scans raw sessions; the API reads rollups), and every case returns
   exactly the floor's numbers.
