@@ -132,10 +132,27 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 value = _read(leaf, source, self.is_awaitable)
                 if value is not Undefined:
                     return value
-            elif leaf.object_type is not None:
-                value = self._plain_object(leaf, source, field_details_list, path, position_context)
-                if value is not Undefined:
-                    return value
+            return self._object_or_generic(
+                parent_type, leaf, source, field_details_list, path, position_context
+            )
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def _object_or_generic(
+        self,
+        parent_type: GraphQLObjectType,
+        leaf: PlainLeaf,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A plain object field straight into its sub-selection, else graphql-core's way."""
+        if leaf.object_type is not None:
+            value = self._plain_object(leaf, source, field_details_list, path, position_context)
+            if value is not Undefined:
+                return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
@@ -183,7 +200,6 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        generic_field = super().execute_field
         type_name = parent_type.name
         try:
             for response_name, leaf, field_details_list in leaves:
@@ -192,20 +208,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if value is not Undefined:
                         results[response_name] = value
                         continue
-                field_path = Path(path, response_name, type_name)
-                value = Undefined
-                if leaf.object_type is not None:
-                    value = self._plain_object(
-                        leaf, source_value, field_details_list, field_path, position_context
-                    )
-                if value is Undefined:
-                    value = generic_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        field_path,
-                        position_context,
-                    )
+                value = self._object_or_generic(
+                    parent_type,
+                    leaf,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, type_name),
+                    position_context,
+                )
                 if value is not Undefined:
                     results[response_name] = value
                     if is_awaitable(value):
