@@ -3,9 +3,10 @@
 Every read of a request runs in one read-only REPEATABLE READ transaction on one
 connection, bound to the caller's account once, so all parts of a response see the same
 state of the database even while sessions are written (METRICS.md, "One instant per
-response"). The statement that binds the account also reads its time zone, which every
-tab needs before its first window. asyncpg runs one statement at a time per connection,
-so batches take turns.
+response"). The statement that binds the account also reads its state: the time zone,
+which every tab needs before its first window, and the data version a cached answer is
+tagged with (read by the snapshot's first statement, so exactly the state it shows).
+asyncpg runs one statement at a time per connection, so batches take turns.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence.tenancy import bind_account_read_timezone
+from persistence.tenancy import AccountState, bind_account_read_state
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ class ReadSnapshot:
         # the request fails the same way (and the error keeps its code).
         self._failure: Exception | None = None
         self._interrupted = False
-        self._timezone = "UTC"
+        self._state: AccountState | None = None
 
     @property
     def opened(self) -> bool:
@@ -78,16 +79,21 @@ class ReadSnapshot:
 
     async def timezone(self) -> str:
         """The account's IANA time zone ('UTC' when its row is missing), as of the snapshot."""
-        return await self.read(self._read_timezone)
+        state = await self.account_state()
+        return "UTC" if state is None else state.timezone
 
-    async def _read_timezone(self, _session: AsyncSession) -> str:
-        return self._timezone  # read by _open, with the binding
+    async def account_state(self) -> AccountState | None:
+        """The account's state as of the snapshot (None when its row is missing)."""
+        return await self.read(self._read_state)
+
+    async def _read_state(self, _session: AsyncSession) -> AccountState | None:
+        return self._state  # read by _open, with the binding
 
     async def _open(self) -> AsyncSession:
         session = self._sessionmaker()
         try:
             await session.connection(execution_options=SNAPSHOT_OPTIONS)
-            self._timezone = await bind_account_read_timezone(session, self.account_id) or "UTC"
+            self._state = await bind_account_read_state(session, self.account_id)
         except BaseException:
             await session.close()
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +16,19 @@ _SET_ACCOUNT = text("SELECT set_config('app.current_account_id', :account_id, tr
 # one plain statement that both binds and reads an isolated table could not (PostgreSQL
 # would plan the table's policy with the connection's previous setting). The function is
 # the data state look-up of migration 0008; no row when the account does not exist.
-_SET_ACCOUNT_READ_TIMEZONE = text("SELECT timezone FROM flowpilot_data_state(:account_id)")
+_SET_ACCOUNT_READ_STATE = text(
+    "SELECT version, epoch, timezone FROM flowpilot_data_state(:account_id)"
+)
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What the binding statement reads under the binding: the account's data version,
+    the database's version epoch and the account's time zone."""
+
+    version: int
+    epoch: str
+    timezone: str
 
 
 async def bind_account(session: AsyncSession, account_id: uuid.UUID) -> None:
@@ -23,13 +36,17 @@ async def bind_account(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(_SET_ACCOUNT, {"account_id": str(account_id)})
 
 
-async def bind_account_read_timezone(session: AsyncSession, account_id: uuid.UUID) -> str | None:
-    """`bind_account`, and the account's IANA time zone in the same statement (None when
-    the account does not exist): one round trip for what every analytics request needs
-    first."""
-    result = await session.execute(_SET_ACCOUNT_READ_TIMEZONE, {"account_id": account_id})
-    timezone: str | None = result.scalar_one_or_none()
-    return timezone
+async def bind_account_read_state(
+    session: AsyncSession, account_id: uuid.UUID
+) -> AccountState | None:
+    """`bind_account`, and the account's state read in the same statement (None when the
+    account does not exist): one round trip for what every analytics request needs first
+    (the time zone) and what a cached answer is tagged with (the version)."""
+    result = await session.execute(_SET_ACCOUNT_READ_STATE, {"account_id": account_id})
+    row = result.one_or_none()
+    if row is None:
+        return None
+    return AccountState(int(row.version), str(row.epoch), row.timezone)
 
 
 @asynccontextmanager

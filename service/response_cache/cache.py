@@ -268,9 +268,7 @@ async def snapshot_state(context: RequestContext) -> DataState | None:
     """The data state the request's snapshot shows; None (and counted) when unreadable."""
     assert context.principal is not None
     try:
-        state = await read_state(
-            context.loaders.snapshot, context.principal.account_id, context.now
-        )
+        state = await read_state(context.loaders.snapshot, context.now)
     except Exception as error:
         # Execution meets the same failure and reports it with its own code.
         logger.info("response cache: data version unreadable (%s)", type(error).__name__)

@@ -1,7 +1,8 @@
 """The account's data state: version, database epoch and local date.
 
-`read_state` reads it inside the request's REPEATABLE READ snapshot, after a miss has
-executed there, so an entry is tagged with exactly the state it was computed from.
+`read_state` takes it from the request's REPEATABLE READ snapshot (its binding statement
+read it, as the snapshot's first statement), so an entry is tagged with exactly the state
+it was computed from.
 `StateReader.current` reads the latest committed state in one round trip outside any
 transaction, for a lookup: an entry tagged with that version was computed from the very
 data a fresh execution would read now. Both read the database the tabs read (on a
@@ -17,32 +18,20 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.metrics.window import local_today
 from persistence.snapshot import ReadSnapshot
 from service.response_cache.key import DataState
 
-_STATE = text(
-    "SELECT coalesce((SELECT version FROM account_data_versions WHERE account_id = :a), 0),"
-    " (SELECT epoch FROM data_version_epoch LIMIT 1),"
-    " (SELECT timezone FROM accounts WHERE id = :a)"
-)
 
-
-async def read_state(
-    snapshot: ReadSnapshot, account_id: uuid.UUID, now: datetime
-) -> DataState | None:
-    """None when the account does not exist (nothing to cache)."""
-
-    async def work(session: AsyncSession) -> DataState | None:
-        version, epoch, timezone = (await session.execute(_STATE, {"a": account_id})).one()
-        if timezone is None:
-            return None
-        return DataState(str(epoch), int(version), local_today(now, timezone))
-
-    return await snapshot.read(work)
+async def read_state(snapshot: ReadSnapshot, now: datetime) -> DataState | None:
+    """None when the account does not exist (nothing to cache). No statement of its own:
+    the snapshot's binding read the state, as its first statement."""
+    state = await snapshot.account_state()
+    if state is None:
+        return None
+    return DataState(state.epoch, state.version, local_today(now, state.timezone))
 
 
 _CURRENT = "SELECT version, epoch, timezone FROM flowpilot_data_state($1)"
