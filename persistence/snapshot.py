@@ -7,6 +7,11 @@ response"). The statement that binds the account also reads its state: the time 
 which every tab needs before its first window, and the data version a cached answer is
 tagged with (read by the snapshot's first statement, so exactly the state it shows).
 asyncpg runs one statement at a time per connection, so batches take turns.
+
+The snapshot checks a connection out of the engine's pool and runs its transaction and
+statements with asyncpg directly (`persistence.reader`: SQLAlchemy's session would cost a
+quarter of a small request); a connection whose transaction did not end cleanly is
+invalidated, never returned to the pool inside it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from asyncpg.transaction import Transaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from persistence.reader import Reader
 from persistence.tenancy import AccountState, bind_account_read_state
 
 T = TypeVar("T")
-
-SNAPSHOT_OPTIONS = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
 
 class SnapshotClosedError(RuntimeError):
@@ -35,9 +40,13 @@ class ReadSnapshot:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
     ) -> None:
-        self._sessionmaker = sessionmaker
+        # The pool the request's sessions come from (its engine), so reads and writes of
+        # a deployment share one configuration.
+        self._engine: AsyncEngine = sessionmaker.kw["bind"]
         self.account_id = account_id
-        self._session: AsyncSession | None = None
+        self._connection: AsyncConnection | None = None
+        self._transaction: Transaction | None = None
+        self._reader: Reader | None = None
         self._turn = asyncio.Lock()
         self._readers: set[asyncio.Task[object]] = set()
         self._closed = False
@@ -49,10 +58,10 @@ class ReadSnapshot:
 
     @property
     def opened(self) -> bool:
-        return self._session is not None
+        return self._connection is not None
 
-    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` on the snapshot's session, after any read already running."""
+    async def read(self, work: Callable[[Reader], Awaitable[T]]) -> T:
+        """Run `work` on the snapshot's reader, after any read already running."""
         task = asyncio.current_task()
         if task is not None:
             self._readers.add(task)
@@ -63,9 +72,9 @@ class ReadSnapshot:
                 if self._failure is not None:
                     raise self._failure
                 try:
-                    if self._session is None:
-                        self._session = await self._open()
-                    return await work(self._session)
+                    if self._reader is None:
+                        self._reader = await self._open()
+                    return await work(self._reader)
                 except Exception as error:
                     self._failure = error
                     raise
@@ -86,18 +95,16 @@ class ReadSnapshot:
         """The account's state as of the snapshot (None when its row is missing)."""
         return await self.read(self._read_state)
 
-    async def _read_state(self, _session: AsyncSession) -> AccountState | None:
+    async def _read_state(self, _reader: Reader) -> AccountState | None:
         return self._state  # read by _open, with the binding
 
-    async def _open(self) -> AsyncSession:
-        session = self._sessionmaker()
-        try:
-            await session.connection(execution_options=SNAPSHOT_OPTIONS)
-            self._state = await bind_account_read_state(session, self.account_id)
-        except BaseException:
-            await session.close()
-            raise
-        return session
+    async def _open(self) -> Reader:
+        self._connection = await self._engine.connect()
+        reader = await Reader.on(self._connection)
+        self._transaction = reader.driver.transaction(isolation="repeatable_read", readonly=True)
+        await self._transaction.start()
+        self._state = await bind_account_read_state(reader, self.account_id)
+        return reader
 
     async def close(self) -> None:
         """End the transaction and return the connection; idempotent.
@@ -114,17 +121,19 @@ class ReadSnapshot:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        session, self._session = self._session, None
-        if session is None:
+        connection, self._connection = self._connection, None
+        transaction, self._transaction = self._transaction, None
+        self._reader = None
+        if connection is None:
             return
         try:
-            if self._interrupted:
-                await session.invalidate()
+            if self._interrupted or transaction is None:
+                await connection.invalidate()
             elif self._failure is not None:
-                await session.rollback()
+                await transaction.rollback()
             else:
-                await session.commit()
+                await transaction.commit()
         except Exception:
-            await session.invalidate()
+            await connection.invalidate()
         finally:
-            await session.close()
+            await connection.close()

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.reader import Reader
+
 _SET_ACCOUNT = text("SELECT set_config('app.current_account_id', :account_id, true)")
 # The same binding (for the rest of the transaction) and the account's time zone read
 # under it, in one round trip: PL/pgSQL runs the binding before it plans the look-up, as
 # one plain statement that both binds and reads an isolated table could not (PostgreSQL
 # would plan the table's policy with the connection's previous setting). The function is
 # the data state look-up of migration 0008; no row when the account does not exist.
-_SET_ACCOUNT_READ_STATE = text(
-    "SELECT version, epoch, timezone FROM flowpilot_data_state(:account_id)"
-)
+_SET_ACCOUNT_READ_STATE = "SELECT version, epoch, timezone FROM flowpilot_data_state(:account_id)"
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,14 @@ async def bind_account(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(_SET_ACCOUNT, {"account_id": str(account_id)})
 
 
-async def bind_account_read_state(
-    session: AsyncSession, account_id: uuid.UUID
-) -> AccountState | None:
+async def bind_account_read_state(reader: Reader, account_id: uuid.UUID) -> AccountState | None:
     """`bind_account`, and the account's state read in the same statement (None when the
     account does not exist): one round trip for what every analytics request needs first
     (the time zone) and what a cached answer is tagged with (the version)."""
-    result = await session.execute(_SET_ACCOUNT_READ_STATE, {"account_id": account_id})
-    row = result.one_or_none()
+    row = await reader.row(_SET_ACCOUNT_READ_STATE, {"account_id": account_id})
     if row is None:
         return None
-    return AccountState(int(row.version), str(row.epoch), row.timezone)
+    return AccountState(int(row["version"]), str(row["epoch"]), row["timezone"])
 
 
 @asynccontextmanager

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.metrics.rows import DomainRow, DomainSet, SessionCounts
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.analytics.sessions import COUNT_COLUMNS, COUNTS, counts_of_row
+from persistence.reader import Reader
 
 
 def _trimmed(column: str) -> str:
@@ -31,8 +29,7 @@ _DOMAIN_COUNTS = ", ".join(
 # frequent trimmed session spelling (ties: the smallest). A NULL key row carries the
 # unmapped session count. Session spellings come from the rollups (unmapped sessions are
 # stored with key '').
-_DOMAIN_SET = text(
-    f"""
+_DOMAIN_SET = f"""
     WITH flow_domains AS (
         SELECT key, min({_trimmed("category")} COLLATE "C") AS name, sum(n)::bigint AS flow_count
         FROM (SELECT t.category_key AS key, t.category, count(*) AS n
@@ -65,29 +62,28 @@ _DOMAIN_SET = text(
     FULL JOIN session_domains s ON s.key = f.key
     ORDER BY (coalesce(f.key, s.key) IS NULL), session_count DESC,
              coalesce(f.name, s.name) COLLATE "C"
-    """
-)
+"""
 
 
-async def domain_set(session: AsyncSession, account_id: uuid.UUID, window: Window) -> DomainSet:
+async def domain_set(reader: Reader, account_id: uuid.UUID, window: Window) -> DomainSet:
     """Every domain of the window, sessionCount desc then name, and the unmapped count."""
-    return (await domain_set_with_counts(session, account_id, window))[0]
+    return (await domain_set_with_counts(reader, account_id, window))[0]
 
 
 async def domain_set_with_counts(
-    session: AsyncSession, account_id: uuid.UUID, window: Window
+    reader: Reader, account_id: uuid.UUID, window: Window
 ) -> tuple[DomainSet, dict[str, SessionCounts]]:
     """The domain set, and the session counts of each of its domains that has sessions in
     the window (read by the same statement)."""
-    result = await session.execute(_DOMAIN_SET, block_params(account_id, window))
     domains: list[DomainRow] = []
     counts: dict[str, SessionCounts] = {}
     unmapped = 0
-    for row in result:
-        if row.key is None:
-            unmapped = row.session_count
+    for row in await reader.rows(_DOMAIN_SET, block_params(account_id, window)):
+        key = row["key"]
+        if key is None:
+            unmapped = row["session_count"]
             continue
-        domains.append(DomainRow(row.key, row.name, row.flow_count, row.session_count))
-        if row.has_sessions:
-            counts[row.key] = counts_of_row(row)
+        domains.append(DomainRow(key, row["name"], row["flow_count"], row["session_count"]))
+        if row["has_sessions"]:
+            counts[key] = counts_of_row(row)
     return DomainSet(tuple(domains), unmapped), counts

@@ -16,9 +16,6 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.metrics import formulas
 from core.metrics.flow_ranking import FlowSort
 from core.metrics.rows import FlowPeriodStats, FlowRow
@@ -31,6 +28,7 @@ from persistence.analytics.flows import (
     flow_row,
     flow_stats,
 )
+from persistence.reader import Reader
 
 
 class FlowFilter(Enum):
@@ -175,15 +173,14 @@ def _params(
 
 
 async def rank_flows(
-    session: AsyncSession,
+    reader: Reader,
     account_id: uuid.UUID,
     window: Window,
     now: datetime,
     picks: Sequence[FlowPick],
 ) -> list[PickedFlows]:
     """Each pick's rows in its order, with its filter's total, scored at `now`."""
-    statement = text(ranking_statement(picks))
-    result = await session.execute(statement, _params(account_id, window, now, picks))
+    result = await reader.rows(ranking_statement(picks), _params(account_id, window, now, picks))
     totals = [0, 0, 0]
     rows: list[list[tuple[FlowRow, FlowPeriodStats]]] = [[] for _ in picks]
     for row in result:
@@ -199,9 +196,9 @@ async def rank_flows(
 
 
 async def scores_at(
-    session: AsyncSession, account_id: uuid.UUID, window: Window, now: datetime
+    reader: Reader, account_id: uuid.UUID, window: Window, now: datetime
 ) -> dict[uuid.UUID, tuple[float, bool]]:
     """Every flow's SQL quality score and attention flag, to check them against Python's."""
-    statement = text(f"WITH scored AS ({_SCORED}) SELECT id, quality, flagged FROM scored")
-    result = await session.execute(statement, _params(account_id, window, now, []))
+    statement = f"WITH scored AS ({_SCORED}) SELECT id, quality, flagged FROM scored"
+    result = await reader.rows(statement, _params(account_id, window, now, []))
     return {row[0]: (row[1], row[2]) for row in result}

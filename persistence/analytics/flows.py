@@ -6,14 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Text
-
 from core.metrics.rows import FlowPeriodStats, FlowRow
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
+from persistence.reader import Reader
 
 FLOW_COLUMNS = """
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
@@ -21,14 +17,14 @@ FLOW_COLUMNS = """
 """
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
-_BY_IDS = text(
-    f"SELECT {FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+_BY_IDS = (
+    f"SELECT {FLOW_COLUMNS} FROM trees t WHERE {_NOT_ARCHIVED} AND t.id = ANY(CAST(:ids AS uuid[]))"
+)
 
 # The first `per_key` flows of each domain by name then id (all when per_key is NULL:
 # LIMIT NULL is no limit), each read in order from ix_trees_account_category_key_name.
 _PREVIEWS = f"""
-    unnest(:keys) WITH ORDINALITY AS k(key, position)
+    unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
         SELECT {FLOW_COLUMNS} FROM trees t
         WHERE {_NOT_ARCHIVED} AND t.category_key = k.key
@@ -36,9 +32,7 @@ _PREVIEWS = f"""
         LIMIT CAST(:per_key AS integer)
     ) f
 """
-_BY_DOMAIN_KEYS = text(f"SELECT f.* FROM {_PREVIEWS} ORDER BY k.position").bindparams(
-    bindparam("keys", type_=ARRAY(Text))
-)
+_BY_DOMAIN_KEYS = f"SELECT f.* FROM {_PREVIEWS} ORDER BY k.position"
 
 AVG_CONFIDENCE = "(sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8"
 # Period statistics from the flow rollups of the window's blocks.
@@ -50,8 +44,7 @@ PERIOD_STATS = f"""
 
 # The same previews as _BY_DOMAIN_KEYS with each flow's period statistics (zero usage and
 # a NULL average without sessions, as FlowPeriodStats() has), in one statement.
-_BY_DOMAIN_KEYS_WITH_STATS = text(
-    f"""
+_BY_DOMAIN_KEYS_WITH_STATS = f"""
     WITH previews AS MATERIALIZED (SELECT k.position, f.* FROM {_PREVIEWS})
     SELECT p.id, p.name, p.category, p.status, p.usage_count, p.success_rate,
            p.last_matched_at, p.domain_key, coalesce(st.usage, 0) AS usage,
@@ -61,15 +54,13 @@ _BY_DOMAIN_KEYS_WITH_STATS = text(
     LEFT JOIN ({PERIOD_STATS} WHERE r.flow_id IN (SELECT id FROM previews)
                GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = p.id
     ORDER BY p.position, p.name COLLATE "C", p.id
-    """
-).bindparams(bindparam("keys", type_=ARRAY(Text)))
+"""
 
-_STATS_BY_IDS = text(
-    f"""
+_STATS_BY_IDS = f"""
     SELECT st.flow_id AS id, st.usage, st.resolved, st.guided, st.avg_confidence
-    FROM ({PERIOD_STATS} WHERE r.flow_id = ANY(:ids) GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
-    """
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    FROM ({PERIOD_STATS} WHERE r.flow_id = ANY(CAST(:ids AS uuid[]))
+          GROUP BY r.flow_id HAVING sum(r.usage) > 0) st
+"""
 
 # Every non-archived flow `t` with its period statistics `st` (NULL without sessions).
 ALL_WITH_STATS_FROM = f"""
@@ -78,13 +69,11 @@ ALL_WITH_STATS_FROM = f"""
     WHERE {_NOT_ARCHIVED}
 """
 
-_ALL_WITH_STATS = text(
-    f"""
+_ALL_WITH_STATS = f"""
     SELECT {FLOW_COLUMNS}, coalesce(st.usage, 0) AS usage, coalesce(st.resolved, 0) AS resolved,
            coalesce(st.guided, 0) AS guided, st.avg_confidence
     {ALL_WITH_STATS_FROM}
-    """
-)
+"""
 
 
 # Rows are unpacked by position (the SELECT lists match the dataclasses' field order):
@@ -102,15 +91,15 @@ def flow_stats(values: Any) -> FlowPeriodStats:
 
 
 async def flows_by_ids(
-    session: AsyncSession, account_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    reader: Reader, account_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, FlowRow]:
     """The non-archived flows among `ids` (others, and other accounts', are absent)."""
-    result = await session.execute(_BY_IDS, {"account_id": account_id, "ids": list(ids)})
-    return {row.id: flow_row(row) for row in result}
+    rows = await reader.rows(_BY_IDS, {"account_id": account_id, "ids": list(ids)})
+    return {row["id"]: flow_row(row) for row in rows}
 
 
 async def flows_by_domain_keys(
-    session: AsyncSession,
+    reader: Reader,
     account_id: uuid.UUID,
     keys: Sequence[str],
     per_key: int | None = None,
@@ -118,15 +107,14 @@ async def flows_by_domain_keys(
     """Non-archived flows per domain key, each list ordered by name then id and cut to
     its first `per_key` flows (all when None)."""
     params = {"account_id": account_id, "keys": list(keys), "per_key": per_key}
-    result = await session.execute(_BY_DOMAIN_KEYS, params)
     grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
-    for row in result:
-        grouped[row.domain_key].append(flow_row(row))
+    for row in await reader.rows(_BY_DOMAIN_KEYS, params):
+        grouped[row["domain_key"]].append(flow_row(row))
     return grouped
 
 
 async def flows_with_stats_by_domain_keys(
-    session: AsyncSession,
+    reader: Reader,
     account_id: uuid.UUID,
     window: Window,
     keys: Sequence[str],
@@ -134,25 +122,23 @@ async def flows_with_stats_by_domain_keys(
 ) -> dict[str, list[tuple[FlowRow, FlowPeriodStats]]]:
     """`flows_by_domain_keys`, each flow with its period statistics in `window`."""
     params = {**block_params(account_id, window), "keys": list(keys), "per_key": per_key}
-    result = await session.execute(_BY_DOMAIN_KEYS_WITH_STATS, params)
     grouped: dict[str, list[tuple[FlowRow, FlowPeriodStats]]] = {key: [] for key in keys}
-    for row in result:
-        grouped[row.domain_key].append((flow_row(row), flow_stats(row[_FLOW_WIDTH:])))
+    for row in await reader.rows(_BY_DOMAIN_KEYS_WITH_STATS, params):
+        grouped[row["domain_key"]].append((flow_row(row), flow_stats(row[_FLOW_WIDTH:])))
     return grouped
 
 
 async def flow_stats_by_ids(
-    session: AsyncSession, account_id: uuid.UUID, window: Window, ids: Sequence[uuid.UUID]
+    reader: Reader, account_id: uuid.UUID, window: Window, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, FlowPeriodStats]:
     """Period statistics per flow id; flows without sessions are absent."""
     params = {**block_params(account_id, window), "ids": list(ids)}
-    result = await session.execute(_STATS_BY_IDS, params)
-    return {row[0]: flow_stats(row[1:]) for row in result}
+    return {row[0]: flow_stats(row[1:]) for row in await reader.rows(_STATS_BY_IDS, params)}
 
 
 async def flows_with_stats(
-    session: AsyncSession, account_id: uuid.UUID, window: Window
+    reader: Reader, account_id: uuid.UUID, window: Window
 ) -> list[tuple[FlowRow, FlowPeriodStats]]:
     """Every non-archived flow with its period statistics, in no particular order."""
-    result = await session.execute(_ALL_WITH_STATS, block_params(account_id, window))
-    return [(flow_row(row), flow_stats(row[_FLOW_WIDTH:])) for row in result]
+    rows = await reader.rows(_ALL_WITH_STATS, block_params(account_id, window))
+    return [(flow_row(row), flow_stats(row[_FLOW_WIDTH:])) for row in rows]

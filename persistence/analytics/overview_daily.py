@@ -6,11 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.metrics.window import Window
 from persistence.analytics.filters import EPOCH, day_number
+from persistence.reader import Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +25,7 @@ class OverviewDay:
 
 # A session belongs to the local day it started on, as in the totals: the level-0
 # (one-day) rollup blocks of the window, summed over domains.
-_DAILY = text(
-    """
+_DAILY = """
     SELECT r.block AS day_number,
            sum(r.sessions) AS sessions,
            sum(r.resolved) AS resolved,
@@ -39,12 +36,11 @@ _DAILY = text(
     WHERE r.account_id = :account_id AND r.level = 0 AND r.block >= :first AND r.block <= :last
     GROUP BY r.block
     HAVING sum(r.sessions) > 0
-    """
-)
+"""
 
 
 async def overview_daily(
-    session: AsyncSession, account_id: uuid.UUID, window: Window
+    reader: Reader, account_id: uuid.UUID, window: Window
 ) -> list[OverviewDay]:
     """One point per local day of the window, oldest first, zero days included."""
     params = {
@@ -52,15 +48,10 @@ async def overview_daily(
         "first": day_number(window.first_day),
         "last": day_number(window.last_day),
     }
-    found = {
-        EPOCH + timedelta(days=row.day_number): OverviewDay(
-            day=EPOCH + timedelta(days=row.day_number),
-            sessions=row.sessions,
-            resolved=row.resolved,
-            escalated=row.escalated,
-            resolution_minutes_sum=float(row.resolution_minutes_sum),
-            resolution_minutes_count=row.resolution_minutes_count,
-        )
-        for row in await session.execute(_DAILY, params)
-    }
+    found: dict[date, OverviewDay] = {}
+    for number, sessions, resolved, escalated, minutes, minutes_count in await reader.rows(
+        _DAILY, params
+    ):
+        day = EPOCH + timedelta(days=number)
+        found[day] = OverviewDay(day, sessions, resolved, escalated, float(minutes), minutes_count)
     return [found.get(day, OverviewDay(day)) for day in window.days]

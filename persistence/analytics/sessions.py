@@ -6,14 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Text
-
 from core.metrics.rows import SessionCounts
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
+from persistence.reader import Reader
 
 # Sums of the rollup rows of the window's blocks; every count is exact.
 COUNT_COLUMNS = (
@@ -41,47 +37,42 @@ COUNTS = """
     coalesce(sum(r.rating_count), 0) AS rating_count
 """
 
-_TOTALS = text(f"SELECT {COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}")
+_TOTALS = f"SELECT {COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}"
 
-_BY_DOMAIN = text(
-    f"""
+_BY_DOMAIN = f"""
     SELECT r.domain_key AS key, {COUNTS}
     FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
-    WHERE r.domain_key = ANY(:keys)
+    WHERE r.domain_key = ANY(CAST(:keys AS text[]))
     GROUP BY r.domain_key
     HAVING sum(r.sessions) > 0
-    """
-).bindparams(bindparam("keys", type_=ARRAY(Text)))
+"""
 
 
 def counts_of_row(row: Any) -> SessionCounts:
     """SessionCounts from a row with the COUNT_COLUMNS."""
     return SessionCounts(
-        sessions=row.sessions,
-        resolved=row.resolved,
-        escalated=row.escalated,
-        guided=row.guided,
-        exploring=row.exploring,
-        discovery=row.discovery,
-        resolution_minutes_sum=float(row.resolution_minutes_sum),
-        resolution_minutes_count=row.resolution_minutes_count,
-        rating_sum=int(row.rating_sum),
-        rating_count=row.rating_count,
+        sessions=row["sessions"],
+        resolved=row["resolved"],
+        escalated=row["escalated"],
+        guided=row["guided"],
+        exploring=row["exploring"],
+        discovery=row["discovery"],
+        resolution_minutes_sum=float(row["resolution_minutes_sum"]),
+        resolution_minutes_count=row["resolution_minutes_count"],
+        rating_sum=int(row["rating_sum"]),
+        rating_count=row["rating_count"],
     )
 
 
-async def session_totals(
-    session: AsyncSession, account_id: uuid.UUID, window: Window
-) -> SessionCounts:
+async def session_totals(reader: Reader, account_id: uuid.UUID, window: Window) -> SessionCounts:
     """Counts over every FlowPilot session of the account in the window."""
-    row = (await session.execute(_TOTALS, block_params(account_id, window))).one()
+    (row,) = await reader.rows(_TOTALS, block_params(account_id, window))
     return counts_of_row(row)
 
 
 async def session_counts_by_domain(
-    session: AsyncSession, account_id: uuid.UUID, window: Window, keys: Sequence[str]
+    reader: Reader, account_id: uuid.UUID, window: Window, keys: Sequence[str]
 ) -> dict[str, SessionCounts]:
     """Counts per domain key; keys without sessions are absent from the result."""
     params = {**block_params(account_id, window), "keys": list(keys)}
-    result = await session.execute(_BY_DOMAIN, params)
-    return {row.key: counts_of_row(row) for row in result}
+    return {row["key"]: counts_of_row(row) for row in await reader.rows(_BY_DOMAIN, params)}

@@ -9,9 +9,9 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.metrics.window import Window
+from persistence.reader import Reader
 from persistence.snapshot import ReadSnapshot
 
 K = TypeVar("K", bound=Hashable)
@@ -32,7 +32,7 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
         self.account_id = snapshot.account_id
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        return await self.snapshot.read(lambda session: self.fetch(session, keys))
+        return await self.snapshot.read(lambda reader: self.fetch(reader, keys))
 
     def load_many(self, keys: Iterable[K]) -> Future[list[V]]:
         """The values of `keys`, as DataLoader's, without a callback per key: a list of a
@@ -53,7 +53,7 @@ class AccountLoader(DataLoader[K, V], Generic[K, V]):
         return self.loop.create_task(_in_order(futures))
 
     @abstractmethod
-    async def fetch(self, session: AsyncSession, keys: Sequence[K]) -> list[V]:
+    async def fetch(self, reader: Reader, keys: Sequence[K]) -> list[V]:
         """Values for `keys`, in key order."""
 
 

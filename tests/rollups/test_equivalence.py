@@ -36,6 +36,7 @@ from persistence.analytics import (
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.models import Account, AiSession, PsaActivityLog, Tree
 from persistence.models.rollups import ROLLUP_TABLES
+from persistence.reader import Reader
 from persistence.roles import drop_app_role, ensure_app_role
 from persistence.rollups import rebuild_account, rebuild_all
 from persistence.tenancy import account_transaction
@@ -262,53 +263,56 @@ def _same_stats(actual: FlowPeriodStats, expected: FlowPeriodStats) -> None:
 
 
 async def _same_previews(
-    session: AsyncSession, account_id: uuid.UUID, window: Window, keys: list[str]
+    reader: Reader, account_id: uuid.UUID, window: Window, keys: list[str]
 ) -> None:
     """Previews read with their statistics: the previews, and the statistics by id."""
     for per_key in (2, None):
-        previews = await flows.flows_by_domain_keys(session, account_id, keys, per_key)
+        previews = await flows.flows_by_domain_keys(reader, account_id, keys, per_key)
         with_stats = await flows.flows_with_stats_by_domain_keys(
-            session, account_id, window, keys, per_key
+            reader, account_id, window, keys, per_key
         )
         assert {key: [row for row, _ in pairs] for key, pairs in with_stats.items()} == previews
         ids = [row.id for rows in previews.values() for row in rows]
-        by_id = await flows.flow_stats_by_ids(session, account_id, window, ids)
+        by_id = await flows.flow_stats_by_ids(reader, account_id, window, ids)
         for pairs in with_stats.values():
             for row, stats in pairs:
                 assert stats == by_id.get(row.id, FlowPeriodStats())
 
 
 async def _compare(session: AsyncSession, account_id: uuid.UUID, window: Window) -> None:
+    """The rollup statements (through the driver, as a snapshot runs them) against the
+    reference statements on raw rows (through the session), in one transaction."""
+    reader = await Reader.in_session(session)
     expected_set = await reference.domain_set(session, account_id, window)
-    actual_set, set_counts = await domains.domain_set_with_counts(session, account_id, window)
+    actual_set, set_counts = await domains.domain_set_with_counts(reader, account_id, window)
     assert actual_set == expected_set
     keys = [row.key for row in expected_set.domains] + ["no such domain"]
     expected_counts = await reference.session_counts_by_domain(session, account_id, window, keys)
-    assert await sessions.session_counts_by_domain(session, account_id, window, keys) == (
+    assert await sessions.session_counts_by_domain(reader, account_id, window, keys) == (
         expected_counts
     )
     # The domain set's own counts: those of its domains with sessions.
     assert set_counts == expected_counts
-    await _same_previews(session, account_id, window, keys)
+    await _same_previews(reader, account_id, window, keys)
     assert await sessions.session_totals(
-        session, account_id, window
+        reader, account_id, window
     ) == await reference.session_totals(session, account_id, window)
-    assert await psa.psa_totals(session, account_id, window) == await reference.psa_totals(
+    assert await psa.psa_totals(reader, account_id, window) == await reference.psa_totals(
         session, account_id, window
     )
-    assert await psa.psa_daily(session, account_id, window) == await reference.psa_daily(
+    assert await psa.psa_daily(reader, account_id, window) == await reference.psa_daily(
         session, account_id, window
     )
-    assert await psa.push_funnel(session, account_id, window) == await reference.push_funnel(
+    assert await psa.push_funnel(reader, account_id, window) == await reference.push_funnel(
         session, account_id, window
     )
     assert await overview_daily.overview_daily(
-        session, account_id, window
+        reader, account_id, window
     ) == await reference.overview_daily(session, account_id, window)
 
     actual_flows = dict(
         (row.id, (row, stats))
-        for row, stats in await flows.flows_with_stats(session, account_id, window)
+        for row, stats in await flows.flows_with_stats(reader, account_id, window)
     )
     expected_flows = dict(
         (row.id, (row, stats))
@@ -319,7 +323,7 @@ async def _compare(session: AsyncSession, account_id: uuid.UUID, window: Window)
         assert actual_flows[flow_id][0] == row
         _same_stats(actual_flows[flow_id][1], stats)
     ids = list(expected_flows)
-    actual_by_id = await flows.flow_stats_by_ids(session, account_id, window, ids)
+    actual_by_id = await flows.flow_stats_by_ids(reader, account_id, window, ids)
     expected_by_id = await reference.flow_stats_by_ids(session, account_id, window, ids)
     assert actual_by_id.keys() == expected_by_id.keys()
     for flow_id, stats in expected_by_id.items():

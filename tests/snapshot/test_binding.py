@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.reader import Reader
 from persistence.snapshot import ReadSnapshot
 from tests.tabs.support import new_tenant
 
 
-async def _visible_accounts(session: AsyncSession) -> int:
-    return int((await session.execute(text("SELECT count(*) FROM accounts"))).scalar_one())
+async def _visible_accounts(reader: Reader) -> int:
+    row = await reader.row("SELECT count(*) FROM accounts", {})
+    assert row is not None
+    return int(row[0])
 
 
 async def test_the_binding_reads_the_accounts_zone_under_row_level_security(

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.reader import Reader
 from persistence.snapshot import ReadSnapshot
 from persistence.tenancy import account_transaction
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
@@ -176,7 +177,7 @@ async def test_writes_between_batches_never_reach_the_rest_of_the_response(
     read = ReadSnapshot.read
     batches = 0
 
-    async def read_then_write(self: ReadSnapshot, work: Callable[[AsyncSession], Any]) -> Any:
+    async def read_then_write(self: ReadSnapshot, work: Callable[[Reader], Any]) -> Any:
         nonlocal batches
         result = await read(self, work)
         batches += 1

@@ -24,6 +24,7 @@ from persistence.analytics.flow_ranking import (
 )
 from persistence.analytics.flows import flows_with_stats
 from persistence.models import AiSession, Tree
+from persistence.reader import Reader
 from persistence.tenancy import account_transaction
 from tests.factories import AccountBuilder
 
@@ -107,7 +108,7 @@ async def _python_ranking(
     now: datetime,
 ) -> dict[uuid.UUID, RankedFlow]:
     async with account_transaction(sessionmaker, account_id) as session:
-        rows = await flows_with_stats(session, account_id, window)
+        rows = await flows_with_stats(await Reader.in_session(session), account_id, window)
     return {row.id: RankedFlow.of(row, stats, now) for row, stats in rows}
 
 
@@ -118,7 +119,7 @@ async def _sql_scores(
     now: datetime,
 ) -> dict[uuid.UUID, tuple[float, bool]]:
     async with account_transaction(sessionmaker, account_id) as session:
-        return await scores_at(session, account_id, window, now)
+        return await scores_at(await Reader.in_session(session), account_id, window, now)
 
 
 async def test_sql_score_and_flag_equal_the_python_ones_exactly(
@@ -204,7 +205,7 @@ async def test_every_list_orders_pages_and_counts_as_the_python_reference(
 
     python = list((await _python_ranking(sessionmaker, account_id, window, now)).values())
     async with account_transaction(sessionmaker, account_id) as session:
-        picked = await rank_flows(session, account_id, window, now, PICKS)
+        picked = await rank_flows(await Reader.in_session(session), account_id, window, now, PICKS)
     for pick, got in zip(PICKS, picked, strict=True):
         expected = _reference(pick, python)
         assert [row.id for row, _stats in got.rows] == [flow.row.id for flow in expected], pick

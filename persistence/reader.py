@@ -1,0 +1,80 @@
+"""Analytics statements sent straight through the driver, on SQLAlchemy's connection.
+
+A tab's reads are a few text statements returning up to thousands of rows. Through
+SQLAlchemy's session each one also pays its result layer and greenlet bridge, about three
+times asyncpg's own CPU per statement and per row, and opening and committing the session
+costs twice a driver transaction: together a quarter of a median account's request
+(docs/cpu-per-request.md). So the request's snapshot compiles each statement
+once with SQLAlchemy's asyncpg dialect (the same SQL, casts and `$n` numbering SQLAlchemy
+would send) and runs it with asyncpg on the connection SQLAlchemy's pool checked out, in the
+transaction already open on it. The engine's `before_cursor_execute` listeners still see
+every statement (the request log's count, the statement-count tests, the benchmark's
+EXPLAIN), called here as SQLAlchemy calls them.
+
+Statements are plain SQL with `:name` parameters and no typed bind parameters (casts are
+written in the SQL), so no bind processing is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # unannotated upstream
+
+
+@lru_cache(maxsize=512)
+def compiled(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` as asyncpg takes it, and the parameter names in `$n` order."""
+    statement = text(sql).compile(dialect=_DIALECT)
+    return statement.string, tuple(statement.positiontup or ())
+
+
+class Reader:
+    """Runs read statements on one checked-out connection, inside its open transaction."""
+
+    def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection) -> None:
+        self._events = connection.sync_connection
+        self._driver = driver
+
+    @classmethod
+    async def on(cls, connection: AsyncConnection) -> Reader:
+        """A reader on `connection` (its transaction must already be open)."""
+        raw = await connection.get_raw_connection()
+        return cls(connection, raw.driver_connection)
+
+    @classmethod
+    async def in_session(cls, session: AsyncSession) -> Reader:
+        """A reader on the connection of `session`'s current transaction."""
+        return await cls.on(await session.connection())
+
+    @property
+    def driver(self) -> asyncpg.Connection:
+        return self._driver
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """Every row of `sql` with `params` bound by name."""
+        statement, names = compiled(sql)
+        args = [params[name] for name in names]
+        self._announce(statement, args)
+        rows: list[asyncpg.Record] = await self._driver.fetch(statement, *args)
+        return rows
+
+    async def row(self, sql: str, params: Mapping[str, Any]) -> asyncpg.Record | None:
+        """The first row of `sql` (None when there is none)."""
+        rows = await self.rows(sql, params)
+        return rows[0] if rows else None
+
+    def _announce(self, statement: str, args: Sequence[Any]) -> None:
+        connection: Connection | None = self._events
+        if connection is None:
+            return
+        for listener in connection.dispatch.before_cursor_execute:
+            listener(connection, None, statement, args, None, False)
