@@ -1,6 +1,8 @@
-"""All loaders of one request, built together when the request's context is made."""
+"""All loaders of one request, each made when the request first uses it."""
 
 from __future__ import annotations
+
+from functools import cached_property
 
 from persistence.snapshot import ReadSnapshot
 from resolvers.dataloaders.domains import (
@@ -20,24 +22,59 @@ from resolvers.dataloaders.sessions import SessionCountsByDomainLoader, SessionT
 
 
 class Loaders:
-    """Fresh loaders (and caches) for one request of one account, over its snapshot."""
+    """Fresh loaders (and caches) for one request of one account, over its snapshot.
+
+    Each is made on first use: a tab reads through three or four of the twelve, and making
+    one costs aiodataloader a coroutine-function inspection.
+    """
 
     def __init__(self, snapshot: ReadSnapshot) -> None:
         self.snapshot = snapshot
-        scope = (snapshot,)
-        self.session_totals_by_window = SessionTotalsByWindowLoader(*scope)
-        self.session_counts_by_domain = SessionCountsByDomainLoader(*scope)
-        self.domain_set_by_window = DomainSetByWindowLoader(
-            snapshot, counts=self.session_counts_by_domain
-        )
-        self.flows_by_domain_key = FlowsByDomainKeyLoader(*scope)
-        self.flow_by_id = FlowByIdLoader(*scope)
-        self.flow_stats_by_flow = FlowStatsByFlowLoader(*scope)
-        self.flows_with_stats_by_domain_key = FlowsWithStatsByDomainKeyLoader(
-            snapshot, stats=self.flow_stats_by_flow
-        )
-        self.flow_ranking = FlowRankingLoader(*scope)
-        self.psa_totals_by_window = PsaTotalsByWindowLoader(*scope)
-        self.push_funnel_by_window = PushFunnelByWindowLoader(*scope)
-        self.psa_daily_by_window = PsaDailyByWindowLoader(*scope)
-        self.overview_daily_by_window = OverviewDailyByWindowLoader(*scope)
+
+    @cached_property
+    def session_totals_by_window(self) -> SessionTotalsByWindowLoader:
+        return SessionTotalsByWindowLoader(self.snapshot)
+
+    @cached_property
+    def session_counts_by_domain(self) -> SessionCountsByDomainLoader:
+        return SessionCountsByDomainLoader(self.snapshot)
+
+    @cached_property
+    def domain_set_by_window(self) -> DomainSetByWindowLoader:
+        return DomainSetByWindowLoader(self.snapshot, counts=self.session_counts_by_domain)
+
+    @cached_property
+    def flows_by_domain_key(self) -> FlowsByDomainKeyLoader:
+        return FlowsByDomainKeyLoader(self.snapshot)
+
+    @cached_property
+    def flow_by_id(self) -> FlowByIdLoader:
+        return FlowByIdLoader(self.snapshot)
+
+    @cached_property
+    def flow_stats_by_flow(self) -> FlowStatsByFlowLoader:
+        return FlowStatsByFlowLoader(self.snapshot)
+
+    @cached_property
+    def flows_with_stats_by_domain_key(self) -> FlowsWithStatsByDomainKeyLoader:
+        return FlowsWithStatsByDomainKeyLoader(self.snapshot, stats=self.flow_stats_by_flow)
+
+    @cached_property
+    def flow_ranking(self) -> FlowRankingLoader:
+        return FlowRankingLoader(self.snapshot)
+
+    @cached_property
+    def psa_totals_by_window(self) -> PsaTotalsByWindowLoader:
+        return PsaTotalsByWindowLoader(self.snapshot)
+
+    @cached_property
+    def push_funnel_by_window(self) -> PushFunnelByWindowLoader:
+        return PushFunnelByWindowLoader(self.snapshot)
+
+    @cached_property
+    def psa_daily_by_window(self) -> PsaDailyByWindowLoader:
+        return PsaDailyByWindowLoader(self.snapshot)
+
+    @cached_property
+    def overview_daily_by_window(self) -> OverviewDailyByWindowLoader:
+        return OverviewDailyByWindowLoader(self.snapshot)
