@@ -37,6 +37,13 @@ def compiled(sql: str) -> tuple[str, tuple[str, ...]]:
     return statement.string, tuple(statement.positiontup or ())
 
 
+async def driver_of(connection: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under SQLAlchemy's."""
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    return driver
+
+
 class Reader:
     """Runs read statements on one checked-out connection, inside its open transaction."""
 
@@ -46,13 +53,17 @@ class Reader:
 
     @classmethod
     async def on(cls, connection: AsyncConnection) -> Reader:
-        """A reader on `connection` (its transaction must already be open)."""
-        raw = await connection.get_raw_connection()
-        return cls(connection, raw.driver_connection)
+        """A reader on `connection`, whose transaction must already be open: SQLAlchemy
+        sends BEGIN only with its first statement, and a read outside any transaction
+        would see a different state at each statement."""
+        driver = await driver_of(connection)
+        if not driver.is_in_transaction():
+            raise RuntimeError("a reader needs its connection's transaction to be open")
+        return cls(connection, driver)
 
     @classmethod
     async def in_session(cls, session: AsyncSession) -> Reader:
-        """A reader on the connection of `session`'s current transaction."""
+        """A reader on the connection of `session`'s transaction, once it has begun."""
         return await cls.on(await session.connection())
 
     @property

@@ -24,7 +24,7 @@ from typing import TypeVar
 from asyncpg.transaction import Transaction
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from persistence.reader import Reader
+from persistence.reader import Reader, driver_of
 from persistence.tenancy import AccountState, bind_account_read_state
 
 T = TypeVar("T")
@@ -100,9 +100,10 @@ class ReadSnapshot:
 
     async def _open(self) -> Reader:
         self._connection = await self._engine.connect()
-        reader = await Reader.on(self._connection)
-        self._transaction = reader.driver.transaction(isolation="repeatable_read", readonly=True)
+        driver = await driver_of(self._connection)
+        self._transaction = driver.transaction(isolation="repeatable_read", readonly=True)
         await self._transaction.start()
+        reader = await Reader.on(self._connection)
         self._state = await bind_account_read_state(reader, self.account_id)
         return reader
 

@@ -1,0 +1,155 @@
+"""Snapshot reads through the driver: the SQL sent, who is told, and the connection after.
+
+A snapshot runs its transaction and statements with asyncpg on a connection of the
+engine's pool, so what SQLAlchemy used to guarantee is checked here: the listeners of the
+engine see every statement, and a connection goes back to the pool outside any
+transaction and binding, or is thrown away when its state is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from persistence.engine import create_sessionmaker
+from persistence.reader import Reader, compiled, driver_of
+from persistence.snapshot import ReadSnapshot
+from persistence.tenancy import account_transaction
+from service.cli_database import database
+
+_BACKEND = "SELECT pg_backend_pid() AS pid, pg_current_xact_id_if_assigned() AS xact"
+
+
+def test_named_parameters_are_numbered_in_order_of_first_use() -> None:
+    sql, names = compiled("SELECT :b, :a, :b, CAST(:c AS int[])")
+    assert sql == "SELECT $1, $2, $1, CAST($3 AS int[])"
+    assert names == ("b", "a", "c")
+
+
+@pytest.fixture
+async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds a single connection, so every checkout gets it back."""
+    async with database(database_url) as engine:
+        yield engine
+
+
+async def _state_after(engine: AsyncEngine) -> dict[str, Any]:
+    """The pooled connection as the next checkout finds it."""
+    async with engine.connect() as connection:
+        driver = await driver_of(connection)
+        row = await driver.fetchrow(
+            "SELECT pg_backend_pid() AS pid,"
+            " current_setting('transaction_isolation') AS isolation,"
+            " coalesce(current_setting('app.current_account_id', true), '') AS account"
+        )
+        return {"in_transaction": driver.is_in_transaction(), **dict(row)}
+
+
+async def test_listeners_of_the_engine_see_each_statement_with_its_arguments(
+    one_connection: AsyncEngine,
+) -> None:
+    seen: list[tuple[str, list[Any]]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, list(parameters)))
+
+    event.listen(one_connection.sync_engine, "before_cursor_execute", record)
+    snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
+    try:
+        rows = await snapshot.read(lambda reader: reader.rows("SELECT :n + 1 AS m", {"n": 41}))
+    finally:
+        await snapshot.close()
+        event.remove(one_connection.sync_engine, "before_cursor_execute", record)
+    assert [row["m"] for row in rows] == [42]
+    # The binding statement first (it opens every snapshot), then the read.
+    assert [statement for statement, _ in seen][1:] == ["SELECT $1 + 1 AS m"]
+    assert seen[1][1] == [41]
+    assert "flowpilot_data_state($1)" in seen[0][0]
+
+
+async def test_a_finished_snapshot_leaves_no_transaction_or_binding_behind(
+    one_connection: AsyncEngine,
+) -> None:
+    account = uuid.uuid4()
+    snapshot = ReadSnapshot(create_sessionmaker(one_connection), account)
+    inside = await snapshot.read(
+        lambda reader: reader.row(
+            "SELECT current_setting('transaction_isolation') AS isolation,"
+            " current_setting('transaction_read_only') AS read_only,"
+            " current_setting('app.current_account_id', true) AS account",
+            {},
+        )
+    )
+    await snapshot.close()
+    assert inside is not None
+    assert (inside["isolation"], inside["read_only"]) == ("repeatable read", "on")
+    assert inside["account"] == str(account)
+    after = await _state_after(one_connection)
+    assert after["in_transaction"] is False
+    assert (after["isolation"], after["account"]) == ("read committed", "")
+
+
+async def test_a_failed_read_is_rolled_back_and_its_connection_kept(
+    one_connection: AsyncEngine,
+) -> None:
+    before = await _state_after(one_connection)
+    snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
+    with pytest.raises(Exception, match="division by zero"):
+        await snapshot.read(lambda reader: reader.rows("SELECT 1 / 0", {}))
+    # Later reads of the request fail the same way: the transaction is aborted.
+    with pytest.raises(Exception, match="division by zero"):
+        await snapshot.read(lambda reader: reader.rows("SELECT 1", {}))
+    await snapshot.close()
+    after = await _state_after(one_connection)
+    assert after["in_transaction"] is False
+    assert after["pid"] == before["pid"]
+
+
+async def test_a_read_cancelled_mid_statement_throws_its_connection_away(
+    one_connection: AsyncEngine,
+) -> None:
+    before = await _state_after(one_connection)
+    snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
+    started = asyncio.Event()
+
+    async def slow(reader: Reader) -> Any:
+        started.set()
+        return await reader.rows("SELECT pg_sleep(5)", {})
+
+    task = asyncio.create_task(snapshot.read(slow))
+    await started.wait()
+    await asyncio.sleep(0.05)
+    await snapshot.close()  # as the request timeout does: cancels the read, then ends
+    assert task.cancelled()
+    after = await _state_after(one_connection)
+    assert after["in_transaction"] is False
+    assert after["pid"] != before["pid"]
+
+
+async def test_a_reader_refuses_a_connection_outside_a_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """SQLAlchemy begins lazily: until a statement is sent, nothing is open to read in."""
+    async with sessionmaker() as session, session.begin():
+        with pytest.raises(RuntimeError, match="transaction to be open"):
+            await Reader.in_session(session)
+
+
+async def test_a_reader_reads_inside_a_sessions_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with account_transaction(sessionmaker, uuid.uuid4()) as session:
+        reader = await Reader.in_session(session)
+        first = await reader.row(_BACKEND, {})
+        await session.execute(text("SELECT txid_current()"))  # a write-side id, assigned
+        second = await reader.row(_BACKEND, {})
+    assert first is not None and second is not None
+    assert first["pid"] == second["pid"]
+    # The same transaction: the id SQLAlchemy's statement assigned is the reader's.
+    assert first["xact"] is None and second["xact"] is not None
