@@ -225,7 +225,7 @@ async def _flow_previews(
     info: Info, window: Window, rows: Sequence[DomainRow], compare: ComparisonPeriod | None
 ) -> dict[int | None, list[list[FlowPerformance]]]:
     """For each `first` of the selected `flows` fields: every row's flows, in row order."""
-    from schema.flow_performance import STATS_FIELDS, performances_of_rows
+    from schema.flow_performance import SCORE_FIELDS, STATS_FIELDS, performances_of_rows
 
     fields = subfields(info, "flows")
     firsts = {field.arguments.get("first") for field in fields}
@@ -247,7 +247,12 @@ async def _flow_previews(
         flow.id: flow for lists in flows.values() for flow_rows in lists for flow in flow_rows
     }
     performances = await performances_of_rows(
-        info, window, list(every_flow.values()), compare, with_stats=with_stats
+        info,
+        window,
+        list(every_flow.values()),
+        compare,
+        with_stats=with_stats,
+        with_scores=selects_in(info, fields, SCORE_FIELDS),
     )
     by_id = {performance.row.id: performance for performance in performances}
     return {

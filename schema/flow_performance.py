@@ -122,6 +122,35 @@ class FlowPerformance:
             attention_reasons=[AttentionReason(reason.value) for reason in scores.reasons],
         )
 
+    @classmethod
+    def unscored(
+        cls,
+        row: FlowRow,
+        stats: FlowPeriodStats,
+        window: Window,
+        compare: ComparisonPeriod | None = None,
+        *,
+        stats_loaded: bool = True,
+    ) -> FlowPerformance:
+        """The flow's figures without its scores at `now` (recency, quality, attention),
+        for a selection that reads none of them (SCORE_FIELDS): they are zero here. A
+        large account's Coverage previews hundreds of flows and shows no score."""
+        return cls(
+            row=row,
+            window=window,
+            compare=compare,
+            stats=stats if stats_loaded else None,
+            flow=Flow.from_row(row),
+            usage_count=stats.usage,
+            success_rate=stats.success_rate.value,
+            guided_rate=stats.guided_rate.value,
+            avg_confidence=stats.avg_confidence,
+            recency_score=0.0,
+            quality_score=0.0,
+            needs_attention=False,
+            attention_reasons=[],
+        )
+
     @strawberry.field(
         description="The domain this flow covers (its category) in the same window, null "
         "when it has none."
@@ -176,6 +205,8 @@ STATS_FIELDS = frozenset(
         "attentionReasons",
     }
 )
+# The FlowPerformance fields computed from the flow's scores at the request's `now`.
+SCORE_FIELDS = frozenset({"recencyScore", "qualityScore", "needsAttention", "attentionReasons"})
 NOT_LOADED = FlowPeriodStats()
 
 
@@ -187,7 +218,12 @@ async def performances_of(
 ) -> list[FlowPerformance]:
     """The figures of `rows` in `window` for the current field's selection."""
     return await performances_of_rows(
-        info, window, rows, compare, with_stats=selects_any(info, STATS_FIELDS)
+        info,
+        window,
+        rows,
+        compare,
+        with_stats=selects_any(info, STATS_FIELDS),
+        with_scores=selects_any(info, SCORE_FIELDS),
     )
 
 
@@ -198,14 +234,21 @@ async def performances_of_rows(
     compare: ComparisonPeriod | None,
     *,
     with_stats: bool,
+    with_scores: bool = True,
 ) -> list[FlowPerformance]:
     """The figures of `rows` in `window`, their statistics loaded in one batch when
-    `with_stats` (else those fields, which nobody reads, come from zero usage)."""
+    `with_stats` (else those fields, which nobody reads, come from zero usage), scored at
+    the request's `now` when `with_scores` (else the scores, read by nobody, are zero)."""
     if with_stats:
         loader = info.context.loaders.flow_stats_by_flow
         stats = await loader.load_many([(window, row.id) for row in rows])
     else:
         stats = [NOT_LOADED] * len(rows)
+    if not with_scores:
+        return [
+            FlowPerformance.unscored(row, row_stats, window, compare, stats_loaded=with_stats)
+            for row, row_stats in zip(rows, stats, strict=True)
+        ]
     now = info.context.now
     return [
         FlowPerformance.of(

@@ -9,6 +9,8 @@ with a resolver, extension (the role guard), argument or object type takes the g
 path, and so does a plain leaf whose value the short path does not accept as is (null
 on a non-null field, a value its scalar refuses, an awaitable): reading an attribute has
 no side effect, so the generic path reads it again and reports the error as it always did.
+A plain leaf of graphql-core's Float, Int, String, Boolean or ID whose value is already what
+the scalar would return (a finite float, a 32-bit int, a str, a bool) is returned as it is.
 
 An object value (a list item, say) of an object type that does not check its values
 (no `is_type_of`) goes straight to its sub-selection, which is where graphql-core's value
@@ -38,6 +40,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.type import scalars
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -51,6 +54,20 @@ class PlainLeaf(NamedTuple):
     nullable: bool
     object_type: GraphQLObjectType | None = None
     field_type: GraphQLOutputType | None = None  # an object field's declared type
+    # The Python type whose values the leaf's scalar returns unchanged (see _PASS_THROUGH).
+    exact: type | None = None
+
+
+# graphql-core's own serializers return a finite float, a 32-bit int, a str or a bool
+# unchanged; `_read` returns such values without calling them (a tab's responses are
+# mostly numbers). Another serializer (a strawberry scalar override, say) is always called.
+_PASS_THROUGH: dict[Any, type] = {
+    scalars.serialize_float: float,
+    scalars.serialize_int: int,
+    scalars.serialize_string: str,
+    scalars.serialize_boolean: bool,
+    scalars.serialize_id: str,
+}
 
 
 _NOT_PLAIN = PlainLeaf("", None, False)
@@ -87,7 +104,9 @@ def _inspect(parent_type: GraphQLObjectType, name: str) -> PlainLeaf:
         return PlainLeaf(definition.python_name, None, nullable, type_, field.type)
     if not isinstance(type_, GraphQLScalarType | GraphQLEnumType):
         return _NOT_PLAIN
-    return PlainLeaf(definition.python_name, type_.coerce_output_value, nullable)
+    serialize = type_.coerce_output_value
+    exact = _PASS_THROUGH.get(serialize) if isinstance(type_, GraphQLScalarType) else None
+    return PlainLeaf(definition.python_name, serialize, nullable, exact=exact)
 
 
 # id(output type) -> (the type, the object type its values complete as directly, or None).
@@ -446,6 +465,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 _SEQUENCES = frozenset({list, tuple})
 
+_MIN_INT, _MAX_INT = scalars.GRAPHQL_MIN_INT, scalars.GRAPHQL_MAX_INT
+
 # Values of these exact types are neither errors nor awaitables: no need to ask.
 _BUILTIN_VALUES = frozenset({int, float, str, bool})
 
@@ -454,6 +475,16 @@ def _read(leaf: PlainLeaf, source: Any, is_awaitable: Any) -> Any:
     """The serialized value, or Undefined when the generic path must handle the field."""
     try:
         value = getattr(source, leaf.attribute)
+        kind = type(value)
+        if kind is leaf.exact:
+            if kind is float:
+                if value - value == 0.0:  # finite: inf - inf and nan are nan
+                    return value
+            elif kind is int:
+                if _MIN_INT <= value <= _MAX_INT:
+                    return value
+            else:
+                return value
         if value is None:
             return None if leaf.nullable else Undefined
         if type(value) not in _BUILTIN_VALUES and (

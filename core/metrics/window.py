@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,12 +12,22 @@ class Window:
     """Local days `first_day`..`last_day` in `timezone`, i.e. [start, end) in absolute time.
 
     `now` is the request's fixed clock, so every number of one response agrees.
+    Windows key the loaders' caches (a large Coverage looks up hundreds of (window, flow)
+    keys), so the hash of its four fields, an aware datetime's among them, is kept.
     """
 
     first_day: date
     last_day: date
     timezone: str
     now: datetime
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.first_day, self.last_day, self.timezone, self.now)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def zone(self) -> ZoneInfo:

@@ -122,3 +122,61 @@ async def test_an_id_that_is_not_a_uuid_is_a_user_error(
     body = await api.execute('{ flow(id: "not-a-uuid") { flow { id } } }', token=tenant.token)
     assert body["data"] == {"flow": None}
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+PREVIEW_SCORES = """
+query ($period: Period!) {
+  coverage(period: $period) {
+    domains {
+      name
+      plain: flows { flow { name } usageCount }
+      scored: flows(first: 5) { flow { name } successRate ...Scores }
+    }
+  }
+}
+fragment Scores on FlowPerformance { recencyScore qualityScore needsAttention attentionReasons }
+"""
+
+
+async def test_a_domains_flow_previews_are_scored_when_a_fragment_asks(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Previews that select no score skip scoring; the scores asked for (here through a
+    fragment, beside an unscored selection of the same list) are the flow's own."""
+    tenant = await new_tenant(sessionmaker)
+    b = tenant.builder
+    now = utc_now()
+    recent = await b.flow("Printer jam", "Printers", last_matched_at=now - 9 * DAY)
+    await b.flow("Toner", "printers")  # never matched: stale, recency 0
+    await b.session(now - 2 * DAY, domain="printers", status="resolved", flow_id=recent)
+    await b.session(now - 3 * DAY, domain="printers", status="escalated", flow_id=recent)
+    await b.session(now - 4 * DAY, domain="printers", status="escalated", tier="guided",
+                    flow_id=recent)  # fmt: skip
+
+    (domain,) = (await tenant.query(api, PREVIEW_SCORES, period="LAST_7_DAYS"))["coverage"][
+        "domains"
+    ]
+    assert domain["plain"] == [
+        {"flow": {"name": "Printer jam"}, "usageCount": 3},
+        {"flow": {"name": "Toner"}, "usageCount": 0},
+    ]
+    jam, toner = domain["scored"]
+    # 1 of 3 resolved, 1 of 3 guided, matched 9 days ago: recency 1 - 9/90.
+    assert jam.pop("recencyScore") == pytest.approx(1 - 9 / 90, abs=1e-4)
+    assert jam.pop("qualityScore") == pytest.approx(
+        0.5 / 3 + 0.3 / 3 + 0.2 * (1 - 9 / 90), abs=1e-4
+    )
+    assert jam == {
+        "flow": {"name": "Printer jam"},
+        "successRate": 1 / 3,
+        "needsAttention": True,
+        "attentionReasons": ["LOW_SUCCESS_RATE"],
+    }
+    assert toner == {
+        "flow": {"name": "Toner"},
+        "successRate": None,
+        "recencyScore": 0.0,
+        "qualityScore": 0.0,
+        "needsAttention": True,
+        "attentionReasons": ["STALE"],
+    }

@@ -104,7 +104,16 @@ async def test_plain_leaves_answer_as_the_generic_path() -> None:
 
 @pytest.mark.parametrize(
     ("attribute", "value"),
-    [("strict", None), ("count", "not a number"), ("rate", float("inf")), ("level", "GOOD")],
+    [
+        ("strict", None),
+        ("count", "not a number"),
+        ("rate", float("inf")),
+        ("rate", float("-inf")),
+        ("rate", float("nan")),
+        ("count", 2**31),
+        ("count", -(2**31) - 1),
+        ("level", "GOOD"),
+    ],
 )
 async def test_a_value_the_field_refuses_fails_as_on_the_generic_path(
     monkeypatch: pytest.MonkeyPatch, attribute: str, value: Any
@@ -118,6 +127,36 @@ async def test_a_value_the_field_refuses_fails_as_on_the_generic_path(
     assert lean.errors
     assert _errors(lean) == _errors(generic)
     assert lean.data == generic.data
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("count", True),  # a bool is no int to pass through: the scalar makes it 1
+        ("count", 2.0),
+        ("count", 2**31 - 1),
+        ("count", -(2**31)),
+        ("rate", 3),
+        ("rate", False),
+        ("rate", -0.0),
+        ("name", 5),
+        ("name", 0.5),
+    ],
+)
+async def test_a_value_the_scalar_converts_answers_as_on_the_generic_path(
+    monkeypatch: pytest.MonkeyPatch, attribute: str, value: Any
+) -> None:
+    converted = Point(
+        day=datetime.date(2026, 3, 3), count=1, rate=0.5, level=Level.GOOD, name="c", strict=3
+    )
+    setattr(converted, attribute, value)
+    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [converted])
+    generic, lean = await _both("{ points { count rate name } }")
+    assert lean.errors is None and generic.errors is None
+    assert lean.data == generic.data
+    assert [type(v) for v in lean.data["points"][0].values()] == [
+        type(v) for v in generic.data["points"][0].values()
+    ]
 
 
 async def test_a_field_with_an_extension_still_runs_it() -> None:
