@@ -82,6 +82,15 @@ async def _both(query: str) -> tuple[Any, Any]:
     return await generic.execute(query), await lean.execute(query)
 
 
+def _point_with(attribute: str, value: Any) -> Point:
+    """A valid point with one attribute set to `value` (of any type)."""
+    point = Point(
+        day=datetime.date(2026, 3, 3), count=1, rate=0.5, level=Level.GOOD, name="c", strict=3
+    )
+    setattr(point, attribute, value)
+    return point
+
+
 def _errors(result: Any) -> list[tuple[str, Any]]:
     return [(error.message, error.path) for error in result.errors or ()]
 
@@ -118,11 +127,9 @@ async def test_plain_leaves_answer_as_the_generic_path() -> None:
 async def test_a_value_the_field_refuses_fails_as_on_the_generic_path(
     monkeypatch: pytest.MonkeyPatch, attribute: str, value: Any
 ) -> None:
-    broken = Point(
-        day=datetime.date(2026, 3, 3), count=1, rate=0.5, level=Level.GOOD, name="c", strict=3
+    monkeypatch.setattr(
+        "tests.unit.test_lean_execution.POINTS", [*POINTS, _point_with(attribute, value)]
     )
-    setattr(broken, attribute, value)
-    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [*POINTS, broken])
     generic, lean = await _both("{ points { count rate level strict } }")
     assert lean.errors
     assert _errors(lean) == _errors(generic)
@@ -146,11 +153,7 @@ async def test_a_value_the_field_refuses_fails_as_on_the_generic_path(
 async def test_a_value_the_scalar_converts_answers_as_on_the_generic_path(
     monkeypatch: pytest.MonkeyPatch, attribute: str, value: Any
 ) -> None:
-    converted = Point(
-        day=datetime.date(2026, 3, 3), count=1, rate=0.5, level=Level.GOOD, name="c", strict=3
-    )
-    setattr(converted, attribute, value)
-    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [converted])
+    monkeypatch.setattr("tests.unit.test_lean_execution.POINTS", [_point_with(attribute, value)])
     generic, lean = await _both("{ points { count rate name } }")
     assert lean.errors is None and generic.errors is None
     assert lean.data == generic.data
