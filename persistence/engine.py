@@ -56,7 +56,8 @@ def create_engine(
     closes its sockets, which asyncpg notices while the connection idles in the pool, so
     no round trip is spent per checkout (SQLAlchemy's pre-ping cost ~1.7 ms on each of a
     request's several batches here). A connection cut without the socket noticing fails
-    its statement; SQLAlchemy then invalidates the pool and the next checkouts reconnect.
+    its statement; the pool is then renewed (by SQLAlchemy for the statements it sends, by
+    the read snapshot for its own) and the next checkouts reconnect.
 
     `pool_timeout_s` bounds the wait for a free connection and `connect_timeout_s` the
     wait for a new one, so an outage fails requests fast instead of queueing them.

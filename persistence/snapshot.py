@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 from asyncpg.transaction import Transaction
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,6 +29,11 @@ from persistence.reader import Reader, driver_of
 from persistence.tenancy import AccountState, bind_account_read_state
 
 T = TypeVar("T")
+
+
+# What a statement raises when its connection is gone (the server closed it, or a
+# network cut it) before asyncpg noticed; once it has, the connection says it is closed.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, OSError)
 
 
 class SnapshotClosedError(RuntimeError):
@@ -50,6 +56,7 @@ class ReadSnapshot:
         self._turn = asyncio.Lock()
         self._readers: set[asyncio.Task[object]] = set()
         self._closed = False
+        self._closing: asyncio.Future[None] | None = None
         # The first failed read: the transaction is aborted then, so every later read of
         # the request fails the same way (and the error keeps its code).
         self._failure: Exception | None = None
@@ -112,21 +119,28 @@ class ReadSnapshot:
 
         A read still running (its request was cancelled by the request timeout) is
         cancelled first, so the connection goes back to the pool before this returns.
+        The ending runs in a task of its own that a cancelled caller does not stop (the
+        request deadline may fire while it commits), and every later call waits for it.
         """
-        if self._closed:
-            return
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._end(asyncio.current_task()))
+        await asyncio.shield(self._closing)
+
+    async def _end(self, caller: asyncio.Task[object] | None) -> None:
         self._closed = True
-        current = asyncio.current_task()
-        pending = [task for task in self._readers if task is not current and not task.done()]
+        pending = [task for task in self._readers if task is not caller and not task.done()]
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         connection, self._connection = self._connection, None
         transaction, self._transaction = self._transaction, None
-        self._reader = None
+        reader, self._reader = self._reader, None
         if connection is None:
             return
+        lost = isinstance(self._failure, CONNECTION_LOST) or (
+            reader is not None and reader.driver.is_closed()
+        )
         try:
             if self._interrupted or transaction is None:
                 await connection.invalidate()
@@ -134,7 +148,11 @@ class ReadSnapshot:
                 await transaction.rollback()
             else:
                 await transaction.commit()
-        except Exception:
+        except BaseException:
             await connection.invalidate()
         finally:
             await connection.close()
+        if lost:
+            # As SQLAlchemy does on a disconnect: the pool's other connections were made
+            # before it and may be as dead, so the next checkouts make new ones.
+            await self._engine.dispose(close=False)

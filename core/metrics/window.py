@@ -29,6 +29,10 @@ class Window:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Window], tuple[date, date, str, datetime]]:
+        # Rebuilt from its fields: a str's hash differs from one process to another.
+        return (Window, (self.first_day, self.last_day, self.timezone, self.now))
+
     @property
     def zone(self) -> ZoneInfo:
         return zone_or_utc(self.timezone)

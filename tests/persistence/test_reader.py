@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from persistence.engine import create_sessionmaker
+from persistence.engine import asyncpg_dsn, create_sessionmaker
 from persistence.reader import Reader, compiled, driver_of
 from persistence.snapshot import ReadSnapshot
 from persistence.tenancy import account_transaction
@@ -39,6 +41,16 @@ async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
+@asynccontextmanager
+async def database_of(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection to `engine`'s database, outside its pool."""
+    connection = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 async def _state_after(engine: AsyncEngine) -> dict[str, Any]:
     """The pooled connection as the next checkout finds it."""
     async with engine.connect() as connection:
@@ -49,6 +61,21 @@ async def _state_after(engine: AsyncEngine) -> dict[str, Any]:
             " coalesce(current_setting('app.current_account_id', true), '') AS account"
         )
         return {"in_transaction": driver.is_in_transaction(), **dict(row)}
+
+
+async def _slow_read_under_way(engine: AsyncEngine) -> tuple[ReadSnapshot, asyncio.Task[Any]]:
+    """A snapshot with a five-second statement running on its connection."""
+    snapshot = ReadSnapshot(create_sessionmaker(engine), uuid.uuid4())
+    started = asyncio.Event()
+
+    async def slow(reader: Reader) -> Any:
+        started.set()
+        return await reader.rows("SELECT pg_sleep(5)", {})
+
+    task = asyncio.create_task(snapshot.read(slow))
+    await started.wait()
+    await asyncio.sleep(0.05)  # the statement is at the server
+    return snapshot, task
 
 
 async def test_listeners_of_the_engine_see_each_statement_with_its_arguments(
@@ -115,16 +142,7 @@ async def test_a_read_cancelled_mid_statement_throws_its_connection_away(
     one_connection: AsyncEngine,
 ) -> None:
     before = await _state_after(one_connection)
-    snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
-    started = asyncio.Event()
-
-    async def slow(reader: Reader) -> Any:
-        started.set()
-        return await reader.rows("SELECT pg_sleep(5)", {})
-
-    task = asyncio.create_task(snapshot.read(slow))
-    await started.wait()
-    await asyncio.sleep(0.05)
+    snapshot, task = await _slow_read_under_way(one_connection)
     await snapshot.close()  # as the request timeout does: cancels the read, then ends
     assert task.cancelled()
     after = await _state_after(one_connection)
@@ -153,3 +171,40 @@ async def test_a_reader_reads_inside_a_sessions_transaction(
     assert first["pid"] == second["pid"]
     # The same transaction: the id SQLAlchemy's statement assigned is the reader's.
     assert first["xact"] is None and second["xact"] is not None
+
+
+async def test_a_close_cancelled_midway_still_ends_the_snapshot(
+    one_connection: AsyncEngine,
+) -> None:
+    """The request deadline may cancel `close` while it waits for a read to stop: the
+    ending goes on, and the next `close` (the view's, in its `finally`) waits for it."""
+    before = await _state_after(one_connection)
+    snapshot, read = await _slow_read_under_way(one_connection)
+    closing = asyncio.create_task(snapshot.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    await snapshot.close()
+    assert read.cancelled()
+    after = await _state_after(one_connection)
+    assert after["in_transaction"] is False
+    assert after["pid"] != before["pid"]  # cancelled mid-statement: thrown away
+
+
+async def test_a_lost_connection_renews_the_pool(one_connection: AsyncEngine) -> None:
+    """As SQLAlchemy does on a disconnect: the pool's other connections may be as dead."""
+    pool = one_connection.sync_engine.pool
+    snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
+    first = await snapshot.read(lambda reader: reader.row(_BACKEND, {}))
+    assert first is not None
+    async with database_of(one_connection) as other:
+        # With a timeout, PostgreSQL answers once the backend has exited.
+        assert await other.fetchval("SELECT pg_terminate_backend($1, 5000)", first["pid"])
+    await asyncio.sleep(0.1)  # the server's goodbye, then the socket's close, reach asyncpg
+    with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+        await snapshot.read(lambda reader: reader.rows("SELECT 1", {}))
+    await snapshot.close()
+    assert one_connection.sync_engine.pool is not pool
+    after = await _state_after(one_connection)
+    assert after["pid"] != first["pid"] and after["in_transaction"] is False
