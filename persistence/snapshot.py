@@ -123,11 +123,11 @@ class ReadSnapshot:
         request deadline may fire while it commits), and every later call waits for it.
         """
         if self._closing is None:
+            self._closed = True  # no read starts from now on
             self._closing = asyncio.ensure_future(self._end(asyncio.current_task()))
         await asyncio.shield(self._closing)
 
     async def _end(self, caller: asyncio.Task[object] | None) -> None:
-        self._closed = True
         pending = [task for task in self._readers if task is not caller and not task.done()]
         for task in pending:
             task.cancel()
