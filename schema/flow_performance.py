@@ -122,35 +122,6 @@ class FlowPerformance:
             attention_reasons=[AttentionReason(reason.value) for reason in scores.reasons],
         )
 
-    @classmethod
-    def unscored(
-        cls,
-        row: FlowRow,
-        stats: FlowPeriodStats,
-        window: Window,
-        compare: ComparisonPeriod | None = None,
-        *,
-        stats_loaded: bool = True,
-    ) -> FlowPerformance:
-        """The flow's figures without its scores at `now` (recency, quality, attention),
-        for a selection that reads none of them (SCORE_FIELDS): they are zero here. A
-        large account's Coverage previews hundreds of flows and shows no score."""
-        return cls(
-            row=row,
-            window=window,
-            compare=compare,
-            stats=stats if stats_loaded else None,
-            flow=Flow.from_row(row),
-            usage_count=stats.usage,
-            success_rate=stats.success_rate.value,
-            guided_rate=stats.guided_rate.value,
-            avg_confidence=stats.avg_confidence,
-            recency_score=0.0,
-            quality_score=0.0,
-            needs_attention=False,
-            attention_reasons=[],
-        )
-
     @strawberry.field(
         description="The domain this flow covers (its category) in the same window, null "
         "when it has none."
@@ -244,15 +215,15 @@ async def performances_of_rows(
         stats = await loader.load_many([(window, row.id) for row in rows])
     else:
         stats = [NOT_LOADED] * len(rows)
-    if not with_scores:
-        return [
-            FlowPerformance.unscored(row, row_stats, window, compare, stats_loaded=with_stats)
-            for row, row_stats in zip(rows, stats, strict=True)
-        ]
     now = info.context.now
     return [
         FlowPerformance.of(
-            RankedFlow.of(row, row_stats, now), window, compare, stats_loaded=with_stats
+            RankedFlow.of(row, row_stats, now)
+            if with_scores
+            else RankedFlow.unscored(row, row_stats),
+            window,
+            compare,
+            stats_loaded=with_stats,
         )
         for row, row_stats in zip(rows, stats, strict=True)
     ]

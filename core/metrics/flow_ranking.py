@@ -60,6 +60,21 @@ class RankedFlow:
             reasons=tuple(formulas.attention_reasons(success, row.last_matched_at, now)),
         )
 
+    @classmethod
+    def unscored(cls, row: FlowRow, stats: FlowPeriodStats) -> RankedFlow:
+        """The flow's rates without its scores at a `now` (recency, quality and attention
+        zero), for a selection that shows none: a large account's Coverage previews
+        hundreds of flows and no score."""
+        return cls(
+            row=row,
+            stats=stats,
+            quality=0.0,
+            recency=0.0,
+            success_rate=stats.success_rate.value,
+            guided_rate=stats.guided_rate.value,
+            reasons=(),
+        )
+
 
 # The value each sort orders by; None (only a success rate can be) sorts last.
 _SORT_VALUE: dict[FlowSort, Callable[[RankedFlow], float | None]] = {

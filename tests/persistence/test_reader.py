@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -39,16 +38,6 @@ async def one_connection(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine whose pool holds a single connection, so every checkout gets it back."""
     async with database(database_url) as engine:
         yield engine
-
-
-@asynccontextmanager
-async def database_of(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A plain asyncpg connection to `engine`'s database, outside its pool."""
-    connection = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def _state_after(engine: AsyncEngine) -> dict[str, Any]:
@@ -192,15 +181,20 @@ async def test_a_close_cancelled_midway_still_ends_the_snapshot(
     assert after["pid"] != before["pid"]  # cancelled mid-statement: thrown away
 
 
-async def test_a_lost_connection_renews_the_pool(one_connection: AsyncEngine) -> None:
+async def test_a_lost_connection_renews_the_pool(
+    one_connection: AsyncEngine, database_url: str
+) -> None:
     """As SQLAlchemy does on a disconnect: the pool's other connections may be as dead."""
     pool = one_connection.sync_engine.pool
     snapshot = ReadSnapshot(create_sessionmaker(one_connection), uuid.uuid4())
     first = await snapshot.read(lambda reader: reader.row(_BACKEND, {}))
     assert first is not None
-    async with database_of(one_connection) as other:
+    other = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
         # With a timeout, PostgreSQL answers once the backend has exited.
         assert await other.fetchval("SELECT pg_terminate_backend($1, 5000)", first["pid"])
+    finally:
+        await other.close()
     await asyncio.sleep(0.1)  # the server's goodbye, then the socket's close, reach asyncpg
     with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
         await snapshot.read(lambda reader: reader.rows("SELECT 1", {}))
