@@ -23,7 +23,7 @@ from schema.limits.errors import RateLimited
 from service.observability import note_statement
 from service.response_cache import conditional
 from service.response_cache.entry import Entry, TierUnavailable
-from service.response_cache.key import DataState, cache_key, document_facts
+from service.response_cache.key import DataState, DocumentFacts, DocumentFactsMemo, cache_key
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
 from service.response_cache.version import (
@@ -103,8 +103,12 @@ class ResponseCache:
         lookup_server_settings: dict[str, str] | None = None,
         lookup_connect_timeout_s: float = 5.0,
         lookup_connections: int = LOOKUP_CONNECTIONS,
+        max_tokens: int = 2000,
     ) -> None:
+        """`max_tokens`: the schema's token limit, which the cache's own parse keeps too."""
         self.tier = tier
+        self._max_tokens = max_tokens
+        self._facts = DocumentFactsMemo()
         self.max_age_s = max_age_s
         self.hit_cost = hit_cost
         self.budget = budget
@@ -142,12 +146,17 @@ class ResponseCache:
             },
             lookup_connect_timeout_s=settings.connect_timeout_s,
             lookup_connections=settings.response_cache_lookup_connections,
+            max_tokens=settings.max_query_tokens,
         )
+
+    def facts(self, query: str) -> DocumentFacts | None:
+        """The text's normalized digest and operations, parsed under the token limit."""
+        return self._facts.facts(query, self._max_tokens)
 
     def trust(self, kind: str, query: str, operation: str | None) -> None:
         """Look `query` up from its first request on (first-party documents: every
         worker shares entries of the tabs at once, without a first execution each)."""
-        facts = document_facts(query)
+        facts = self.facts(query)
         if facts is not None and len(self._answered) < self._max_shapes:
             self._answered.add((kind, facts.digest, operation or ""))
 
@@ -170,7 +179,7 @@ class ResponseCache:
         if principal is None:
             count("bypass", "anonymous")
             return Ticket()
-        facts = document_facts(query) if query else None
+        facts = self.facts(query) if query else None
         if facts is None or not facts.is_query(operation):
             count("bypass", "not_a_query")
             return Ticket()

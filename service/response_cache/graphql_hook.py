@@ -26,7 +26,6 @@ from schema.limits.query_cost import QueryCost
 from service.response_cache import conditional
 from service.response_cache.cache import ResponseCache, Ticket, attach, attached
 from service.response_cache.entry import Entry
-from service.response_cache.key import document_facts
 
 _RESPONSE_ATTR = "_flowpilot_response_cache"
 _LOOKED_UP = "flowpilot.response_cache.looked_up"
@@ -49,7 +48,7 @@ class GraphQLCacheHook:
         self.cache = ResponseCache.from_settings(settings, budget or schema_budget(schema))
         for tab in TAB_DOCUMENTS:
             document = tab_query(tab)
-            facts = document_facts(document)
+            facts = self.cache.facts(document)
             for operation in (None, *(facts.queries if facts else ())):
                 self.cache.trust("graphql", document, operation)
                 self.cache.trust("csv", document, operation)

@@ -3,14 +3,16 @@
 Account, access class (role), the normalized document, operation, canonical variables,
 the database epoch and the account's data version, and the account's local date (the
 windows are local days). Documents are normalized once per distinct text, so a hit
-costs no parse.
+costs no parse. That parse is held to the schema's token limit (a hostile text costs
+what strawberry's own limited parse costs, not its full length), and the memo of facts
+is keyed by the text's digest, so it never pins the texts themselves.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,11 +34,38 @@ class DocumentFacts:
         return self.queries.get(operation, False)
 
 
-@functools.lru_cache(maxsize=2048)
-def document_facts(query: str) -> DocumentFacts | None:
-    """The normalized document's digest and its operations; None when it does not parse."""
+FACTS_MEMO_SIZE = 2048
+
+
+class DocumentFactsMemo:
+    """Facts of recently seen texts (None for one that does not parse within the limit),
+    least recently used first out; keyed by (SHA-256 of the text, token limit)."""
+
+    def __init__(self, maxsize: int = FACTS_MEMO_SIZE) -> None:
+        self.maxsize = maxsize
+        self._facts: OrderedDict[tuple[bytes, int], DocumentFacts | None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def facts(self, query: str, max_tokens: int) -> DocumentFacts | None:
+        text_digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
+        key = (text_digest, max_tokens)
+        if key in self._facts:
+            self._facts.move_to_end(key)
+            return self._facts[key]
+        facts = parse_facts(query, max_tokens)
+        self._facts[key] = facts
+        if len(self._facts) > self.maxsize:
+            self._facts.popitem(last=False)
+        return facts
+
+
+def parse_facts(query: str, max_tokens: int) -> DocumentFacts | None:
+    """The normalized document's digest and its operations; None when it does not parse
+    within `max_tokens` (the request then meets the same refusal from strawberry)."""
     try:
-        document = parse(query)
+        document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return None
     queries = {

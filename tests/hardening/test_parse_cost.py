@@ -7,18 +7,28 @@ tokens) by an unlimited parse that labelled metrics, before the token was checke
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from graphql.language.lexer import Lexer
 
-from tests.graphql_client import ApiClient, token_for
+from service.response_cache.key import DocumentFactsMemo
+from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 from tests.hardening.support import codes
 
 MAX_TOKENS = 2000  # the test settings' QUERY_MAX_TOKENS (the default)
 JUNK = "{xq " + "a " * 32_000 + "}"  # about 64 KB, under the request size limit
+
+
+@pytest.fixture(scope="module")
+async def cached_api(database_url: str) -> AsyncIterator[ApiClient]:
+    """The app with its response cache on: the cache parses texts of its own."""
+    async with running_app(settings_for_tests(database_url, response_cache=True)) as client:
+        yield client
 
 
 @pytest.fixture
@@ -64,3 +74,37 @@ async def test_an_authenticated_document_is_parsed_only_up_to_the_token_limit(
     response = await api.http.post("/graphql", json=body, headers=headers)
     assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
     assert 0 < lexed[0] <= MAX_TOKENS + 2
+
+
+@pytest.mark.parametrize("operation_name", [None, "Anything"])
+async def test_with_the_cache_on_a_document_is_parsed_only_up_to_the_token_limit(
+    cached_api: ApiClient, lexed: list[int], operation_name: str | None
+) -> None:
+    """The cache's own parse (its key's normalized digest) keeps the token limit too: at
+    most the cache's and strawberry's limited parses, not the text's 32,000 tokens."""
+    body: dict[str, Any] = {"query": JUNK + f" # {uuid.uuid4()}"}
+    if operation_name is not None:
+        body["operationName"] = operation_name
+    headers = {"Authorization": f"Bearer {token_for(uuid.uuid4(), role='engineer')}"}
+    response = await cached_api.http.post("/graphql", json=body, headers=headers)
+    assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
+    assert 0 < lexed[0] <= 2 * (MAX_TOKENS + 2)
+
+
+def test_the_cache_remembers_a_texts_facts_without_keeping_the_text() -> None:
+    """2,048 remembered 64 KB texts would pin 130 MiB per worker: the memo keeps digests."""
+    memo = DocumentFactsMemo(maxsize=200)
+    texts = ["{ a " + "b " * 30_000 + f"}} # {n}" for n in range(100)]  # 60 KB each
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for text in texts:
+            assert memo.facts(text, MAX_TOKENS) is None  # over the limit: no document
+        gc.collect()  # a refused parse's error and traceback are garbage, not kept
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(memo) == 100
+    assert kept < 200_000, kept  # the texts alone are 6 MB
+    assert memo.facts(texts[0], MAX_TOKENS) is None
+    assert memo.facts("{ a }", MAX_TOKENS) is not None
