@@ -192,6 +192,10 @@ class Settings:
     # The lookup's own asyncpg pool: at most this many connections per engine and worker.
     response_cache_lookup_connections: int = setting("ANALYTICS_CACHE_LOOKUP_CONNECTIONS", 4)
     redis_url: str | None = setting("REDIS_URL", None)
+    # /metrics answers only requests with `Authorization: Bearer <this>` when set.
+    metrics_token: str | None = setting("METRICS_TOKEN", None)
+    # Seals the values the cache keeps in Redis (HMAC); derived from AUTH_JWT_SECRET if unset.
+    response_cache_signing_key: str | None = setting("ANALYTICS_CACHE_SIGNING_KEY", None)
 
     # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
     # embedded database it started.
@@ -214,6 +218,18 @@ class Settings:
             raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
         if self.response_cache_lookup_connections <= 0:
             raise SettingsError("ANALYTICS_CACHE_LOOKUP_CONNECTIONS must be above 0")
+        if self.redis_url is not None and not self.redis_url.lower().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise SettingsError(
+                "REDIS_URL must be a redis://, rediss:// (TLS) or unix:// URL, "
+                "with the password in it when Redis requires AUTH"
+            )
+        signing_key = self.response_cache_signing_key
+        if signing_key is not None and len(signing_key.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"ANALYTICS_CACHE_SIGNING_KEY must be at least {MIN_JWT_SECRET_BYTES} bytes"
+            )
 
     @property
     def embedded(self) -> bool:

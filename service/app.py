@@ -110,7 +110,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
             Route("/static/{name}", static_file, methods=["GET"]),
-            Route("/metrics", MetricsEndpoint(lambda: database_engines(app)).handle),
+            Route(
+                "/metrics",
+                MetricsEndpoint(lambda: database_engines(app), settings.metrics_token).handle,
+            ),
             *insights_routes(settings),
         ],
         middleware=[

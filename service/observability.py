@@ -8,6 +8,7 @@ one log line (ids only: no tokens, secrets or personal data) and updates the met
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -285,10 +286,24 @@ def database_engines(app: Any) -> dict[str, AsyncEngine]:
 
 
 class MetricsEndpoint:
-    """`GET /metrics` in the Prometheus text format."""
+    """`GET /metrics` in the Prometheus text format; behind a bearer token when one is set
+    (METRICS_TOKEN): the counters describe every tenant's traffic together, which is the
+    operator's to read, not a tenant's."""
 
-    def __init__(self, engines: Callable[[], dict[str, AsyncEngine]]) -> None:
+    def __init__(
+        self, engines: Callable[[], dict[str, AsyncEngine]], token: str | None = None
+    ) -> None:
         self.registry = app_registry(engines)
+        self._expected = f"Bearer {token}".encode() if token else None
 
     async def handle(self, request: Request) -> Response:
+        if self._expected is not None:
+            sent = (request.headers.get("authorization") or "").encode()
+            if not hmac.compare_digest(sent, self._expected):
+                return Response(
+                    "metrics need Authorization: Bearer <METRICS_TOKEN>\n",
+                    401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                    media_type="text/plain",
+                )
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

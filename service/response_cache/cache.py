@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, DocumentFacts, DocumentFactsMemo, cache_key
 from service.response_cache.memory import MemoryTier
 from service.response_cache.metrics import count
+from service.response_cache.seal import EntrySeal, ForgedEntry, derived_key
 from service.response_cache.version import (
     LOOKUP_CONNECTIONS,
     ReaderDown,
@@ -34,6 +36,9 @@ from service.response_cache.version import (
 )
 
 logger = logging.getLogger(__name__)
+# How far ahead of this host's clock an entry's `stored_at` may be (hosts' clocks differ a
+# little); an entry further ahead would outlive the maximum age, so it is not served.
+CLOCK_SKEW_S = 1.0
 
 
 class Tier(Protocol):
@@ -60,6 +65,11 @@ class Identity:
     @property
     def shape(self) -> tuple[str, str, str]:
         return (self.kind, self.document, self.operation or "")
+
+    @property
+    def account_shape(self) -> tuple[str, str, str, str]:
+        """The shape as one account sent it: what "answered before" is kept by."""
+        return (str(self.account_id), *self.shape)
 
     def key(self, state: DataState) -> str:
         return cache_key(
@@ -89,8 +99,10 @@ class ResponseCache:
     """A lookup reads the latest committed state in one round trip and serves an entry
     of exactly that state. A miss executes in its snapshot and is tagged with the state
     that snapshot shows (read after execution, in the same snapshot). Documents never
-    answered whole in this process are not looked up at all: a query refused as too
-    complex, invalid or forbidden still runs no SQL."""
+    answered whole for this account in this process are not looked up at all: a query
+    refused as too complex, invalid or forbidden still runs no SQL. "Answered" is kept per
+    account (the first-party documents, trusted, aside), so no outcome an account sees
+    depends on what another account sent."""
 
     def __init__(
         self,
@@ -112,7 +124,8 @@ class ResponseCache:
         self.max_age_s = max_age_s
         self.hit_cost = hit_cost
         self.budget = budget
-        self._answered: set[tuple[str, str, str]] = set()
+        self._trusted: set[tuple[str, str, str]] = set()
+        self._answered: OrderedDict[tuple[str, str, str, str], None] = OrderedDict()
         self._max_shapes = max_shapes
         # One lean reader of the current state per database the requests read.
         self._readers: dict[AsyncEngine, StateReader] = {}
@@ -127,7 +140,11 @@ class ResponseCache:
         if settings.response_cache and settings.redis_url:
             from service.response_cache.redis_tier import RedisTier
 
-            tier = RedisTier(settings.redis_url, settings.response_cache_redis_timeout_s)
+            signing_key = settings.response_cache_signing_key
+            seal = EntrySeal(
+                signing_key.encode() if signing_key else derived_key(settings.jwt_secret)
+            )
+            tier = RedisTier(settings.redis_url, settings.response_cache_redis_timeout_s, seal)
         elif settings.response_cache:
             tier = MemoryTier(settings.response_cache_max_bytes)
         return cls(
@@ -157,8 +174,8 @@ class ResponseCache:
         """Look `query` up from its first request on (first-party documents: every
         worker shares entries of the tabs at once, without a first execution each)."""
         facts = self.facts(query)
-        if facts is not None and len(self._answered) < self._max_shapes:
-            self._answered.add((kind, facts.digest, operation or ""))
+        if facts is not None:
+            self._trusted.add((kind, facts.digest, operation or ""))
 
     async def lookup(
         self,
@@ -186,7 +203,7 @@ class ResponseCache:
         identity = Identity(
             kind, principal.account_id, principal.role, facts.digest, operation, variables
         )
-        if identity.shape not in self._answered:
+        if identity.shape not in self._trusted and not self._answered_before(identity):
             count("miss", "first_sight")
             return Ticket(identity=identity)
         state = await self._current_state(context)
@@ -198,7 +215,16 @@ class ResponseCache:
         except TierUnavailable:
             count("bypass", "tier_unavailable")
             return Ticket()
-        if entry is None or time.time() - entry.stored_at >= self.max_age_s:
+        except ForgedEntry as error:
+            logger.warning("response cache: refused a stored value (%s)", error)
+            count("miss", "forged_entry")  # executed, and its answer replaces the value
+            return Ticket(identity=identity)
+        age = None if entry is None else time.time() - entry.stored_at
+        if age is not None and age < -CLOCK_SKEW_S:
+            logger.warning("response cache: refused an entry stored %.1f s in the future", -age)
+            count("miss", "future_entry")
+            return Ticket(identity=identity)
+        if entry is None or age is None or age >= self.max_age_s:
             count("miss")
             # The key comes from the snapshot after execution: it may see a newer state.
             return Ticket(identity=identity)
@@ -213,6 +239,12 @@ class ResponseCache:
         count("not_modified" if ticket.not_modified else "hit")
         return ticket
 
+    def _answered_before(self, identity: Identity) -> bool:
+        if identity.account_shape not in self._answered:
+            return False
+        self._answered.move_to_end(identity.account_shape)
+        return True
+
     def _charge(self, account: str) -> float | None:
         if self.budget is None or self.hit_cost <= 0:
             return None
@@ -224,8 +256,10 @@ class ResponseCache:
         ticket.entry = entry
         if self.tier is None or ticket.key is None or ticket.identity is None or self._closed:
             return entry
-        if len(self._answered) < self._max_shapes:
-            self._answered.add(ticket.identity.shape)
+        self._answered[ticket.identity.account_shape] = None
+        self._answered.move_to_end(ticket.identity.account_shape)
+        while len(self._answered) > self._max_shapes:
+            self._answered.popitem(last=False)
         try:
             await self.tier.set(ticket.key, entry, self.max_age_s)
         except TierUnavailable:

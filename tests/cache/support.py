@@ -22,6 +22,8 @@ class Outcomes:
         ("not_modified", ""),
         ("miss", ""),
         ("miss", "first_sight"),
+        ("miss", "forged_entry"),
+        ("miss", "future_entry"),
         ("bypass", "not_a_query"),
         ("bypass", "tier_unavailable"),
     )
