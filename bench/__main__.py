@@ -57,6 +57,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     adopt.add_argument("--scale", choices=list(SCALES), required=True)
     adopt.add_argument("--database-url", default=None)
+    live = commands.add_parser(
+        "migrate-live",
+        help="migrate a generated dataset made the product's database while product writers work",
+    )
+    live.add_argument("--scale", choices=list(SCALES), required=True)
+    live.add_argument("--database-url", default=None)
+    live.add_argument("--quiet-seconds", type=float, default=60.0)
+    live.add_argument(
+        "--keep-rls",
+        action="store_true",
+        help="leave the generated tables' row-level security (default: the product has none)",
+    )
+    live.add_argument("--sessions-per-s", type=float, default=20.0)
+    live.add_argument("--resolves-per-s", type=float, default=20.0)
+    live.add_argument("--psa-per-s", type=float, default=10.0)
+    live.add_argument("--reads-per-s", type=float, default=10.0)
     day = commands.add_parser(
         "day", help="a realistic day of dashboard traffic: cache off, in-process, Redis"
     )
@@ -127,6 +143,28 @@ def _command(args: argparse.Namespace) -> int:
         save_adoption(adopted.as_dict(), " ".join(["python -m bench", *sys.argv[1:]]))
         summary = {k: v for k, v in adopted.as_dict().items() if k != "batches"}
         print(json.dumps(summary, indent=2))
+        return 0
+    if args.command == "migrate-live":
+        from bench.live_migration import live_migration
+        from bench.live_migration import table as phase_table
+        from bench.product_load import LoadOptions
+        from bench.report import save_live_migration
+
+        load = LoadOptions(
+            args.sessions_per_s, args.resolves_per_s, args.psa_per_s, args.reads_per_s
+        )
+        live_report = asyncio.run(
+            live_migration(
+                args.scale,
+                args.database_url,
+                quiet_s=args.quiet_seconds,
+                keep_rls=args.keep_rls,
+                options=load,
+            )
+        )
+        save_live_migration(live_report, " ".join(["python -m bench", *sys.argv[1:]]))
+        print(phase_table(live_report))
+        print(json.dumps({k: v for k, v in live_report.items() if k != "phases"}, indent=2))
         return 0
     if args.command == "run":
         from bench.run import RunOptions, run

@@ -78,6 +78,13 @@ def save_adoption(report: dict[str, Any], command: str) -> None:
     )
 
 
+def save_live_migration(report: dict[str, Any], command: str) -> None:
+    _write(
+        RESULTS_DIR / f"{report['scale']}.live_migration.json",
+        {**report, "command": command, "commit": commit(), "at": datetime.now(UTC).isoformat()},
+    )
+
+
 def save_results(results: dict[str, Any], path: Path | None = None) -> Path:
     target = path or RESULTS_DIR / f"{results['scale']}.json"
     _write(target, results)
