@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from persistence.engine import create_engine
 from persistence.migrate import head_revision
+from persistence.product_rls import group_step
 from tests.persistence.product_database import create_product_tables
 from tests.persistence.test_adoption import adopt, insert_product_rows
 from tests.service.test_cli import SECRET, assert_one_line_failure, run
@@ -35,18 +36,41 @@ async def _has_version_table(url: str) -> bool:
         await engine.dispose()
 
 
+def _bind(table: str) -> list[str]:
+    """The dry-run's two lines for the policies that bind the analytics' role on `table`."""
+    return [
+        f"would add policy flowpilot_analytics_bound on {table} (restrictive, for members of "
+        "flowpilot_analytics only): they see and change no account but the one their "
+        "transaction is bound to, whatever other policies allow; other roles are not affected",
+        f"would add policy flowpilot_analytics_tenant on {table} (for members of "
+        "flowpilot_analytics only): they see and change the rows of that account; other roles "
+        "are not affected",
+    ]
+
+
+async def _ensure_group(url: str) -> None:
+    """The server's analytics group, as any earlier adoption on it leaves it."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            step = await connection.run_sync(group_step)
+            await connection.execute(text(step.sql))
+    finally:
+        await engine.dispose()
+
+
 async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_url: str) -> None:
     await _product_database(empty_database_url)
+    await _ensure_group(empty_database_url)
 
     dry = run("migrate", "--dry-run", DATABASE_URL=empty_database_url)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [
         "the database holds the product tables without migration history: adopting them",
         "schema check: the product tables have what the analytics need",
-        "would enable row-level security on trees",
-        "would force row-level security on trees",
-        "would create policy tenant_isolation on trees",
-        "would force row-level security on users",
+        "would use the role flowpilot_analytics, which the server has already: the policies "
+        "below apply to its members only",
+        *[line for table in ("accounts", "ai_sessions", "trees", "users") for line in _bind(table)],
         "would create index ix_trees_account_id on trees (account_id)",
         "would create index ix_ai_sessions_user on ai_sessions (user_id)",
         "would record 0001_baseline as present (no product table is created)",
