@@ -15,7 +15,9 @@ product's roles (other than the owner and roles that bypass it) unless a policy 
 them through. So by default such a table is refused, one line each; with
 `--enable-row-security` it is enabled together with `flowpilot_analytics_others`, a
 policy that lets every role outside the group see and write every row, created first so
-that no product statement ever runs between the two without it.
+that no product statement ever runs between the two without it. A table with row-level
+security off but policies of its own is refused even then: enabling would wake them
+(a restrictive one would hide rows, any one can fail on a bad setting).
 """
 
 from __future__ import annotations
@@ -49,15 +51,13 @@ class Step(NamedTuple):
 class TableSecurity(NamedTuple):
     table: str
     enabled: bool
-    policies: dict[str, bool]  # name -> permissive
+    policies: set[str]
 
 
 def read_tables(connection: Connection, tables: tuple[str, ...]) -> list[TableSecurity]:
     rows = connection.execute(
         text(
-            "SELECT c.relname, c.relrowsecurity, coalesce(array_agg(p.polname ORDER BY "
-            "p.polname) FILTER (WHERE p.oid IS NOT NULL), '{}')::text[], "
-            "coalesce(array_agg(p.polpermissive ORDER BY p.polname) "
+            "SELECT c.relname, c.relrowsecurity, coalesce(array_agg(p.polname::text) "
             "FILTER (WHERE p.oid IS NOT NULL), '{}') "
             "FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid "
             "WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY(:names) "
@@ -65,10 +65,7 @@ def read_tables(connection: Connection, tables: tuple[str, ...]) -> list[TableSe
         ),
         {"names": list(tables)},
     )
-    return [
-        TableSecurity(table, enabled, dict(zip(names, permissive, strict=True)))
-        for table, enabled, names, permissive in rows
-    ]
+    return [TableSecurity(table, enabled, set(names)) for table, enabled, names in rows]
 
 
 def group_step(connection: Connection, group: str = ANALYTICS_GROUP) -> Step:
@@ -195,11 +192,11 @@ def steps(
     found: list[Step] = []
     refusals: list[str] = []
     for table, enabled, policies in read_tables(connection, tables):
-        restrictive = sorted(name for name, permissive in policies.items() if not permissive)
-        if not enabled and restrictive:
+        if not enabled and policies:
+            # Asleep while it is off: enabling would start checking them for the product.
             refusals.append(
                 f"{table}: row-level security is off, and enabling it would start applying "
-                f"its restrictive policies ({', '.join(restrictive)}) to the product's roles: "
+                f"its policies ({', '.join(sorted(policies))}) to the product's roles: "
                 "enable it when the product is ready for that, then migrate"
             )
             continue

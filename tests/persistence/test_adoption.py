@@ -574,9 +574,7 @@ async def test_a_role_bound_by_row_level_security_may_not_adopt(product: AsyncEn
     async with product.connect() as connection:
         transaction = await connection.begin()
         try:
-            await connection.execute(
-                text(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS CREATEROLE")
-            )
+            await connection.execute(text(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS CREATEROLE"))
             await connection.execute(text(f"SET LOCAL ROLE {role}"))
             planned = await connection.run_sync(adoption.plan, "head")
         finally:
