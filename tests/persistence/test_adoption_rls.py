@@ -27,8 +27,9 @@ from persistence.engine import asyncpg_dsn, create_engine
 from persistence.product_rls import group_difference, group_step, unbound_role
 from persistence.product_schema import PRODUCT_TABLES
 from persistence.roles import drop_app_role, ensure_app_role
+from tests.graphql_client import running_app, settings_for_tests, token_for
 from tests.persistence.product_database import create_product_tables
-from tests.persistence.test_adoption import ACME, GLOBEX, insert_product_rows
+from tests.persistence.test_adoption import ACME, GLOBEX, QUERIES, insert_product_rows
 
 PASSWORD = "product-role-password"
 GROUP = "flowpilot_analytics"
@@ -257,6 +258,20 @@ async def test_the_api_role_is_bound_to_one_account_on_every_product_table(
             "bind it to one account on the product's tables: run "
             f"`python main.py create-app-role --name {product_role}` as the migrating role"
         )
+
+
+async def test_the_api_serves_each_account_its_own_sessions_as_the_api_role(
+    api_role: str, empty_database_url: str
+) -> None:
+    url = make_url(empty_database_url).set(username=api_role, password=PASSWORD)
+    query = (QUERIES / "overview.graphql").read_text()
+    async with running_app(settings_for_tests(url.render_as_string(hide_password=False))) as api:
+        acme = (await api.data(query, token=token_for(ACME)))["overview"]
+        globex = (await api.data(query, token=token_for(GLOBEX)))["overview"]
+    # Acme's five FlowPilot sessions of the last 30 days; Globex's one resolved Billing one.
+    assert (acme["sessionCount"], acme["resolutionRate"]) == (5, 0.4)
+    assert (globex["sessionCount"], globex["resolutionRate"]) == (1, 1.0)
+    assert [domain["name"] for domain in globex["domains"]] == ["Billing"]
 
 
 async def test_a_database_built_by_the_migrations_binds_every_role(engine: AsyncEngine) -> None:
