@@ -158,7 +158,8 @@ def _enable_steps(table: str, group: str) -> list[Step]:
             f"enable row-level security on {table} (not forced: its owner is not affected): "
             f"the product's roles keep every row through {OTHERS_POLICY}, but their "
             "conditions with operators that are not leakproof (LIKE, regular expressions, "
-            "jsonb) are checked after the policy and can no longer use an index",
+            "jsonb) are checked after the policy and can no longer use an index, and their "
+            "COPY FROM into it fails",
         ),
     ]
 

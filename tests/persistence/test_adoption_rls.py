@@ -320,7 +320,8 @@ async def test_a_table_without_row_level_security_is_enabled_only_behind_the_fla
         "enable row-level security on trees (not forced: its owner is not affected): the "
         "product's roles keep every row through flowpilot_analytics_others, but their "
         "conditions with operators that are not leakproof (LIKE, regular expressions, jsonb) "
-        "are checked after the policy and can no longer use an index"
+        "are checked after the policy and can no longer use an index, and their COPY FROM "
+        "into it fails"
     )
 
     await adopt(product, enable_row_security=True)

@@ -178,7 +178,8 @@ async def test_migrate_enables_row_security_on_a_product_table_only_behind_the_f
         "would enable row-level security on trees (not forced: its owner is not affected): "
         "the product's roles keep every row through flowpilot_analytics_others, but their "
         "conditions with operators that are not leakproof (LIKE, regular expressions, jsonb) "
-        "are checked after the policy and can no longer use an index",
+        "are checked after the policy and can no longer use an index, and their COPY FROM "
+        "into it fails",
     ]
     assert not await _has_version_table(empty_database_url)
 
