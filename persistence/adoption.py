@@ -2,11 +2,12 @@
 
 The product's database holds the tables 0001_baseline describes but no migration
 history, so `upgrade` alone would try to create them again. Adoption checks their
-shape (persistence.product_schema), adds what the baseline has and the product may
-lack (row-level security, the tenant policy, the baseline indexes), records each such
-addition in `analytics_adoption` so a downgrade takes back only what we added, stamps
-the baseline and upgrades, all in the caller's one transaction. The rollups of the
-existing rows are then built in batches (persistence.backfill), not inside it.
+shape (persistence.product_schema), adds the policies that bind the analytics' role and
+no other (persistence.product_rls) and the baseline indexes the product may lack, records
+each such addition in `analytics_adoption` so a downgrade takes back only what we added,
+stamps the baseline and upgrades, all in the caller's one transaction. The product's
+row-level security, its own policies, grants and owners stay as they were. The rollups of
+the existing rows are then built in batches (persistence.backfill), not inside it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from persistence.migrate import ADOPTION_MARKER, alembic_config, upgrade_sync
+from persistence.product_rls import group_difference, group_step, steps
 from persistence.product_schema import PRODUCT_TABLES, differences, read_catalog
 
 BASELINE = "0001_baseline"
 MARKER = ADOPTION_MARKER
-_CONDITION = "current_setting('app.current_account_id', true)::uuid"
 
 # The baseline's indexes: (name, table, leading columns).
 BASELINE_INDEXES = (
@@ -107,41 +108,6 @@ def is_adopted(connection: Connection) -> bool:
     return bool(connection.execute(query).scalar())
 
 
-def _rls_additions(connection: Connection) -> list[Addition]:
-    rows = connection.execute(
-        text(
-            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
-            "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) "
-            "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
-            "AND c.relname = ANY(:names) ORDER BY c.relname"
-        ),
-        {"names": list(PRODUCT_TABLES)},
-    )
-    additions: list[Addition] = []
-    for table, enabled, forced, policies in rows:
-        if not enabled:
-            sql = f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"
-            additions.append(
-                Addition("rls_enabled", table, sql, f"enable row-level security on {table}")
-            )
-        if not forced:
-            sql = f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"
-            additions.append(
-                Addition("rls_forced", table, sql, f"force row-level security on {table}")
-            )
-        if not policies:
-            key = "id" if table == "accounts" else "account_id"
-            condition = f"{key} = {_CONDITION}"
-            sql = (
-                f"CREATE POLICY tenant_isolation ON {table} "
-                f"USING ({condition}) WITH CHECK ({condition})"
-            )
-            additions.append(
-                Addition("policy", table, sql, f"create policy tenant_isolation on {table}")
-            )
-    return additions
-
-
 def _index_additions(connection: Connection) -> list[Addition]:
     """The baseline indexes with no index of the same leading columns, under any name."""
     rows = connection.execute(
@@ -188,8 +154,12 @@ def _account_count(connection: Connection) -> int:
     return int(connection.execute(text("SELECT count(*) FROM accounts")).scalar() or 0)
 
 
-def plan(connection: Connection, target: str = "head") -> Plan:
-    """Read-only: what `migrate` to `target` would do to this database."""
+def plan(connection: Connection, target: str = "head", enable_row_security: bool = False) -> Plan:
+    """Read-only: what `migrate` to `target` would do to this database.
+
+    A product table without row-level security is a difference unless
+    `enable_row_security` (persistence.product_rls says why).
+    """
     current = _version(connection)
     product = _existing_product_tables(connection)
     if current is not None or not product:
@@ -198,20 +168,24 @@ def plan(connection: Connection, target: str = "head") -> Plan:
             queued = text(f"SELECT count(*) FROM {MARKER} WHERE kind = 'backfill_pending'")
             result.accounts = int(connection.execute(queued).scalar_one())
         return result
+    policies, refusals = steps(connection, PRODUCT_TABLES, enable_row_security)
     found = differences(read_catalog(connection)) + _role_differences(connection)
+    found += group_difference(connection) + refusals
     result = Plan(True, None, _revisions(BASELINE, target), differences=found)
     if not found:
-        result.additions = _rls_additions(connection) + _index_additions(connection)
+        # The group first: the policies name it.
+        result.additions = [Addition(*group_step(connection))]
+        result.additions += [Addition(*step) for step in policies] + _index_additions(connection)
         result.accounts = _account_count(connection)
     return result
 
 
-def adopt(connection: Connection, target: str = "head") -> Plan:
+def adopt(connection: Connection, target: str = "head", enable_row_security: bool = False) -> Plan:
     """Check, record the baseline as present and upgrade, in the caller's transaction.
 
     Raises AdoptionRefused (before any change) when the product tables fall short.
     """
-    result = plan(connection, target)
+    result = plan(connection, target, enable_row_security)
     if not result.adopting:
         upgrade_sync(connection, target)
         return result

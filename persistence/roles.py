@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.migrate import ADOPTION_MARKER
+from persistence.product_rls import GROUPS_SQL
 
 DEFAULT_APP_ROLE = "flowpilot_app"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -111,6 +112,10 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
         )
         if present.scalar_one():
             await _run(connection, f"GRANT EXECUTE ON FUNCTION {function} TO %I", name)
+    # On an adopted product database the analytics' policies apply to a group's members
+    # only (persistence.product_rls): without joining it the role would not be bound.
+    for group in (await connection.execute(text(GROUPS_SQL))).scalars().all():
+        await _run(connection, "GRANT %I TO %I", group, name)
     # The migration bookkeeping (and an adopted database's record) is readable (readiness
     # checks) but not writable.
     for table in ("alembic_version", ADOPTION_MARKER):

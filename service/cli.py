@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--dry-run", action="store_true", help="print what would be done and change nothing"
     )
+    migrate.add_argument(
+        "--enable-row-security",
+        action="store_true",
+        help="on adopting: enable row-level security on product tables that have it off, "
+        "with a policy that keeps every row for the product's roles",
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
     downgrade = commands.add_parser("downgrade", help="downgrade the database schema")

@@ -1,8 +1,10 @@
-"""`python main.py migrate [--to REV] [--dry-run]`: upgrade, adopting the product's database.
+"""`python main.py migrate [--to REV] [--dry-run] [--enable-row-security]`: upgrade, adopting
+the product's database.
 
 On a database with the product tables and no migration history the upgrade first adopts
 them (persistence.adoption), in the same transaction; a database that falls short is
-refused with one line per difference before anything changes. The rollups of the
+refused with one line per difference before anything changes (a product table without
+row-level security is one, unless --enable-row-security). The rollups of the
 adopted rows are then built account by account, with progress; an interrupted build
 resumes on the next `migrate`.
 """
@@ -27,10 +29,10 @@ def _progress(batch: Batch) -> None:
     print(batch.describe(), file=sys.stderr, flush=True)
 
 
-async def migrate_to(engine: AsyncEngine, revision: str) -> str:
+async def migrate_to(engine: AsyncEngine, revision: str, enable_row_security: bool = False) -> str:
     """Adopt if needed and upgrade to `revision` in one transaction; the revision reached."""
     async with engine.begin() as connection:
-        await connection.run_sync(adopt, revision)
+        await connection.run_sync(adopt, revision, enable_row_security)
         reached = await current_revision(connection)
     return reached or "base"
 
@@ -62,14 +64,14 @@ async def _migrate(args: argparse.Namespace) -> int:
         if args.dry_run:
             # What `migrate` would do, read in a transaction that is rolled back.
             async with engine.connect() as connection:
-                planned = await connection.run_sync(plan, args.to)
+                planned = await connection.run_sync(plan, args.to, args.enable_row_security)
             if planned.differences:
                 raise _refused(AdoptionRefused(planned.differences))
             for line in planned.describe():
                 print(line, flush=True)
             return 0
         try:
-            reached = await migrate_to(engine, args.to)
+            reached = await migrate_to(engine, args.to, args.enable_row_security)
         except AdoptionRefused as error:
             raise _refused(error) from None
         # The queued accounts' rollups (none unless the database was adopted).

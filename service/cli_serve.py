@@ -19,6 +19,7 @@ from core.auth import issue_token
 from core.settings import Settings, env_setting
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.engine import async_url
+from persistence.product_rls import unbound_role
 from persistence.roles import DEFAULT_APP_ROLE
 from service.cli_commands import create_role
 from service.cli_database import (
@@ -43,11 +44,20 @@ def _display_host(host: str) -> str:
 
 
 async def _check_database() -> bool:
-    """DATABASE_URL reachable and at head; True when row-level security binds its role."""
+    """DATABASE_URL reachable and at head; True when row-level security binds its role.
+
+    On an adopted product database the policies bind only the analytics' group: a role
+    outside it is refused, as it would not be bound to one account.
+    """
     target = await resolve_target()
     rls_binds = await probe(target.url)
     async with database(target.url) as engine:
         await require_head(engine)
+        if rls_binds:
+            async with engine.connect() as connection:
+                problem = await unbound_role(connection)
+            if problem is not None:
+                raise CliError(problem)
     return rls_binds
 
 

@@ -165,7 +165,13 @@ def upgrade() -> None:
 # An adopted product database (see persistence/adoption.py) records here what the
 # adoption added to the product's tables; the tables themselves were never ours.
 _ADOPTION_MARKER = "analytics_adoption"
+# Row-level security is turned off before the policy that kept the product's roles'
+# access goes. The role the policies name stays: roles belong to the whole server.
 _UNDO = {
+    "row_security": "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
+    "policy_others": "DROP POLICY flowpilot_analytics_others ON {}",
+    "policy_tenant": "DROP POLICY flowpilot_analytics_tenant ON {}",
+    "policy_bound": "DROP POLICY flowpilot_analytics_bound ON {}",
     "policy": "DROP POLICY tenant_isolation ON {}",
     "rls_forced": "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
     "rls_enabled": "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",

@@ -2,8 +2,8 @@
 
 The product tables with a few extra columns, default (other) constraint names, the
 unique email as a unique index, an index of its own under another name, an extra
-table, its own RLS policies on three tables (trees has none, users is not forced) and
-no `alembic_version`.
+table, row-level security with its own policies on every table (trees and users not
+forced) and no `alembic_version`.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ PRODUCT_DDL = (
     "USING (id = current_setting('app.current_account_id', true)::uuid)",
     "ALTER TABLE users ENABLE ROW LEVEL SECURITY",
     "CREATE POLICY users_own ON users "
+    "USING (account_id = current_setting('app.current_account_id', true)::uuid)",
+    "ALTER TABLE trees ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY trees_own ON trees "
     "USING (account_id = current_setting('app.current_account_id', true)::uuid)",
     "ALTER TABLE ai_sessions ENABLE ROW LEVEL SECURITY",
     "ALTER TABLE ai_sessions FORCE ROW LEVEL SECURITY",

@@ -202,10 +202,15 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         planned = await connection.run_sync(adoption.plan, "head")
     assert planned.adopting and planned.differences == [] and planned.accounts == 2
     assert [(a.kind, a.subject) for a in planned.additions] == [
-        ("rls_enabled", "trees"),
-        ("rls_forced", "trees"),
-        ("policy", "trees"),
-        ("rls_forced", "users"),
+        ("group_role", "flowpilot_analytics"),
+        ("policy_bound", "accounts"),
+        ("policy_tenant", "accounts"),
+        ("policy_bound", "ai_sessions"),
+        ("policy_tenant", "ai_sessions"),
+        ("policy_bound", "trees"),
+        ("policy_tenant", "trees"),
+        ("policy_bound", "users"),
+        ("policy_tenant", "users"),
         ("index", "ix_trees_account_id"),
         ("index", "ix_ai_sessions_user"),
     ]
@@ -235,16 +240,23 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
     assert before["users"] == after["users"]
     assert before["ai_sessions"] == after["ai_sessions"]
     assert len(after["trees"]) == 3
-    # Its own policies stay; ours only where a table had none.
+    # Its own policies and row-level security settings stay; ours apply to our group only.
     policies = {(table, name) for table, name, *_rest in after["policies"]}
     assert {p for p in policies if p[0] in PRODUCT_TABLES} == {
         ("accounts", "accounts_own"),
         ("users", "users_own"),
         ("ai_sessions", "sessions_own"),
-        ("trees", "tenant_isolation"),
+        ("trees", "trees_own"),
+    } | {
+        (table, f"flowpilot_analytics_{kind}")
+        for table in PRODUCT_TABLES
+        for kind in ("bound", "tenant")
     }
     assert {row for row in after["rls"] if row[0] in PRODUCT_TABLES} == {
-        (table, True, True) for table in PRODUCT_TABLES
+        ("accounts", True, True),
+        ("users", True, False),
+        ("trees", True, False),
+        ("ai_sessions", True, True),
     }
 
     assert await backfill(product) == 2
@@ -511,8 +523,9 @@ async def test_the_app_role_reads_an_adopted_database_only_through_its_account(
                     "(SELECT count(*) FROM analytics_adoption)"
                 )
             )
-            # Acme's 7 sessions (6 FlowPilot in its rollups), its 3 flows; the record reads.
-            assert tuple(counts.one()) == (7, 3, 6, 7)
+            # Acme's 7 sessions (6 FlowPilot in its rollups), its 3 flows; the record (the
+            # baseline, the group, two policies on each of 4 tables, 2 indexes) reads.
+            assert tuple(counts.one()) == (7, 3, 6, 12)
             with pytest.raises(DBAPIError, match="permission denied"):
                 async with connection.begin_nested():
                     await connection.execute(
@@ -561,7 +574,7 @@ async def test_a_role_bound_by_row_level_security_may_not_adopt(product: AsyncEn
     async with product.connect() as connection:
         transaction = await connection.begin()
         try:
-            await connection.execute(text(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS"))
+            await connection.execute(text(f"CREATE ROLE {role} NOSUPERUSER NOBYPASSRLS CREATEROLE"))
             await connection.execute(text(f"SET LOCAL ROLE {role}"))
             planned = await connection.run_sync(adoption.plan, "head")
         finally:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from persistence.engine import create_engine
 from persistence.migrate import head_revision
+from persistence.product_rls import group_step
+from persistence.roles import drop_app_role
 from tests.persistence.product_database import create_product_tables
 from tests.persistence.test_adoption import adopt, insert_product_rows
 from tests.service.test_cli import SECRET, assert_one_line_failure, run
@@ -35,18 +39,41 @@ async def _has_version_table(url: str) -> bool:
         await engine.dispose()
 
 
+def _bind(table: str) -> list[str]:
+    """The dry-run's two lines for the policies that bind the analytics' role on `table`."""
+    return [
+        f"would add policy flowpilot_analytics_bound on {table} (restrictive, for members of "
+        "flowpilot_analytics only): they see and change no account but the one their "
+        "transaction is bound to, whatever other policies allow; other roles are not affected",
+        f"would add policy flowpilot_analytics_tenant on {table} (for members of "
+        "flowpilot_analytics only): they see and change the rows of that account; other roles "
+        "are not affected",
+    ]
+
+
+async def _ensure_group(url: str) -> None:
+    """The server's analytics group, as any earlier adoption on it leaves it."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            step = await connection.run_sync(group_step)
+            await connection.execute(text(step.sql))
+    finally:
+        await engine.dispose()
+
+
 async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_url: str) -> None:
     await _product_database(empty_database_url)
+    await _ensure_group(empty_database_url)
 
     dry = run("migrate", "--dry-run", DATABASE_URL=empty_database_url)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [
         "the database holds the product tables without migration history: adopting them",
         "schema check: the product tables have what the analytics need",
-        "would enable row-level security on trees",
-        "would force row-level security on trees",
-        "would create policy tenant_isolation on trees",
-        "would force row-level security on users",
+        "would use the role flowpilot_analytics, which the server has already: the policies "
+        "below apply to its members only",
+        *[line for table in ("accounts", "ai_sessions", "trees", "users") for line in _bind(table)],
         "would create index ix_trees_account_id on trees (account_id)",
         "would create index ix_ai_sessions_user on ai_sessions (user_id)",
         "would record 0001_baseline as present (no product table is created)",
@@ -112,3 +139,80 @@ async def test_serve_waits_for_the_rollups_of_an_adopted_database(empty_database
         "error: the rollups of 2 adopted accounts are not built yet: "
         "run `python main.py migrate` to finish"
     )
+
+
+async def test_migrate_enables_row_security_on_a_product_table_only_behind_the_flag(
+    empty_database_url: str,
+) -> None:
+    await _product_database(
+        empty_database_url,
+        "ALTER TABLE trees DISABLE ROW LEVEL SECURITY",
+        "DROP POLICY trees_own ON trees",
+    )
+    refusal = (
+        "trees: expected row-level security enabled (it binds the analytics' role to one "
+        "account), found it off; enabling it would hide every row from the product's roles "
+        "but the owner: --enable-row-security enables it with policy "
+        "flowpilot_analytics_others, which keeps every row for every role outside "
+        "flowpilot_analytics"
+    )
+    for args in (("migrate",), ("migrate", "--dry-run")):
+        refused = run(*args, DATABASE_URL=empty_database_url)
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr.splitlines() == [
+            refusal,
+            "error: 1 difference(s) from the product schema the analytics need: "
+            "nothing was changed",
+        ]
+    assert not await _has_version_table(empty_database_url)
+
+    dry = run("migrate", "--dry-run", "--enable-row-security", DATABASE_URL=empty_database_url)
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    start = lines.index(_bind("trees")[0])
+    assert lines[start : start + 4] == [
+        *_bind("trees"),
+        "would add policy flowpilot_analytics_others on trees: every role outside "
+        "flowpilot_analytics sees and changes every row, as now (no effect until row-level "
+        "security is on)",
+        "would enable row-level security on trees (not forced: its owner is not affected): "
+        "the product's roles keep every row through flowpilot_analytics_others, but their "
+        "conditions with operators that are not leakproof (LIKE, regular expressions, jsonb) "
+        "are checked after the policy and can no longer use an index, and their COPY FROM "
+        "into it fails",
+    ]
+    assert not await _has_version_table(empty_database_url)
+
+    done = run("migrate", "--enable-row-security", DATABASE_URL=empty_database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"database schema at {head_revision()} (head)"
+
+
+async def test_serve_refuses_a_role_outside_the_analytics_group(empty_database_url: str) -> None:
+    await _product_database(empty_database_url)
+    assert run("migrate", DATABASE_URL=empty_database_url).returncode == 0
+    role = f"fp_outsider_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(empty_database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' NOSUPERUSER NOBYPASSRLS")
+            )
+            await connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+        url = make_url(empty_database_url).set(username=role, password="pw")
+        result = run(
+            "serve",
+            "--port",
+            "1",
+            DATABASE_URL=url.render_as_string(hide_password=False),
+            AUTH_JWT_SECRET=SECRET,
+        )
+        assert assert_one_line_failure(result) == (
+            f"error: role {role} is not a member of flowpilot_analytics, so row-level security "
+            "does not bind it to one account on the product's tables: run "
+            f"`python main.py create-app-role --name {role}` as the migrating role"
+        )
+    finally:
+        async with engine.begin() as connection:
+            await drop_app_role(connection, role)
+        await engine.dispose()
