@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--dry-run", action="store_true", help="print what would be done and change nothing"
     )
+    migrate.add_argument(
+        "--trust-schema-creators",
+        action="store_true",
+        help="warn, not refuse, where other roles may create objects in schema public",
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
     downgrade = commands.add_parser("downgrade", help="downgrade the database schema")
