@@ -93,7 +93,8 @@ def cmd_create_app_role(args: argparse.Namespace) -> int:
     name = check_role_name(args.name)
     target, password = asyncio.run(_create_app_role(name, args.password))
     _say(
-        f"role {name} is ready (login, no superuser, no BYPASSRLS, only what the API reads and writes)"
+        f"role {name} is ready (login, no superuser, no BYPASSRLS, "
+        "only what the API reads and writes)"
     )
     _say(f"DATABASE_URL={with_user(target.url, name, password)}")
     if target.embedded:
