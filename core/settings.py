@@ -26,13 +26,13 @@ from typing import Any, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 from core.addresses import HostNameError, host_name, parse_origins
+from core.embedded_server import runs_from
 
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
 # RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
 MIN_JWT_SECRET_BYTES = 32
 
 
-_LOCAL_HOSTS = {"", "127.0.0.1", "localhost", "::1"}  # or a socket folder
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -115,20 +115,28 @@ def setting(env: str, default: Any = MISSING, *, parse: Parser | None = None, **
     return field(default=default, metadata={"env": env, "parse": parse}, **kw)
 
 
-def _refuse_demo_beside_real_settings(database_url: str, secret: str | None) -> None:
+def _refuse_demo_beside_real_settings(
+    database_url: str, secret: str | None, data_dir: Path
+) -> None:
     """FLOWPILOT_DEMO publishes a team-admin token on the GraphiQL page and signs with the
-    public demo secret: only for the embedded database `serve` started on this machine."""
+    public demo secret: only for the embedded database `serve` started from `data_dir`."""
     if secret is not None:
         raise SettingsError(
             "FLOWPILOT_DEMO=1 cannot be combined with AUTH_JWT_SECRET: demo mode publishes "
             "a team-admin token on the GraphiQL page; unset FLOWPILOT_DEMO"
         )
     parts = urlsplit(database_url)
-    host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]
-    if host not in _LOCAL_HOSTS and not host.startswith("/"):
+    query = parse_qs(parts.query)
+    host = parts.hostname or query.get("host", [""])[0]
+    try:
+        port = parts.port or int(query.get("port", ["5432"])[0])
+    except ValueError:
+        port = -1
+    if not runs_from(data_dir, host, port):
         raise SettingsError(
-            "FLOWPILOT_DEMO=1 is only for the embedded database on this machine, "
-            f"not for DATABASE_URL on {host}; unset FLOWPILOT_DEMO"
+            "FLOWPILOT_DEMO=1 is only for the embedded database on this machine "
+            f"(the one running from {data_dir}), not for DATABASE_URL on {host or 'localhost'}"
+            f":{port}; unset FLOWPILOT_DEMO"
         )
 
 
@@ -243,7 +251,8 @@ class Settings:
         demo = database_url is None or bool(env_setting("demo", environ))
         secret = env_setting("jwt_secret", environ)
         if demo and database_url is not None:
-            _refuse_demo_beside_real_settings(database_url, secret)
+            data_dir = env_setting("data_dir", environ) or default_data_dir()
+            _refuse_demo_beside_real_settings(database_url, secret, data_dir)
         if secret is None and not demo:
             raise SettingsError(
                 "AUTH_JWT_SECRET must be set when DATABASE_URL is set "

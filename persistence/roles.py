@@ -2,12 +2,14 @@
 
 Row-level security does not apply to superusers or to roles with BYPASSRLS, so the
 service must never run as the role that owns and migrates the schema. This module
-creates (or brings up to date) a login role with only data privileges.
+creates (or brings up to date) a login role with the privileges the API uses and no
+others.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,8 +24,51 @@ _RESERVED = frozenset({"public", "postgres", "current_user", "session_user", "cu
 ACCOUNT_ID_FUNCTIONS = ("public.flowpilot_account_ids()", "public.psa_outbox_pending_account_ids()")
 
 
+@dataclass(frozen=True)
+class Grant:
+    """Privileges on one table of schema public (granted when the table exists)."""
+
+    table: str
+    privileges: str
+
+
+# What the API reads and writes, and nothing more. The product's tables: read, and only the
+# columns a flow match and the success-rate job change (no INSERT or DELETE, no other
+# product table). The rollups and data versions: read only, since their triggers write
+# them as their owner (0009). The PSA write paths: no DELETE. The migration records: read
+# by the readiness check.
+API_GRANTS = (
+    Grant("accounts", "SELECT"),
+    Grant("trees", "SELECT, UPDATE (usage_count, last_matched_at, success_rate)"),
+    Grant("ai_sessions", "SELECT, UPDATE (matched_flow_id, match_confidence)"),
+    Grant("psa_activity_log", "SELECT, INSERT"),
+    Grant("psa_connections", "SELECT, INSERT, UPDATE"),
+    Grant("psa_outbox", "SELECT, INSERT, UPDATE"),
+    Grant("rollup_session_blocks", "SELECT"),
+    Grant("rollup_flow_blocks", "SELECT"),
+    Grant("rollup_psa_days", "SELECT"),
+    Grant("rollup_psa_time_chains", "SELECT"),
+    Grant("account_data_versions", "SELECT"),
+    Grant("data_version_epoch", "SELECT"),
+    Grant("alembic_version", "SELECT"),
+    Grant(ADOPTION_MARKER, "SELECT"),
+)
+# pg_default_acl.defaclobjtype -> the word ALTER DEFAULT PRIVILEGES uses.
+_DEFAULT_ACL_OBJECTS = {
+    "r": "TABLES",
+    "S": "SEQUENCES",
+    "f": "FUNCTIONS",
+    "T": "TYPES",
+    "n": "SCHEMAS",
+}
+
+
 class RoleNameError(ValueError):
     """The role name cannot be used; the message says why."""
+
+
+class SchemaCreateError(RoleNameError):
+    """The role could create objects in schema public, where the owner's code resolves names."""
 
 
 def check_role_name(name: str) -> str:
@@ -53,11 +98,13 @@ async def _run(connection: AsyncConnection, template: str, *args: str | None) ->
 
 
 async def ensure_app_role(connection: AsyncConnection, name: str, password: str | None) -> None:
-    """Create or update role `name` with data privileges on every table of schema public.
+    """Create or update role `name` with the privileges of API_GRANTS and no others.
 
-    Idempotent. Run it as the owner of the tables (the migrating role) on the database
-    the API uses; `password=None` leaves the role without one (trust or peer auth).
-    The caller commits.
+    Idempotent; a re-run takes back whatever earlier versions granted beyond them
+    (every table of public, default privileges on future ones). Run it on the database
+    the API uses as the tables' owner (the migrating role), with the rights to create
+    roles (see docs/operations.md); `password=None` leaves the role without one (trust
+    or peer auth). The caller commits; a refusal raises RoleNameError.
     """
     check_role_name(name)
     if name == (await connection.execute(text("SELECT current_user"))).scalar_one():
@@ -89,23 +136,14 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
     database = (await connection.execute(text("SELECT current_database()"))).scalar_one()
     await _run(connection, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", database, name)
     await _run(connection, "GRANT USAGE ON SCHEMA public TO %I", name)
-    await _run(
-        connection,
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I",
-        name,
-    )
-    await _run(connection, "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I", name)
-    await _run(
-        connection,
-        "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I",
-        name,
-    )
-    await _run(
-        connection,
-        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I",
-        name,
-    )
+    await _run(connection, "REVOKE CREATE ON SCHEMA public FROM %I", name)
+    await _revoke_earlier_grants(connection, name)
+    for grant in API_GRANTS:
+        present = await connection.execute(
+            text("SELECT to_regclass(:table) IS NOT NULL"), {"table": f"public.{grant.table}"}
+        )
+        if present.scalar_one():
+            await _run(connection, f"GRANT {grant.privileges} ON public.{grant.table} TO %I", name)
     for function in ACCOUNT_ID_FUNCTIONS:
         present = await connection.execute(
             text("SELECT to_regprocedure(:function) IS NOT NULL"), {"function": function}
@@ -116,14 +154,44 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
     # only (persistence.product_rls): without joining it the role would not be bound.
     for group in (await connection.execute(text(GROUPS_SQL))).scalars().all():
         await _run(connection, "GRANT %I TO %I", group, name)
-    # The migration bookkeeping (and an adopted database's record) is readable (readiness
-    # checks) but not writable.
-    for table in ("alembic_version", ADOPTION_MARKER):
-        present = await connection.execute(
-            text("SELECT to_regclass(:table) IS NOT NULL"), {"table": f"public.{table}"}
+    creates = await connection.execute(
+        text("SELECT has_schema_privilege(:name, 'public', 'CREATE')"), {"name": name}
+    )
+    if creates.scalar_one():
+        raise SchemaCreateError(
+            f"role {name!r} may create objects in schema public through PUBLIC or a role it "
+            "belongs to; run `REVOKE CREATE ON SCHEMA public FROM PUBLIC` (and from that role)"
         )
-        if present.scalar_one():
-            await _run(connection, f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM %I", name)
+
+
+async def _revoke_earlier_grants(connection: AsyncConnection, name: str) -> None:
+    """Take back what earlier versions granted: every table and sequence of public, and the
+    default privileges on future ones (one statement per role that set them)."""
+    await _run(connection, "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I", name)
+    await _run(connection, "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I", name)
+    defaults = await connection.execute(
+        text(
+            "SELECT DISTINCT pg_get_userbyid(d.defaclrole) AS owner, n.nspname AS schema, "
+            "d.defaclobjtype::text AS kind FROM pg_default_acl d "
+            "CROSS JOIN LATERAL aclexplode(d.defaclacl) AS acl "
+            "LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace "
+            "JOIN pg_roles r ON r.oid = acl.grantee WHERE r.rolname = :name "
+            "ORDER BY 1, 2, 3"
+        ),
+        {"name": name},
+    )
+    for owner, schema, kind in defaults.all():
+        revoke = f"REVOKE ALL ON {_DEFAULT_ACL_OBJECTS[kind]} FROM %I"
+        if schema is None:
+            await _run(connection, f"ALTER DEFAULT PRIVILEGES FOR ROLE %I {revoke}", owner, name)
+        else:
+            await _run(
+                connection,
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I {revoke}",
+                owner,
+                schema,
+                name,
+            )
 
 
 async def drop_app_role(connection: AsyncConnection, name: str) -> None:

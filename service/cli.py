@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="on adopting: enable row-level security on product tables that have it off, "
         "with a policy that keeps every row for the product's roles",
     )
+    migrate.add_argument(
+        "--trust-schema-creators",
+        action="store_true",
+        help="warn, not refuse, where other roles may create objects in schema public",
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
     downgrade = commands.add_parser("downgrade", help="downgrade the database schema")

@@ -92,7 +92,10 @@ async def _create_app_role(name: str, password: str | None) -> tuple[Target, str
 def cmd_create_app_role(args: argparse.Namespace) -> int:
     name = check_role_name(args.name)
     target, password = asyncio.run(_create_app_role(name, args.password))
-    _say(f"role {name} is ready (login, no superuser, no BYPASSRLS, data privileges only)")
+    _say(
+        f"role {name} is ready (login, no superuser, no BYPASSRLS, "
+        "only what the API reads and writes)"
+    )
     _say(f"DATABASE_URL={with_user(target.url, name, password)}")
     if target.embedded:
         print(

@@ -66,7 +66,7 @@ async def _prepare_demo() -> tuple[Target, DemoSummary]:
     target = await resolve_target()
     await probe(target.url)
     async with database(target.url) as engine:
-        await migrate_to(engine, "head")
+        await migrate_to(engine, "head", embedded=True)
         await create_role(engine, DEFAULT_APP_ROLE, None)
         return target, await seed_demo(engine, 7)
 

@@ -24,6 +24,7 @@ from persistence.migrate import upgrade_engine
 from persistence.roles import drop_app_role, ensure_app_role
 from service.embedded import embedded_server_url
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
+from tests.product_role import grant_product_writes
 
 APP_ROLE_PASSWORD = "app-role-test-password"
 TEST_DATA_DIR = Path(__file__).resolve().parent.parent / "var" / "pgdata-test"
@@ -137,3 +138,20 @@ async def role_sessionmaker(
     engine = create_engine(app_role_database_url)
     yield create_sessionmaker(engine)
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def writer_sessionmaker(
+    database_url: str, engine: AsyncEngine
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as a role with the API's rights plus the product's writes, bound by RLS."""
+    name = f"fp_writer_{uuid.uuid4().hex[:10]}"
+    async with engine.begin() as connection:
+        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
+        await grant_product_writes(connection, name)
+    url = make_url(database_url).set(username=name, password=APP_ROLE_PASSWORD)
+    writer = create_engine(url.render_as_string(hide_password=False))
+    yield create_sessionmaker(writer)
+    await writer.dispose()
+    async with engine.begin() as connection:
+        await drop_app_role(connection, name)

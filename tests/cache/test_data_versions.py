@@ -1,6 +1,7 @@
 """Every write that can change an analytics answer bumps its account's data version in
 the writing transaction, and only that account's; reads and other accounts' writes don't.
-Run as the unprivileged app role, so row-level security binds the version rows."""
+Run as an unprivileged role with the product's writes, so row-level security binds the
+version rows (the triggers write them as their owner)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ WRITES: dict[str, Write] = {
 @pytest.mark.parametrize("kind", list(WRITES))
 async def test_each_kind_of_write_bumps_only_its_account(
     sessionmaker: async_sessionmaker[AsyncSession],
-    role_sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
     kind: str,
 ) -> None:
     mine = await AccountBuilder.create(sessionmaker)
@@ -72,36 +73,36 @@ async def test_each_kind_of_write_bumps_only_its_account(
     await mine.session(NOW - timedelta(hours=1), flow_id=flow)
     await mine.activity("time_entry_posted", NOW - timedelta(hours=1), hours=0.5)
     await other.session(NOW - timedelta(hours=1))
-    before_mine = await version(role_sessionmaker, mine.account_id)
-    before_other = await version(role_sessionmaker, other.account_id)
+    before_mine = await version(writer_sessionmaker, mine.account_id)
+    before_other = await version(writer_sessionmaker, other.account_id)
     assert before_mine > 0 and before_other > 0
 
-    await WRITES[kind](role_sessionmaker, AccountBuilder(role_sessionmaker, mine.account_id))
+    await WRITES[kind](writer_sessionmaker, AccountBuilder(writer_sessionmaker, mine.account_id))
 
-    assert await version(role_sessionmaker, mine.account_id) > before_mine
-    assert await version(role_sessionmaker, other.account_id) == before_other
+    assert await version(writer_sessionmaker, mine.account_id) > before_mine
+    assert await version(writer_sessionmaker, other.account_id) == before_other
 
 
 async def test_reads_and_no_op_statements_leave_the_version(
     sessionmaker: async_sessionmaker[AsyncSession],
-    role_sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     builder = await AccountBuilder.create(sessionmaker)
     await builder.session(NOW)
-    before = await version(role_sessionmaker, builder.account_id)
-    await run(role_sessionmaker, builder.account_id, "SELECT count(*) FROM ai_sessions")
+    before = await version(writer_sessionmaker, builder.account_id)
+    await run(writer_sessionmaker, builder.account_id, "SELECT count(*) FROM ai_sessions")
     # A statement that touches no row has empty transition tables: nothing to bump.
-    await run(role_sessionmaker, builder.account_id, "DELETE FROM ai_sessions WHERE false")
-    assert await version(role_sessionmaker, builder.account_id) == before
+    await run(writer_sessionmaker, builder.account_id, "DELETE FROM ai_sessions WHERE false")
+    assert await version(writer_sessionmaker, builder.account_id) == before
 
 
 async def test_a_rolled_back_write_leaves_the_version(
     sessionmaker: async_sessionmaker[AsyncSession],
-    role_sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     builder = await AccountBuilder.create(sessionmaker)
-    before = await version(role_sessionmaker, builder.account_id)
-    async with role_sessionmaker() as session, session.begin():
+    before = await version(writer_sessionmaker, builder.account_id)
+    async with writer_sessionmaker() as session, session.begin():
         await session.execute(
             text("SELECT set_config('app.current_account_id', :a, true)"),
             {"a": str(builder.account_id)},
@@ -113,19 +114,19 @@ async def test_a_rolled_back_write_leaves_the_version(
         seen = (await session.execute(_VERSION, {"a": builder.account_id})).scalar_one()
         assert seen > before  # the writer sees its own bump...
         await session.rollback()
-    assert await version(role_sessionmaker, builder.account_id) == before  # ...no one else
+    assert await version(writer_sessionmaker, builder.account_id) == before  # ...no one else
 
 
 async def test_the_one_round_trip_state_read_binds_only_its_own_statement(
     sessionmaker: async_sessionmaker[AsyncSession],
-    role_sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     builder = await AccountBuilder.create(sessionmaker, timezone="Asia/Tokyo")
     await builder.session(NOW)
-    expected = await version(role_sessionmaker, builder.account_id)
+    expected = await version(writer_sessionmaker, builder.account_id)
     state = text("SELECT version, timezone FROM flowpilot_data_state(:a)")
     bound = text("SELECT current_setting('app.current_account_id', true)")
-    async with role_sessionmaker() as session:
+    async with writer_sessionmaker() as session:
         connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         row = (await connection.execute(state, {"a": builder.account_id})).one()
         # The binding ended with the function's statement.

@@ -46,15 +46,18 @@ async def test_unfiltered_reads_as_the_app_role_see_only_the_bound_account(
             await connection.execute(
                 "SELECT set_config('app.current_account_id', $1, true)", str(first.account_id)
             )
-            await connection.execute(
-                "UPDATE trees SET name = 'stolen' WHERE account_id = $1", second.account_id
+            # usage_count: a column the API's role may update (a flow match raises it).
+            changed = await connection.execute(
+                "UPDATE trees SET usage_count = 999 WHERE account_id = $1", second.account_id
             )
-            changed = await connection.fetchval("SELECT count(*) FROM trees WHERE name = 'stolen'")
-        assert changed == 0
+        assert changed == "UPDATE 0"
     finally:
         await connection.close()
     async with sessionmaker() as session:  # the owner still sees B's flow untouched
-        name = await session.scalar(
-            text("SELECT name FROM trees WHERE account_id = :id"), {"id": second.account_id}
-        )
-    assert name == "B secret flow"
+        row = (
+            await session.execute(
+                text("SELECT name, usage_count FROM trees WHERE account_id = :id"),
+                {"id": second.account_id},
+            )
+        ).one()
+    assert tuple(row) == ("B secret flow", 1)

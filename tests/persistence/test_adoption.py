@@ -223,6 +223,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0007_account_id_function_grants",
         "0008_data_versions",
         "0009_triggers_run_as_owner",
+        "0010_definer_names_qualified",
     ]
     assert await snapshot(product) == before  # planning changes nothing
 

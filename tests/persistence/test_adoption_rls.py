@@ -244,6 +244,10 @@ async def test_the_api_role_is_bound_to_one_account_on_every_product_table(
     url = empty_database_url
     # (accounts, ai_sessions, trees, users) in PRODUCT_TABLES' order.
     assert PRODUCT_TABLES == ("accounts", "users", "trees", "ai_sessions")
+    # The API reads no users (create-app-role grants nothing there); granted here, the
+    # policies must bind the role on that table too.
+    async with product.begin() as connection:
+        await connection.execute(text(f"GRANT SELECT ON users TO {api_role}"))
     assert await _bound_counts(url, api_role, None) == (0, 0, 0, 0)
     assert await _bound_counts(url, api_role, ACME) == (1, 1, 3, 7)
     # Globex sees none of Acme's flows, though the product shows its published ones to all.
@@ -363,6 +367,7 @@ async def test_the_api_role_is_bound_on_a_table_enabled_behind_the_flag(
     name = f"fp_api_{uuid.uuid4().hex[:10]}"
     async with product.begin() as connection:
         await ensure_app_role(connection, name, PASSWORD)
+        await connection.execute(text(f"GRANT SELECT ON users TO {name}"))  # see above
     try:
         url = empty_database_url
         assert await _bound_counts(url, name, None) == (0, 0, 0, 0)

@@ -24,26 +24,30 @@ PROJECT_ROOT = MIGRATIONS_DIR.parent
 # SQL; only its layout and comments may change, in function bodies too.
 RELEASED = {
     "versions/0004_rollups.sql": "93a0616648ae106937f1ba494b25bb5e7ef99f9884febe4e4a0b14a1696c3076",
+    "versions/0010_definer_names_qualified.sql": (
+        "4a76b09a31d5dfabd48fa3bb01e2f403d7ca16e2c23c65a036a2a3d0438c2d7d"
+    ),
 }
 
 # The same for the bodies of 0004's functions as the database at head holds them (prosrc):
-# no later revision may change what they run either (a redefinition updates this on purpose).
+# no later revision may change what they run either (a redefinition updates this on purpose:
+# 0010 qualified every name with its schema).
 MIGRATED_ROLLUP_BODIES = {
-    "rollup_accounts_timezone": "af02465838c4b1d396aa8d867f5e4cf8decea938995422206b4f7d3f45f17a1e",
-    "rollup_ai_sessions_delete": "0799d8c546d1558c3a91a0ce68ed64270d3e8142759ab17a88268d475c9eb991",
-    "rollup_ai_sessions_insert": "96e4a82c1096b178b407d442108c64ff1ec6f71d0ae62146bb2fe9867b5e6b93",
-    "rollup_ai_sessions_update": "a4004a4e899a0ae2274e29c535a4b42c4ed2f1af88080047efa51e32e2f7815f",
+    "rollup_accounts_timezone": "194e3015180e7f0f7a693658261ba735f81d9cb126ab6f8976e13cd0fdb83b98",
+    "rollup_ai_sessions_delete": "2b9e82fafaf45f5240cba898f84c30f3edd937cec3116180e9eb91c4c1a62353",
+    "rollup_ai_sessions_insert": "2418b3743a57690e39f1d2f0b69b4fab88854f778882fef38913d47feb68d58a",
+    "rollup_ai_sessions_update": "6d6c9ebb252c93d75459bbed5a07c7227a6632c04461d00dab9f2da3848e7d2e",
     "rollup_psa_activity_log_delete": (
-        "9a95d73fe8bc01f7d49519ad1e89d169b1714d9244a16ebacc6bfc4869e23944"
+        "1161192bc816907f9b576002fb4b8a0d76bacd5fd8a544040b3ac9b40d043efc"
     ),
     "rollup_psa_activity_log_insert": (
-        "7bbd5465c8887c0fa8db1c6637a9bbfd969f572cc10ac0c49324a9d471abd68c"
+        "2af17a172bc9c4ec74143a0223fc3285682f6464652b438a5d8a7ff4bea94afb"
     ),
     "rollup_psa_activity_log_update": (
-        "90005cba3cb926de98eb7d7ef70000487f553ed05c10719e4d2b4f4b8dca8ef8"
+        "17ba162c148119e2353786b2105a37eb4ec8cbbaa80a80099927076ba2e3ef34"
     ),
-    "rollup_zone": "cdda38c092d1ad3a4730eabfcf29495279446ff7159b6c4a1dd33e018d842e9e",
-    "rollups_rebuild_account": "b1ab71c1c69184e7de17e90195db35debd1c451c233e96723c26c5717615d10e",
+    "rollup_zone": "0d24154b449402203454182b853a54aaf8b6b73a06adcac8ffb3f27f698ac90f",
+    "rollups_rebuild_account": "9fda054cb17c277d4ed3f537b3b28f288b07606c103ce77ec0ec58fd4f586674",
 }
 
 # A quoted string or identifier (kept), else a run of white space and comments.

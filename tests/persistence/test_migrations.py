@@ -27,7 +27,7 @@ from persistence.models.versions import VERSION_TABLES
 from persistence.models.write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0009_triggers_run_as_owner"
+HEAD = "0010_definer_names_qualified"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},

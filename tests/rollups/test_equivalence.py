@@ -40,6 +40,7 @@ from persistence.reader import Reader
 from persistence.roles import drop_app_role, ensure_app_role
 from persistence.rollups import rebuild_account, rebuild_all
 from persistence.tenancy import account_transaction
+from tests.product_role import grant_product_writes
 
 ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Apia", "UTC")
 NOW = datetime(2024, 11, 20, 15, 30, tzinfo=UTC)
@@ -79,10 +80,12 @@ class Tenant:
 async def app_sessionmaker(
     engine: AsyncEngine, database_url: str
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions as a fresh unprivileged login role (RLS binds it, as in production)."""
+    """Sessions as a fresh unprivileged login role with the product's writes (RLS binds
+    it, as in production)."""
     name = f"fp_rollup_{uuid.uuid4().hex[:10]}"
     async with engine.begin() as connection:
         await ensure_app_role(connection, name, PASSWORD)
+        await grant_product_writes(connection, name)
     url = make_url(database_url).set(username=name, password=PASSWORD)
     app_engine = create_engine(url.render_as_string(hide_password=False))
     yield create_sessionmaker(app_engine)
@@ -384,7 +387,7 @@ async def test_rollups_answer_exactly_what_a_direct_scan_answers(
     }
     assert any(rows for rows in before[moved.account_id].values())
     for tenant in tenants:
-        await rebuild_account(app_sessionmaker, tenant.account_id)
+        await rebuild_account(sessionmaker, tenant.account_id)
         assert await _snapshot(sessionmaker, tenant.account_id) == before[tenant.account_id]
 
 

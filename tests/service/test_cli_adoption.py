@@ -85,6 +85,7 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0007_account_id_function_grants",
         "would apply 0008_data_versions",
         "would apply 0009_triggers_run_as_owner",
+        "would apply 0010_definer_names_qualified",
         "would then build the rollups of 2 existing accounts, one account per transaction",
     ]
     assert not await _has_version_table(empty_database_url)

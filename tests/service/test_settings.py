@@ -11,6 +11,7 @@ from core.settings import DEMO_JWT_SECRET, Settings, SettingsError
 REAL_SECRET = "an-operator-secret-of-32-bytes-or-more"
 _VARIABLES = (
     "DATABASE_URL",
+    "FLOWPILOT_DATA_DIR",
     "AUTH_JWT_SECRET",
     "FLOWPILOT_DEMO",
     "AUTH_JWT_MAX_LIFETIME_S",
@@ -84,18 +85,56 @@ def test_demo_mode_against_a_remote_database_is_refused(env: pytest.MonkeyPatch)
         Settings.from_env()
 
 
+def _running_from(data_dir: Path, port: int, socket_dir: str) -> None:
+    """The postmaster.pid a server running from `data_dir` writes (pid, folder, start,
+    port, socket folder, listen address, ...)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["4242", str(data_dir), "1700000000", str(port), socket_dir, "127.0.0.1"]
+    (data_dir / "postmaster.pid").write_text("\n".join(lines) + "\n")
+
+
 @pytest.mark.parametrize(
-    "url",
+    ("url", "port", "socket_dir"),
     [
-        "postgresql://flowpilot_app@127.0.0.1:54321/flowpilot",
-        "postgresql://postgres:@/postgres?host=/tmp/pgserver-socket",
+        ("postgresql://flowpilot_app@127.0.0.1:54321/flowpilot", 54321, ""),
+        (
+            "postgresql://postgres:@/postgres?host=/tmp/pgserver-socket",
+            5432,
+            "/tmp/pgserver-socket",
+        ),
     ],
 )
-def test_demo_mode_on_the_embedded_database_still_works(env: pytest.MonkeyPatch, url: str) -> None:
+def test_demo_mode_on_the_embedded_database_still_works(
+    env: pytest.MonkeyPatch, tmp_path: Path, url: str, port: int, socket_dir: str
+) -> None:
+    _running_from(tmp_path / "pgdata", port, socket_dir)
+    env.setenv("FLOWPILOT_DATA_DIR", str(tmp_path / "pgdata"))
     env.setenv("DATABASE_URL", url)
     env.setenv("FLOWPILOT_DEMO", "1")
     settings = Settings.from_env()
     assert settings.demo and settings.graphiql
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Another server on this machine: local, but not the one the data folder runs.
+        "postgresql://app@127.0.0.1:5432/product",
+        "postgresql://app@localhost/product",
+        "postgresql://app@/product?host=/var/run/postgresql",
+    ],
+)
+def test_demo_mode_against_another_local_database_is_refused(
+    env: pytest.MonkeyPatch, tmp_path: Path, url: str
+) -> None:
+    env.setenv("FLOWPILOT_DATA_DIR", str(tmp_path / "pgdata"))
+    env.setenv("DATABASE_URL", url)
+    env.setenv("FLOWPILOT_DEMO", "1")
+    with pytest.raises(SettingsError, match="only for the embedded database on this machine"):
+        Settings.from_env()  # no embedded server runs from the folder
+    _running_from(tmp_path / "pgdata", 54321, "/tmp/pgserver-socket")
+    with pytest.raises(SettingsError, match="only for the embedded database on this machine"):
+        Settings.from_env()  # one runs, on another port and socket folder
 
 
 def test_the_data_folder_is_under_the_current_directory_not_the_source(
