@@ -1,13 +1,15 @@
 """A PgBouncer in transaction pooling mode in front of the test PostgreSQL, made by a test.
 
 It listens on a free loopback port with a generated pgbouncer.ini and userlist in a
-temporary folder, forwards every database to the test server, and runs as the machine's
-`postgres` user when we are root (PgBouncer refuses to run as root). `stop` ends it.
+temporary folder and forwards every database to the test server (over TCP, or the
+embedded server's socket folder). When we are root, which PgBouncer refuses, it runs as
+the server's user. `stop` ends it.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -15,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from service.embedded import _give_to, _run_as
 
@@ -31,6 +33,24 @@ def _free_port() -> int:
     return port
 
 
+def _server_host(server: URL) -> str:
+    """The server's host, or its socket folder (`?host=/path`, as the embedded one has)."""
+    host = server.host or server.query.get("host") or "127.0.0.1"
+    return host if isinstance(host, str) else host[0]
+
+
+def _user_for(host: str) -> str | None:
+    """Who runs PgBouncer: ourselves, or when we are root (which PgBouncer refuses) the
+    owner of the server's socket folder (who alone may reach it), else `postgres`."""
+    if os.geteuid() != 0:
+        return None
+    if host.startswith("/"):
+        owner = pwd.getpwuid(Path(host).stat().st_uid).pw_name
+        if owner != "root":
+            return owner
+    return _run_as()
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
@@ -44,7 +64,8 @@ class Bouncer:
     def url(self, server_url: str) -> str:
         """`server_url` (same role, password and database) through this PgBouncer."""
         parsed = make_url(server_url).set(host="127.0.0.1", port=self.port)
-        return parsed.render_as_string(hide_password=False)
+        query = {key: value for key, value in parsed.query.items() if key != "host"}
+        return parsed.set(query=query).render_as_string(hide_password=False)
 
     @classmethod
     def start(
@@ -60,7 +81,7 @@ class Bouncer:
         if not Path(binary).exists():
             raise BouncerUnavailable("pgbouncer is not installed (apt-get install pgbouncer)")
         server = make_url(server_url)
-        user = _run_as()
+        user = _user_for(_server_host(server))
         root.mkdir(parents=True, exist_ok=True)
         _give_to(user, root)
         port = _free_port()
@@ -71,7 +92,7 @@ class Bouncer:
         ini = root / "pgbouncer.ini"
         ini.write_text(
             "[databases]\n"
-            f"* = host={server.host or '127.0.0.1'} port={server.port or 5432}\n"
+            f"* = host={_server_host(server)} port={server.port or 5432}\n"
             "[pgbouncer]\n"
             "listen_addr = 127.0.0.1\n"
             f"listen_port = {port}\n"
@@ -83,6 +104,9 @@ class Bouncer:
             # transaction runs on another server connection whenever there is one.
             "server_round_robin = 1\n"
             "max_client_conn = 200\n"
+            # A server it cannot reach fails the test's connection in seconds.
+            "client_login_timeout = 10\n"
+            "server_connect_timeout = 5\n"
             f"default_pool_size = {pool_size}\n"
             f"logfile = {root / 'pgbouncer.log'}\n"
             f"pidfile = {root / 'pgbouncer.pid'}\n"
