@@ -62,3 +62,15 @@ def bounced_app_url(bouncer: Bouncer, app_role_database_url: str) -> str:
 def bounced_owner_url(bouncer: Bouncer, database_url: str) -> str:
     """The database's owner through PgBouncer (what the CLI and the jobs connect as)."""
     return bouncer.url(database_url)
+
+
+@pytest.fixture
+def single_bouncer(
+    tmp_path: Path, database_url: str, app_role_database_url: str
+) -> Iterator[Bouncer]:
+    """One server connection per role: every client runs on the very same one."""
+    started = start_bouncer(tmp_path, database_url, app_role_database_url, pool_size=1)
+    try:
+        yield started
+    finally:
+        started.stop()

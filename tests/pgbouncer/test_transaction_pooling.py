@@ -32,7 +32,7 @@ from tests.cache.support import Outcomes
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise
 from tests.graphql_client import running_app, settings_for_tests, token_for
-from tests.pgbouncer.conftest import start_bouncer
+from tests.pgbouncer.bouncer import Bouncer
 from tests.writes.conftest import SECRET_KEY, connect_account, provider_factory
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -202,26 +202,27 @@ async def test_a_flow_match_and_a_psa_push_write_through_pgbouncer(
 
 
 async def test_the_statement_timeout_binds_each_transaction_and_no_session(
-    tmp_path: Path, database_url: str, app_role_database_url: str
+    single_bouncer: Bouncer, database_url: str
 ) -> None:
-    # One server connection: every client below runs on the very same one.
-    single = start_bouncer(tmp_path, database_url, app_role_database_url, pool_size=1)
-    url = single.url(database_url)
+    url = single_bouncer.url(database_url)
     engine = create_engine(url, statement_timeout_ms=300, pooler="pgbouncer")
-    other = await asyncpg.connect(asyncpg_dsn(url), statement_cache_size=0)
     try:
         async with engine.connect() as connection:
             shown = (await connection.execute(text("SHOW statement_timeout"))).scalar_one()
             with pytest.raises(DBAPIError, match="statement timeout"):
                 await connection.execute(text("SELECT pg_sleep(2)"))
-        assert shown == "300ms"
         # Another client on the same server connection, outside any transaction.
-        assert await other.fetchval("SHOW statement_timeout") == "0"
-        assert await other.fetchval("SELECT pg_sleep(0.5)::text") == ""
+        other = await asyncpg.connect(asyncpg_dsn(url), statement_cache_size=0)
+        try:
+            after = await other.fetchval("SHOW statement_timeout")
+            slept = await other.fetchval("SELECT pg_sleep(0.5)::text")
+        finally:
+            await other.close()
     finally:
-        await other.close()
         await engine.dispose()
-        single.stop()
+    assert shown == "300ms"
+    assert after == "0"
+    assert slept == ""
 
 
 async def test_the_success_rate_job_through_pgbouncer_leaves_no_lock_behind(
@@ -278,9 +279,8 @@ async def success_rate(engine: AsyncEngine, flow: uuid.UUID) -> float | None:
 
 
 async def test_the_cli_works_through_pgbouncer(
-    tmp_path: Path,
+    single_bouncer: Bouncer,
     database_url: str,
-    app_role_database_url: str,
     bounced_owner_url: str,
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -303,22 +303,18 @@ async def test_the_cli_works_through_pgbouncer(
     assert await lock_holders(engine) == []
     # Two runs, as two processes would (a worker and a command, or two commands), on one
     # server connection: statements the first leaves prepared there meet the second's.
-    single = start_bouncer(tmp_path, database_url, app_role_database_url, pool_size=1)
-    environment = {**os.environ, "DATABASE_URL": single.url(database_url)}
-    try:
-        runs = [
-            await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "main.py", "rebuild-rollups", "--account", str(b.account_id)],
-                cwd=PROJECT,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            for _ in range(2)
-        ]
-    finally:
-        single.stop()
+    environment = {**os.environ, "DATABASE_URL": single_bouncer.url(database_url)}
+    runs = [
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "main.py", "rebuild-rollups", "--account", str(b.account_id)],
+            cwd=PROJECT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for _ in range(2)
+    ]
     assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
     assert all("rollups rebuilt: 1 accounts" in run.stderr for run in runs)
