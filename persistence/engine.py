@@ -8,6 +8,7 @@ prepared statements asyncpg's statement cache is off (`driver_options`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import lru_cache
 from typing import Any
 
@@ -60,15 +61,12 @@ class TimedConnection(asyncpg.Connection):  # type: ignore[misc]  # untyped upst
     __slots__ = ()
     statement_timeout_ms = 0  # set by timed_connection_class
 
-    async def execute(  # asyncpg's own signature
-        self,
-        query: str,
-        *args: Any,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> str:
+    def execute(self, query: str, *args: Any, timeout: float | None = None) -> Awaitable[str]:
+        # A plain function handing on asyncpg's coroutine, no coroutine of its own: over a
+        # startup parameter a transaction costs 15 us more here, 27 us as an `async def`.
         if not args and query.startswith("BEGIN"):
             query = f"{query} SET LOCAL statement_timeout = {self.statement_timeout_ms};"
-        status: str = await super().execute(query, *args, timeout=timeout)
+        status: Awaitable[str] = super().execute(query, *args, timeout=timeout)
         return status
 
 
