@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from persistence.reader import UNNAMED_STATEMENTS
+
 
 class DatabaseUrlError(ValueError):
     """The database URL cannot be used; the message says why."""
@@ -137,7 +139,15 @@ def create_engine(
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", closed_connections_are_replaced)
+    if pooler == "pgbouncer":
+        event.listen(engine.sync_engine, "connect", unnamed_statements_are_kept)
     return engine
+
+
+def unnamed_statements_are_kept(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """Behind a pooler, the read snapshot reuses unnamed statements per connection
+    (persistence.reader); their set lives and ends with the connection."""
+    record.info[UNNAMED_STATEMENTS] = {}
 
 
 def closed_connections_are_replaced(
