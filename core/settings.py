@@ -89,6 +89,15 @@ def _hosts(name: str, raw: str) -> tuple[str, ...]:
         raise SettingsError(f"{name} must list bare host names, got {raw!r}") from None
 
 
+POOLERS = ("none", "pgbouncer")
+
+
+def _pooler(name: str, raw: str) -> str:
+    if raw.lower() not in POOLERS:
+        raise SettingsError(f"{name} must be one of {', '.join(POOLERS)}, got {raw!r}")
+    return raw.lower()
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     try:
         return parse_origins(raw)
@@ -147,6 +156,9 @@ class Settings:
     # None: the embedded PostgreSQL in `data_dir`, and demo mode.
     database_url: str | None = setting("DATABASE_URL", None)
     database_read_url: str | None = setting("DATABASE_READ_URL", None)
+    # `pgbouncer`: both URLs reach PostgreSQL through a transaction-pooling PgBouncer that
+    # keeps no prepared statements (persistence.engine.driver_options).
+    database_pooler: str = setting("DATABASE_POOLER", "none", parse=_pooler)
     data_dir: Path = setting("FLOWPILOT_DATA_DIR", default_factory=default_data_dir)
     # Required when DATABASE_URL is set; the demo secret is for the embedded database only.
     jwt_secret: str = setting("AUTH_JWT_SECRET", DEMO_JWT_SECRET)
@@ -224,6 +236,8 @@ class Settings:
             raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
         if self.account_max_concurrent_requests <= 0:
             raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
+        if self.database_pooler not in POOLERS:
+            raise SettingsError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)}")
         if self.response_cache_lookup_connections <= 0:
             raise SettingsError("ANALYTICS_CACHE_LOOKUP_CONNECTIONS must be above 0")
         if self.redis_url is not None and not self.redis_url.lower().startswith(

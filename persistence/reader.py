@@ -13,6 +13,12 @@ EXPLAIN), called here as SQLAlchemy calls them.
 
 Statements are plain SQL with `:name` parameters and no typed bind parameters (casts are
 written in the SQL), so no bind processing is skipped.
+
+Behind a pooler that keeps no prepared statements (DATABASE_POOLER=pgbouncer) asyncpg's
+statement cache is off, and its `fetch` would describe each statement in a round trip of
+its own before executing it. The reader instead prepares each statement once per
+connection as an unnamed one, which asyncpg parses again in the same round trip as every
+execution: any server connection can run it, at one round trip per statement.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+# The key, in a pooled connection's `info`, of its reusable unnamed statements (statement
+# text: asyncpg's prepared statement); set only behind a pooler (persistence.engine).
+UNNAMED_STATEMENTS = "flowpilot_unnamed_statements"
+# More distinct statements than the application sends start the connection's set afresh.
+MAX_UNNAMED_STATEMENTS = 512
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # unannotated upstream
 
@@ -50,6 +62,7 @@ class Reader:
     def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection) -> None:
         self._events = connection.sync_connection
         self._driver = driver
+        self._unnamed: dict[str, Any] | None = connection.info.get(UNNAMED_STATEMENTS)
 
     @classmethod
     async def on(cls, connection: AsyncConnection) -> Reader:
@@ -75,8 +88,22 @@ class Reader:
         statement, names = compiled(sql)
         args = [params[name] for name in names]
         self._announce(statement, args)
-        rows: list[asyncpg.Record] = await self._driver.fetch(statement, *args)
-        return rows
+        if self._unnamed is None:
+            rows: list[asyncpg.Record] = await self._driver.fetch(statement, *args)
+            return rows
+        prepared = self._unnamed.get(statement) or await self._prepare(statement)
+        unnamed_rows: list[asyncpg.Record] = await prepared.fetch(*args)
+        return unnamed_rows
+
+    async def _prepare(self, statement: str) -> Any:
+        """`statement` as an unnamed prepared statement of this connection, kept for reuse
+        (asyncpg without a statement cache names none, and parses it at each execution)."""
+        assert self._unnamed is not None
+        if len(self._unnamed) >= MAX_UNNAMED_STATEMENTS:
+            self._unnamed.clear()
+        prepared = await self._driver.prepare(statement)
+        self._unnamed[statement] = prepared
+        return prepared
 
     async def row(self, sql: str, params: Mapping[str, Any]) -> asyncpg.Record | None:
         """The first row of `sql` (None when there is none)."""

@@ -11,9 +11,14 @@ that account's flows with one set-based statement. The account ids come from the
 `flowpilot_account_ids()` look-up (ids only). Short per-account transactions keep row
 locks brief, so concurrent `recordFlowMatch` calls are never held up for the whole run.
 
-A session-level advisory lock makes runs exclusive across workers and replicas: the
-periodic job uses `pg_try_advisory_lock` and skips when another run holds it; the CLI
-waits for it (`pg_advisory_lock`), so two runs started at once run one after the other.
+An advisory lock makes runs exclusive across workers and replicas: the periodic job
+uses `pg_try_advisory_xact_lock` and skips when another run holds it; the CLI waits for
+it (`pg_advisory_xact_lock`), so two runs started at once run one after the other. The
+lock is transaction-scoped, held by a transaction on a connection of its own that stays
+open while the per-account transactions run on another, and ends with it (commit, error
+or a lost connection alike). A session-level lock would not survive a pooler in
+transaction mode: taken on one server connection and released on another, it would stay
+held forever.
 """
 
 from __future__ import annotations
@@ -94,60 +99,54 @@ async def recalculate_account(
     return int(row.flows), int(row.changed)
 
 
-async def _acquire(connection: AsyncConnection, wait: bool) -> bool:
-    async with connection.begin():
-        if wait:
-            # Waiting for another run may take longer than the pool's statement timeout.
-            await connection.execute(text("SET statement_timeout = 0"))
-            await connection.execute(
-                text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-            )
-            await connection.execute(text("RESET statement_timeout"))
-            return True
-        got = await connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-        )
-        return bool(got.scalar_one())
+async def _acquire(holder: AsyncConnection, wait: bool) -> bool:
+    """Take the run's lock in `holder`'s open transaction, which holds it until it ends."""
+    if wait:
+        # Waiting for another run may take longer than the pool's statement timeout.
+        await holder.execute(text("SET LOCAL statement_timeout = 0"))
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        return True
+    got = await holder.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+    )
+    return bool(got.scalar_one())
 
 
 async def recalculate_success_rates(
     engine: AsyncEngine, *, wait: bool = False, now: datetime | None = None
 ) -> RecalcResult | None:
     """Recalculate every account's flows; None when `wait` is False and another run holds
-    the lock. `now` pins the window's end (tests); by default the database's clock."""
-    async with engine.connect() as connection:
-        if not await _acquire(connection, wait):
+    the lock. `now` pins the window's end (tests); by default the database's clock.
+    Uses two of the engine's connections: the lock's holder and the work's."""
+    async with engine.connect() as holder, holder.begin():
+        if not await _acquire(holder, wait):
             logger.info("success-rate recalculation skipped: another worker is running it")
             return None
-        clean = False
-        try:
-            async with connection.begin():
-                started_at = (await connection.execute(_NOW)).scalar_one()
-                accounts = [row.id for row in await connection.execute(_ACCOUNTS)]
-            clock = time.perf_counter()
-            window_end = now or started_at
-            since = window_end - timedelta(days=WINDOW_DAYS)
-            flows = changed = 0
-            for account_id in accounts:
-                examined, updated = await recalculate_account(connection, account_id, since)
-                flows += examined
-                changed += updated
-            duration = time.perf_counter() - clock
-            async with connection.begin():
-                finished_at = (await connection.execute(_NOW)).scalar_one()
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
-            clean = True
-        finally:
-            if not clean:
-                # The lock is session-level: never hand a connection holding it to the pool.
-                await connection.invalidate()
+        async with engine.connect() as connection:
+            result = await _recalculate(connection, now)
     logger.info(
         "success rates recalculated: %d flows in %d accounts, %d changed, in %.3f s",
-        flows,
-        len(accounts),
-        changed,
-        duration,
+        result.flows,
+        result.accounts,
+        result.changed,
+        result.duration_s,
     )
+    return result
+
+
+async def _recalculate(connection: AsyncConnection, now: datetime | None) -> RecalcResult:
+    async with connection.begin():
+        started_at = (await connection.execute(_NOW)).scalar_one()
+        accounts = [row.id for row in await connection.execute(_ACCOUNTS)]
+    clock = time.perf_counter()
+    window_end = now or started_at
+    since = window_end - timedelta(days=WINDOW_DAYS)
+    flows = changed = 0
+    for account_id in accounts:
+        examined, updated = await recalculate_account(connection, account_id, since)
+        flows += examined
+        changed += updated
+    duration = time.perf_counter() - clock
+    async with connection.begin():
+        finished_at = (await connection.execute(_NOW)).scalar_one()
     return RecalcResult(len(accounts), flows, changed, duration, started_at, finished_at)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import default_data_dir, env_setting
 from persistence.backfill import pending_accounts
-from persistence.engine import async_url, asyncpg_dsn, create_engine
+from persistence.engine import async_url, asyncpg_dsn, create_engine, driver_options
 from persistence.migrate import current_revision, head_revision
 from service.embedded import embedded_server_url
 
@@ -42,6 +42,12 @@ class Target:
     url: str
     embedded: bool
     data_dir: Path | None = None
+
+
+def pooler() -> str:
+    """DATABASE_POOLER: `pgbouncer` when DATABASE_URL reaches PostgreSQL through one."""
+    value: str = env_setting("database_pooler") or "none"
+    return value
 
 
 def data_dir() -> Path:
@@ -87,7 +93,7 @@ async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
     )
     try:
         connection: asyncpg.Connection = await asyncpg.connect(
-            asyncpg_dsn(raw), timeout=_CONNECT_TIMEOUT_S
+            asyncpg_dsn(raw), timeout=_CONNECT_TIMEOUT_S, **driver_options(pooler())
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         raise CliError(
@@ -119,8 +125,10 @@ async def ensure_database(server_url: str, name: str) -> None:
 
 @asynccontextmanager
 async def database(url: str) -> AsyncIterator[AsyncEngine]:
-    """The command's engine (one connection at a time), disposed when the command ends."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
+    """The command's engine, disposed when the command ends: one connection, and a
+    second only while a command needs it (a recalculation's lock holder beside its work).
+    DATABASE_POOLER says how it reaches the database (persistence.engine.driver_options)."""
+    engine = create_engine(url, pool_size=1, max_overflow=1, pooler=pooler())
     try:
         yield engine
     finally:

@@ -30,6 +30,7 @@ class Database:
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_timeout_s=settings.pool_timeout_s,
             connect_timeout_s=settings.connect_timeout_s,
+            pooler=settings.database_pooler,
         )
         read = primary
         if settings.database_read_url:
@@ -40,6 +41,7 @@ class Database:
                 statement_timeout_ms=settings.statement_timeout_ms,
                 pool_timeout_s=settings.pool_timeout_s,
                 connect_timeout_s=settings.connect_timeout_s,
+                pooler=settings.database_pooler,
             )
         return cls(primary, read, create_sessionmaker(primary), create_sessionmaker(read))
 

@@ -1,7 +1,7 @@
 """Background jobs of a running server: success-rate recalculation and outbox recovery.
 
 Both run as asyncio tasks started from the app's lifespan. The recalculation takes the
-advisory lock with `pg_try_advisory_lock`, so with several workers or replicas exactly
+advisory lock with `pg_try_advisory_xact_lock`, so with several workers or replicas exactly
 one recalculates at a time and the others skip that tick. Outbox recovery runs once at
 start-up and then on a timer; completing a row is idempotent, so replicas may overlap.
 A failing run is logged and retried at the next tick; it never stops the server.

@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
+from persistence.engine import driver_options
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
@@ -113,6 +114,7 @@ class ResponseCache:
         budget: BudgetRegistry | None = None,
         max_shapes: int = 10_000,
         lookup_server_settings: dict[str, str] | None = None,
+        lookup_driver_options: dict[str, Any] | None = None,
         lookup_connect_timeout_s: float = 5.0,
         lookup_connections: int = LOOKUP_CONNECTIONS,
         max_tokens: int = 2000,
@@ -130,6 +132,7 @@ class ResponseCache:
         # One lean reader of the current state per database the requests read.
         self._readers: dict[AsyncEngine, StateReader] = {}
         self._lookup_server_settings = lookup_server_settings or {}
+        self._lookup_driver_options = lookup_driver_options or {}
         self._lookup_connect_timeout_s = lookup_connect_timeout_s
         self._lookup_connections = lookup_connections
         self._closed = False  # after close, lookups bypass (no reader nobody would close)
@@ -152,15 +155,11 @@ class ResponseCache:
             max_age_s=settings.response_cache_max_age_s,
             hit_cost=settings.response_cache_hit_cost,
             budget=budget,
-            # As the engine's own connections (persistence.engine.create_engine).
-            lookup_server_settings={
-                "application_name": "flowpilot-analytics",
-                **(
-                    {"statement_timeout": str(settings.statement_timeout_ms)}
-                    if settings.statement_timeout_ms
-                    else {}
-                ),
-            },
+            # As the engine's own connections (persistence.engine.create_engine). A lookup
+            # runs outside any transaction: its own timeout cancels it, not the server's
+            # statement_timeout (a startup parameter PgBouncer refuses).
+            lookup_server_settings={"application_name": "flowpilot-analytics"},
+            lookup_driver_options=driver_options(settings.database_pooler),
             lookup_connect_timeout_s=settings.connect_timeout_s,
             lookup_connections=settings.response_cache_lookup_connections,
             max_tokens=settings.max_query_tokens,
@@ -290,6 +289,7 @@ class ResponseCache:
                 self._lookup_server_settings,
                 self._lookup_connect_timeout_s,
                 self._lookup_connections,
+                self._lookup_driver_options,
             )
         try:
             state = await reader.current(context.principal.account_id, context.now)

@@ -80,10 +80,11 @@ class StateReader:
 
     A hit's one statement is most of what it does: through a SQLAlchemy connection it
     cost a pool checkout, compilation and result machinery on greenlets, several times
-    the statement itself. Here it is a prepared statement (asyncpg's statement cache) on
-    a plain connection, outside any transaction (autocommit: no BEGIN, no COMMIT), as
-    the same role on the same database as the engine, so it reads exactly what the
-    engine's sessions would. The pool opens on the first lookup, in the serving loop.
+    the statement itself. Here it is a prepared statement (asyncpg's statement cache;
+    an unnamed one behind PgBouncer) on a plain connection, outside any transaction
+    (autocommit: no BEGIN, no COMMIT, so no statement_timeout: its own timeout cancels
+    it), as the same role on the same database as the engine, so it reads exactly what
+    the engine's sessions would. The pool opens on the first lookup, in the serving loop.
     """
 
     def __init__(
@@ -92,12 +93,15 @@ class StateReader:
         server_settings: dict[str, str],
         connect_timeout_s: float,
         max_connections: int = LOOKUP_CONNECTIONS,
+        driver_options: dict[str, Any] | None = None,
     ) -> None:
-        # As the engine's connect_args do, ours win over the URL's query.
+        # As the engine's connect_args do, ours win over the URL's query. driver_options:
+        # persistence.engine.driver_options (behind PgBouncer, no statement cache).
         self._connect_kwargs = {
             **connect_kwargs(engine),
             "server_settings": server_settings,
             "timeout": connect_timeout_s,
+            **(driver_options or {}),
         }
         # A lookup never waits longer than a connection may take to open: past that, the
         # request goes on uncached (`version_unreadable`) and meets the trouble itself.

@@ -16,6 +16,7 @@ _VARIABLES = (
     "FLOWPILOT_DEMO",
     "AUTH_JWT_MAX_LIFETIME_S",
     "ANALYTICS_CACHE_LOOKUP_CONNECTIONS",
+    "DATABASE_POOLER",
 )
 
 
@@ -153,6 +154,11 @@ def test_the_data_folder_is_under_the_current_directory_not_the_source(
         ("QUERY_MAX_DEPTH", "ten", "QUERY_MAX_DEPTH must be a whole number, got 'ten'"),
         ("REQUEST_TIMEOUT_S", "soon", "REQUEST_TIMEOUT_S must be a number, got 'soon'"),
         ("ANALYTICS_CACHE", "maybe", "ANALYTICS_CACHE must be true or false, got 'maybe'"),
+        (
+            "DATABASE_POOLER",
+            "pgpool",
+            "DATABASE_POOLER must be one of none, pgbouncer, got 'pgpool'",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -162,3 +168,11 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     with pytest.raises(SettingsError) as caught:
         Settings.from_env()
     assert str(caught.value) == message
+
+
+def test_the_pooler_is_a_setting(env: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().database_pooler == "none"
+    env.setenv("DATABASE_POOLER", "PgBouncer")
+    assert Settings.from_env().database_pooler == "pgbouncer"
+    with pytest.raises(SettingsError, match="DATABASE_POOLER must be one of none, pgbouncer"):
+        Settings(database_pooler="odyssey")
