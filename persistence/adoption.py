@@ -5,12 +5,16 @@ history, so `upgrade` alone would try to create them again. Adoption checks thei
 shape (persistence.product_schema), adds what the baseline has and the product may
 lack (row-level security, the tenant policy, the baseline indexes), records each such
 addition in `analytics_adoption` so a downgrade takes back only what we added, stamps
-the baseline and upgrades, all in the caller's one transaction. The rollups of the
-existing rows are then built in batches (persistence.backfill), not inside it.
+the baseline and upgrades. Each addition runs in a short transaction of its own under
+the lock timeout (an index is built CONCURRENTLY, outside one), and is recorded with it:
+an interrupted adoption resumes on the next run (persistence.online_ddl). The rollups of
+the existing rows are then built in batches (persistence.backfill).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alembic import command
@@ -18,7 +22,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from persistence.migrate import ADOPTION_MARKER, alembic_config, upgrade_sync
+from persistence.ddl_locks import Statements
+from persistence.migrate import ADOPTION_MARKER, alembic_config, upgrade_online
+from persistence.online_ddl import LockPolicy, build_index, run_with_retries
 from persistence.product_schema import PRODUCT_TABLES, differences, read_catalog
 
 BASELINE = "0001_baseline"
@@ -149,7 +155,8 @@ def _index_additions(connection: Connection) -> list[Addition]:
             "SELECT t.relname, array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY "
             "k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
             "ORDER BY k.o)::text[] FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE t.relnamespace = 'public'::regnamespace AND i.indpred IS NULL"
+            "WHERE t.relnamespace = 'public'::regnamespace AND i.indpred IS NULL "
+            "AND i.indisvalid"
         )
     )
     existing = [(table, tuple(columns)) for table, columns in rows]
@@ -157,7 +164,7 @@ def _index_additions(connection: Connection) -> list[Addition]:
     for name, table, columns in BASELINE_INDEXES:
         if any(t == table and c[: len(columns)] == columns for t, c in existing):
             continue
-        sql = f"CREATE INDEX {name} ON {table} ({', '.join(columns)})"
+        sql = f"CREATE INDEX CONCURRENTLY {name} ON public.{table} ({', '.join(columns)})"
         additions.append(
             Addition("index", name, sql, f"create index {name} on {table} ({', '.join(columns)})")
         )
@@ -192,6 +199,7 @@ def plan(connection: Connection, target: str = "head") -> Plan:
     """Read-only: what `migrate` to `target` would do to this database."""
     current = _version(connection)
     product = _existing_product_tables(connection)
+    # An adoption that stopped before recording the baseline as present goes on.
     if current is not None or not product:
         result = Plan(False, current, _revisions(current, target))
         if current is not None and is_adopted(connection):
@@ -206,28 +214,88 @@ def plan(connection: Connection, target: str = "head") -> Plan:
     return result
 
 
-def adopt(connection: Connection, target: str = "head") -> Plan:
-    """Check, record the baseline as present and upgrade, in the caller's transaction.
+_MARKER_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {MARKER} (kind text NOT NULL, subject text NOT NULL, "
+    "recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, subject))"
+)
+
+
+def _record(kind: str, subject: str) -> str:
+    quoted = subject.replace("'", "''")
+    return (
+        f"INSERT INTO {MARKER} (kind, subject) VALUES ('{kind}', '{quoted}') "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction of the adoption, or (`index`) one CONCURRENTLY build outside one."""
+
+    statements: tuple[str, ...]
+    index: str | None = None
+
+
+def steps(result: Plan) -> list[Step]:
+    """The adoption's steps before the baseline is recorded as present, in order."""
+    found = [Step((_MARKER_TABLE, _record("baseline", BASELINE)))]
+    for addition in result.additions:
+        if addition.kind == "index":
+            found.append(Step((_record(addition.kind, addition.subject),)))
+            found.append(Step((addition.sql,), index=addition.subject))
+        else:
+            found.append(Step((addition.sql, _record(addition.kind, addition.subject))))
+    return found
+
+
+def steps_sql(result: Plan, policy: LockPolicy) -> list[str]:
+    """The adoption's statements as they run, transaction control and stamp included."""
+    units: list[str] = []
+    for step in steps(result):
+        if step.index is not None:
+            units += ["SET lock_timeout = 0;", f"{step.statements[0]};"]
+            units.append(f"SET lock_timeout = {policy.timeout_ms};")
+            continue
+        units += ["BEGIN;", *(f"{sql};" for sql in step.statements), "COMMIT;"]
+    buffer = Statements()
+    config = alembic_config()
+    config.attributes["output_buffer"] = buffer
+    command.stamp(config, BASELINE, sql=True)
+    return units + buffer.units
+
+
+def _print(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def adopt(
+    connection: Connection,
+    target: str = "head",
+    policy: LockPolicy | None = None,
+    progress: Callable[[str], None] = _print,
+) -> Plan:
+    """Check, add what the analytics need step by step, record the baseline as present and
+    upgrade (persistence.migrate.upgrade_online), committing as it goes.
 
     Raises AdoptionRefused (before any change) when the product tables fall short.
     """
+    policy = policy or LockPolicy()
     result = plan(connection, target)
-    if not result.adopting:
-        upgrade_sync(connection, target)
-        return result
-    if result.differences:
+    if result.adopting and result.differences:
         raise AdoptionRefused(result.differences)
-    connection.execute(
-        text(
-            f"CREATE TABLE {MARKER} (kind text NOT NULL, subject text NOT NULL, "
-            "recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, subject))"
-        )
-    )
-    record = text(f"INSERT INTO {MARKER} (kind, subject) VALUES (:kind, :subject)")
-    connection.execute(record, {"kind": "baseline", "subject": BASELINE})
-    for addition in result.additions:
-        connection.execute(text(addition.sql))
-        connection.execute(record, {"kind": addition.kind, "subject": addition.subject})
-    command.stamp(alembic_config(connection), BASELINE)
-    upgrade_sync(connection, target)
+    if result.adopting:
+
+        def work() -> None:
+            for step in steps(result):
+                if step.index is not None:
+                    build_index(connection, step.index, step.statements[0], policy)
+                    continue
+                for sql in step.statements:
+                    connection.execute(text(sql))
+                connection.commit()
+            command.stamp(alembic_config(connection), BASELINE)
+            connection.commit()
+
+        run_with_retries(connection, work, policy, progress, lambda: "adopting the product tables")
+    upgrade_online(connection, target, policy, progress)
     return result

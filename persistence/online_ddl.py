@@ -113,3 +113,30 @@ def run_with_retries(
             connection.rollback()
         connection.execute(text("RESET lock_timeout"))
         connection.commit()
+
+
+def build_index(connection: Connection, name: str, build: str, policy: LockPolicy) -> None:
+    """Run `build` (a CREATE INDEX CONCURRENTLY of `name`) outside a transaction; a valid
+    index of that name is kept, an INVALID one (an interrupted build) is dropped first.
+    The build waits for older transactions without blocking anyone: no lock timeout."""
+    if connection.in_transaction():
+        connection.commit()
+    level = connection.get_isolation_level()
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with connection.begin():
+            valid = connection.execute(
+                text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+                {"name": f"public.{name}"},
+            ).scalar()
+            if valid:
+                return
+            if valid is not None:
+                connection.execute(text(f"DROP INDEX CONCURRENTLY public.{name}"))
+            connection.execute(text("SET lock_timeout = 0"))
+            try:
+                connection.execute(text(build))
+            finally:
+                connection.execute(text(f"SET lock_timeout = {policy.timeout_ms}"))
+    finally:
+        connection.execution_options(isolation_level=level)
