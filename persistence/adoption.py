@@ -223,8 +223,7 @@ _MARKER_TABLE = (
 def _record(kind: str, subject: str) -> str:
     quoted = subject.replace("'", "''")
     return (
-        f"INSERT INTO {MARKER} (kind, subject) VALUES ('{kind}', '{quoted}') "
-        "ON CONFLICT DO NOTHING"
+        f"INSERT INTO {MARKER} (kind, subject) VALUES ('{kind}', '{quoted}') ON CONFLICT DO NOTHING"
     )
 
 

@@ -50,7 +50,11 @@ _RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ),
         (rf"CREATE (?:OR REPLACE )?TRIGGER \w+ .*? ON {_NAME}", "SHARE ROW EXCLUSIVE", _NO_WRITES),
         (rf"DROP TRIGGER (?:IF EXISTS )?\w+ ON {_NAME}", "ACCESS EXCLUSIVE", _BRIEF),
-        (rf"(?:CREATE|ALTER|DROP) POLICY (?:IF EXISTS )?\w+ ON {_NAME}", "ACCESS EXCLUSIVE", _BRIEF),
+        (
+            rf"(?:CREATE|ALTER|DROP) POLICY (?:IF EXISTS )?\w+ ON {_NAME}",
+            "ACCESS EXCLUSIVE",
+            _BRIEF,
+        ),
         (
             rf"ALTER TABLE (?:IF EXISTS )?(?:ONLY )?{_NAME} VALIDATE CONSTRAINT",
             "SHARE UPDATE EXCLUSIVE",
@@ -116,7 +120,9 @@ def locks(statement: str) -> list[Lock] | None:
         return [Lock(mode, f"{found[2]}'s table", _BRIEF)]
     if found := _ALTER.match(sql):
         table, action = found[1], found[2]
-        referenced = [Lock("SHARE ROW EXCLUSIVE", r, _NO_WRITES) for r in _REFERENCES.findall(action)]
+        referenced = [
+            Lock("SHARE ROW EXCLUSIVE", r, _NO_WRITES) for r in _REFERENCES.findall(action)
+        ]
         if referenced and "FOREIGN KEY" in action.upper() and "ADD" in action.upper():
             return [Lock("SHARE ROW EXCLUSIVE", table, _NO_WRITES), *referenced]
         return [Lock("ACCESS EXCLUSIVE", table, _alter_note(action))]
@@ -149,9 +155,9 @@ def violations(statement: str) -> list[str]:
             found.append(f"index on {lock.table} built without CONCURRENTLY: {sql[:100]}")
         elif lock.note in ("rewrites the table", "scans the table"):
             found.append(f"ALTER that {lock.note} {lock.table}: {sql[:100]}")
-    if re.match(r"(?:VACUUM FULL|CLUSTER|REINDEX (?!.*CONCURRENTLY))", sql, _FLAGS):
-        if any(table in sql for table in PRODUCT_TABLES):
-            found.append(f"rewrite of a product table: {sql[:100]}")
+    rewrite = re.match(r"(?:VACUUM FULL|CLUSTER|REINDEX (?!.*CONCURRENTLY))", sql, _FLAGS)
+    if rewrite and any(table in sql for table in PRODUCT_TABLES):
+        found.append(f"rewrite of a product table: {sql[:100]}")
     return found
 
 

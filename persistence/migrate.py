@@ -25,7 +25,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # adoption added to the product tables, and the accounts whose rollups are still to build.
 ADOPTION_MARKER = "analytics_adoption"
 
-EXPRESSION_INDEXES = frozenset({"ix_trees_account_category_key", "ix_trees_account_category_key_name"})
+EXPRESSION_INDEXES = frozenset(
+    {"ix_trees_account_category_key", "ix_trees_account_category_key_name"}
+)
 
 
 def include_object(

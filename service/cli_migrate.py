@@ -1,4 +1,4 @@
-"""`python main.py migrate [--to REV] [--dry-run | --sql]`: upgrade, adopting the product's database.
+"""`python main.py migrate [--to REV] [--dry-run | --sql]`: upgrade, adopting the product's DB.
 
 On a database with the product tables and no migration history the upgrade first adopts
 them (persistence.adoption); a database that falls short is refused with one line per

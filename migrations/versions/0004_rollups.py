@@ -23,6 +23,7 @@ then the build (or, adopted, the queue) of the existing accounts.
 
 import re
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from alembic import op
@@ -73,7 +74,7 @@ def upgrade() -> None:
     for statement, match in triggers:
         if match is not None:
             online.step(
-                lambda statement=statement: op.execute(statement),
+                partial(op.execute, statement),
                 done=_trigger_exists(match[1], match[2]),
             )
     online.step(_fill)

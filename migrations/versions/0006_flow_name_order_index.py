@@ -22,7 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     key = "NULLIF(lower(btrim(regexp_replace(category, '\\s+', ' ', 'g'))), '')"
-    online.index("ix_trees_account_category_key_name", "trees", f'account_id, ({key}), name COLLATE "C", id')
+    online.index(
+        "ix_trees_account_category_key_name", "trees", f'account_id, ({key}), name COLLATE "C", id'
+    )
 
 
 def downgrade() -> None:

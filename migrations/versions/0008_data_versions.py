@@ -25,6 +25,7 @@ transaction of its own (migrations/online.py).
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 import sqlalchemy as sa
 from alembic import op
@@ -140,7 +141,7 @@ def upgrade() -> None:
     for table in _WATCHED:
         for operation in _OPERATIONS:
             online.step(
-                lambda sql=_trigger(table, operation): op.execute(sql),
+                partial(op.execute, _trigger(table, operation)),
                 done=f"EXISTS (SELECT FROM pg_trigger WHERE tgname = '{_name(table, operation)}' "
                 f"AND tgrelid = 'public.{table}'::regclass)",
             )

@@ -52,8 +52,7 @@ BASELINE_COLUMNS: dict[str, set[str]] = {
 }
 HEAD_COLUMNS: dict[str, set[str]] = {
     **BASELINE_COLUMNS,
-    "trees": BASELINE_COLUMNS["trees"]
-    | {"usage_count", "success_rate", "last_matched_at"},
+    "trees": BASELINE_COLUMNS["trees"] | {"usage_count", "success_rate", "last_matched_at"},
     "psa_activity_log": {
         "id",
         "account_id",

@@ -85,7 +85,10 @@ async def test_an_index_left_invalid_by_an_interrupted_build_is_built_again(
         await connection.execute(
             text("INSERT INTO accounts (id, name) VALUES (:a, 'Acme')"), {"a": account}
         )
-        for flow in ("00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"):
+        for flow in (
+            "00000000-0000-0000-0000-00000000000a",
+            "00000000-0000-0000-0000-00000000000b",
+        ):
             await connection.execute(
                 text("INSERT INTO trees (id, account_id, name) VALUES (:f, :a, 'VPN')"),
                 {"f": flow, "a": account},

@@ -104,12 +104,15 @@ async def test_the_flow_indexes_key_on_the_domain_key_the_flows_are_read_by(
                 "AND indexname LIKE 'ix_trees_account_category_key%' ORDER BY indexname"
             )
         )
-        definitions = dict(rows.all())
-    key = "NULLIF(lower(btrim(regexp_replace(category, '\\s+'::text, ' '::text, 'g'::text))), ''::text)"
+        definitions: dict[str, str] = {name: definition for name, definition in rows}
+    key = (
+        "NULLIF(lower(btrim(regexp_replace(category, '\\s+'::text, ' '::text, 'g'::text))), "
+        "''::text)"
+    )
     assert definitions == {
         "ix_trees_account_category_key": "CREATE INDEX ix_trees_account_category_key ON "
         f"public.trees USING btree (account_id, {key})",
         "ix_trees_account_category_key_name": "CREATE INDEX ix_trees_account_category_key_name "
         f'ON public.trees USING btree (account_id, {key}, name COLLATE "C", id)',
     }
-    assert TREE_KEY == domain_key_sql("t.category")
+    assert domain_key_sql("t.category") == TREE_KEY
