@@ -61,6 +61,8 @@ def run_migrations_offline() -> None:
     context.configure(
         dialect_name="postgresql",
         literal_binds=True,
+        # Named parameters: a `%` in a statement is printed as it is, not doubled.
+        dialect_opts={"paramstyle": "named"},
         transaction_per_migration=True,
         output_buffer=config.attributes.get("output_buffer"),
     )
