@@ -68,7 +68,7 @@ class Plan:
     additions: list[Addition] = field(default_factory=list)
     accounts: int = 0
 
-    def describe(self) -> list[str]:
+    def describe(self, lock_timeout_ms: int = 1000) -> list[str]:
         lines: list[str] = []
         if self.adopting:
             lines.append(
@@ -83,6 +83,13 @@ class Plan:
             lines.append(f"the database schema is at {self.current}: nothing to apply")
         for revision in self.revisions:
             lines.append(f"would apply {revision}")
+        if self.additions or self.revisions:
+            lines.append(
+                "each step that changes a product table would run in its own transaction, "
+                f"waiting at most {lock_timeout_ms} ms for its lock (then retried after a pause, "
+                "so product statements queued behind it go on); indexes on product tables would be "
+                "built CONCURRENTLY, the product reading and writing them meanwhile"
+            )
         if self.accounts:
             lines.append(
                 f"would then build the rollups of {self.accounts} existing accounts, "
@@ -285,7 +292,8 @@ def adopt(
     if result.adopting:
 
         def work() -> None:
-            for step in steps(result):
+            # Read again on each attempt: what an earlier attempt committed is not redone.
+            for step in steps(plan(connection, target)):
                 if step.index is not None:
                     build_index(connection, step.index, step.statements[0], policy)
                     continue

@@ -153,7 +153,7 @@ async def _migrate(args: argparse.Namespace) -> int:
                 planned = await connection.run_sync(plan, args.to)
             if planned.differences:
                 raise _refused(AdoptionRefused(planned.differences))
-            for line in planned.describe():
+            for line in planned.describe(policy.timeout_ms):
                 print(line, flush=True)
             return 0
         try:

@@ -192,7 +192,8 @@ async def test_migrate_gives_up_cleanly_after_its_retries_and_resumes(
     blocker = create_engine(empty_database_url, pool_size=1, max_overflow=0)
     try:
         async with blocker.connect() as holding:
-            await holding.execute(text("SELECT count(*) FROM trees"))
+            # The adoption changes trees first (committed), then users: held here.
+            await holding.execute(text("SELECT count(*) FROM users"))
             migrating = _start_migrate(
                 empty_database_url, MIGRATE_LOCK_TIMEOUT_MS="200", MIGRATE_LOCK_RETRIES="1"
             )
@@ -205,11 +206,27 @@ async def test_migrate_gives_up_cleanly_after_its_retries_and_resumes(
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["migrate", "error"]
+    assert lines[0].startswith(
+        "migrate: adopting the product tables: lock not granted within 200 ms (ALTER TABLE users"
+    )
     assert "retry 1/1 in 0.25 s" in lines[0]
     assert lines[1].endswith(
         "gave up after 2 attempts: what was done is kept, run migrate again to go on"
     )
     assert out == ""
+    async with blocker.connect() as connection:
+        stopped_at = await connection.execute(
+            text("SELECT kind, subject FROM analytics_adoption ORDER BY kind, subject")
+        )
+        # Kept: the trees steps; users' was rolled back, no history recorded yet.
+        assert [tuple(row) for row in stopped_at] == [
+            ("baseline", "0001_baseline"),
+            ("policy", "trees"),
+            ("rls_enabled", "trees"),
+            ("rls_forced", "trees"),
+        ]
+    await blocker.dispose()
+    assert not await _has_version_table(empty_database_url)
 
     again = run("migrate", DATABASE_URL=empty_database_url)
     assert again.returncode == 0, again.stderr
