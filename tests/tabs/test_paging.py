@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.metrics.keys import domain_key_sql
-from persistence.analytics.flows import TREE_KEY
+from persistence.analytics.flows import _BY_DOMAIN_KEYS, TREE_KEY
 from persistence.models import CATEGORY_KEY_SQL
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for
@@ -116,3 +117,17 @@ async def test_the_flow_indexes_key_on_the_domain_key_the_flows_are_read_by(
         f'ON public.trees USING btree (account_id, {key}, name COLLATE "C", id)',
     }
     assert domain_key_sql("t.category") == TREE_KEY
+    # The flows' preview query reads its domains' flows in order from that index.
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL enable_seqscan = off"))
+        await connection.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = await connection.execute(
+            text(f"EXPLAIN {_BY_DOMAIN_KEYS}"),
+            {"keys": ["vpn"], "per_key": 3, "account_id": uuid.uuid4()},
+        )
+        lines = [line.strip() for (line,) in plan]
+    assert "Index Scan using ix_trees_account_category_key_name on trees t" in "\n".join(lines)
+    assert any(
+        line.startswith("Index Cond: ((account_id = ") and f"{key} = k.key" in line
+        for line in lines
+    ), lines
