@@ -117,7 +117,8 @@ async def test_the_flow_indexes_key_on_the_domain_key_the_flows_are_read_by(
         f'ON public.trees USING btree (account_id, {key}, name COLLATE "C", id)',
     }
     assert domain_key_sql("t.category") == TREE_KEY
-    # The flows' preview query reads its domains' flows in order from that index.
+    # The flows' preview query finds its domains' flows through one of them (which one is
+    # the planner's choice, by what the shared database holds).
     async with engine.begin() as connection:
         await connection.execute(text("SET LOCAL enable_seqscan = off"))
         await connection.execute(text("SET LOCAL enable_bitmapscan = off"))
@@ -126,7 +127,9 @@ async def test_the_flow_indexes_key_on_the_domain_key_the_flows_are_read_by(
             {"keys": ["vpn"], "per_key": 3, "account_id": uuid.uuid4()},
         )
         lines = [line.strip() for (line,) in plan]
-    assert "Index Scan using ix_trees_account_category_key_name on trees t" in "\n".join(lines)
+    assert any(
+        line.startswith("->  Index Scan using ix_trees_account_category_key") for line in lines
+    )
     assert any(
         line.startswith("Index Cond: ((account_id = ") and f"{key} = k.key" in line
         for line in lines
