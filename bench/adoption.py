@@ -55,7 +55,7 @@ async def adopt_dataset(
         log("the dataset is now a product database (baseline tables, no history)")
 
         started = time.perf_counter()
-        async with engine.begin() as connection:
+        async with engine.connect() as connection:
             await connection.run_sync(adopt, "head")
         report.seconds_adoption = time.perf_counter() - started
         log(f"adopted in {report.seconds_adoption:.1f} s")

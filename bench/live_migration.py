@@ -185,7 +185,9 @@ async def live_migration(
         await asyncio.sleep(quiet_s)
         marks["quiet"] = (start, time.monotonic())
 
-        adopting = Command(url, "migrate")
+        # A product table without row-level security is refused unless the flag says to
+        # enable it with a pass-through policy for the product's roles (their rows stay).
+        adopting = Command(url, "migrate", *(() if keep_rls else ("--enable-row-security",)))
         await adopting.run(log)
         build_start = adopting.first("rollups:")
         marks["adoption"] = (adopting.started, build_start)

@@ -1,7 +1,11 @@
-"""Alembic environment: runs on a connection handed in by the caller, or on the URL.
+"""Alembic environment: runs on a connection handed in by the caller, or prints SQL.
 
 Tests and the CLI pass an open connection in `config.attributes["connection"]`
-(through `AsyncConnection.run_sync`), so no second event loop is ever started.
+(through `AsyncConnection.run_sync`), so no second event loop is ever started. With
+`config.attributes["online"]` set (persistence.migrate.upgrade_online) each revision runs
+in its own transaction, as the product's database needs; otherwise everything runs in
+the caller's one transaction. Offline (`migrate --sql`) the SQL is written to the
+config's output buffer, as it would run online.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from migrations.online import ONLINE
 from persistence.engine import create_engine
 from persistence.migrate import include_object
 from persistence.models import Base
@@ -25,6 +30,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         include_object=include_object,
+        transaction_per_migration=bool(config.attributes.get(ONLINE)),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -51,6 +57,20 @@ def run_migrations_online() -> None:
     asyncio.run(_run_on_url(url))
 
 
+def run_migrations_offline() -> None:
+    context.configure(
+        dialect_name="postgresql",
+        literal_binds=True,
+        # Named parameters: a `%` in a statement is printed as it is, not doubled.
+        dialect_opts={"paramstyle": "named"},
+        transaction_per_migration=True,
+        output_buffer=config.attributes.get("output_buffer"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 if context.is_offline_mode():
-    raise RuntimeError("offline (SQL script) migrations are not supported")
-run_migrations_online()
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -5,13 +5,17 @@ history, so `upgrade` alone would try to create them again. Adoption checks thei
 shape (persistence.product_schema), adds the policies that bind the analytics' role and
 no other (persistence.product_rls) and the baseline indexes the product may lack, records
 each such addition in `analytics_adoption` so a downgrade takes back only what we added,
-stamps the baseline and upgrades, all in the caller's one transaction. The product's
-row-level security, its own policies, grants and owners stay as they were. The rollups of
-the existing rows are then built in batches (persistence.backfill), not inside it.
+stamps the baseline and upgrades. The product's row-level security, its own policies,
+grants and owners stay as they were. Each addition runs in a short transaction of its own
+under the lock timeout (an index is built CONCURRENTLY, outside one), and is recorded with
+it: an interrupted adoption resumes on the next run (persistence.online_ddl). The rollups
+of the existing rows are then built in batches (persistence.backfill).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alembic import command
@@ -19,8 +23,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from persistence.migrate import ADOPTION_MARKER, alembic_config, upgrade_sync
-from persistence.product_rls import group_difference, group_step, steps
+from persistence.ddl_locks import Statements
+from persistence.migrate import ADOPTION_MARKER, alembic_config, upgrade_online
+from persistence.online_ddl import LockPolicy, build_index, run_with_retries
+from persistence.product_rls import group_difference, group_step
+from persistence.product_rls import steps as policy_steps
 from persistence.product_schema import PRODUCT_TABLES, differences, read_catalog
 
 BASELINE = "0001_baseline"
@@ -63,7 +70,7 @@ class Plan:
     additions: list[Addition] = field(default_factory=list)
     accounts: int = 0
 
-    def describe(self) -> list[str]:
+    def describe(self, lock_timeout_ms: int = 1000) -> list[str]:
         lines: list[str] = []
         if self.adopting:
             lines.append(
@@ -78,6 +85,13 @@ class Plan:
             lines.append(f"the database schema is at {self.current}: nothing to apply")
         for revision in self.revisions:
             lines.append(f"would apply {revision}")
+        if self.additions or self.revisions:
+            lines.append(
+                "each step that changes a product table would run in its own transaction, "
+                f"waiting at most {lock_timeout_ms} ms for its lock (then retried after a pause, "
+                "so product statements queued behind it go on); indexes on product tables would be "
+                "built CONCURRENTLY, the product reading and writing them meanwhile"
+            )
         if self.accounts:
             lines.append(
                 f"would then build the rollups of {self.accounts} existing accounts, "
@@ -115,7 +129,8 @@ def _index_additions(connection: Connection) -> list[Addition]:
             "SELECT t.relname, array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY "
             "k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
             "ORDER BY k.o)::text[] FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE t.relnamespace = 'public'::regnamespace AND i.indpred IS NULL"
+            "WHERE t.relnamespace = 'public'::regnamespace AND i.indpred IS NULL "
+            "AND i.indisvalid"
         )
     )
     existing = [(table, tuple(columns)) for table, columns in rows]
@@ -123,7 +138,7 @@ def _index_additions(connection: Connection) -> list[Addition]:
     for name, table, columns in BASELINE_INDEXES:
         if any(t == table and c[: len(columns)] == columns for t, c in existing):
             continue
-        sql = f"CREATE INDEX {name} ON {table} ({', '.join(columns)})"
+        sql = f"CREATE INDEX CONCURRENTLY {name} ON public.{table} ({', '.join(columns)})"
         additions.append(
             Addition("index", name, sql, f"create index {name} on {table} ({', '.join(columns)})")
         )
@@ -162,13 +177,14 @@ def plan(connection: Connection, target: str = "head", enable_row_security: bool
     """
     current = _version(connection)
     product = _existing_product_tables(connection)
+    # An adoption that stopped before recording the baseline as present goes on.
     if current is not None or not product:
         result = Plan(False, current, _revisions(current, target))
         if current is not None and is_adopted(connection):
             queued = text(f"SELECT count(*) FROM {MARKER} WHERE kind = 'backfill_pending'")
             result.accounts = int(connection.execute(queued).scalar_one())
         return result
-    policies, refusals = steps(connection, PRODUCT_TABLES, enable_row_security)
+    policies, refusals = policy_steps(connection, PRODUCT_TABLES, enable_row_security)
     found = differences(read_catalog(connection)) + _role_differences(connection)
     found += group_difference(connection) + refusals
     result = Plan(True, None, _revisions(BASELINE, target), differences=found)
@@ -180,28 +196,89 @@ def plan(connection: Connection, target: str = "head", enable_row_security: bool
     return result
 
 
-def adopt(connection: Connection, target: str = "head", enable_row_security: bool = False) -> Plan:
-    """Check, record the baseline as present and upgrade, in the caller's transaction.
+_MARKER_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {MARKER} (kind text NOT NULL, subject text NOT NULL, "
+    "recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, subject))"
+)
+
+
+def _record(kind: str, subject: str) -> str:
+    quoted = subject.replace("'", "''")
+    return (
+        f"INSERT INTO {MARKER} (kind, subject) VALUES ('{kind}', '{quoted}') ON CONFLICT DO NOTHING"
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction of the adoption, or (`index`) one CONCURRENTLY build outside one."""
+
+    statements: tuple[str, ...]
+    index: str | None = None
+
+
+def steps(result: Plan) -> list[Step]:
+    """The adoption's steps before the baseline is recorded as present, in order."""
+    found = [Step((_MARKER_TABLE, _record("baseline", BASELINE)))]
+    for addition in result.additions:
+        if addition.kind == "index":
+            found.append(Step((_record(addition.kind, addition.subject),)))
+            found.append(Step((addition.sql,), index=addition.subject))
+        else:
+            found.append(Step((addition.sql, _record(addition.kind, addition.subject))))
+    return found
+
+
+def steps_sql(result: Plan, policy: LockPolicy) -> list[str]:
+    """The adoption's statements as they run, transaction control and stamp included."""
+    units: list[str] = []
+    for step in steps(result):
+        if step.index is not None:
+            units += ["SET lock_timeout = 0;", f"{step.statements[0]};"]
+            units.append(f"SET lock_timeout = {policy.timeout_ms};")
+            continue
+        units += ["BEGIN;", *(f"{sql};" for sql in step.statements), "COMMIT;"]
+    buffer = Statements()
+    config = alembic_config()
+    config.attributes["output_buffer"] = buffer
+    command.stamp(config, BASELINE, sql=True)
+    return units + buffer.units
+
+
+def _print(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def adopt(
+    connection: Connection,
+    target: str = "head",
+    enable_row_security: bool = False,
+    policy: LockPolicy | None = None,
+    progress: Callable[[str], None] = _print,
+) -> Plan:
+    """Check, add what the analytics need step by step, record the baseline as present and
+    upgrade (persistence.migrate.upgrade_online), committing as it goes.
 
     Raises AdoptionRefused (before any change) when the product tables fall short.
     """
+    policy = policy or LockPolicy()
     result = plan(connection, target, enable_row_security)
-    if not result.adopting:
-        upgrade_sync(connection, target)
-        return result
-    if result.differences:
+    if result.adopting and result.differences:
         raise AdoptionRefused(result.differences)
-    connection.execute(
-        text(
-            f"CREATE TABLE {MARKER} (kind text NOT NULL, subject text NOT NULL, "
-            "recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, subject))"
-        )
-    )
-    record = text(f"INSERT INTO {MARKER} (kind, subject) VALUES (:kind, :subject)")
-    connection.execute(record, {"kind": "baseline", "subject": BASELINE})
-    for addition in result.additions:
-        connection.execute(text(addition.sql))
-        connection.execute(record, {"kind": addition.kind, "subject": addition.subject})
-    command.stamp(alembic_config(connection), BASELINE)
-    upgrade_sync(connection, target)
+    if result.adopting:
+
+        def work() -> None:
+            # Read again on each attempt: what an earlier attempt committed is not redone.
+            for step in steps(plan(connection, target, enable_row_security)):
+                if step.index is not None:
+                    build_index(connection, step.index, step.statements[0], policy)
+                    continue
+                for sql in step.statements:
+                    connection.execute(text(sql))
+                connection.commit()
+            command.stamp(alembic_config(connection), BASELINE)
+            connection.commit()
+
+        run_with_retries(connection, work, policy, progress, lambda: "adopting the product tables")
+    upgrade_online(connection, target, policy, progress)
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from persistence.ddl_locks import Statements
+from persistence.online_ddl import LockPolicy, run_with_retries
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Indexes on expressions (e.g. `name COLLATE "C"`) that Alembic's autogenerate cannot
@@ -20,7 +25,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # adoption added to the product tables, and the accounts whose rollups are still to build.
 ADOPTION_MARKER = "analytics_adoption"
 
-EXPRESSION_INDEXES = frozenset({"ix_trees_account_category_key_name"})
+EXPRESSION_INDEXES = frozenset(
+    {"ix_trees_account_category_key", "ix_trees_account_category_key_name"}
+)
 
 
 def include_object(
@@ -30,12 +37,19 @@ def include_object(
     return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config pointing at this repo's migrations, optionally bound to a connection."""
+def alembic_config(
+    connection: Connection | None = None, policy: LockPolicy | None = None
+) -> Config:
+    """An Alembic config pointing at this repo's migrations, optionally bound to a
+    connection; with a lock policy each revision runs in its own transactions
+    (migrations/online.py) instead of all in the caller's one."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
         config.attributes["connection"] = connection
+    if policy is not None:
+        config.attributes["online"] = True
+        config.attributes["lock_timeout_ms"] = policy.timeout_ms
     return config
 
 
@@ -47,7 +61,60 @@ def head_revision() -> str:
 
 
 def upgrade_sync(connection: Connection, revision: str) -> None:
+    """Upgrade in the caller's one transaction: for a new, empty database only."""
     command.upgrade(alembic_config(connection), revision)
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def upgrade_online(
+    connection: Connection,
+    revision: str,
+    policy: LockPolicy | None = None,
+    progress: Callable[[str], None] = _progress,
+) -> None:
+    """Upgrade revision by revision, each step its own transaction under the lock timeout
+    (persistence.online_ddl); commits whatever the connection had begun first."""
+    policy = policy or LockPolicy()
+
+    def where() -> str:
+        current = _current(connection)
+        connection.rollback()
+        return f"applying {_next_revision(current, revision)}"
+
+    run_with_retries(
+        connection,
+        lambda: command.upgrade(alembic_config(connection, policy), revision),
+        policy,
+        progress,
+        where,
+    )
+
+
+def _next_revision(current: str | None, target: str) -> str:
+    script = ScriptDirectory.from_config(alembic_config())
+    steps = list(script.iterate_revisions(target, current or "base"))
+    return steps[-1].revision if steps else target
+
+
+def upgrade_sql(
+    start: str | None,
+    target: str,
+    policy: LockPolicy,
+    adopted: bool = False,
+    script_location: Path = MIGRATIONS_DIR,
+) -> list[str]:
+    """The statements an online upgrade from `start` (None: an empty database) to
+    `target` runs, one by one, without a database (Alembic's offline mode)."""
+    buffer = Statements()
+    config = alembic_config(policy=policy)
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["output_buffer"] = buffer
+    config.attributes["adopted"] = adopted
+    command.upgrade(config, f"{start}:{target}" if start else target, sql=True)
+    return buffer.units
 
 
 def _exists(connection: Connection, table: str) -> bool:
@@ -85,9 +152,9 @@ async def current_revision(connection: AsyncConnection) -> str | None:
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database behind `engine` in one transaction."""
-    async with engine.begin() as connection:
-        await upgrade(connection, revision)
+    """Upgrade the database behind `engine` as `migrate` does, step by step."""
+    async with engine.connect() as connection:
+        await connection.run_sync(upgrade_online, revision)
 
 
 async def is_at_head(engine: AsyncEngine) -> bool:

@@ -118,7 +118,7 @@ ANALYTICS_RELATIONS = (
     "data_version_epoch",
     "data_version_seq",
 )
-ANALYTICS_COLUMNS = {"trees": ("usage_count", "success_rate", "last_matched_at", "category_key")}
+ANALYTICS_COLUMNS = {"trees": ("usage_count", "success_rate", "last_matched_at")}
 ANALYTICS_FUNCTIONS = (
     "flowpilot_account_ids",
     "psa_outbox_pending_account_ids",

@@ -85,8 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="upgrade the database schema (adopting the product's tables)"
     )
     migrate.add_argument("--to", default="head", metavar="REV", help="target (default: head)")
-    migrate.add_argument(
+    shown = migrate.add_mutually_exclusive_group()
+    shown.add_argument(
         "--dry-run", action="store_true", help="print what would be done and change nothing"
+    )
+    shown.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL that would run, with the lock each statement takes; change nothing",
     )
     migrate.add_argument(
         "--enable-row-security",

@@ -175,7 +175,8 @@ _UNDO = {
     "policy": "DROP POLICY tenant_isolation ON {}",
     "rls_forced": "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
     "rls_enabled": "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
-    "index": "DROP INDEX {}",
+    # Recorded before its CONCURRENTLY build, so an interrupted adoption may lack it.
+    "index": "DROP INDEX IF EXISTS {}",
 }
 
 

@@ -6,7 +6,11 @@ Create Date: 2024-01-02 00:00:00
 
 Applied on its own to the product's existing database, so it only adds: the new
 trees columns are nullable or carry a constant default (PostgreSQL fills those
-without rewriting the table), and no existing row is touched.
+without rewriting the table), and no existing row is touched. Each product table is
+changed in its own short transaction (migrations/online.py): the trees columns and their
+checks (added NOT VALID, so no scan under the exclusive lock), the checks' validation (a
+scan that lets reads and writes go on), the new activity log (its keys briefly lock
+accounts and ai_sessions), then the indexes, built CONCURRENTLY.
 """
 
 from collections.abc import Sequence
@@ -14,6 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
+
+from migrations import online
 
 revision: str = "0002_analytics"
 down_revision: str | None = "0001_baseline"
@@ -35,20 +41,29 @@ _INDEXES: tuple[tuple[str, str, list[str]], ...] = (
 )
 
 
-def upgrade() -> None:
+_CHECKS = {
+    "ck_trees_usage_count": "usage_count >= 0",
+    "ck_trees_success_rate": "success_rate IS NULL OR (success_rate >= 0 AND success_rate <= 1)",
+}
+
+
+def _trees_columns() -> None:
     op.add_column(
         "trees",
         sa.Column("usage_count", sa.Integer(), nullable=False, server_default=sa.text("0")),
     )
     op.add_column("trees", sa.Column("success_rate", sa.Float(), nullable=True))
     op.add_column("trees", sa.Column("last_matched_at", sa.DateTime(timezone=True), nullable=True))
-    op.create_check_constraint("ck_trees_usage_count", "trees", "usage_count >= 0")
-    op.create_check_constraint(
-        "ck_trees_success_rate",
-        "trees",
-        "success_rate IS NULL OR (success_rate >= 0 AND success_rate <= 1)",
-    )
+    for name, condition in _CHECKS.items():
+        op.execute(f"ALTER TABLE trees ADD CONSTRAINT {name} CHECK ({condition}) NOT VALID")
 
+
+def _validate_checks() -> None:
+    for name in _CHECKS:
+        op.execute(f"ALTER TABLE trees VALIDATE CONSTRAINT {name}")
+
+
+def _activity_log() -> None:
     op.create_table(
         "psa_activity_log",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
@@ -98,8 +113,17 @@ def upgrade() -> None:
         f"USING ({condition}) WITH CHECK ({condition})"
     )
 
+
+def upgrade() -> None:
+    online.step(
+        _trees_columns,
+        done="EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'public.trees'::regclass "
+        "AND attname = 'usage_count' AND NOT attisdropped)",
+    )
+    online.step(_validate_checks)
+    online.step(_activity_log, done="to_regclass('public.psa_activity_log') IS NOT NULL")
     for name, table, columns in _INDEXES:
-        op.create_index(name, table, columns)
+        online.index(name, table, ", ".join(columns))
 
 
 def downgrade() -> None:

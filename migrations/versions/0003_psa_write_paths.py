@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from migrations import online
+
 revision: str = "0003_psa_write_paths"
 down_revision: str | None = "0002_analytics"
 branch_labels: str | Sequence[str] | None = None
@@ -50,6 +52,12 @@ def _timestamps() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
+    # Each new table's keys lock the product tables they reference briefly, one table a step.
+    online.step(_connections, done="to_regclass('public.psa_connections') IS NOT NULL")
+    online.step(_outbox, done="to_regclass('public.psa_outbox') IS NOT NULL")
+
+
+def _connections() -> None:
     op.create_table(
         "psa_connections",
         sa.Column(
@@ -75,6 +83,8 @@ def upgrade() -> None:
     )
     _isolate("psa_connections")
 
+
+def _outbox() -> None:
     op.create_table(
         "psa_outbox",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),

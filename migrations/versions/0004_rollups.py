@@ -16,16 +16,20 @@ The tables, functions and triggers are in `0004_rollups.sql` beside this file. I
 expressions (domain key, trimmed spelling, resolution minutes, numeric hours) are
 spelled out there, not imported, so later code edits never rewrite history; they are
 the same expressions the analytics used when they scanned sessions, so the sums agree
-to the last digit.
+to the last digit. The file runs in steps (migrations/online.py): the new tables and
+functions, then the triggers of each product table in a short transaction of their own,
+then the build (or, adopted, the queue) of the existing accounts.
 """
 
+import re
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
-import sqlalchemy as sa
 from alembic import op
 
-from migrations.sql_script import execute_file
+from migrations import online
+from migrations.sql_script import statements
 
 revision: str = "0004_rollups"
 down_revision: str | None = "0003_psa_write_paths"
@@ -45,16 +49,39 @@ _OPERATIONS = ("INSERT", "UPDATE", "DELETE")
 
 # Present only in a database adopted from the product (see persistence/adoption.py).
 _ADOPTION_MARKER = "analytics_adoption"
+_TRIGGER = re.compile(r"CREATE TRIGGER (\w+) .*? ON (\w+)", re.DOTALL)
 
 
-def _adopted() -> bool:
-    marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")
-    return bool(op.get_bind().execute(marker).scalar())
+def _run(sql: list[str]) -> None:
+    for statement in sql:
+        op.execute(statement)
+
+
+def _trigger_exists(name: str, table: str) -> str:
+    return (
+        f"EXISTS (SELECT FROM pg_trigger WHERE tgname = '{name}' "
+        f"AND tgrelid = 'public.{table}'::regclass)"
+    )
 
 
 def upgrade() -> None:
-    execute_file(_SQL)
-    if _adopted():
+    script = statements(_SQL.read_text(encoding="utf-8"))
+    triggers = [(statement, _TRIGGER.match(statement)) for statement in script]
+    objects = [statement for statement, match in triggers if match is None]
+    online.step(
+        lambda: _run(objects), done="to_regclass('public.rollup_session_blocks') IS NOT NULL"
+    )
+    for statement, match in triggers:
+        if match is not None:
+            online.step(
+                partial(op.execute, statement),
+                done=_trigger_exists(match[1], match[2]),
+            )
+    online.step(_fill)
+
+
+def _fill() -> None:
+    if online.adopted():
         # The product's own database: its accounts are built in batches after this
         # transaction (persistence/backfill.py), each in its own; queue them here.
         op.execute(
@@ -71,7 +98,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if _adopted():
+    if online.adopted():
         op.execute(f"DELETE FROM {_ADOPTION_MARKER} WHERE kind = 'backfill_pending'")
     op.execute("DROP TRIGGER rollup_accounts_timezone ON accounts")
     op.execute("DROP FUNCTION rollup_accounts_timezone()")

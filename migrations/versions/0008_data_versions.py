@@ -19,13 +19,19 @@ time zone in one round trip outside any transaction (a cache hit's only SQL): it
 the account for its own statement (`set_config(..., true)` ends with the implicit
 transaction), and runs with the caller's rights, so it shows only what the caller could
 read after binding that account itself.
+
+The new objects come in one transaction, then each trigger on a product table in a short
+transaction of its own (migrations/online.py).
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
+
+from migrations import online
 
 revision: str = "0008_data_versions"
 # Re-pointed to "0007_account_id_function_grants" when the branches meet.
@@ -92,7 +98,7 @@ $fn$
 """
 
 
-def upgrade() -> None:
+def _objects() -> None:
     op.execute("CREATE SEQUENCE data_version_seq AS bigint")
     op.create_table(
         "account_data_versions",
@@ -114,15 +120,30 @@ def upgrade() -> None:
     op.execute(_STATE_FUNCTION)
     for table, column in _WATCHED.items():
         for operation in _OPERATIONS:
-            name = _name(table, operation)
             op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
-                f"BEGIN\n{_bump(operation, column)};\nRETURN NULL;\nEND\n$fn$"
+                f"CREATE FUNCTION {_name(table, operation)}() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $fn$\nBEGIN\n{_bump(operation, column)};\n"
+                "RETURN NULL;\nEND\n$fn$"
             )
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
-                f"REFERENCING {_transitions(operation)} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION {name}()"
+
+
+def _trigger(table: str, operation: str) -> str:
+    name = _name(table, operation)
+    return (
+        f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
+        f"REFERENCING {_transitions(operation)} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {name}()"
+    )
+
+
+def upgrade() -> None:
+    online.step(_objects, done="to_regclass('public.account_data_versions') IS NOT NULL")
+    for table in _WATCHED:
+        for operation in _OPERATIONS:
+            online.step(
+                partial(op.execute, _trigger(table, operation)),
+                done=f"EXISTS (SELECT FROM pg_trigger WHERE tgname = '{_name(table, operation)}' "
+                f"AND tgrelid = 'public.{table}'::regclass)",
             )
 
 

@@ -7,6 +7,7 @@ import uuid
 from core.metrics.rows import DomainRow, DomainSet, SessionCounts
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
+from persistence.analytics.flows import TREE_KEY
 from persistence.analytics.sessions import COUNT_COLUMNS, COUNTS, counts_of_row
 from persistence.reader import Reader
 
@@ -32,11 +33,11 @@ _DOMAIN_COUNTS = ", ".join(
 _DOMAIN_SET = f"""
     WITH flow_domains AS (
         SELECT key, min({_trimmed("category")} COLLATE "C") AS name, sum(n)::bigint AS flow_count
-        FROM (SELECT t.category_key AS key, t.category, count(*) AS n
+        FROM (SELECT {TREE_KEY} AS key, t.category, count(*) AS n
               FROM trees t
               WHERE t.account_id = :account_id AND t.status <> 'archived'
-                AND t.category_key IS NOT NULL
-              GROUP BY t.category_key, t.category) f
+                AND {TREE_KEY} IS NOT NULL
+              GROUP BY 1, t.category) f
         GROUP BY key
     ),
     session_spellings AS (

@@ -6,14 +6,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from core.metrics.keys import domain_key_sql
 from core.metrics.rows import FlowPeriodStats, FlowRow
 from core.metrics.window import Window
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.reader import Reader
 
-FLOW_COLUMNS = """
+# The domain key of a flow, spelled as the flow indexes of revisions 0005 and 0006 are
+# (an expression index: the planner uses it only for this very expression).
+TREE_KEY = domain_key_sql("t.category")
+FLOW_COLUMNS = f"""
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
-    t.category_key AS domain_key
+    {TREE_KEY} AS domain_key
 """
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
@@ -27,7 +31,7 @@ _PREVIEWS = f"""
     unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
         SELECT {FLOW_COLUMNS} FROM trees t
-        WHERE {_NOT_ARCHIVED} AND t.category_key = k.key
+        WHERE {_NOT_ARCHIVED} AND {TREE_KEY} = k.key
         ORDER BY t.name COLLATE "C", t.id
         LIMIT CAST(:per_key AS integer)
     ) f

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -86,11 +85,12 @@ class Tree(Base):
             name="ck_trees_success_rate",
         ),
         Index("ix_trees_account_id", "account_id"),
-        Index("ix_trees_account_category_key", "account_id", "category_key"),
+        # On the domain key of `category` (core.metrics.keys), which the analytics compute.
+        Index("ix_trees_account_category_key", "account_id", text(f"({CATEGORY_KEY_SQL})")),
         Index(
             "ix_trees_account_category_key_name",
             "account_id",
-            "category_key",
+            text(f"({CATEGORY_KEY_SQL})"),
             text('name COLLATE "C"'),
             "id",
         ),
@@ -109,10 +109,6 @@ class Tree(Base):
     usage_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     success_rate: Mapped[float | None] = mapped_column(Float)
     last_matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The domain key of `category`, kept by PostgreSQL (see core.metrics.keys).
-    category_key: Mapped[str | None] = mapped_column(
-        Text, Computed(CATEGORY_KEY_SQL, persisted=True)
-    )
 
 
 class AiSession(Base):

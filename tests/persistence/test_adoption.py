@@ -157,7 +157,7 @@ async def insert_product_rows(engine: AsyncEngine, now: datetime) -> None:
 
 
 async def adopt(engine: AsyncEngine, target: str = "head") -> adoption.Plan:
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         return await connection.run_sync(adoption.adopt, target)
 
 

@@ -163,7 +163,7 @@ def ours(table: str, others: bool = False) -> set[tuple[Any, ...]]:
 
 
 async def adopt(engine: AsyncEngine, enable_row_security: bool = False) -> adoption.Plan:
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:  # the adoption commits step by step
         return await connection.run_sync(adoption.adopt, "head", enable_row_security)
 
 

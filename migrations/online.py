@@ -1,0 +1,97 @@
+"""How a revision touches the product's tables while the product runs.
+
+`migrate` runs each revision in its own transaction under a `lock_timeout`
+(persistence.migrate). Inside a revision:
+
+- `step()` commits what the revision did so far and opens the next transaction, so the
+  locks one product table needs are never held while waiting for another's; the step
+  after it must be skippable on a re-run (`done`), since the revision's version row is
+  written only with its last step.
+- `index()` builds an index CONCURRENTLY outside any transaction: the product reads and
+  writes the table meanwhile. A valid index of that name is kept; an INVALID one, left by
+  an interrupted build, is dropped and built again.
+
+Run in the caller's one transaction instead (a new, empty database built in one go), a
+step boundary is nothing and an index is built plainly. In offline (`--sql`) mode
+everything is printed as it would run online.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic import context, op
+
+# Set by persistence.migrate: "online" (per-revision transactions) or absent (one
+# transaction); "adopted" answers `adopted()` when printing SQL without running it.
+ONLINE = "online"
+ADOPTED = "adopted"
+_ADOPTION_MARKER = "analytics_adoption"
+
+
+def _attributes() -> dict[str, object]:
+    return context.config.attributes
+
+
+def offline() -> bool:
+    return bool(op.get_context().as_sql)
+
+
+def online() -> bool:
+    """Per-revision transactions (the CLI, `upgrade_engine`) or offline SQL."""
+    return offline() or bool(_attributes().get(ONLINE))
+
+
+def adopted() -> bool:
+    """Whether the database is the product's, adopted (persistence.adoption)."""
+    if offline():
+        return bool(_attributes().get(ADOPTED))
+    marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")
+    return bool(op.get_bind().execute(marker).scalar())
+
+
+def _holds(condition: str) -> bool:
+    return bool(op.get_bind().execute(sa.text(f"SELECT {condition}")).scalar())
+
+
+def step(run: Callable[[], None], done: str | None = None) -> None:
+    """Commit the revision so far, then `run` in a transaction of its own.
+
+    `done` is a SQL condition that holds once this step has committed (e.g. its first
+    object exists): a re-run of an interrupted revision skips the step then. Offline
+    the step is printed as it would run the first time.
+    """
+    if online():
+        with op.get_context().autocommit_block():
+            pass
+    if done is not None and not offline() and _holds(done):
+        return
+    run()
+
+
+def index(name: str, table: str, columns: str) -> None:
+    """`CREATE INDEX CONCURRENTLY name ON public.table (columns)`, outside a transaction."""
+    build = f"CREATE INDEX CONCURRENTLY {name} ON public.{table} ({columns})"
+    if not online():
+        op.execute(build.replace(" CONCURRENTLY", ""))
+        return
+    with op.get_context().autocommit_block():
+        if not offline():
+            state = op.get_bind().execute(
+                sa.text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+                {"name": f"public.{name}"},
+            )
+            valid = state.scalar()
+            if valid:
+                return
+            if valid is not None:
+                op.execute(f"DROP INDEX CONCURRENTLY public.{name}")
+        # The build waits for older transactions without blocking anyone: no lock timeout.
+        op.execute("SET lock_timeout = 0")
+        op.execute(build)
+        op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
+
+
+def lock_timeout_ms() -> int:
+    return int(str(_attributes().get("lock_timeout_ms", 1000)))
