@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
             closing.push_async_callback(app.state.database.dispose)
             # response cache hook: its Redis client and lookup pools
             closing.push_async_callback(graphql.response_cache.cache.close)
+            closing.callback(graphql.verified_tokens.close)  # the JWKS fetch thread
             for engine in database_engines(app).values():
                 count_statements(engine)
             app.state.psa_pushes = PsaPushService(
