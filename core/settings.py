@@ -164,7 +164,7 @@ def _check_bounds(settings: Settings) -> None:
         bound: Bound | None = item.metadata.get("bound")
         value = getattr(settings, item.name)
         if bound is not None and not bound.accepts(value):
-            accepted = bound.describe(whole=isinstance(value, int))
+            accepted = bound.describe(whole=_TYPES[item.name] is int)
             raise SettingsError(f"{item.metadata['env']} must be {accepted}, got {value:g}")
 
 
@@ -297,7 +297,9 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = setting("CORS_ALLOWED_ORIGINS", (), parse=_origins)
     # Response cache (docs/caching.md): in-process by default, Redis when REDIS_URL is set.
     response_cache: bool = setting("ANALYTICS_CACHE", True)
-    response_cache_max_age_s: float = setting("ANALYTICS_CACHE_MAX_AGE_S", 60.0, above=0)
+    response_cache_max_age_s: float = setting(
+        "ANALYTICS_CACHE_MAX_AGE_S", 60.0, at_least=0, zero="serves no stored answer"
+    )
     response_cache_max_bytes: int = setting("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024, above=0)
     response_cache_hit_cost: float = setting(
         "ANALYTICS_CACHE_HIT_COST", 1.0, at_least=0, zero="charges nothing"

@@ -159,6 +159,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         schema: Any,
         settings: Settings,
         budget: BudgetRegistry | None = None,
+        account_slots: AccountSlots | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
@@ -173,7 +174,8 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             else None,
         )
         self.known_operations = first_party_operations()
-        self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
+        # Per process, or shared through Redis (service/shared_limits) as the app chose.
+        self.account_slots = account_slots or AccountSlots(settings.account_max_concurrent_requests)
         self.response_cache = GraphQLCacheHook(settings, schema, budget=self.budget)
         self.verified_tokens = VerifiedTokens(settings)
 
@@ -225,7 +227,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         if principal is None:
             return None
         account = str(principal.account_id)
-        if self.budget is not None and self.budget.exhausted(account) is not None:
+        if self.budget is not None and await self.budget.aexhausted(account) is not None:
             return None
         try:
             query = self.persisted_queries.resolve(
@@ -404,7 +406,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         """The account's budget, then persisted queries (APQ, safelist), then strawberry's
         one parse (token-limited, cached), validation and execution."""
         if self.budget is not None:
-            retry_after = self.budget.exhausted(account)
+            retry_after = await self.budget.aexhausted(account)
             if retry_after is not None:
                 # Answered after a pause, parked in the account's slot: an account that
                 # keeps sending while its budget is spent slows only itself down.
