@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from service.account_slots import AccountSlots, SlotsBusy
 from service.shared_limits.link import RedisDown, RedisLink
@@ -57,6 +58,7 @@ class SharedSlots(AccountSlots):
         self._lease_ms = int(lease_s * 1000)
         self._take = link.script(TAKE)
         self._renew = link.script(RENEW)
+        self._background: set[asyncio.Future[None]] = set()
 
     @asynccontextmanager
     async def hold(self, account: str, wait_s: float | None) -> AsyncIterator[None]:
@@ -67,6 +69,11 @@ class SharedSlots(AccountSlots):
             async with super().hold(account, wait_s):
                 yield
             return
+        except asyncio.CancelledError:
+            # Cancelled (the request's timeout) while Redis may have taken a slot for us:
+            # give it back now rather than at the end of its lease.
+            self._later(self._give_back(key, holder))
+            raise
         if not taken:
             raise SlotsBusy(account)
         renewing = asyncio.create_task(self._renewing(key, holder)) if self._renews else None
@@ -90,6 +97,12 @@ class SharedSlots(AccountSlots):
                 return False
             await asyncio.sleep(pause)
             pause = min(2 * pause, LAST_POLL_S)
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background, referenced until it ends."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _give_back(self, key: str, holder: str) -> None:
         with suppress(RedisDown):  # else the lease ends on its own

@@ -81,6 +81,17 @@ async def test_provider_tokens_are_verified_with_the_jwks_keys(
                 body = await api.execute(OVERVIEW, WEEK, token=key.sign(_claims(account)))
                 assert await _sessions(body) == 2
             assert jwks.fetches == 1  # one fetch served both keys
+            # The CSV export authenticates the same way.
+            csv = await api.http.get(
+                "/export/overview.csv?period=LAST_7_DAYS",
+                headers={"Authorization": f"Bearer {ec_key.sign(_claims(account, jti='csv'))}"},
+            )
+            assert csv.status_code == 200, csv.text
+            refused = await api.http.get(
+                "/export/overview.csv?period=LAST_7_DAYS",
+                headers={"Authorization": f"Bearer {SigningKey.ec('ec-1').sign(_claims(account))}"},
+            )
+            assert refused.status_code == 401
 
             # HS256 with the secret stays, with the same issuer and audience.
             hs256 = issue_token(settings, account_id=account, role="team_admin")
