@@ -10,7 +10,11 @@ comes in for forty fields.
 
 The rules between settings (the demo secret only for the embedded database, a real
 secret whenever DATABASE_URL is set) are in `from_env`; the checks of single values in
-`__post_init__`, so they hold for a `Settings` built in code too.
+`__post_init__`, so they hold for a `Settings` built in code too. A numeric field
+declares the lowest value it accepts (`above=` or `at_least=`, and what 0 means when 0
+switches something off), so every bad number is refused by one rule with one message.
+A secret field (`secret=True`) may be read from the file its `<VARIABLE>_FILE` names
+(core/secret_files.py).
 
 The embedded PostgreSQL's folder defaults to `var/pgdata` under the current directory
 (the checkout, when started as the README says), not beside the installed source.
