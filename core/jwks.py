@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import jwt
 from jwt import PyJWK, PyJWKClient
@@ -91,9 +92,12 @@ class JwksKeys:
             known = self._keys.get(kid)
             if known is not None:
                 return known[0]
+            if self._clock() < self._failed_until:
+                raise _unavailable()  # that fetch failed: no second one right behind it
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._client.get_signing_key, kid)
         self._inflight = future
+        future.add_done_callback(partial(self._settled, kid))
         try:
             async with asyncio.timeout(self._wait_s):
                 key = await asyncio.shield(future)
@@ -111,6 +115,12 @@ class JwksKeys:
             self._failed_until = 0.0
         self._keys[kid] = (key, self._clock())
         return key
+
+    def _settled(self, kid: str, future: asyncio.Future[PyJWK]) -> None:
+        """Keep the key a fetch found even when its request stopped waiting; take its
+        error, so none is reported as never retrieved."""
+        if not future.cancelled() and future.exception() is None:
+            self._keys[kid] = (future.result(), self._clock())
 
     def _failed(self, reason: str) -> None:
         if not self._failed_until:

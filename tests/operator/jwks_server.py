@@ -78,13 +78,39 @@ def serving(jwks: Jwks) -> Iterator[Jwks]:
         server.server_close()
 
 
+@dataclass
+class Silent:
+    """A JWKS URL whose server takes connections and requests and never answers."""
+
+    url: str
+    connections: int = 0
+
+
 @contextmanager
-def silent_jwks() -> Iterator[str]:
-    """A URL whose server takes the connection and the request and never answers."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/jwks.json"
+def silent_jwks() -> Iterator[Silent]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    silent = Silent(f"http://127.0.0.1:{listener.getsockname()[1]}/jwks.json")
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed: the test is over
+            held.append(connection)
+            silent.connections += 1
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield silent
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
 
 
 def closed_port_url() -> str:

@@ -157,29 +157,33 @@ async def test_an_unreachable_jwks_is_a_quick_unauthenticated(
         assert time.monotonic() - started < 1.5
 
 
-async def test_a_silent_jwks_stalls_neither_its_request_nor_the_others(
+async def test_a_silent_jwks_stalls_neither_its_requests_nor_the_others(
     database_url: str, account: uuid.UUID
 ) -> None:
-    key = SigningKey.rsa("rsa-1")
-    with silent_jwks() as url:
-        async with _app(database_url, url) as (api, settings):
+    keys = [SigningKey.rsa(f"rsa-{n}") for n in range(5)]
+    with silent_jwks() as silent:
+        async with _app(database_url, silent.url) as (api, settings):
             started = time.monotonic()
-            waiting = asyncio.create_task(
-                api.execute(OVERVIEW, WEEK, token=key.sign(_claims(account)))
-            )
+            waiting = [
+                asyncio.create_task(api.execute(OVERVIEW, WEEK, token=key.sign(_claims(account))))
+                for key in keys
+            ]
             await asyncio.sleep(0.1)  # the JWKS request is out, waiting for an answer
             hs256 = issue_token(settings, account_id=account, role="team_admin")
             other_started = time.monotonic()
             assert await _sessions(await api.execute(OVERVIEW, WEEK, token=hs256)) == 2
             other_took = time.monotonic() - other_started
-            body = await waiting
+            bodies = await asyncio.gather(*waiting)
             took = time.monotonic() - started
-            assert _refusal(body) == ("UNAUTHENTICATED", UNAVAILABLE)
+            assert [_refusal(body) for body in bodies] == [("UNAUTHENTICATED", UNAVAILABLE)] * 5
             # Bounded: two timeouts of 0.5 s and a margin, not the socket's default.
             assert 0.5 <= took < 2.5
             assert other_took < 0.5  # served while the JWKS fetch waited
-            # Within the retry pause, unknown keys are refused at once.
+            # Five requests for five unknown keys: one fetch, the others waited for it.
+            assert silent.connections == 1
+            # Within the retry pause, unknown keys are refused at once, with no fetch.
             again = time.monotonic()
-            body = await api.execute(OVERVIEW, WEEK, token=key.sign(_claims(account)))
+            body = await api.execute(OVERVIEW, WEEK, token=keys[0].sign(_claims(account)))
             assert _refusal(body) == ("UNAUTHENTICATED", UNAVAILABLE)
             assert time.monotonic() - again < 0.3
+            assert silent.connections == 1
