@@ -1,4 +1,7 @@
-"""Bearer-token authentication: HS256 JWTs whose claims name the user, account and role.
+"""Bearer-token authentication: JWTs whose claims name the user, account and role.
+
+HS256 tokens are verified with AUTH_JWT_SECRET; with AUTH_JWKS_URL, RS256 and ES256
+tokens are verified with the identity provider's key (core/jwks.py finds it).
 
 The account a request may see comes from the verified token only, never from an
 argument, so no query can name another tenant.
@@ -13,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 
 from core.settings import Settings
 
 ROLES = ("engineer", "team_admin", "admin", "service")
+# The identity provider's algorithms (AUTH_JWKS_URL); HS256 is the secret's.
+PROVIDER_ALGORITHMS = ("RS256", "ES256")
 ANALYTICS_ROLES = frozenset({"team_admin", "admin"})
 # Clocks of the issuer and of this service may differ by this much (exp, iat, nbf).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -58,13 +64,16 @@ def _uuid_claim(claims: dict[str, Any], name: str, *, required: bool) -> uuid.UU
         raise AuthenticationError(f"token claim {name} is not a UUID") from None
 
 
-def _decode(token: str, settings: Settings) -> dict[str, Any]:
-    """PyJWT's checks (signature, exp, iat, nbf, iss, aud) with the clock-skew leeway."""
+def _decode(token: str, settings: Settings, key: PyJWK | None) -> dict[str, Any]:
+    """PyJWT's checks (signature, exp, iat, nbf, iss, aud) with the clock-skew leeway:
+    HS256 with the secret, or the provider's algorithm with its `key`."""
+    if key is not None and key.algorithm_name not in PROVIDER_ALGORITHMS:
+        raise AuthenticationError("the JWKS key of this token is not an RS256 or ES256 key")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
+            settings.jwt_secret if key is None else key,
+            algorithms=["HS256"] if key is None else [key.algorithm_name],
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             leeway=CLOCK_SKEW,
@@ -96,10 +105,11 @@ def _check_lifetime(claims: dict[str, Any], settings: Settings) -> None:
         )
 
 
-def verify_token(token: str, settings: Settings) -> Principal:
+def verify_token(token: str, settings: Settings, key: PyJWK | None = None) -> Principal:
     """Verify signature, expiry, issue time, lifetime and optional issuer/audience; return
-    the caller. Every failure is an AuthenticationError whose message is safe to show."""
-    claims = _decode(token, settings)
+    the caller. Every failure is an AuthenticationError whose message is safe to show.
+    `key`: the identity provider's key of an RS256/ES256 token (else HS256, the secret)."""
+    claims = _decode(token, settings, key)
     _check_lifetime(claims, settings)
     role = claims.get("role")
     if role not in ROLES:

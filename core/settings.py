@@ -10,7 +10,11 @@ comes in for forty fields.
 
 The rules between settings (the demo secret only for the embedded database, a real
 secret whenever DATABASE_URL is set) are in `from_env`; the checks of single values in
-`__post_init__`, so they hold for a `Settings` built in code too.
+`__post_init__`, so they hold for a `Settings` built in code too. A numeric field
+declares the lowest value it accepts (`above=` or `at_least=`, and what 0 means when 0
+switches something off), so every bad number is refused by one rule with one message.
+A secret field (`secret=True`) may be read from the file its `<VARIABLE>_FILE` names
+(core/secret_files.py).
 
 The embedded PostgreSQL's folder defaults to `var/pgdata` under the current directory
 (the checkout, when started as the README says), not beside the installed source.
@@ -18,6 +22,7 @@ The embedded PostgreSQL's folder defaults to `var/pgdata` under the current dire
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -27,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from core.addresses import HostNameError, host_name, parse_origins
 from core.embedded_server import runs_from
+from core.secret_files import SecretFileError, secret_value
 
 DEMO_JWT_SECRET = "flowpilot-demo-secret-change-me-in-production"
 # RFC 7518 3.2: an HS256 key must have at least as many bits as the hash (256).
@@ -63,9 +69,12 @@ def _int(name: str, raw: str) -> int:
 
 def _float(name: str, raw: str) -> float:
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def _text(name: str, raw: str) -> str:
@@ -119,9 +128,102 @@ _PARSERS: dict[object, Parser] = {
 }
 
 
-def setting(env: str, default: Any = MISSING, *, parse: Parser | None = None, **kw: Any) -> Any:
-    """A field read from the environment variable `env`; unset or empty keeps the default."""
-    return field(default=default, metadata={"env": env, "parse": parse}, **kw)
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric setting accepts: above `low`, or from `low` on when
+    `inclusive`; `zero` says what 0 means when 0 is accepted as a special value."""
+
+    low: float
+    inclusive: bool = False
+    zero: str | None = None
+
+    def accepts(self, value: float) -> bool:
+        return value >= self.low if self.inclusive else value > self.low
+
+    def describe(self, whole: bool) -> str:
+        kind = "a whole number" if whole else "a number"
+        low = f"{self.low:g}"
+        text = f"{kind} of {low} or more" if self.inclusive else f"{kind} above {low}"
+        return f"{text} ({low} {self.zero})" if self.zero else text
+
+
+def setting(
+    env: str,
+    default: Any = MISSING,
+    *,
+    parse: Parser | None = None,
+    secret: bool = False,
+    above: float | None = None,
+    at_least: float | None = None,
+    zero: str | None = None,
+    **kw: Any,
+) -> Any:
+    """A field read from the environment variable `env`; unset or empty keeps the default.
+
+    `secret`: may come from the file `<env>_FILE` names instead. `above`/`at_least`: the
+    lowest value accepted (`zero` says what 0 means when it is accepted)."""
+    bound = None
+    if above is not None:
+        bound = Bound(above, zero=zero)
+    elif at_least is not None:
+        bound = Bound(at_least, inclusive=True, zero=zero)
+    metadata = {"env": env, "parse": parse, "secret": secret, "bound": bound}
+    return field(default=default, metadata=metadata, **kw)
+
+
+def _check_bounds(settings: Settings) -> None:
+    """Every numeric setting within its bound, else one line saying what it accepts."""
+    for item in fields(settings):
+        bound: Bound | None = item.metadata.get("bound")
+        value = getattr(settings, item.name)
+        if bound is not None and not bound.accepts(value):
+            accepted = bound.describe(whole=_TYPES[item.name] is int)
+            raise SettingsError(f"{item.metadata['env']} must be {accepted}, got {value:g}")
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _check_redis_url(url: str) -> None:
+    """A URL redis-py can connect with (else its error would surface at the first request)."""
+    accepted = (
+        "REDIS_URL must be a redis://host:port/db, rediss:// (TLS) or unix:///path URL, "
+        "with the password in it when Redis requires AUTH"
+    )
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _REDIS_SCHEMES:
+        raise SettingsError(accepted)
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{accepted}; its port is not a number") from None
+    if parts.scheme.lower() == "unix":
+        if not parts.path:
+            raise SettingsError(f"{accepted}; the unix:// URL names no socket")
+        return
+    if not parts.hostname:
+        raise SettingsError(f"{accepted}; it names no host")
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise SettingsError(f"{accepted}; its database ({database!r}) is not a number")
+    if port == 0:
+        raise SettingsError(f"{accepted}; port 0 is not a port")
+
+
+def _check_jwks(url: str, issuer: str | None, audience: str | None) -> None:
+    """Keys fetched over TLS (plain HTTP only from this machine), and tokens bound to one
+    issuer and one audience: an identity provider signs tokens for many applications."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SettingsError(
+            f"AUTH_JWKS_URL must be an https:// URL (http:// only on this machine), got {url!r}"
+        )
+    if not issuer or not audience:
+        raise SettingsError(
+            "AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE: the identity "
+            "provider signs tokens for other applications too"
+        )
 
 
 def _refuse_demo_beside_real_settings(
@@ -154,74 +256,111 @@ class Settings:
     """Everything configurable, with the defaults of the embedded demo run."""
 
     # None: the embedded PostgreSQL in `data_dir`, and demo mode.
-    database_url: str | None = setting("DATABASE_URL", None)
-    database_read_url: str | None = setting("DATABASE_READ_URL", None)
+    database_url: str | None = setting("DATABASE_URL", None, secret=True)
+    database_read_url: str | None = setting("DATABASE_READ_URL", None, secret=True)
     # `pgbouncer`: both URLs reach PostgreSQL through a transaction-pooling PgBouncer that
     # keeps no prepared statements (persistence.engine.driver_options).
     database_pooler: str = setting("DATABASE_POOLER", "none", parse=_pooler)
     data_dir: Path = setting("FLOWPILOT_DATA_DIR", default_factory=default_data_dir)
     # Required when DATABASE_URL is set; the demo secret is for the embedded database only.
-    jwt_secret: str = setting("AUTH_JWT_SECRET", DEMO_JWT_SECRET)
+    jwt_secret: str = setting("AUTH_JWT_SECRET", DEMO_JWT_SECRET, secret=True)
     jwt_issuer: str | None = setting("AUTH_JWT_ISSUER", None)
     jwt_audience: str | None = setting("AUTH_JWT_AUDIENCE", None)
     # Longest lifetime (exp - iat) a token may claim; longer ones are refused.
-    jwt_max_lifetime_s: float = setting("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0)
+    jwt_max_lifetime_s: float = setting("AUTH_JWT_MAX_LIFETIME_S", 24 * 3600.0, above=0)
     # GraphiQL and introspection: from the environment, on in demo mode and off otherwise.
     graphiql: bool = setting("GRAPHIQL_ENABLED", True)
     introspection: bool = setting("INTROSPECTION_ENABLED", True)
     # The insights page at `/`; None follows `graphiql`.
     insights_page: bool | None = setting("INSIGHTS_PAGE", None)
-    pool_size: int = setting("DB_POOL_SIZE", 10)
-    max_overflow: int = setting("DB_MAX_OVERFLOW", 5)
-    statement_timeout_ms: int = setting("DB_STATEMENT_TIMEOUT_MS", 5000)
-    request_timeout_s: float = setting("REQUEST_TIMEOUT_S", 10.0)
-    recalc_interval_s: float = setting("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0)
+    pool_size: int = setting("DB_POOL_SIZE", 10, above=0)
+    max_overflow: int = setting("DB_MAX_OVERFLOW", 5, at_least=0)
+    statement_timeout_ms: int = setting(
+        "DB_STATEMENT_TIMEOUT_MS", 5000, at_least=0, zero="switches it off"
+    )
+    request_timeout_s: float = setting(
+        "REQUEST_TIMEOUT_S", 10.0, at_least=0, zero="switches it off"
+    )
+    recalc_interval_s: float = setting(
+        "SUCCESS_RATE_RECALC_INTERVAL_S", 900.0, at_least=0, zero="switches it off"
+    )
     # PSA outbox recovery: at start and then every this many seconds; 0 switches it off.
-    outbox_recovery_interval_s: float = setting("PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0)
-    psa_secret_key: str | None = setting("PSA_SECRET_KEY", None)
+    outbox_recovery_interval_s: float = setting(
+        "PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0, at_least=0, zero="switches it off"
+    )
+    psa_secret_key: str | None = setting("PSA_SECRET_KEY", None, secret=True)
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
     psa_connectwise_hosts: tuple[str, ...] = setting("PSA_CONNECTWISE_HOSTS", (), parse=_hosts)
     # Abuse limits (docs/operations.md).
-    max_query_depth: int = setting("QUERY_MAX_DEPTH", 10)
-    max_query_aliases: int = setting("QUERY_MAX_ALIASES", 30)
-    max_query_tokens: int = setting("QUERY_MAX_TOKENS", 2000)
-    max_query_cost: int = setting("QUERY_MAX_COST", 5000)
-    rate_limit_burst_cost: float = setting("RATE_LIMIT_BURST_COST", 50000.0)
-    rate_limit_cost_per_s: float = setting("RATE_LIMIT_COST_PER_S", 10000.0)
+    max_query_depth: int = setting("QUERY_MAX_DEPTH", 10, above=0)
+    max_query_aliases: int = setting("QUERY_MAX_ALIASES", 30, at_least=0)
+    max_query_tokens: int = setting("QUERY_MAX_TOKENS", 2000, above=0)
+    max_query_cost: int = setting("QUERY_MAX_COST", 5000, above=0)
+    rate_limit_burst_cost: float = setting("RATE_LIMIT_BURST_COST", 50000.0, above=0)
+    rate_limit_cost_per_s: float = setting(
+        "RATE_LIMIT_COST_PER_S", 10000.0, at_least=0, zero="switches the budget off"
+    )
     # An account out of budget is answered after this pause (at most its retryAfter).
-    rate_limited_pause_s: float = setting("RATE_LIMITED_PAUSE_S", 1.0)
-    # Requests of one account worked on at once per worker; more wait their turn.
-    account_max_concurrent_requests: int = setting("ACCOUNT_MAX_CONCURRENT_REQUESTS", 8)
-    max_request_bytes: int = setting("MAX_REQUEST_BYTES", 65536)
-    pool_timeout_s: float = setting("DB_POOL_TIMEOUT_S", 5.0)
-    connect_timeout_s: float = setting("DB_CONNECT_TIMEOUT_S", 5.0)
+    rate_limited_pause_s: float = setting("RATE_LIMITED_PAUSE_S", 1.0, at_least=0)
+    # Requests of one account worked on at once (per worker, or in all with shared limits).
+    account_max_concurrent_requests: int = setting("ACCOUNT_MAX_CONCURRENT_REQUESTS", 8, above=0)
+    max_request_bytes: int = setting("MAX_REQUEST_BYTES", 65536, above=0)
+    pool_timeout_s: float = setting("DB_POOL_TIMEOUT_S", 5.0, above=0)
+    connect_timeout_s: float = setting("DB_CONNECT_TIMEOUT_S", 5.0, above=0)
     # Persisted queries: APQ cache size, and safelist mode (first-party operations only).
     persisted_queries_safelist: bool = setting("PERSISTED_QUERIES_SAFELIST", False)
-    persisted_queries_cache_size: int = setting("PERSISTED_QUERIES_CACHE_SIZE", 1000)
-    persisted_queries_cache_bytes: int = setting("PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024)
+    persisted_queries_cache_size: int = setting(
+        "PERSISTED_QUERIES_CACHE_SIZE", 1000, at_least=0, zero="keeps none"
+    )
+    persisted_queries_cache_bytes: int = setting(
+        "PERSISTED_QUERIES_CACHE_BYTES", 4 * 1024 * 1024, at_least=0, zero="keeps none"
+    )
     # Persisted-query manifests (Apollo or GraphQL Code Generator); the safelist's operations.
     persisted_queries_manifests: tuple[str, ...] = setting("PERSISTED_QUERIES_MANIFESTS", ())
     # Browser origins allowed to call the API (CORS); none by default.
     cors_allowed_origins: tuple[str, ...] = setting("CORS_ALLOWED_ORIGINS", (), parse=_origins)
     # Response cache (docs/caching.md): in-process by default, Redis when REDIS_URL is set.
     response_cache: bool = setting("ANALYTICS_CACHE", True)
-    response_cache_max_age_s: float = setting("ANALYTICS_CACHE_MAX_AGE_S", 60.0)
-    response_cache_max_bytes: int = setting("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024)
-    response_cache_hit_cost: float = setting("ANALYTICS_CACHE_HIT_COST", 1.0)
-    response_cache_redis_timeout_s: float = setting("ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05)
+    response_cache_max_age_s: float = setting(
+        "ANALYTICS_CACHE_MAX_AGE_S", 60.0, at_least=0, zero="serves no stored answer"
+    )
+    response_cache_max_bytes: int = setting("ANALYTICS_CACHE_MAX_BYTES", 64 * 1024 * 1024, above=0)
+    response_cache_hit_cost: float = setting(
+        "ANALYTICS_CACHE_HIT_COST", 1.0, at_least=0, zero="charges nothing"
+    )
+    response_cache_redis_timeout_s: float = setting(
+        "ANALYTICS_CACHE_REDIS_TIMEOUT_S", 0.05, above=0
+    )
     # The lookup's own asyncpg pool: at most this many connections per engine and worker.
-    response_cache_lookup_connections: int = setting("ANALYTICS_CACHE_LOOKUP_CONNECTIONS", 4)
-    redis_url: str | None = setting("REDIS_URL", None)
+    response_cache_lookup_connections: int = setting(
+        "ANALYTICS_CACHE_LOOKUP_CONNECTIONS", 4, above=0
+    )
+    redis_url: str | None = setting("REDIS_URL", None, secret=True)
     # /metrics answers only requests with `Authorization: Bearer <this>` when set.
-    metrics_token: str | None = setting("METRICS_TOKEN", None)
+    metrics_token: str | None = setting("METRICS_TOKEN", None, secret=True)
     # Seals the values the cache keeps in Redis (HMAC); derived from AUTH_JWT_SECRET if unset.
-    response_cache_signing_key: str | None = setting("ANALYTICS_CACHE_SIGNING_KEY", None)
+    response_cache_signing_key: str | None = setting(
+        "ANALYTICS_CACHE_SIGNING_KEY", None, secret=True
+    )
+
+    # --- tokens signed by an identity provider (core/jwks.py, docs/configuration.md) ---
+    # RS256/ES256 tokens verified with this JWKS's keys (besides HS256 with the secret).
+    jwks_url: str | None = setting("AUTH_JWKS_URL", None)
+    jwks_timeout_s: float = setting("AUTH_JWKS_TIMEOUT_S", 3.0, above=0)
+    # How long fetched keys are used before the JWKS is fetched again.
+    jwks_cache_s: float = setting("AUTH_JWKS_CACHE_S", 300.0, above=0)
+
+    # --- account limits shared through Redis (service/shared_limits, docs/operations.md) ---
+    # With REDIS_URL: every worker and host counts one budget and one set of slots.
+    shared_account_limits: bool = setting("ACCOUNT_LIMITS_SHARED", True)
+    shared_limits_redis_timeout_s: float = setting("ACCOUNT_LIMITS_REDIS_TIMEOUT_S", 0.05, above=0)
 
     # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
     # embedded database it started.
     demo: bool = setting("FLOWPILOT_DEMO", True)
 
     def __post_init__(self) -> None:
+        _check_bounds(self)
         if len(self.jwt_secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
             raise SettingsError(
                 f"AUTH_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes "
@@ -232,26 +371,17 @@ class Settings:
                 "AUTH_JWT_SECRET is the demo secret, which is published with the code: "
                 "set a secret of your own outside the embedded demo"
             )
-        if self.jwt_max_lifetime_s <= 0:
-            raise SettingsError("AUTH_JWT_MAX_LIFETIME_S must be above 0")
-        if self.account_max_concurrent_requests <= 0:
-            raise SettingsError("ACCOUNT_MAX_CONCURRENT_REQUESTS must be above 0")
         if self.database_pooler not in POOLERS:
             raise SettingsError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)}")
-        if self.response_cache_lookup_connections <= 0:
-            raise SettingsError("ANALYTICS_CACHE_LOOKUP_CONNECTIONS must be above 0")
-        if self.redis_url is not None and not self.redis_url.lower().startswith(
-            ("redis://", "rediss://", "unix://")
-        ):
-            raise SettingsError(
-                "REDIS_URL must be a redis://, rediss:// (TLS) or unix:// URL, "
-                "with the password in it when Redis requires AUTH"
-            )
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
         signing_key = self.response_cache_signing_key
         if signing_key is not None and len(signing_key.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
             raise SettingsError(
                 f"ANALYTICS_CACHE_SIGNING_KEY must be at least {MIN_JWT_SECRET_BYTES} bytes"
             )
+        if self.jwks_url is not None:
+            _check_jwks(self.jwks_url, self.jwt_issuer, self.jwt_audience)
 
     @property
     def embedded(self) -> bool:
@@ -269,8 +399,8 @@ class Settings:
             _refuse_demo_beside_real_settings(database_url, secret, data_dir)
         if secret is None and not demo:
             raise SettingsError(
-                "AUTH_JWT_SECRET must be set when DATABASE_URL is set "
-                "(the demo secret is only for the embedded database)"
+                "AUTH_JWT_SECRET must be set (or AUTH_JWT_SECRET_FILE) when DATABASE_URL is "
+                "set (the demo secret is only for the embedded database)"
             )
         values: dict[str, Any] = {}
         for name in _ENV_FIELDS:
@@ -295,10 +425,18 @@ _ENV_FIELDS = {item.name: item for item in fields(Settings) if "env" in item.met
 
 def env_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
     """The setting `name` (a field of `Settings`) as the environment gives it, parsed;
-    None when its variable is unset or empty (the field's default applies)."""
+    None when its variable is unset or empty (the field's default applies). A secret may
+    come from the file its `<VARIABLE>_FILE` names instead."""
     declared = _ENV_FIELDS[name]
     variable = declared.metadata["env"]
-    raw = (os.environ if environ is None else environ).get(variable)
+    environ = os.environ if environ is None else environ
+    if declared.metadata["secret"]:
+        try:
+            raw = secret_value(variable, environ)
+        except SecretFileError as error:
+            raise SettingsError(str(error)) from None
+    else:
+        raw = environ.get(variable)
     if not raw:
         return None
     parse: Parser = declared.metadata["parse"] or _PARSERS[_TYPES[name]]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from core.secret_files import SecretFileError, secret_value
 from psa.errors import PsaConfigurationError
 
 SECRET_KEY_ENV = "PSA_SECRET_KEY"
@@ -76,10 +77,14 @@ class ConnectWiseCredentials:
 
 
 def secret_key_from_env(env: Mapping[str, str] | None = None) -> bytes:
-    """Read and validate PSA_SECRET_KEY: one Fernet key, or several separated by commas
-    (the first encrypts, every one decrypts: that is how the key is rotated)."""
+    """Read and validate PSA_SECRET_KEY (or the file PSA_SECRET_KEY_FILE names): one
+    Fernet key, or several separated by commas (the first encrypts, every one decrypts:
+    that is how the key is rotated)."""
     environ = os.environ if env is None else env
-    value = environ.get(SECRET_KEY_ENV, "").strip()
+    try:
+        value = (secret_value(SECRET_KEY_ENV, environ) or "").strip()
+    except SecretFileError as error:
+        raise PsaConfigurationError(str(error)) from None
     if not value:
         raise PsaConfigurationError(
             f"{SECRET_KEY_ENV} is not set; generate one with "

@@ -16,7 +16,6 @@ from starlette.routing import Route
 from core.settings import Settings
 from persistence.migrate import is_at_head
 from schema.build import build_schema_for
-from schema.limits import account_budget
 from service.cors import cors_middleware
 from service.database import Database
 from service.error_masking import quiet_known_errors
@@ -35,6 +34,7 @@ from service.observability import (
 )
 from service.request_id import RequestIdMiddleware
 from service.response_cache.extension import TagWithDataVersion
+from service.shared_limits import account_limits
 from service.static_files import static_file
 from writes.psa_pushes import PsaPushService
 
@@ -70,6 +70,8 @@ def create_app(settings: Settings) -> Starlette:
             closing.push_async_callback(app.state.database.dispose)
             # response cache hook: its Redis client and lookup pools
             closing.push_async_callback(graphql.response_cache.cache.close)
+            closing.callback(graphql.verified_tokens.close)  # the JWKS fetch thread
+            closing.push_async_callback(limits.close)  # shared limits: their Redis client
             for engine in database_engines(app).values():
                 count_statements(engine)
             app.state.psa_pushes = PsaPushService(
@@ -94,12 +96,13 @@ def create_app(settings: Settings) -> Starlette:
             gc.freeze()
             yield
 
-    budget = account_budget(settings)
+    limits = account_limits(settings)  # per process, or shared through Redis
     graphql = AnalyticsGraphQL(
         # TagWithDataVersion tags a response-cache miss with the state it was computed from.
-        build_schema_for(settings, [LogOperationName, TagWithDataVersion], budget),
+        build_schema_for(settings, [LogOperationName, TagWithDataVersion], limits.budget),
         settings,
-        budget=budget,
+        budget=limits.budget,
+        account_slots=limits.slots,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
     )

@@ -1,4 +1,4 @@
-"""The command line: `python main.py serve | migrate | downgrade | seed-demo | token | ...`.
+"""The command line: `flowpilot-analytics` (or `python main.py`) `serve | migrate | ...`.
 
 Every failure an operator can cause (a bad URL or setting, a server that is down, an
 unknown revision, a bad role name) ends in one line on stderr and a non-zero exit,
@@ -17,6 +17,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import ROLES
+from core.secret_files import SecretFileError
 from core.settings import SettingsError
 from persistence.engine import DatabaseUrlError
 from persistence.roles import DEFAULT_APP_ROLE, RoleNameError
@@ -29,6 +30,7 @@ from service.cli_commands import (
 )
 from service.cli_database import CliError
 from service.cli_migrate import cmd_migrate
+from service.cli_name import CHECKOUT, SCRIPT, remember
 from service.cli_psa_secrets import add_command as add_reencrypt_psa_secrets
 from service.cli_recalc import cmd_recalc_success_rates
 from service.cli_rollups import cmd_rebuild_rollups
@@ -66,9 +68,9 @@ def _count(raw: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = CHECKOUT) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py",
+        prog=prog,
         description="FlowPilot Analytics API. Without DATABASE_URL the commands use the "
         "embedded PostgreSQL in FLOWPILOT_DATA_DIR (default var/pgdata).",
     )
@@ -135,8 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
         "create-app-role", help="create/update the non-superuser role the API connects as"
     )
     role.add_argument("--name", default=DEFAULT_APP_ROLE)
-    role.add_argument("--password", default=None, help="default: a new random one")
+    password = role.add_mutually_exclusive_group()
+    password.add_argument(
+        "--password-file", default=None, metavar="PATH", help="read the password from PATH"
+    )
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    # Refused with a one-line pointer to the two above (argv is visible to every user).
+    password.add_argument("--password", default=None, help=argparse.SUPPRESS)
     role.set_defaults(handler=cmd_create_app_role)
+    role.epilog = "Without --password-file or --password-stdin: a new random password."
 
     recalc = commands.add_parser(
         "recalc-success-rates", help="recalculate every flow's success rate now"
@@ -163,8 +174,14 @@ def _database_error(error: BaseException) -> str:
     return f"database error: {_first_line(cause)}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def console_main() -> int:
+    """The installed `flowpilot-analytics` script."""
+    return main(prog=SCRIPT)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = CHECKOUT) -> int:
+    remember(prog)
+    parser = build_parser(prog)
     if not (sys.argv[1:] if argv is None else argv):
         parser.print_help()  # no command: say which there are
         return 0
@@ -176,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message, code = str(error), error.code
     except RoleNameError as error:
         message, code = str(error), 2
-    except (DatabaseUrlError, SettingsError, EmbeddedPostgresError) as error:
+    except (DatabaseUrlError, SettingsError, SecretFileError, EmbeddedPostgresError) as error:
         message, code = str(error), 1
     except CommandError as error:  # Alembic: unknown revision, ambiguous target...
         message, code = f"migration: {_first_line(error)}", 1

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth import issue_token
+from core.secret_files import non_empty, read_secret_file, strip_newline
 from core.settings import Settings
 from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID, DemoSummary, seed_demo
 from persistence.migrate import current_revision, downgrade, head_revision
@@ -89,9 +90,26 @@ async def _create_app_role(name: str, password: str | None) -> tuple[Target, str
     return target, password
 
 
+def _given_password(args: argparse.Namespace) -> str | None:
+    """The password of `--password-file` or `--password-stdin` (one trailing newline
+    dropped), None for a generated one. `--password P` is refused: a command line is
+    visible to every user of the machine (`ps`) and kept in shell history."""
+    if args.password is not None:
+        raise CliError(
+            "--password would show the password to every user of this machine (ps, shell "
+            "history): use --password-file PATH or --password-stdin",
+            code=2,
+        )
+    if args.password_file is not None:
+        return read_secret_file(args.password_file, "--password-file")
+    if args.password_stdin:
+        return non_empty(strip_newline(sys.stdin.read()), "--password-stdin: read no password")
+    return None
+
+
 def cmd_create_app_role(args: argparse.Namespace) -> int:
     name = check_role_name(args.name)
-    target, password = asyncio.run(_create_app_role(name, args.password))
+    target, password = asyncio.run(_create_app_role(name, _given_password(args)))
     _say(
         f"role {name} is ready (login, no superuser, no BYPASSRLS, "
         "only what the API reads and writes)"

@@ -21,6 +21,7 @@ from core.settings import default_data_dir, env_setting
 from persistence.backfill import pending_accounts
 from persistence.engine import async_url, asyncpg_dsn, create_engine, driver_options
 from persistence.migrate import current_revision, head_revision
+from service.cli_name import command
 from service.embedded import embedded_server_url
 
 EMBEDDED_DATABASE = "flowpilot"
@@ -151,7 +152,7 @@ async def resolve_target() -> Target:
 def behind_head_message(current: str | None) -> str:
     return (
         f"database schema is at {current or 'base (empty)'}, expected {head_revision()}: "
-        "run `python main.py migrate`"
+        f"run {command('migrate')}"
     )
 
 
@@ -166,5 +167,5 @@ async def require_head(engine: AsyncEngine) -> None:
     if pending:
         raise CliError(
             f"the rollups of {pending} adopted accounts are not built yet: "
-            "run `python main.py migrate` to finish"
+            f"run {command('migrate')} to finish"
         )

@@ -32,6 +32,7 @@ from service.cli_database import (
     with_user,
 )
 from service.cli_migrate import migrate_to
+from service.cli_name import command
 from service.insights.page import insights_page_enabled
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
@@ -72,7 +73,10 @@ async def _prepare_demo() -> tuple[Target, DemoSummary]:
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    """SIGTERM once uvicorn has drained (it raises the signal again after its shutdown):
+    exit 0, as uvicorn's supervisor does with several workers, so a service manager sees
+    one status for a clean stop whatever `--workers` is."""
+    raise SystemExit(0)
 
 
 def _run_uvicorn(args: argparse.Namespace) -> None:
@@ -81,7 +85,7 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
     except ImportError:  # pragma: no cover - a dependency of the package
         raise CliError("uvicorn is not installed: pip install -e .") from None
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again once no event
-    # loop runs; exiting normally then lets atexit stop the embedded PostgreSQL.
+    # loop runs; exiting normally (status 0) then lets atexit stop the embedded PostgreSQL.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(
@@ -111,7 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not rls_binds:
             print(
                 "warning: DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
-                "security does not apply; see `python main.py create-app-role`",
+                f"security does not apply; see {command('create-app-role')}",
                 file=sys.stderr,
             )
         _run_uvicorn(args)
@@ -122,6 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "the embedded demo signs its tokens with the demo secret and publishes one on the "
             "GraphiQL page: unset AUTH_JWT_SECRET, or set DATABASE_URL to serve a real database"
         )
+    Settings.from_env()  # a bad setting fails here, in one line, before the demo starts
     target, summary = asyncio.run(_prepare_demo())
     # Workers (and the reloader) are new processes: they read these.
     os.environ["DATABASE_URL"] = with_user(target.url, DEFAULT_APP_ROLE, None)

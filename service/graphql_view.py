@@ -26,6 +26,7 @@ from strawberry.types.unset import UNSET
 from core.auth import CLOCK_SKEW, AuthenticationError, Principal, bearer_token, verify_token
 from core.error_codes import ErrorCode
 from core.errors import Unauthenticated
+from core.jwks import JwksKeys, signed_by_provider
 from core.settings import Settings
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
@@ -56,7 +57,7 @@ _WAITED_FOR_SLOT = "flowpilot.waited_for_slot"
 _DEADLINE = "flowpilot.request_deadline"
 
 
-def authenticate(
+async def authenticate(
     authorization: str | None, settings: Settings, tokens: VerifiedTokens | None = None
 ) -> tuple[Principal | None, str | None]:
     """The verified caller, or None with the reason a client may see."""
@@ -65,7 +66,7 @@ def authenticate(
         return None, "authentication required: send Authorization: Bearer <token>"
     try:
         if tokens is not None:
-            return tokens.verify(token), None
+            return await tokens.verify_async(token), None
         return verify_token(token, settings), None
     except AuthenticationError as error:
         return None, str(error)
@@ -83,15 +84,42 @@ class VerifiedTokens:
     accepted at every instant from `t` until `exp` + leeway with the same principal: an
     entry serves only that window (anything else, a clock set back included, verifies
     afresh). Refusals are not kept. Keyed by the whole token text, LRU-bounded.
+
+    An identity provider's token (RS256/ES256, with AUTH_JWKS_URL) is remembered the same
+    way; a key rotated out of the JWKS does not end it early (nor would it for a token
+    verified with a key cached before the rotation): revocation is the token's `exp`.
     """
 
     def __init__(self, settings: Settings, capacity: int = 10_000) -> None:
         self.settings = settings
         self.capacity = capacity
         self._accepted: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
+        self.jwks: JwksKeys | None = None
+        if settings.jwks_url is not None:
+            self.jwks = JwksKeys(
+                settings.jwks_url, timeout_s=settings.jwks_timeout_s, cache_s=settings.jwks_cache_s
+            )
 
     def verify(self, token: str) -> Principal:
-        """`verify_token(token, settings)`, remembered; raises as it does."""
+        """`verify_token(token, settings)`, remembered; raises as it does (HS256 only: an
+        identity provider's token needs `verify_async`, which may fetch its key)."""
+        known = self._remembered(token)
+        if known is not None:
+            return known
+        return self._remember(token, verify_token(token, self.settings))
+
+    async def verify_async(self, token: str) -> Principal:
+        """As `verify`, with the identity provider's key for an RS256/ES256 token (fetched
+        off the event loop when not known yet)."""
+        known = self._remembered(token)
+        if known is not None:
+            return known
+        if self.jwks is None or not signed_by_provider(token):
+            return self._remember(token, verify_token(token, self.settings))
+        key = await self.jwks.key_for(token)
+        return self._remember(token, verify_token(token, self.settings, key))
+
+    def _remembered(self, token: str) -> Principal | None:
         now = time.time()
         known = self._accepted.get(token)
         if known is not None:
@@ -100,13 +128,20 @@ class VerifiedTokens:
                 self._accepted.move_to_end(token)  # least recently used goes first
                 return principal
             del self._accepted[token]
-        principal = verify_token(token, self.settings)
+        return None
+
+    def _remember(self, token: str, principal: Principal) -> Principal:
+        now = time.time()
         until = _expiry(token) + CLOCK_SKEW.total_seconds()
         if now < until:
             self._accepted[token] = (principal, now, until)
             if len(self._accepted) > self.capacity:
                 self._accepted.popitem(last=False)
         return principal
+
+    def close(self) -> None:
+        if self.jwks is not None:
+            self.jwks.close()
 
 
 def _expiry(token: str) -> float:
@@ -124,6 +159,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         schema: Any,
         settings: Settings,
         budget: BudgetRegistry | None = None,
+        account_slots: AccountSlots | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
@@ -138,7 +174,8 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             else None,
         )
         self.known_operations = first_party_operations()
-        self.account_slots = AccountSlots(settings.account_max_concurrent_requests)
+        # Per process, or shared through Redis (service/shared_limits) as the app chose.
+        self.account_slots = account_slots or AccountSlots(settings.account_max_concurrent_requests)
         self.response_cache = GraphQLCacheHook(settings, schema, budget=self.budget)
         self.verified_tokens = VerifiedTokens(settings)
 
@@ -184,13 +221,13 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
             return None
         if not isinstance(data, dict) or check_request_body(data) is not None:
             return None
-        principal, _ = authenticate(
+        principal, _ = await authenticate(
             headers.get("authorization"), self.settings, self.verified_tokens
         )
         if principal is None:
             return None
         account = str(principal.account_id)
-        if self.budget is not None and self.budget.exhausted(account) is not None:
+        if self.budget is not None and await self.budget.aexhausted(account) is not None:
             return None
         try:
             query = self.persisted_queries.resolve(
@@ -246,7 +283,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         database: Database = request.app.state.database
-        principal, auth_error = authenticate(
+        principal, auth_error = await authenticate(
             request.headers.get("authorization"), self.settings, self.verified_tokens
         )
         if principal is not None:
@@ -369,7 +406,7 @@ class AnalyticsGraphQL(GraphQL[RequestContext, None]):
         """The account's budget, then persisted queries (APQ, safelist), then strawberry's
         one parse (token-limited, cached), validation and execution."""
         if self.budget is not None:
-            retry_after = self.budget.exhausted(account)
+            retry_after = await self.budget.aexhausted(account)
             if retry_after is not None:
                 # Answered after a pause, parked in the account's slot: an account that
                 # keeps sending while its budget is spent slows only itself down.

@@ -3,7 +3,11 @@
 Each account's bucket fills by the cost of every query it runs and drains at
 `rate` cost units per second; a query that would overflow `capacity` is refused
 with the seconds to wait. State lives in the worker process (each worker enforces
-the budget on its own share of traffic).
+the budget on its own share of traffic); with Redis, service/shared_limits keeps one
+bucket per account for every worker and host, with this registry as its fallback.
+
+Requests use the `a`-prefixed coroutines, which a shared budget overrides; the plain
+methods are this process's buckets.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class BudgetRegistry:
         bucket.updated = now
         return bucket
 
+    def wait_for(self, overflow: float) -> float:
+        """Seconds until `overflow` cost units have drained, rounded up to 10 ms."""
+        return self._wait(overflow)
+
     def _wait(self, overflow: float) -> float:
         return math.ceil(overflow / self.rate * 100) / 100
 
@@ -78,6 +86,18 @@ class BudgetRegistry:
             if bucket.level < self.capacity:
                 return None
             return self._wait(bucket.level - self.capacity + 1)
+
+    async def acharge(self, key: str, cost: float) -> float | None:
+        """`charge`, for the requests (a shared budget asks Redis)."""
+        return self.charge(key, cost)
+
+    async def aspend(self, key: str, cost: float) -> None:
+        """`spend`, for the requests (a shared budget asks Redis)."""
+        self.spend(key, cost)
+
+    async def aexhausted(self, key: str) -> float | None:
+        """`exhausted`, for the requests (a shared budget asks Redis)."""
+        return self.exhausted(key)
 
     def _forget_drained(self, now: float) -> None:
         for key, bucket in list(self._buckets.items()):

@@ -6,7 +6,7 @@ variables and validation results are cached per query text."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -45,8 +45,9 @@ class QueryCost(SchemaExtension):
         )
         return Estimate(introspection=False, cost=cost)
 
-    def on_execute(self) -> Iterator[None]:
-        """Runs after validation, before any resolver: refuse, charge, or let it run."""
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Runs after validation, before any resolver: refuse, charge, or let it run (a
+        coroutine: a budget shared through Redis answers over the network)."""
         context = self.execution_context
         estimate = self.estimates.estimate(
             context.query, context.operation_name, context.variables, self._estimate
@@ -56,7 +57,7 @@ class QueryCost(SchemaExtension):
             return
         self.cost = estimate.cost
         if self.cost > self.max_cost:
-            self._spend(self.max_cost)  # refused, but it was sent: as the costliest allowed
+            await self._spend(self.max_cost)  # refused, but it was sent: as the costliest allowed
             refusal = QueryTooComplex(
                 f"query cost {self.cost} exceeds the limit of {self.max_cost}",
                 cost=self.cost,
@@ -64,7 +65,7 @@ class QueryCost(SchemaExtension):
             )
             context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         else:
-            retry_after = self._charge()
+            retry_after = await self._charge()
             if retry_after is not None:
                 context.result = GraphQLExecutionResult(
                     data=None, errors=[RateLimited(retry_after)]
@@ -75,16 +76,16 @@ class QueryCost(SchemaExtension):
         principal = getattr(self.execution_context.context, "principal", None)
         return None if principal is None else str(principal.account_id)
 
-    def _charge(self) -> float | None:
+    async def _charge(self) -> float | None:
         account = self._account()
         if self.budget is None or self.cost is None or account is None:
             return None  # no budget, or no caller (refused before any SQL)
-        return self.budget.charge(account, min(self.cost, self.budget.capacity))
+        return await self.budget.acharge(account, min(self.cost, self.budget.capacity))
 
-    def _spend(self, cost: int) -> None:
+    async def _spend(self, cost: int) -> None:
         account = self._account()
         if self.budget is not None and account is not None:
-            self.budget.spend(account, cost)
+            await self.budget.aspend(account, cost)
 
     def get_results(self) -> dict[str, Any]:
         return {} if self.cost is None else {"cost": self.cost}

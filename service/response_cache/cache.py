@@ -228,7 +228,7 @@ class ResponseCache:
             # The key comes from the snapshot after execution: it may see a newer state.
             return Ticket(identity=identity)
         ticket = Ticket(entry=entry)
-        retry_after = self._charge(str(principal.account_id))
+        retry_after = await self._charge(str(principal.account_id))
         if retry_after is not None:
             ticket.refusal = RateLimited(retry_after)
             count("bypass", "rate_limited")
@@ -244,10 +244,10 @@ class ResponseCache:
         self._answered.move_to_end(identity.account_shape)
         return True
 
-    def _charge(self, account: str) -> float | None:
+    async def _charge(self, account: str) -> float | None:
         if self.budget is None or self.hit_cost <= 0:
             return None
-        return self.budget.charge(account, min(self.hit_cost, self.budget.capacity))
+        return await self.budget.acharge(account, min(self.hit_cost, self.budget.capacity))
 
     async def store(self, ticket: Ticket, body: bytes) -> Entry:
         """Keep the answer of a miss; returns the entry (its ETag goes on the response)."""
