@@ -96,6 +96,15 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
         raise SettingsError(f"{name}: {error}") from None
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(name: str, raw: str) -> str:
+    if raw.upper() not in _LOG_LEVELS:
+        raise SettingsError(f"{name} must be one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
+    return raw.upper()
+
+
 Parser = Callable[[str, str], Any]
 # The parser of a field's type; a field may name its own (`setting(..., parse=...)`).
 _PARSERS: dict[object, Parser] = {
@@ -196,6 +205,11 @@ class Settings:
     metrics_token: str | None = setting("METRICS_TOKEN", None)
     # Seals the values the cache keeps in Redis (HMAC); derived from AUTH_JWT_SECRET if unset.
     response_cache_signing_key: str | None = setting("ANALYTICS_CACHE_SIGNING_KEY", None)
+
+    # Observability: the lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL), and
+    # whether trace spans carry the account id (tracing itself is set by OTEL_* variables).
+    log_level: str = setting("LOG_LEVEL", "INFO", parse=_log_level)
+    trace_account_id: bool = setting("TRACE_ACCOUNT_ID", True)
 
     # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
     # embedded database it started.

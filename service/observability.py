@@ -4,19 +4,24 @@ A `RequestRecord` lives in a context variable for the length of a request. The G
 view and the CSV export fill in the account, operation and error codes; a SQLAlchemy
 listener counts the statements the request sends. At the end the middleware writes
 one log line (ids only: no tokens, secrets or personal data) and updates the metrics.
+
+With several workers (`serve --workers N`) the metrics live in files shared by the
+workers of the host (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR set
+by `serve`), so any worker's `/metrics` answers with the sum over all of them.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
+import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 from prometheus_client import (
@@ -24,8 +29,10 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -37,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from core.error_codes import ErrorCode
+from service import tracing
 from service.request_id import current_request_id
 
 request_logger = logging.getLogger("flowpilot.requests")
@@ -101,6 +109,7 @@ def note_account(account_id: object) -> None:
     record = _current.get()
     if record is not None:
         record.account_id = str(account_id)
+        tracing.note_account(record.account_id)
 
 
 def note_operation(name: str | None, label: str | None = None) -> None:
@@ -170,35 +179,22 @@ def operation_label(record: RequestRecord) -> str:
     return record.path if record.path in _FIXED_ROUTES else "other"
 
 
-def log_line(record: RequestRecord, duration_ms: float) -> str:
-    return json.dumps(
-        {
-            "event": "request",
-            "request_id": record.request_id,
-            "method": record.method,
-            "path": record.path,
-            "status": record.status,
-            "account_id": record.account_id,
-            "operation": record.operation,
-            "duration_ms": round(duration_ms, 3),
-            "sql_statements": record.statements,
-            "result": "ok" if record.outcome == "ok" else "error",
-            "error_codes": record.codes,
-            "cache": record.cache,
-        },
-        separators=(",", ":"),
-    )
-
-
-def install_request_log_handler() -> None:
-    """Send request lines to stdout, one JSON object each, unless already configured."""
-    if request_logger.handlers:
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    request_logger.addHandler(handler)
-    request_logger.setLevel(logging.INFO)
-    request_logger.propagate = False
+def log_fields(record: RequestRecord, duration_ms: float) -> dict[str, Any]:
+    """The request line's own fields (service/log_format.py adds time, level and logger)."""
+    return {
+        "event": "request",
+        "request_id": record.request_id,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "account_id": record.account_id,
+        "operation": record.operation,
+        "duration_ms": round(duration_ms, 3),
+        "sql_statements": record.statements,
+        "result": "ok" if record.outcome == "ok" else "error",
+        "error_codes": record.codes,
+        "cache": record.cache,
+    }
 
 
 class ObservabilityMiddleware:
@@ -237,7 +233,7 @@ class ObservabilityMiddleware:
             labels = {"operation": operation_label(record), "outcome": record.outcome}
             REQUESTS.labels(**labels).inc()
             LATENCY.labels(**labels).observe(seconds)
-            request_logger.info(log_line(record, seconds * 1000))
+            request_logger.info("request", extra=log_fields(record, seconds * 1000))
 
 
 class _Forward(Collector):
@@ -245,6 +241,23 @@ class _Forward(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
+
+
+def multiprocess_dir() -> str | None:
+    """The folder the workers share their metrics in, when `serve` runs several."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+_POOL_HELP = "Database connections of the pool, by pool and state (checked_out or idle)."
+# Multiprocess mode only: each worker writes its pools' counts, a scrape adds up the live
+# workers' (a worker that exits takes its counts with it).
+POOL_CONNECTIONS = Gauge(
+    "flowpilot_db_pool_connections",
+    _POOL_HELP,
+    ["pool", "state"],
+    multiprocess_mode="livesum",
+    registry=None,
+)
 
 
 class PoolCollector(Collector):
@@ -255,9 +268,7 @@ class PoolCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         gauge = GaugeMetricFamily(
-            "flowpilot_db_pool_connections",
-            "Database connections of the pool, by pool and state (checked_out or idle).",
-            labels=["pool", "state"],
+            "flowpilot_db_pool_connections", _POOL_HELP, labels=["pool", "state"]
         )
         for name, engine in self.engines().items():
             pool: Any = engine.pool
@@ -266,11 +277,96 @@ class PoolCollector(Collector):
         yield gauge
 
 
+def track_pool(name: str, engine: AsyncEngine) -> None:
+    """Multiprocess mode: keep this worker's share of the pool gauge current at each
+    checkout, checkin, connect and close (a scrape reaches only one worker's pools)."""
+    pool: Any = engine.sync_engine.pool
+
+    def update(*_: Any) -> None:
+        POOL_CONNECTIONS.labels(pool=name, state="checked_out").set(pool.checkedout())
+        POOL_CONNECTIONS.labels(pool=name, state="idle").set(pool.checkedin())
+
+    for event_name in ("connect", "checkout", "checkin", "close", "invalidate"):
+        event.listen(pool, event_name, update)
+    update()
+
+
+class BuildInfo(Collector):
+    """`flowpilot_build_info`: always 1, labelled with what is running."""
+
+    def __init__(self) -> None:
+        self.labels = {
+            "version": _version("flowpilot-analytics"),
+            "python": ".".join(str(part) for part in sys.version_info[:3]),
+            "strawberry": _version("strawberry-graphql"),
+        }
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "flowpilot_build_info",
+            "The running version of the service, Python and strawberry-graphql; always 1.",
+            labels=list(self.labels),
+        )
+        gauge.add_metric(list(self.labels.values()), 1.0)
+        yield gauge
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _forget_dead_workers(folder: str) -> None:
+    """Drop the live gauges of workers that died without their shutdown (a crash, a
+    kill): uvicorn starts another in their place, which writes its own."""
+    for entry in os.scandir(folder):
+        match = _LIVE_FILE.match(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+        except PermissionError:  # alive, another user's: not ours to judge
+            continue
+
+
+_LIVE_FILE = re.compile(r"^gauge_live\w+?_(\d+)\.db$")
+
+
+class _Workers(Collector):
+    """Every worker's metrics, from the shared folder (the live ones' gauges only)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.files = multiprocess.MultiProcessCollector(None, folder)  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterator[Metric]:
+        _forget_dead_workers(self.folder)
+        yield from self.files.collect()  # type: ignore[no-untyped-call]
+
+
+def worker_exits() -> None:
+    """Multiprocess mode: this worker's live gauges leave the sum as it stops."""
+    folder = multiprocess_dir()
+    if folder is not None:
+        multiprocess.mark_process_dead(os.getpid(), folder)  # type: ignore[no-untyped-call]
+
+
 def app_registry(engines: Callable[[], dict[str, AsyncEngine]]) -> CollectorRegistry:
-    """The registry `/metrics` serves: process-wide metrics plus this app's pools."""
+    """The registry `/metrics` serves: the process's (or every worker's) metrics, the
+    app's pools and the build."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Forward())
-    registry.register(PoolCollector(engines))
+    folder = multiprocess_dir()
+    if folder is None:
+        registry.register(_Forward())
+        registry.register(PoolCollector(engines))
+    else:
+        registry.register(_Workers(folder))
+    registry.register(BuildInfo())
     return registry
 
 
