@@ -23,6 +23,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Attributes some libraries add to their records that only duplicate the message.
 _DROPPED = ("color_message",)
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+# Libraries whose INFO lines are routine steps (alembic's checks of the schema revision).
+_CHATTY = ("alembic",)
 
 
 class JsonLines(JsonFormatter):
@@ -76,8 +78,19 @@ def logging_config(level: str) -> dict[str, Any]:
         "formatters": {"json": {"()": f"{__name__}.JsonLines"}},
         "handlers": {"stdout": {"()": f"{__name__}.StdoutHandler", "formatter": "json"}},
         "root": {"handlers": ["stdout"], "level": level},
-        "loggers": {name: dict(propagate) for name in (*_UVICORN_LOGGERS, "flowpilot")},
+        "loggers": {
+            **{name: dict(propagate) for name in (*_UVICORN_LOGGERS, "flowpilot")},
+            **{name: {"level": _quieter(level)} for name in _CHATTY},
+            # The request line (flowpilot.requests) is the access log: uvicorn logs its
+            # own only when this logger reaches a handler.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
     }
+
+
+def _quieter(level: str) -> str:
+    """At most WARNING for libraries that report routine steps at INFO."""
+    return level if LEVELS.index(level) > LEVELS.index("WARNING") else "WARNING"
 
 
 def configure_logging(level: str) -> None:
@@ -89,7 +102,11 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(JsonLines())
         root.addHandler(handler)
     root.setLevel(level)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(_quieter(level))
     for name in (*_UVICORN_LOGGERS, "flowpilot", "flowpilot.requests"):
+        if name == "uvicorn.access":
+            continue
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not isinstance(h, logging.StreamHandler)]
         logger.propagate = True

@@ -12,6 +12,7 @@ by `serve`), so any worker's `/metrics` answers with the sum over all of them.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -282,12 +283,19 @@ def track_pool(name: str, engine: AsyncEngine) -> None:
     checkout, checkin, connect and close (a scrape reaches only one worker's pools)."""
     pool: Any = engine.sync_engine.pool
 
-    def update(*_: Any) -> None:
+    def update() -> None:
         POOL_CONNECTIONS.labels(pool=name, state="checked_out").set(pool.checkedout())
         POOL_CONNECTIONS.labels(pool=name, state="idle").set(pool.checkedin())
 
+    def update_soon(*_: Any) -> None:
+        # The pool fires `checkin` before it takes the connection back: count once it has.
+        try:
+            asyncio.get_running_loop().call_soon(update)
+        except RuntimeError:  # a connection collected outside the event loop
+            update()
+
     for event_name in ("connect", "checkout", "checkin", "close", "invalidate"):
-        event.listen(pool, event_name, update)
+        event.listen(pool, event_name, update_soon)
     update()
 
 
