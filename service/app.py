@@ -110,13 +110,16 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     middleware = [
         Middleware(RequestIdMiddleware),
         cors_middleware(settings.cors_allowed_origins),
-        Middleware(ObservabilityMiddleware),
+        Middleware(
+            ObservabilityMiddleware,
+            trace_account=tracer_provider is not None and settings.trace_account_id,
+        ),
         Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
     ]
     if tracer_provider is not None:
         extensions.append(operation_extension(tracer_provider))
-        traced = instrument(tracer_provider, account_attribute=settings.trace_account_id)
-        middleware.insert(0, traced)  # outermost: the request's span covers everything
+        # outermost: the request's span covers everything, the request id included
+        middleware.insert(0, instrument(tracer_provider))
     graphql = AnalyticsGraphQL(
         # TagWithDataVersion tags a response-cache miss with the state it was computed from.
         build_schema_for(settings, extensions, budget),

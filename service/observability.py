@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from opentelemetry import trace
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -45,7 +46,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from core.error_codes import ErrorCode
-from service import tracing
 from service.request_id import current_request_id
 
 request_logger = logging.getLogger("flowpilot.requests")
@@ -71,6 +71,7 @@ JOB_DURATION = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
 )
 
+ACCOUNT_ATTRIBUTE = "flowpilot.account_id"
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 _FIXED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
 
@@ -89,6 +90,8 @@ class RequestRecord:
     codes: list[str] = field(default_factory=list)
     status: int | None = None
     cache: str | None = None  # response cache outcome (service/response_cache)
+    trace_account: bool = False  # put the account on the request's trace span
+
 
     @property
     def outcome(self) -> str:
@@ -110,7 +113,8 @@ def note_account(account_id: object) -> None:
     record = _current.get()
     if record is not None:
         record.account_id = str(account_id)
-        tracing.note_account(record.account_id)
+        if record.trace_account:
+            trace.get_current_span().set_attribute(ACCOUNT_ATTRIBUTE, record.account_id)
 
 
 def note_operation(name: str | None, label: str | None = None) -> None:
@@ -199,16 +203,20 @@ def log_fields(record: RequestRecord, duration_ms: float) -> dict[str, Any]:
 
 
 class ObservabilityMiddleware:
-    """Pure ASGI: wraps each HTTP request in a record, then logs and measures it."""
+    """Pure ASGI: wraps each HTTP request in a record, then logs and measures it.
+    `trace_account`: the account id goes on the request's trace span (tracing on, and
+    TRACE_ACCOUNT_ID not switched off)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trace_account: bool = False) -> None:
         self.app = app
+        self.trace_account = trace_account
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         record = RequestRecord(current_request_id(), scope["method"], scope["path"])
+        record.trace_account = self.trace_account
         token = _current.set(record)
         started = time.perf_counter()
 

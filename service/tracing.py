@@ -40,9 +40,7 @@ from strawberry.extensions import SchemaExtension
 from core.settings import SettingsError
 
 SERVICE_NAME = "flowpilot-analytics"
-ACCOUNT_ATTRIBUTE = "flowpilot.account_id"
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
-_account_attribute = False  # set by `instrument` from TRACE_ACCOUNT_ID
 
 
 def tracing_requested(environ: Mapping[str, str]) -> bool:
@@ -122,11 +120,9 @@ def operation_extension(provider: TracerProvider) -> Callable[[], SchemaExtensio
     return type("TraceOperation", (TraceOperation,), {"tracer": tracer})
 
 
-def instrument(provider: TracerProvider, *, account_attribute: bool) -> Middleware:
+def instrument(provider: TracerProvider) -> Middleware:
     """Install the driver and client instrumentations once per process, and return the
     ASGI middleware that opens each request's span (to be the outermost one)."""
-    global _account_attribute
-    _account_attribute = account_attribute
     set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
     asyncpg_instrumentor: Any = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
@@ -141,7 +137,10 @@ def instrument(provider: TracerProvider, *, account_attribute: bool) -> Middlewa
     )
 
 
-def note_account(account_id: str) -> None:
-    """Put the account on the request's span, when tracing is on and the operator allows."""
-    if _account_attribute:
-        trace.get_current_span().set_attribute(ACCOUNT_ATTRIBUTE, account_id)
+def uninstrument() -> None:
+    """Undo `instrument`'s process-wide part (the driver, the client, the response header)."""
+    instrumentors: tuple[Any, ...] = (AsyncPGInstrumentor(), HTTPXClientInstrumentor())  # type: ignore[no-untyped-call]
+    for instrumentor in instrumentors:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+    set_global_response_propagator(None)  # type: ignore[no-untyped-call]
