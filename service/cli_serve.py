@@ -41,6 +41,7 @@ from service.insights.page import insights_page_enabled
 from service.log_format import logging_config
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
+from service.tracing import exporter_names
 
 _APP = "service.app:app_from_env"
 logger = logging.getLogger("flowpilot.serve")
@@ -136,6 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         async_url(configured)  # DatabaseUrlError with a clear message
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
+        exporter_names(os.environ)  # and a trace exporter this service does not ship
         logging.config.dictConfig(logging_config(settings.log_level))
         rls_binds = asyncio.run(_check_database())
         if not rls_binds:

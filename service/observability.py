@@ -92,7 +92,6 @@ class RequestRecord:
     cache: str | None = None  # response cache outcome (service/response_cache)
     trace_account: bool = False  # put the account on the request's trace span
 
-
     @property
     def outcome(self) -> str:
         if self.codes:

@@ -57,22 +57,32 @@ def tracing_requested(environ: Mapping[str, str]) -> bool:
     )
 
 
+def exporter_names(environ: Mapping[str, str]) -> list[str]:
+    """The trace exporters asked for (none when tracing is off); SettingsError, in one
+    line, for one this service does not ship. `serve` checks this before its workers."""
+    if not tracing_requested(environ):
+        return []
+    raw = environ.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",")
+    names = [name.strip() for name in raw if name.strip() and name.strip() != "none"]
+    for name in names:
+        if name not in {"otlp", "console"}:
+            raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp, console or none, got {name!r}")
+    protocol = environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+    )
+    if "otlp" in names and protocol != "http/protobuf":
+        raise SettingsError(f"OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf, got {protocol!r}")
+    return names
+
+
 def _exporter(name: str) -> SpanExporter:
     if name == "otlp":
-        protocol = os.environ.get(
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        )
-        if protocol != "http/protobuf":
-            raise SettingsError(
-                f"OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf, got {protocol!r}"
-            )
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         return OTLPSpanExporter()  # endpoint, headers, timeout: OTEL_EXPORTER_OTLP_*
-    if name == "console":  # one JSON object per line on stdout, like the logs
-        return ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
-    raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp, console or none, got {name!r}")
+    # console: one JSON object per line on stdout, like the logs
+    return ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
 
 
 def provider_from_env(environ: Mapping[str, str] | None = None) -> TracerProvider | None:
@@ -82,8 +92,7 @@ def provider_from_env(environ: Mapping[str, str] | None = None) -> TracerProvide
     environ = os.environ if environ is None else environ
     if not tracing_requested(environ):
         return None
-    names = [n.strip() for n in environ.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",")]
-    exporters = [_exporter(name) for name in names if name and name != "none"]
+    exporters = [_exporter(name) for name in exporter_names(environ)]
     resource = Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME", SERVICE_NAME)})
     provider = TracerProvider(resource=resource)
     for exporter in exporters:

@@ -22,6 +22,8 @@ from service.app import create_app
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise, serve
 from tests.graphql_client import ApiClient, settings_for_tests, token_for
+from tests.observability.served import free_port
+from tests.service.test_cli import SECRET, assert_one_line_failure, run
 from tests.writes.conftest import SECRET_KEY, connect_account, provider_factory
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -217,3 +219,26 @@ def test_the_service_name_defaults_and_follows_otel_service_name() -> None:
     assert named.resource.attributes["service.name"] == "analytics-eu"
     default.shutdown()
     named.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("environ", "line"),
+    [
+        (
+            {"OTEL_TRACES_EXPORTER": "jaeger"},
+            "error: OTEL_TRACES_EXPORTER must be otlp, console or none, got 'jaeger'",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+            "error: OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf, got 'grpc'",
+        ),
+    ],
+)
+def test_serve_refuses_an_exporter_it_does_not_ship_in_one_line(
+    database_url: str, environ: dict[str, str], line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)  # the subprocess's environment starts from ours
+    port = str(free_port())
+    result = run("serve", "--port", port, DATABASE_URL=database_url, AUTH_JWT_SECRET=SECRET)
+    assert assert_one_line_failure(result) == line
