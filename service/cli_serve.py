@@ -74,6 +74,12 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def configure_logging_for_serve(level: str) -> None:
+    """JSON lines from here on, in this process (the workers get the same from uvicorn)."""
+    logging.config.dictConfig(logging_config(level))
+    logging.captureWarnings(True)
+
+
 @contextmanager
 def _shared_metrics(workers: int) -> Iterator[None]:
     """With several workers, a fresh folder for their metrics (prometheus_client's
@@ -138,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
         exporter_names(os.environ)  # and a trace exporter this service does not ship
-        logging.config.dictConfig(logging_config(settings.log_level))
+        configure_logging_for_serve(settings.log_level)
         rls_binds = asyncio.run(_check_database())
         if not rls_binds:
             logger.warning(
@@ -176,6 +182,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if insights_page_enabled(settings):
         lines.insert(2, f"Insights page: {url.removesuffix('graphql')}")
     print("\n".join(lines), flush=True)
-    logging.config.dictConfig(logging_config(settings.log_level))
+    configure_logging_for_serve(settings.log_level)
     _run_uvicorn(args, settings.log_level)
     return 0

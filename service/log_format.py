@@ -96,6 +96,7 @@ def _quieter(level: str) -> str:
 def configure_logging(level: str) -> None:
     """JSON lines at `level` on the root logger, once; uvicorn's and the app's loggers
     propagate to it. Leaves other handlers (a test runner's) in place."""
+    logging.captureWarnings(True)  # a Python warning is a log line too, not stderr text
     root = logging.getLogger()
     if not any(isinstance(handler.formatter, JsonLines) for handler in root.handlers):
         handler = StdoutHandler()

@@ -33,6 +33,7 @@ from tests.observability.served import SECRET, Served, serve
 
 HEALTHZ_BURST = 24
 MARKER = "LiteralThatMustNeverBeLogged"
+REFUSED_ID = f"refused-{uuid.uuid4().hex}"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -143,6 +144,7 @@ async def run(
         _graphql(served, {"query": bad_literal}, f"bad-{uuid.uuid4().hex}", token)
         _graphql(served, {"query": bad_literal}, f"anon-{uuid.uuid4().hex}")
         _graphql(served, '{"query": "{ overview', f"json-{uuid.uuid4().hex}", token)
+        _graphql(served, {"query": overview}, REFUSED_ID, "not.a.token")
     yield Run(
         served.lines(),
         readyz_pids,
@@ -237,3 +239,13 @@ def test_request_lines_carry_their_request_id_and_no_document_text(run: Run) -> 
     printed = "\n".join(run.lines)
     assert MARKER not in printed
     assert "sessionCount" not in printed
+
+
+def test_a_refused_token_is_logged_with_its_request_id(run: Run) -> None:
+    parsed = [json.loads(line) for line in run.lines]
+    refusals = [line for line in parsed if line["logger"] == "flowpilot.auth"]
+    assert refusals  # (the response cache's hit path checks the token before the view does)
+    for refusal in refusals:
+        assert refusal["request_id"] == REFUSED_ID
+        assert refusal["level"] == "INFO"
+        assert refusal["message"] == "token refused: DecodeError: Invalid header padding"
