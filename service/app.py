@@ -28,16 +28,14 @@ from service.http_limits import BodySizeLimit
 from service.insights.page import insights_routes
 from service.jobs import BackgroundJobs
 from service.log_format import configure_logging
-from service.observability import (
-    LogOperationName,
+from service.metrics_endpoint import (
     MetricsEndpoint,
-    ObservabilityMiddleware,
-    count_statements,
     database_engines,
     multiprocess_dir,
     track_pool,
     worker_exits,
 )
+from service.observability import LogOperationName, ObservabilityMiddleware, count_statements
 from service.request_id import RequestIdMiddleware
 from service.response_cache.extension import TagWithDataVersion
 from service.static_files import static_file
