@@ -114,6 +114,15 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
         raise SettingsError(f"{name}: {error}") from None
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(name: str, raw: str) -> str:
+    if raw.upper() not in _LOG_LEVELS:
+        raise SettingsError(f"{name} must be one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
+    return raw.upper()
+
+
 Parser = Callable[[str, str], Any]
 # The parser of a field's type; a field may name its own (`setting(..., parse=...)`).
 _PARSERS: dict[object, Parser] = {
@@ -354,6 +363,11 @@ class Settings:
     # With REDIS_URL: every worker and host counts one budget and one set of slots.
     shared_account_limits: bool = setting("ACCOUNT_LIMITS_SHARED", True)
     shared_limits_redis_timeout_s: float = setting("ACCOUNT_LIMITS_REDIS_TIMEOUT_S", 0.05, above=0)
+
+    # Observability: the lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL), and
+    # whether trace spans carry the account id (tracing itself is set by OTEL_* variables).
+    log_level: str = setting("LOG_LEVEL", "INFO", parse=_log_level)
+    trace_account_id: bool = setting("TRACE_ACCOUNT_ID", True)
 
     # True without DATABASE_URL; the CLI sets FLOWPILOT_DEMO=1 for the workers of the
     # embedded database it started.

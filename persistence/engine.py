@@ -136,6 +136,7 @@ def create_engine(
         pool_recycle=1800,
         pool_timeout=pool_timeout_s,
         pool_reset_on_return="rollback",
+        hide_parameters=True,  # an error's text (and so a logged traceback) has no values
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", closed_connections_are_replaced)

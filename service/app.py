@@ -6,7 +6,9 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,18 +26,20 @@ from service.graphql_view import AnalyticsGraphQL
 from service.http_limits import BodySizeLimit
 from service.insights.page import insights_routes
 from service.jobs import BackgroundJobs
-from service.observability import (
-    LogOperationName,
+from service.log_format import configure_logging
+from service.metrics_endpoint import (
     MetricsEndpoint,
-    ObservabilityMiddleware,
-    count_statements,
     database_engines,
-    install_request_log_handler,
+    multiprocess_dir,
+    track_pool,
+    worker_exits,
 )
+from service.observability import LogOperationName, ObservabilityMiddleware, count_statements
 from service.request_id import RequestIdMiddleware
 from service.response_cache.extension import TagWithDataVersion
 from service.shared_limits import account_limits
 from service.static_files import static_file
+from service.tracing import instrument, operation_extension, provider_from_env
 from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
@@ -59,21 +63,25 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The service for `settings` (which must name a database)."""
+def create_app(settings: Settings, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The service for `settings` (which must name a database), traced through
+    `tracer_provider` when one is given (service/tracing.py)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Each resource is closed at shutdown (in reverse order) whatever the others do.
         async with AsyncExitStack() as closing:
+            closing.callback(worker_exits)  # runs last: this worker's gauges leave the sum
             app.state.database = Database.connect(settings)
             closing.push_async_callback(app.state.database.dispose)
             # response cache hook: its Redis client and lookup pools
             closing.push_async_callback(graphql.response_cache.cache.close)
             closing.callback(graphql.verified_tokens.close)  # the JWKS fetch thread
             closing.push_async_callback(limits.close)  # shared limits: their Redis client
-            for engine in database_engines(app).values():
+            for name, engine in database_engines(app).items():
                 count_statements(engine)
+                if multiprocess_dir() is not None:
+                    track_pool(name, engine)
             app.state.psa_pushes = PsaPushService(
                 app.state.database.primary,
                 settings.psa_secret_key,
@@ -96,10 +104,25 @@ def create_app(settings: Settings) -> Starlette:
             gc.freeze()
             yield
 
+    configure_logging(settings.log_level)
     limits = account_limits(settings)  # per process, or shared through Redis
+    extensions: list[Any] = [LogOperationName, TagWithDataVersion]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        cors_middleware(settings.cors_allowed_origins),
+        Middleware(
+            ObservabilityMiddleware,
+            trace_account=tracer_provider is not None and settings.trace_account_id,
+        ),
+        Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
+    ]
+    if tracer_provider is not None:
+        extensions.append(operation_extension(tracer_provider))
+        # outermost: the request's span covers everything, the request id included
+        middleware.insert(0, instrument(tracer_provider))
     graphql = AnalyticsGraphQL(
         # TagWithDataVersion tags a response-cache miss with the state it was computed from.
-        build_schema_for(settings, [LogOperationName, TagWithDataVersion], limits.budget),
+        build_schema_for(settings, extensions, limits.budget),
         settings,
         budget=limits.budget,
         account_slots=limits.slots,
@@ -119,15 +142,9 @@ def create_app(settings: Settings) -> Starlette:
             ),
             *insights_routes(settings),
         ],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            cors_middleware(settings.cors_allowed_origins),
-            Middleware(ObservabilityMiddleware),
-            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
-        ],
+        middleware=middleware,
         lifespan=lifespan,
     )
-    install_request_log_handler()
     quiet_known_errors()
     app.state.settings = settings
     return app
@@ -135,4 +152,4 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """uvicorn factory: `uvicorn service.app:app_from_env --factory`."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), provider_from_env())

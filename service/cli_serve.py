@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import logging.config
 import os
+import shutil
 import signal
-import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from core.auth import issue_token
 from core.settings import Settings, env_setting
@@ -34,10 +40,13 @@ from service.cli_database import (
 from service.cli_migrate import migrate_to
 from service.cli_name import command
 from service.insights.page import insights_page_enabled
+from service.log_format import logging_config
 from service.ports import listen_problem
 from service.pq_manifests import load_manifests
+from service.tracing import exporter_names
 
 _APP = "service.app:app_from_env"
+logger = logging.getLogger("flowpilot.serve")
 
 
 def _display_host(host: str) -> str:
@@ -79,7 +88,37 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _run_uvicorn(args: argparse.Namespace) -> None:
+def configure_logging_for_serve(level: str) -> None:
+    """JSON lines from here on, in this process (the workers get the same from uvicorn)."""
+    logging.config.dictConfig(logging_config(level))
+    logging.captureWarnings(True)
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder for their metrics (prometheus_client's
+    multiprocess mode), so any worker's /metrics sums all of them; removed at exit."""
+    if workers <= 1:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="flowpilot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # the workers inherit it
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _worker_count(args: argparse.Namespace) -> int:
+    """What uvicorn will start: --workers, else WEB_CONCURRENCY, else one."""
+    if args.workers:
+        return int(args.workers)
+    raw = os.environ.get("WEB_CONCURRENCY", "")
+    return int(raw) if raw.isdigit() else 1
+
+
+def _run_uvicorn(args: argparse.Namespace, log_level: str = "INFO") -> None:
     try:
         import uvicorn
     except ImportError:  # pragma: no cover - a dependency of the package
@@ -88,6 +127,11 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
     # loop runs; exiting normally (status 0) then lets atexit stop the embedded PostgreSQL.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with _shared_metrics(_worker_count(args)):
+        _uvicorn_run(uvicorn, args, log_level)
+
+
+def _uvicorn_run(uvicorn: Any, args: argparse.Namespace, log_level: str) -> None:
     uvicorn.run(
         _APP,
         factory=True,
@@ -99,6 +143,8 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
         loop="auto",
         http="auto",
         access_log=False,  # the JSON request line (flowpilot.requests) already logs each one
+        log_config=logging_config(log_level),  # uvicorn's lines are JSON lines too
+        log_level=log_level.lower(),
     )
 
 
@@ -111,14 +157,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         async_url(configured)  # DatabaseUrlError with a clear message
         settings = Settings.from_env()  # a bad setting fails here, in one line, not in every worker
         load_manifests(settings.persisted_queries_manifests)  # and so does a bad manifest
+        exporter_names(os.environ)  # and a trace exporter this service does not ship
+        configure_logging_for_serve(settings.log_level)
         rls_binds = asyncio.run(_check_database())
         if not rls_binds:
-            print(
-                "warning: DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
-                f"security does not apply; see {command('create-app-role')}",
-                file=sys.stderr,
+            logger.warning(
+                "DATABASE_URL's role is a superuser or has BYPASSRLS, so row-level "
+                f"security does not apply; see {command('create-app-role')}"
             )
-        _run_uvicorn(args)
+        _run_uvicorn(args, settings.log_level)
         return 0
 
     if env_setting("jwt_secret"):
@@ -150,5 +197,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if insights_page_enabled(settings):
         lines.insert(2, f"Insights page: {url.removesuffix('graphql')}")
     print("\n".join(lines), flush=True)
-    _run_uvicorn(args)
+    configure_logging_for_serve(settings.log_level)
+    _run_uvicorn(args, settings.log_level)
     return 0

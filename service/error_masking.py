@@ -135,17 +135,23 @@ def mask_errors(errors: list[GraphQLError], request_id: str | None) -> list[Grap
 
 class _KnownErrorsFilter(logging.Filter):
     """Drop strawberry's ERROR records of expected, coded errors (bad input, limits,
-    auth); unexpected ones are still logged, and again here with the request id."""
+    auth); unexpected ones are still logged, without the document's text, and again here
+    with the request id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.msg
         if not isinstance(error, GraphQLError):
             return True
         known = (error.extensions or {}).get("code") is not None
-        return not (
-            known
-            and (error.original_error is None or isinstance(error.original_error, GraphQLError))
-        )
+        if known and (
+            error.original_error is None or isinstance(error.original_error, GraphQLError)
+        ):
+            return False
+        # str(error) quotes the document around the error's location, literals and all:
+        # the record keeps the message and the path only.
+        record.msg = f"{error.message} (at {error.path})"
+        record.args = ()
+        return True
 
 
 def quiet_known_errors() -> None:

@@ -4,35 +4,23 @@ A `RequestRecord` lives in a context variable for the length of a request. The G
 view and the CSV export fill in the account, operation and error codes; a SQLAlchemy
 listener counts the statements the request sends. At the end the middleware writes
 one log line (ids only: no tokens, secrets or personal data) and updates the metrics.
+`/metrics` itself is service/metrics_endpoint.py.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import re
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from opentelemetry import trace
+from prometheus_client import Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
@@ -62,6 +50,7 @@ JOB_DURATION = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
 )
 
+ACCOUNT_ATTRIBUTE = "flowpilot.account_id"
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 _FIXED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
 
@@ -80,6 +69,7 @@ class RequestRecord:
     codes: list[str] = field(default_factory=list)
     status: int | None = None
     cache: str | None = None  # response cache outcome (service/response_cache)
+    trace_account: bool = False  # put the account on the request's trace span
 
     @property
     def outcome(self) -> str:
@@ -101,6 +91,8 @@ def note_account(account_id: object) -> None:
     record = _current.get()
     if record is not None:
         record.account_id = str(account_id)
+        if record.trace_account:
+            trace.get_current_span().set_attribute(ACCOUNT_ATTRIBUTE, record.account_id)
 
 
 def note_operation(name: str | None, label: str | None = None) -> None:
@@ -170,48 +162,39 @@ def operation_label(record: RequestRecord) -> str:
     return record.path if record.path in _FIXED_ROUTES else "other"
 
 
-def log_line(record: RequestRecord, duration_ms: float) -> str:
-    return json.dumps(
-        {
-            "event": "request",
-            "request_id": record.request_id,
-            "method": record.method,
-            "path": record.path,
-            "status": record.status,
-            "account_id": record.account_id,
-            "operation": record.operation,
-            "duration_ms": round(duration_ms, 3),
-            "sql_statements": record.statements,
-            "result": "ok" if record.outcome == "ok" else "error",
-            "error_codes": record.codes,
-            "cache": record.cache,
-        },
-        separators=(",", ":"),
-    )
-
-
-def install_request_log_handler() -> None:
-    """Send request lines to stdout, one JSON object each, unless already configured."""
-    if request_logger.handlers:
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    request_logger.addHandler(handler)
-    request_logger.setLevel(logging.INFO)
-    request_logger.propagate = False
+def log_fields(record: RequestRecord, duration_ms: float) -> dict[str, Any]:
+    """The request line's own fields (service/log_format.py adds time, level and logger)."""
+    return {
+        "event": "request",
+        "request_id": record.request_id,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "account_id": record.account_id,
+        "operation": record.operation,
+        "duration_ms": round(duration_ms, 3),
+        "sql_statements": record.statements,
+        "result": "ok" if record.outcome == "ok" else "error",
+        "error_codes": record.codes,
+        "cache": record.cache,
+    }
 
 
 class ObservabilityMiddleware:
-    """Pure ASGI: wraps each HTTP request in a record, then logs and measures it."""
+    """Pure ASGI: wraps each HTTP request in a record, then logs and measures it.
+    `trace_account`: the account id goes on the request's trace span (tracing on, and
+    TRACE_ACCOUNT_ID not switched off)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trace_account: bool = False) -> None:
         self.app = app
+        self.trace_account = trace_account
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         record = RequestRecord(current_request_id(), scope["method"], scope["path"])
+        record.trace_account = self.trace_account
         token = _current.set(record)
         started = time.perf_counter()
 
@@ -237,73 +220,4 @@ class ObservabilityMiddleware:
             labels = {"operation": operation_label(record), "outcome": record.outcome}
             REQUESTS.labels(**labels).inc()
             LATENCY.labels(**labels).observe(seconds)
-            request_logger.info(log_line(record, seconds * 1000))
-
-
-class _Forward(Collector):
-    """Exposes the process-wide registry (request and job metrics) in an app's registry."""
-
-    def collect(self) -> Iterator[Metric]:
-        yield from REGISTRY.collect()
-
-
-class PoolCollector(Collector):
-    """Connections checked out and idle in each of the app's pools, read at scrape time."""
-
-    def __init__(self, engines: Callable[[], dict[str, AsyncEngine]]) -> None:
-        self.engines = engines
-
-    def collect(self) -> Iterator[Metric]:
-        gauge = GaugeMetricFamily(
-            "flowpilot_db_pool_connections",
-            "Database connections of the pool, by pool and state (checked_out or idle).",
-            labels=["pool", "state"],
-        )
-        for name, engine in self.engines().items():
-            pool: Any = engine.pool
-            gauge.add_metric([name, "checked_out"], float(pool.checkedout()))
-            gauge.add_metric([name, "idle"], float(pool.checkedin()))
-        yield gauge
-
-
-def app_registry(engines: Callable[[], dict[str, AsyncEngine]]) -> CollectorRegistry:
-    """The registry `/metrics` serves: process-wide metrics plus this app's pools."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Forward())
-    registry.register(PoolCollector(engines))
-    return registry
-
-
-def database_engines(app: Any) -> dict[str, AsyncEngine]:
-    """The app's pools by name, once its lifespan has connected the database."""
-    database = getattr(app.state, "database", None)
-    if database is None:
-        return {}
-    engines = {"primary": database.primary_engine}
-    if database.read_engine is not database.primary_engine:
-        engines["read"] = database.read_engine
-    return engines
-
-
-class MetricsEndpoint:
-    """`GET /metrics` in the Prometheus text format; behind a bearer token when one is set
-    (METRICS_TOKEN): the counters describe every tenant's traffic together, which is the
-    operator's to read, not a tenant's."""
-
-    def __init__(
-        self, engines: Callable[[], dict[str, AsyncEngine]], token: str | None = None
-    ) -> None:
-        self.registry = app_registry(engines)
-        self._expected = f"Bearer {token}".encode() if token else None
-
-    async def handle(self, request: Request) -> Response:
-        if self._expected is not None:
-            sent = (request.headers.get("authorization") or "").encode()
-            if not hmac.compare_digest(sent, self._expected):
-                return Response(
-                    "metrics need Authorization: Bearer <METRICS_TOKEN>\n",
-                    401,
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                    media_type="text/plain",
-                )
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+            request_logger.info("request", extra=log_fields(record, seconds * 1000))

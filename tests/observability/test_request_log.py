@@ -1,4 +1,5 @@
-"""One JSON log line per request, with ids and counts only; the request id ties it together."""
+"""One JSON log line per request, with ids and counts only; the request id ties it together.
+The lines are formatted here as the service prints them (service/log_format.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.log_format import JsonLines
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for
 
@@ -19,9 +21,10 @@ class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.setFormatter(JsonLines())
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        self.lines.append(self.format(record))
 
     def find(self, request_id: str) -> dict[str, Any]:
         (line,) = [line for line in self.lines if request_id in line]
@@ -53,6 +56,12 @@ async def test_log_line_has_the_fields_and_no_token(
 
     line = lines.find(request_id)
     assert line["request_id"] == request_id
+    assert (line["level"], line["logger"], line["message"]) == (
+        "INFO",
+        "flowpilot.requests",
+        "request",
+    )
+    assert line["timestamp"].endswith("+00:00")
     assert line["account_id"] == str(account.account_id)
     assert line["operation"] == "LoggedOverview"
     assert line["result"] == "ok" and line["error_codes"] == []

@@ -25,3 +25,13 @@ def test_uvicorn_runs_without_its_access_log(monkeypatch: pytest.MonkeyPatch) ->
         signal.signal(signal.SIGTERM, previous)
     assert len(calls) == 1
     assert calls[0]["access_log"] is False
+    # uvicorn's own lines go through the product's JSON lines; its access logger reaches
+    # no handler, so uvicorn does not format an access line at all.
+    config = calls[0]["log_config"]
+    assert config["formatters"]["json"]["()"] == "service.log_format.JsonLines"
+    assert config["loggers"]["uvicorn.error"] == {
+        "handlers": [],
+        "propagate": True,
+        "level": "INFO",
+    }
+    assert config["loggers"]["uvicorn.access"] == {"handlers": [], "propagate": False}
