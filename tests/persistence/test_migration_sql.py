@@ -24,26 +24,33 @@ PROJECT_ROOT = MIGRATIONS_DIR.parent
 # SQL; only its layout and comments may change, in function bodies too.
 RELEASED = {
     "versions/0004_rollups.sql": "93a0616648ae106937f1ba494b25bb5e7ef99f9884febe4e4a0b14a1696c3076",
+    "versions/0011_rollups_built_in_chunks.sql": (
+        "eb8967f1a66dee14dd15475aa878428074918a4aa3e907c974cf58b81c427fd2"
+    ),
 }
 
 # The same for the bodies of 0004's functions as the database at head holds them (prosrc):
-# no later revision may change what they run either (a redefinition updates this on purpose).
+# no later revision may change what they run either (a redefinition updates this on purpose:
+# 0011 gave the triggers the chunked build's fence and watermark, the time-zone trigger and
+# the rebuild its start, and derived the two chunk functions from the insert triggers).
 MIGRATED_ROLLUP_BODIES = {
-    "rollup_accounts_timezone": "af02465838c4b1d396aa8d867f5e4cf8decea938995422206b4f7d3f45f17a1e",
-    "rollup_ai_sessions_delete": "0799d8c546d1558c3a91a0ce68ed64270d3e8142759ab17a88268d475c9eb991",
-    "rollup_ai_sessions_insert": "96e4a82c1096b178b407d442108c64ff1ec6f71d0ae62146bb2fe9867b5e6b93",
-    "rollup_ai_sessions_update": "a4004a4e899a0ae2274e29c535a4b42c4ed2f1af88080047efa51e32e2f7815f",
+    "rollup_accounts_timezone": "ab7c1efcef8b8b7e2cdb6beff25fea04aacd68a46cb9b967eaf1eac1b6692422",
+    "rollup_ai_sessions_delete": "add06fae4c75fd989df5dca4a83e6717c01554923eaa8313baf6f9dd5740cb8b",
+    "rollup_ai_sessions_insert": "33bb3855f20fef1a8b137b7a12be7c5bf28a0438ce91da25d745f501be922500",
+    "rollup_ai_sessions_update": "d6e4791823f0a1189d9df5490f838db8e8bf69c924cff8d83aad12548555611d",
+    "rollup_build_activity": "3c6eb04fd1223961d31da9ba6daac914b0339fe324b05e3535550bf09a285a1b",
+    "rollup_build_sessions": "6462b95990de69d218d25d6ebe6df03be46004b682250aceaa8e5e7370dfd310",
     "rollup_psa_activity_log_delete": (
-        "9a95d73fe8bc01f7d49519ad1e89d169b1714d9244a16ebacc6bfc4869e23944"
+        "33f098941b287aa012573f0b15b0552920a1a1655408ab6e334d2c2d876e9e35"
     ),
     "rollup_psa_activity_log_insert": (
-        "7bbd5465c8887c0fa8db1c6637a9bbfd969f572cc10ac0c49324a9d471abd68c"
+        "b67b9a65bb4d291ce0e63fcd29dcbfe520a1e5c1d59fd19b5a6097b67e4c9c21"
     ),
     "rollup_psa_activity_log_update": (
-        "90005cba3cb926de98eb7d7ef70000487f553ed05c10719e4d2b4f4b8dca8ef8"
+        "8b0c23fa56c342cf253e828ba897ad9a771c33824f3dc4a95e477cd5c800e745"
     ),
     "rollup_zone": "cdda38c092d1ad3a4730eabfcf29495279446ff7159b6c4a1dd33e018d842e9e",
-    "rollups_rebuild_account": "b1ab71c1c69184e7de17e90195db35debd1c451c233e96723c26c5717615d10e",
+    "rollups_rebuild_account": "15bd5998c2b5d68cd70ff798baa1a53e5b95e84da41852cc7f5495f99cd77ee9",
 }
 
 # A quoted string or identifier (kept), else a run of white space and comments.
@@ -136,7 +143,8 @@ async def test_the_rollup_functions_build_the_levels_the_readers_use(engine: Asy
     async with engine.connect() as connection:
         bodies = {name: body for name, body in await connection.execute(query)}
     assert set(bodies) == {
-        "rollups_rebuild_account",
+        "rollup_build_sessions",
+        "rollup_build_activity",
         *(
             f"rollup_{table}_{op}"
             for table in ("ai_sessions", "psa_activity_log")
