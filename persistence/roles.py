@@ -17,8 +17,12 @@ from persistence.migrate import ADOPTION_MARKER
 DEFAULT_APP_ROLE = "flowpilot_app"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED = frozenset({"public", "postgres", "current_user", "session_user", "current_role"})
-# SECURITY DEFINER look-ups the background jobs call; not executable by PUBLIC (0007).
-ACCOUNT_ID_FUNCTIONS = ("public.flowpilot_account_ids()", "public.psa_outbox_pending_account_ids()")
+# SECURITY DEFINER look-ups the background jobs call; not executable by PUBLIC (0007, 0011).
+ACCOUNT_ID_FUNCTIONS = (
+    "public.flowpilot_account_ids()",
+    "public.psa_outbox_pending_account_ids()",
+    "public.rollup_building_account_ids()",
+)
 
 
 class RoleNameError(ValueError):

@@ -58,7 +58,8 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0007_account_id_function_grants",
         "would apply 0008_data_versions",
         "would apply 0009_triggers_run_as_owner",
-        "would then build the rollups of 2 existing accounts, one account per transaction",
+        "would apply 0011_rollups_built_in_chunks",
+        "would then build the rollups of 2 existing accounts, each in chunks of sessions",
     ]
     assert not await _has_version_table(empty_database_url)
 
