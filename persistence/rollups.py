@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.tenancy import account_transaction
 
-DEFAULT_CHUNK = 5000
-"""Sessions per chunk: a few hundred milliseconds of work, the longest a write waits."""
+DEFAULT_CHUNK = 1000
+"""Sessions per chunk: about a tenth to a third of a second of work (more on a busy
+machine), the longest a product write waits for a build."""
 
 _START = text("SELECT public.rollup_build_start(:account_id)")
 _STEP = text("SELECT public.rollup_build_step(:account_id, :chunk)")

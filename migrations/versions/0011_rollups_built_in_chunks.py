@@ -78,7 +78,10 @@ _CHUNK_FUNCTIONS = {
     "psa_activity_log": "rollup_build_activity",
 }
 
-# A chunk function from an insert trigger's body, with the trigger's search_path.
+# A chunk function from an insert trigger's body, with the trigger's search_path. Its
+# statements join a chunk's few rows to the account's sessions and rollups: nested loops
+# over the primary keys, never a hash of the whole account (or a scan of every account's
+# sessions) per chunk, which would make a build quadratic in the account's size.
 _DERIVE_CHUNK = """
 DO $do$
 DECLARE
@@ -96,7 +99,8 @@ BEGIN
     body := replace(replace(body, 'FROM new_rows n', %(rows)s), 'RETURN NULL;', 'RETURN;');
     EXECUTE format('CREATE FUNCTION public.%(name)s(build_account uuid, build_lo uuid, '
                    'build_hi uuid) RETURNS void LANGUAGE plpgsql '
-                   'SET plan_cache_mode = force_custom_plan SET search_path = %%s AS %%L',
+                   'SET plan_cache_mode = force_custom_plan SET enable_hashjoin = off '
+                   'SET enable_mergejoin = off SET search_path = %%s AS %%L',
                    path, body);
 END
 $do$
