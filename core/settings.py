@@ -158,6 +158,8 @@ class Settings:
     recalc_interval_s: float = setting("SUCCESS_RATE_RECALC_INTERVAL_S", 900.0)
     # PSA outbox recovery: at start and then every this many seconds; 0 switches it off.
     outbox_recovery_interval_s: float = setting("PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0)
+    # Finishing started rollup builds (a time-zone change): this often; 0 switches it off.
+    rollup_build_interval_s: float = setting("ROLLUP_BUILD_INTERVAL_S", 5.0)
     psa_secret_key: str | None = setting("PSA_SECRET_KEY", None)
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
     psa_connectwise_hosts: tuple[str, ...] = setting("PSA_CONNECTWISE_HOSTS", (), parse=_hosts)
