@@ -34,11 +34,6 @@ _COUNT = text(f"SELECT count(*) FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}'
 _BUILDING = text("SELECT count(*) FROM public.rollup_builds WHERE account_id = :account")
 _START = text("SELECT public.rollup_build_start(:account)")
 _STEP = text("SELECT public.rollup_build_step(:account, :chunk)")
-_BUMP = text(
-    "INSERT INTO public.account_data_versions AS v (account_id, version) "
-    "VALUES (:account, nextval('public.data_version_seq')) "
-    "ON CONFLICT (account_id) DO UPDATE SET version = excluded.version"
-)
 _SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
 _DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
 # The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
@@ -93,13 +88,6 @@ async def pending_accounts(connection: AsyncConnection) -> int:
     return int((await connection.execute(_COUNT)).scalar_one())
 
 
-async def _bump(engine: AsyncEngine, account: uuid.UUID) -> None:
-    """The account's data version moves after each transaction that changed its rollups."""
-    async with engine.begin() as connection:
-        await connection.execute(_BIND, {"account": str(account)})
-        await connection.execute(_BUMP, {"account": account})
-
-
 async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
     """The next queued account, its build started unless an interrupted one is under way."""
     async with engine.begin() as connection:
@@ -110,7 +98,6 @@ async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
         await connection.execute(_BIND, {"account": str(account)})
         if not (await connection.execute(_BUILDING, {"account": account})).scalar_one():
             await connection.execute(_START, {"account": account})
-    await _bump(engine, account)
     return account
 
 
@@ -125,7 +112,6 @@ async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | N
             found = await connection.execute(_SESSIONS, {"account": account})
             sessions = int(found.scalar_one())
             await connection.execute(_DONE, {"subject": str(account)})
-    await _bump(engine, account)
     return sessions
 
 

@@ -127,6 +127,7 @@ ANALYTICS_FUNCTIONS = (
     "rollups_rebuild_account",
     "flowpilot_data_state",
     "rollup_build_fence",
+    "rollup_build_version",
     "rollup_build_start",
     "rollup_build_step",
     "rollup_build_sessions",

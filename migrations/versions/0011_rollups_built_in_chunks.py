@@ -23,6 +23,9 @@ in a new snapshot), the chunk an exclusive one. Either the writer's trigger ran 
 row; or the chunk committed first (W covers the row: the trigger applies it), and the
 chunk never saw the then uncommitted row. A start waits for the writers in flight the
 same way, then empties the sums. A product write thus waits at most for one chunk.
+A start and a chunk first move the account's data version (0008), whose row every writer
+updates before its rollup trigger runs: caches end with the chunk, and a REPEATABLE READ
+writer with an older snapshot gets a serialization failure instead of a stale watermark.
 Shadow tables were the other way: they double the trigger work and need a swap that
 again holds writers for the whole account.
 
@@ -243,4 +246,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION public.rollup_build_step(uuid, integer)")
     op.execute("DROP FUNCTION public.rollup_build_start(uuid)")
     op.execute("DROP FUNCTION public.rollup_build_fence(uuid[])")
+    op.execute("DROP FUNCTION public.rollup_build_version(uuid)")
     op.execute("DROP TABLE public.rollup_builds")

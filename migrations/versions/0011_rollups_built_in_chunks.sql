@@ -43,6 +43,20 @@ END
 $fn$;
 REVOKE EXECUTE ON FUNCTION public.rollup_build_fence(uuid[]) FROM PUBLIC;
 
+-- Gives account `target` a new data version (0008), first thing in a start or a chunk:
+-- cached answers end with the transaction that changes the rollups, and the version row
+-- is locked before the account's exclusive lock, in the order every writer takes them
+-- (its data-version trigger fires before its rollup trigger), so the two never deadlock.
+-- A REPEATABLE READ or SERIALIZABLE writer whose snapshot predates the start or chunk
+-- then fails its own version update with a serialization failure, instead of counting
+-- its rows against a build it cannot see. Bound to `target` by the caller.
+CREATE FUNCTION public.rollup_build_version(target uuid) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $fn$
+    INSERT INTO public.account_data_versions AS v (account_id, version)
+    VALUES (target, pg_catalog.nextval('public.data_version_seq'))
+    ON CONFLICT (account_id) DO UPDATE SET version = excluded.version
+$fn$;
+
 -- Starts (or restarts) building account `target` from nothing, in the caller's
 -- transaction: waits for the account's writers in flight (exclusive lock), marks it built
 -- through no key, and empties the rollups summed over many sessions. The per-session rows
@@ -52,8 +66,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     previous text := pg_catalog.current_setting('app.current_account_id', true);
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(1383099500, pg_catalog.hashtext(target::text));
     PERFORM pg_catalog.set_config('app.current_account_id', target::text, true);
+    PERFORM public.rollup_build_version(target);
+    PERFORM pg_catalog.pg_advisory_xact_lock(1383099500, pg_catalog.hashtext(target::text));
     INSERT INTO public.rollup_builds AS b (account_id, built_through)
     VALUES (target, NULL)
     ON CONFLICT (account_id) DO UPDATE SET built_through = NULL;
@@ -85,8 +100,9 @@ BEGIN
         RAISE EXCEPTION 'rollup chunk size must be at least 1, got %', chunk
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_catalog.pg_advisory_xact_lock(1383099500, pg_catalog.hashtext(target::text));
     PERFORM pg_catalog.set_config('app.current_account_id', target::text, true);
+    PERFORM public.rollup_build_version(target);
+    PERFORM pg_catalog.pg_advisory_xact_lock(1383099500, pg_catalog.hashtext(target::text));
     SELECT b.built_through INTO lo FROM public.rollup_builds b
     WHERE b.account_id = target FOR UPDATE;
     IF NOT FOUND THEN

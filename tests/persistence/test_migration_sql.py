@@ -25,7 +25,7 @@ PROJECT_ROOT = MIGRATIONS_DIR.parent
 RELEASED = {
     "versions/0004_rollups.sql": "93a0616648ae106937f1ba494b25bb5e7ef99f9884febe4e4a0b14a1696c3076",
     "versions/0011_rollups_built_in_chunks.sql": (
-        "eb8967f1a66dee14dd15475aa878428074918a4aa3e907c974cf58b81c427fd2"
+        "b74f95a04ee6c9d3c797c947aaad1cd81c6816cee25d18671e6afb08871ce886"
     ),
 }
 

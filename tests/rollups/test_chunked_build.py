@@ -445,3 +445,58 @@ async def test_a_time_zone_change_starts_a_build_that_the_api_role_finishes(
     assert account in {build.account_id for build in builds}
     # 23:30 UTC on 10 March is 08:30 on 11 March in Tokyo.
     assert await days() == [(march_10 + 1, 1)]
+
+
+async def test_a_repeatable_read_writer_older_than_a_build_is_refused_not_miscounted(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app_role_database_url: str,
+) -> None:
+    account = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO accounts (id, name, timezone) VALUES (:a, 'RR MSP', 'UTC')"),
+            {"a": account},
+        )
+    insert = (
+        "INSERT INTO ai_sessions (id, account_id, problem_domain, status, started_at) "
+        "VALUES ($1, $2, 'Email', 'resolved', now())"
+    )
+    writer = await asyncpg.connect(asyncpg_dsn(app_role_database_url))
+    try:
+        for begin_build in (
+            lambda: start_build(sessionmaker, account),  # a start after its snapshot
+            lambda: _one_chunk(sessionmaker, account, 1),  # a chunk after its snapshot
+        ):
+            transaction = writer.transaction(isolation="repeatable_read")
+            await transaction.start()
+            await writer.execute(
+                "SELECT set_config('app.current_account_id', $1, true)", str(account)
+            )
+            await begin_build()
+            try:
+                await writer.execute(insert, uuid.uuid4(), account)
+            except asyncpg.SerializationError:
+                refused = True
+            else:
+                refused = False
+            await transaction.rollback()
+            assert refused
+            # Retried with a new snapshot, the write goes through and is counted once.
+            async with writer.transaction(isolation="repeatable_read"):
+                await writer.execute(
+                    "SELECT set_config('app.current_account_id', $1, true)", str(account)
+                )
+                await writer.execute(insert, uuid.uuid4(), account)
+    finally:
+        await writer.close()
+    await finish_build(sessionmaker, account)
+    async with account_transaction(sessionmaker, account) as session:
+        total = await session.execute(
+            text(
+                "SELECT sum(sessions) FROM rollup_session_blocks "
+                "WHERE account_id = :a AND level = 0"
+            ),
+            {"a": account},
+        )
+        assert total.scalar_one() == 2
