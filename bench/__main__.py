@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--database-url", required=True, help="a generated benchmark database")
     cost.add_argument("--rounds", type=int, default=4)
     cost.add_argument("--writes", type=int, default=150)
+    chunked = commands.add_parser(
+        "chunked-build", help="a product write's longest wait while one account's rollups build"
+    )
+    chunked.add_argument("--database-url", required=True, help="a scratch database at head")
+    chunked.add_argument("--sessions", type=int, default=1_500_000)
+    chunked.add_argument("--activities", type=int, default=2, help="PSA rows per session")
+    chunked.add_argument("--chunk", type=int, default=5_000)
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -176,6 +183,14 @@ def _command(args: argparse.Namespace) -> int:
         from bench.day import main as day_main
 
         return day_main(args, " ".join(["python -m bench", *sys.argv[1:]]))
+    if args.command == "chunked-build":
+        from bench.chunked_build import measure
+
+        measured = asyncio.run(
+            measure(args.database_url, args.sessions, args.activities, args.chunk)
+        )
+        print(json.dumps(measured.as_dict(), indent=2))
+        return 0
     if args.command == "write-cost":
         from bench.write_cost import main as write_cost_main
 

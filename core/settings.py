@@ -297,6 +297,10 @@ class Settings:
     outbox_recovery_interval_s: float = setting(
         "PSA_OUTBOX_RECOVERY_INTERVAL_S", 60.0, at_least=0, zero="switches it off"
     )
+    # Finishing started rollup builds (a time-zone change): this often; 0 switches it off.
+    rollup_build_interval_s: float = setting(
+        "ROLLUP_BUILD_INTERVAL_S", 5.0, at_least=0, zero="switches it off"
+    )
     psa_secret_key: str | None = setting("PSA_SECRET_KEY", None, secret=True)
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
     psa_connectwise_hosts: tuple[str, ...] = setting("PSA_CONNECTWISE_HOSTS", (), parse=_hosts)

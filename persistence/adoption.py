@@ -95,7 +95,7 @@ class Plan:
         if self.accounts:
             lines.append(
                 f"would then build the rollups of {self.accounts} existing accounts, "
-                "one account per transaction"
+                "each in chunks of sessions"
             )
         return lines
 

@@ -1,16 +1,15 @@
-"""Building the rollups of an adopted database's existing rows, one account per batch.
+"""Building the rollups of an adopted database's existing rows, account by account.
 
 Adoption queues every existing account in `analytics_adoption` (kind
 `backfill_pending`) instead of rebuilding them all inside the migration's transaction.
-Each batch rebuilds one account and removes its queue row in the same transaction, so
-an interrupted backfill resumes where it stopped and never builds an account twice;
-`SKIP LOCKED` lets several workers share the queue. The same batch fills the account's
-flow counters (`usage_count`, `last_matched_at`, `success_rate`), which the product
-never wrote.
-
-While an account is rebuilt, writes to ai_sessions and psa_activity_log wait (SHARE
-lock): the rollup triggers of a concurrent write could otherwise add its difference
-to rows the rebuild is replacing. Reads go on.
+An account is built in chunks (persistence/rollups.py): a start, then chunks of
+`chunk` sessions, each its own short transaction, so product writes to `ai_sessions`
+and `psa_activity_log` wait at most for one chunk, never for the whole account. The last
+chunk fills the account's flow counters (`usage_count`, `last_matched_at`,
+`success_rate`, which the product never wrote) and removes its queue row in the same
+transaction, so an interrupted backfill resumes where it stopped (mid-account too: the
+build's watermark is kept) and never finishes an account twice; `SKIP LOCKED` spreads
+the accounts' starts over several workers.
 """
 
 from __future__ import annotations
@@ -18,12 +17,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.migrate import ADOPTION_MARKER
+from persistence.rollups import DEFAULT_CHUNK
 
 _PENDING = "backfill_pending"
 _NEXT = text(
@@ -31,8 +31,9 @@ _NEXT = text(
     "ORDER BY subject LIMIT 1 FOR UPDATE SKIP LOCKED"
 )
 _COUNT = text(f"SELECT count(*) FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}'")
-_LOCK = text("LOCK TABLE ai_sessions, psa_activity_log IN SHARE MODE")
-_REBUILD = text("SELECT rollups_rebuild_account(:account)")
+_BUILDING = text("SELECT count(*) FROM public.rollup_builds WHERE account_id = :account")
+_START = text("SELECT public.rollup_build_start(:account)")
+_STEP = text("SELECT public.rollup_build_step(:account, :chunk)")
 _SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
 _DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
 # The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
@@ -68,11 +69,14 @@ class Batch:
     account_id: uuid.UUID
     sessions: int
     seconds: float
+    chunks: int = 1
+    longest_chunk_s: float = 0.0
 
     def describe(self) -> str:
         return (
             f"rollups: {self.number}/{self.total} accounts built "
-            f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s)"
+            f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s, "
+            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s)"
         )
 
 
@@ -84,36 +88,63 @@ async def pending_accounts(connection: AsyncConnection) -> int:
     return int((await connection.execute(_COUNT)).scalar_one())
 
 
-async def _build_next(engine: AsyncEngine) -> tuple[uuid.UUID, int] | None:
+async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
+    """The next queued account, its build started unless an interrupted one is under way."""
     async with engine.begin() as connection:
         subject = (await connection.execute(_NEXT)).scalar()
         if subject is None:
             return None
         account = uuid.UUID(subject)
-        await connection.execute(_LOCK)
         await connection.execute(_BIND, {"account": str(account)})
-        await connection.execute(_REBUILD, {"account": account})
-        await connection.execute(_COUNTERS, {"account": account})
-        sessions = int((await connection.execute(_SESSIONS, {"account": account})).scalar_one())
-        await connection.execute(_DONE, {"subject": subject})
-    return account, sessions
+        if not (await connection.execute(_BUILDING, {"account": account})).scalar_one():
+            await connection.execute(_START, {"account": account})
+    return account
+
+
+async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | None:
+    """One chunk; at the last, the counters and the queue row too: the sessions, else None."""
+    async with engine.begin() as connection:
+        await connection.execute(_BIND, {"account": str(account)})
+        done = (await connection.execute(_STEP, {"account": account, "chunk": chunk})).scalar_one()
+        sessions = None
+        if done:
+            await connection.execute(_COUNTERS, {"account": account})
+            found = await connection.execute(_SESSIONS, {"account": account})
+            sessions = int(found.scalar_one())
+            await connection.execute(_DONE, {"subject": str(account)})
+    return sessions
+
+
+async def _build_next(engine: AsyncEngine, chunk: int) -> Batch | None:
+    started = time.perf_counter()
+    account = await _start_next(engine)
+    if account is None:
+        return None
+    chunks, longest = 0, 0.0
+    while True:
+        began = time.perf_counter()
+        sessions = await _chunk(engine, account, chunk)
+        chunks += 1
+        longest = max(longest, time.perf_counter() - began)
+        if sessions is not None:
+            seconds = time.perf_counter() - started
+            return Batch(0, 0, account, sessions, seconds, chunks, longest)
 
 
 async def backfill(
     engine: AsyncEngine,
     on_batch: Callable[[Batch], None] = lambda batch: None,
     limit: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
 ) -> int:
-    """Build queued accounts (at most `limit`) one per transaction; returns how many."""
+    """Build queued accounts (at most `limit`), each in chunks; returns how many."""
     async with engine.connect() as connection:
         total = await pending_accounts(connection)
     built = 0
     while total and (limit is None or built < limit):
-        started = time.perf_counter()
-        result = await _build_next(engine)
-        if result is None:
+        batch = await _build_next(engine, chunk)
+        if batch is None:
             break
         built += 1
-        account, sessions = result
-        on_batch(Batch(built, total, account, sessions, time.perf_counter() - started))
+        on_batch(replace(batch, number=built, total=total))
     return built

@@ -110,6 +110,7 @@ ANALYTICS_RELATIONS = (
     "rollup_psa_time_sessions",
     "rollup_psa_time_chains",
     "rollup_session_pushes",
+    "rollup_builds",
     "ix_ai_sessions_account_flow_started",
     "ix_ai_sessions_matched_flow",
     "ix_trees_account_category_key",
@@ -125,6 +126,13 @@ ANALYTICS_FUNCTIONS = (
     "rollup_zone",
     "rollups_rebuild_account",
     "flowpilot_data_state",
+    "rollup_build_fence",
+    "rollup_build_version",
+    "rollup_build_start",
+    "rollup_build_step",
+    "rollup_build_sessions",
+    "rollup_build_activity",
+    "rollup_building_account_ids",
 )
 
 _COLUMN_SQL = text(

@@ -20,8 +20,15 @@ from persistence.product_rls import GROUPS_SQL
 DEFAULT_APP_ROLE = "flowpilot_app"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED = frozenset({"public", "postgres", "current_user", "session_user", "current_role"})
-# SECURITY DEFINER look-ups the background jobs call; not executable by PUBLIC (0007).
-ACCOUNT_ID_FUNCTIONS = ("public.flowpilot_account_ids()", "public.psa_outbox_pending_account_ids()")
+# SECURITY DEFINER look-ups the background jobs call; not executable by PUBLIC (0007, 0011).
+ACCOUNT_ID_FUNCTIONS = (
+    "public.flowpilot_account_ids()",
+    "public.psa_outbox_pending_account_ids()",
+    "public.rollup_building_account_ids()",
+)
+# What the background jobs run as their owner besides the look-ups: finishing the rollup
+# build a time-zone change started (0011).
+JOB_FUNCTIONS = (*ACCOUNT_ID_FUNCTIONS, "public.rollup_build_step(uuid, integer)")
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,7 @@ async def ensure_app_role(connection: AsyncConnection, name: str, password: str 
         )
         if present.scalar_one():
             await _run(connection, f"GRANT {grant.privileges} ON public.{grant.table} TO %I", name)
-    for function in ACCOUNT_ID_FUNCTIONS:
+    for function in JOB_FUNCTIONS:
         present = await connection.execute(
             text("SELECT to_regprocedure(:function) IS NOT NULL"), {"function": function}
         )

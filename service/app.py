@@ -93,6 +93,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
                 app.state.psa_pushes,
                 recalc_interval_s=settings.recalc_interval_s,
                 recovery_interval_s=settings.outbox_recovery_interval_s,
+                rollup_build_interval_s=settings.rollup_build_interval_s,
             )
             jobs.start()
             closing.push_async_callback(jobs.stop)

@@ -21,6 +21,7 @@ from core.secret_files import SecretFileError
 from core.settings import SettingsError
 from persistence.engine import DatabaseUrlError
 from persistence.roles import DEFAULT_APP_ROLE, RoleNameError
+from persistence.rollups import DEFAULT_CHUNK
 from service.cli_commands import (
     cmd_create_app_role,
     cmd_downgrade,
@@ -46,6 +47,16 @@ def _uuid(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a UUID: {raw!r}") from None
+
+
+def _chunk(raw: str) -> int:
+    try:
+        chunk = int(raw)
+    except ValueError:
+        chunk = 0
+    if chunk < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number of sessions: {raw!r}")
+    return chunk
 
 
 def _port(raw: str) -> int:
@@ -158,6 +169,12 @@ def build_parser(prog: str = CHECKOUT) -> argparse.ArgumentParser:
         "rebuild-rollups", help="recompute the analytics rollups (after a bulk load)"
     )
     rollups.add_argument("--account", type=_uuid, default=None, help="default: every account")
+    rollups.add_argument(
+        "--chunk",
+        type=_chunk,
+        default=DEFAULT_CHUNK,
+        help=f"sessions per transaction (default {DEFAULT_CHUNK}): a product write waits one",
+    )
     rollups.set_defaults(handler=cmd_rebuild_rollups)
 
     add_reencrypt_psa_secrets(commands)

@@ -1,8 +1,9 @@
 """`python main.py rebuild-rollups`: recompute the analytics rollups from the raw tables.
 
 Triggers keep the rollups exact on every write; run this after a bulk load made with
-triggers disabled, or to repair. One account (`--account`) or all, each in its own
-transaction.
+triggers disabled, or to repair. One account (`--account`) or all, each in chunks of
+`--chunk` sessions (one short transaction each, the longest a product write waits).
+Builds left unfinished (a time-zone change, an interrupted run) are finished first.
 """
 
 from __future__ import annotations
@@ -14,24 +15,30 @@ import time
 import uuid
 
 from persistence.engine import create_sessionmaker
-from persistence.rollups import rebuild_account, rebuild_all
+from persistence.rollups import Build, finish_started_builds, rebuild_account, rebuild_all
 from service.cli_migrate import database_at_head
 
 
-async def rebuild(account: uuid.UUID | None) -> tuple[int, float]:
-    """(accounts rebuilt, seconds the rebuild took)."""
+async def rebuild(account: uuid.UUID | None, chunk: int) -> tuple[int, float, float]:
+    """(accounts rebuilt, seconds the rebuild took, the longest chunk in seconds)."""
+    builds: list[Build] = []
     async with database_at_head() as engine:
         sessionmaker = create_sessionmaker(engine)
         started = time.perf_counter()
+        builds.extend(await finish_started_builds(sessionmaker, chunk))
         if account is None:
-            accounts = await rebuild_all(sessionmaker)
+            accounts = await rebuild_all(sessionmaker, chunk, builds.append)
         else:
-            await rebuild_account(sessionmaker, account)
+            builds.append(await rebuild_account(sessionmaker, account, chunk))
             accounts = 1
-    return accounts, time.perf_counter() - started
+    longest = max((build.longest_chunk_s for build in builds), default=0.0)
+    return accounts, time.perf_counter() - started, longest
 
 
 def cmd_rebuild_rollups(args: argparse.Namespace) -> int:
-    accounts, elapsed = asyncio.run(rebuild(args.account))
-    print(f"rollups rebuilt: {accounts} accounts in {elapsed:.3f} s", file=sys.stderr)
+    accounts, elapsed, longest = asyncio.run(rebuild(args.account, args.chunk))
+    print(
+        f"rollups rebuilt: {accounts} accounts in {elapsed:.3f} s (longest chunk {longest:.3f} s)",
+        file=sys.stderr,
+    )
     return 0

@@ -1,10 +1,14 @@
-"""Background jobs of a running server: success-rate recalculation and outbox recovery.
+"""Background jobs of a running server: success-rate recalculation, outbox recovery and
+finishing rollup builds.
 
-Both run as asyncio tasks started from the app's lifespan. The recalculation takes the
+All run as asyncio tasks started from the app's lifespan. The recalculation takes the
 advisory lock with `pg_try_advisory_xact_lock`, so with several workers or replicas exactly
 one recalculates at a time and the others skip that tick. Outbox recovery runs once at
 start-up and then on a timer; completing a row is idempotent, so replicas may overlap.
-A failing run is logged and retried at the next tick; it never stops the server.
+Rollup builds started by a time-zone change are finished chunk by chunk; replicas that
+meet on one account take turns per chunk (each chunk locks the account), so overlap
+costs time, never exactness. A failing run is logged and retried at the next tick; it
+never stops the server.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.engine import create_sessionmaker
+from persistence.rollups import finish_started_builds
 from persistence.success_rates import recalculate_success_rates
 from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_RECOVERY_INTERVAL_S = 60.0
+ROLLUP_BUILD_INTERVAL_S = 5.0
 
 
 async def _every(
@@ -48,11 +55,13 @@ class BackgroundJobs:
         *,
         recalc_interval_s: float,
         recovery_interval_s: float = OUTBOX_RECOVERY_INTERVAL_S,
+        rollup_build_interval_s: float = ROLLUP_BUILD_INTERVAL_S,
     ) -> None:
         self.engine = engine
         self.pushes = pushes
         self.recalc_interval_s = recalc_interval_s
         self.recovery_interval_s = recovery_interval_s
+        self.rollup_build_interval_s = rollup_build_interval_s
         self._tasks: list[asyncio.Task[None]] = []
 
     async def recalculate(self) -> None:
@@ -60,6 +69,9 @@ class BackgroundJobs:
 
     async def recover(self) -> None:
         await self.pushes.recover()
+
+    async def finish_rollup_builds(self) -> None:
+        await finish_started_builds(create_sessionmaker(self.engine))
 
     def start(self) -> None:
         if self.recalc_interval_s > 0:
@@ -85,6 +97,19 @@ class BackgroundJobs:
                         first_delay=0.0,
                     ),
                     name="psa-outbox-recovery",
+                )
+            )
+
+        if self.rollup_build_interval_s > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "finish-rollup-builds",
+                        self.rollup_build_interval_s,
+                        self.finish_rollup_builds,
+                        first_delay=0.0,
+                    ),
+                    name="finish-rollup-builds",
                 )
             )
 

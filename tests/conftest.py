@@ -141,17 +141,24 @@ async def role_sessionmaker(
 
 
 @pytest.fixture(scope="session")
-async def writer_sessionmaker(
-    database_url: str, engine: AsyncEngine
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions as a role with the API's rights plus the product's writes, bound by RLS."""
+async def writer_database_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
+    """The URL of a role with the API's rights plus the product's writes, bound by RLS:
+    what a test that plays the product's writers connects as."""
     name = f"fp_writer_{uuid.uuid4().hex[:10]}"
     async with engine.begin() as connection:
         await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
         await grant_product_writes(connection, name)
     url = make_url(database_url).set(username=name, password=APP_ROLE_PASSWORD)
-    writer = create_engine(url.render_as_string(hide_password=False))
-    yield create_sessionmaker(writer)
-    await writer.dispose()
+    yield url.render_as_string(hide_password=False)
     async with engine.begin() as connection:
         await drop_app_role(connection, name)
+
+
+@pytest.fixture(scope="session")
+async def writer_sessionmaker(
+    writer_database_url: str,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as the product writers' role (writer_database_url)."""
+    writer = create_engine(writer_database_url)
+    yield create_sessionmaker(writer)
+    await writer.dispose()

@@ -32,6 +32,8 @@ def settings_for_tests(database_url: str, **overrides: Any) -> Settings:
         # Recovery sweeps every account's outbox; the tests that need it call it
         # themselves, so a timer in a shared app never races their rows.
         "outbox_recovery_interval_s": 0,
+        # Likewise for the builds a time-zone change starts.
+        "rollup_build_interval_s": 0,
     }
     values.update(overrides)
     return Settings(**values)

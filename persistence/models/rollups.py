@@ -131,3 +131,14 @@ class RollupSessionPushes(Base):
     session_id: Mapped[uuid.UUID] = _uuid_key()
     notes: Mapped[int] = mapped_column(Integer)
     time_entries: Mapped[int] = mapped_column(Integer)
+
+
+class RollupBuild(Base):
+    """An account whose rollups are being built, and the session id they are built through
+    (NULL: none yet). No row: the account's rollups are complete. RLS enabled, not forced:
+    the triggers, running as the owner, must see every build (0011)."""
+
+    __tablename__ = "rollup_builds"
+
+    account_id: Mapped[uuid.UUID] = _uuid_key()
+    built_through: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)

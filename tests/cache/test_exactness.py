@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn
+from persistence.rollups import finish_build
 from persistence.tenancy import account_transaction
 from queries import tab_query
 from tests.cache.support import Outcomes, without_as_of
@@ -170,6 +171,8 @@ class World:
     async def time_zone(self) -> None:
         zone = self.rng.choice(["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"])
         await self.sql("UPDATE accounts SET timezone = :z WHERE id = :a", z=zone)
+        # The change starts a build, which a running server's background job finishes.
+        await finish_build(self.sm, self.builder.account_id)
 
     def writes(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {

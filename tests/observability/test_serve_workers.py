@@ -185,8 +185,10 @@ def test_every_scrape_shows_the_total_of_both_workers(run: Run) -> None:
             )
             == HEALTHZ_BURST
         )
-        # One connection in each worker, opened by its /readyz, idle between requests.
-        assert _value(samples, "flowpilot_db_pool_connections", pool="primary", state="idle") == 2
+        # At least one connection in each worker, opened by its /readyz (two when a worker
+        # answered two at once), all idle between requests: the sum over both workers.
+        idle = _value(samples, "flowpilot_db_pool_connections", pool="primary", state="idle")
+        assert 2 <= idle <= readyz
         checked_out = {"pool": "primary", "state": "checked_out"}
         assert _value(samples, "flowpilot_db_pool_connections", **checked_out) == 0
     assert readyz_total is not None and readyz_total >= 2  # the readiness wait's, and one each

@@ -41,6 +41,7 @@ ANALYTICS_TABLES = {
     "rollup_psa_days",
     "rollup_psa_time_sessions",
     "rollup_psa_time_chains",
+    "rollup_builds",
     "rollup_session_pushes",
     "account_data_versions",
     "data_version_epoch",
@@ -224,6 +225,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0008_data_versions",
         "0009_triggers_run_as_owner",
         "0010_definer_names_qualified",
+        "0011_rollups_built_in_chunks",
     ]
     assert await snapshot(product) == before  # planning changes nothing
 
@@ -297,7 +299,7 @@ async def test_the_rollup_backfill_resumes_and_ends_equal_to_a_full_rebuild(
         planned = await connection.run_sync(adoption.plan, "head")
     assert planned.describe() == [
         f"the database schema is at {migrate.head_revision()}: nothing to apply",
-        "would then build the rollups of 1 existing accounts, one account per transaction",
+        "would then build the rollups of 1 existing accounts, each in chunks of sessions",
     ]
     # The product keeps writing meanwhile, also to the account not built yet (the triggers
     # add it to a partial rollup that its batch then replaces).

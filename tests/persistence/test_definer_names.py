@@ -119,8 +119,13 @@ async def _attack(owner_dsn: str, creator_dsn: str, name: str) -> tuple[list[str
 
 
 async def _rollups(owner_dsn: str) -> tuple[object, ...]:
+    """The account's sums, once the build its time-zone change started is finished (0011:
+    a change of zone starts a build in chunks that a background job finishes)."""
     owner = await asyncpg.connect(owner_dsn)
     try:
+        while not await owner.fetchval("SELECT public.rollup_build_step($1, 1000)", ACCOUNT):
+            pass
+        assert await owner.fetchval("SELECT count(*) FROM trap_calls") == 0
         await owner.execute("SELECT set_config('app.current_account_id', $1, false)", str(ACCOUNT))
         sessions = await owner.fetchrow(
             "SELECT sum(sessions) AS sessions, sum(resolved) AS resolved, "

@@ -27,27 +27,34 @@ RELEASED = {
     "versions/0010_definer_names_qualified.sql": (
         "4a76b09a31d5dfabd48fa3bb01e2f403d7ca16e2c23c65a036a2a3d0438c2d7d"
     ),
+    "versions/0011_rollups_built_in_chunks.sql": (
+        "7cf0cd38cf6249ea8fe9e78b1ca065c08e49f48035f35be427bb402666eb4100"
+    ),
 }
 
 # The same for the bodies of 0004's functions as the database at head holds them (prosrc):
 # no later revision may change what they run either (a redefinition updates this on purpose:
-# 0010 qualified every name with its schema).
+# 0010 qualified every name with its schema; 0011 gave the triggers the chunked build's
+# fence and watermark, the time-zone trigger and the rebuild its start, and derived the
+# two chunk functions from the insert triggers).
 MIGRATED_ROLLUP_BODIES = {
-    "rollup_accounts_timezone": "194e3015180e7f0f7a693658261ba735f81d9cb126ab6f8976e13cd0fdb83b98",
-    "rollup_ai_sessions_delete": "2b9e82fafaf45f5240cba898f84c30f3edd937cec3116180e9eb91c4c1a62353",
-    "rollup_ai_sessions_insert": "2418b3743a57690e39f1d2f0b69b4fab88854f778882fef38913d47feb68d58a",
-    "rollup_ai_sessions_update": "6d6c9ebb252c93d75459bbed5a07c7227a6632c04461d00dab9f2da3848e7d2e",
+    "rollup_accounts_timezone": "ab7c1efcef8b8b7e2cdb6beff25fea04aacd68a46cb9b967eaf1eac1b6692422",
+    "rollup_ai_sessions_delete": "80bfd835088023d04838e6bf14dbd232c3c6fcc171d7e52f4f15449125d84b1b",
+    "rollup_ai_sessions_insert": "2a49bde361bf5c8a73cafeabb92fc15d5c7ae046a9f29d7b59ca6dbb9ae777b8",
+    "rollup_ai_sessions_update": "5a6059bad4e84a603d37bb857ea2ddd69b23d8657eb4e39bbc2ee29d478af0c0",
+    "rollup_build_activity": "c1583213f8f5de75fb085a0a7845340c95a755c868349f2c55ce98431f32fb00",
+    "rollup_build_sessions": "996d77460cd6c70e802a05d68c59dd1503903240d253358c5ed7b6b5c0f00ce3",
     "rollup_psa_activity_log_delete": (
-        "1161192bc816907f9b576002fb4b8a0d76bacd5fd8a544040b3ac9b40d043efc"
+        "cbfbe097ccc251aaa488108b80daf3bd5fbfe12b19eae2416dd992b344b84acb"
     ),
     "rollup_psa_activity_log_insert": (
-        "2af17a172bc9c4ec74143a0223fc3285682f6464652b438a5d8a7ff4bea94afb"
+        "10a41295d5e2cca2a0aaf13d3c3aee63f6e71bc4cba0a11aca230bae4ec3b4ac"
     ),
     "rollup_psa_activity_log_update": (
-        "17ba162c148119e2353786b2105a37eb4ec8cbbaa80a80099927076ba2e3ef34"
+        "5d21d3c405e4de4ae96da4a4a4ec22bad299134d3044967e1c4b1eb191ad66eb"
     ),
     "rollup_zone": "0d24154b449402203454182b853a54aaf8b6b73a06adcac8ffb3f27f698ac90f",
-    "rollups_rebuild_account": "9fda054cb17c277d4ed3f537b3b28f288b07606c103ce77ec0ec58fd4f586674",
+    "rollups_rebuild_account": "15bd5998c2b5d68cd70ff798baa1a53e5b95e84da41852cc7f5495f99cd77ee9",
 }
 
 # A quoted string or identifier (kept), else a run of white space and comments.
@@ -140,7 +147,8 @@ async def test_the_rollup_functions_build_the_levels_the_readers_use(engine: Asy
     async with engine.connect() as connection:
         bodies = {name: body for name, body in await connection.execute(query)}
     assert set(bodies) == {
-        "rollups_rebuild_account",
+        "rollup_build_sessions",
+        "rollup_build_activity",
         *(
             f"rollup_{table}_{op}"
             for table in ("ai_sessions", "psa_activity_log")

@@ -27,7 +27,7 @@ from persistence.models.versions import VERSION_TABLES
 from persistence.models.write import WRITE_TABLES
 
 BASELINE = "0001_baseline"
-HEAD = "0010_definer_names_qualified"
+HEAD = "0011_rollups_built_in_chunks"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -113,10 +113,13 @@ ROLLUP_COLUMNS: dict[str, set[str]] = {
     "rollup_session_pushes": {"account_id", "session_id", "notes", "time_entries"},
 }
 HEAD_COLUMNS.update(ROLLUP_COLUMNS)
+# Accounts whose rollups are being built (0011): RLS enabled, not forced (see the model).
+BUILDS = "rollup_builds"
+HEAD_COLUMNS[BUILDS] = {"account_id", "built_through"}
 HEAD_COLUMNS.update(
     {"account_data_versions": {"account_id", "version"}, "data_version_epoch": {"epoch"}}
 )
-ROLLUP_INDEXES = {f"{table}_pkey" for table in ROLLUP_TABLES}
+ROLLUP_INDEXES = {f"{table}_pkey" for table in (*ROLLUP_TABLES, BUILDS)}
 VERSION_INDEXES = {f"{table}_pkey" for table in VERSION_TABLES}
 WRITE_INDEXES = {
     "psa_connections_pkey",
@@ -265,7 +268,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         differences = await connection.run_sync(_model_differences)
     # The comparison does see gaps: at the baseline the analytics additions are missing.
     added = {diff[1].name for diff in differences if diff[0] == "add_table"}
-    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES, *VERSION_TABLES}
+    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES, BUILDS, *VERSION_TABLES}
     added_columns = {
         (diff[2], diff[3].name)
         for diff in differences
@@ -376,10 +379,11 @@ async def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(
     # data_version_epoch holds one random id per database, nothing of any account.
     isolated = (*TENANT_TABLES, *WRITE_TABLES, *ROLLUP_TABLES, "account_data_versions")
     assert snapshot["rls"] == {(table, True, True) for table in isolated} | {
-        ("data_version_epoch", False, False)
+        ("data_version_epoch", False, False),
+        (BUILDS, True, False),
     }
     policies = {row[0]: row[1:] for row in snapshot["policies"]}
-    assert set(policies) == set(isolated)
+    assert set(policies) == {*isolated, BUILDS}
     for table, (name, command, using, with_check) in policies.items():
         key = "id" if table == "accounts" else "account_id"
         expected = f"({key} = (current_setting('app.current_account_id'::text, true))::uuid)"

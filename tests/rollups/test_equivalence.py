@@ -38,7 +38,7 @@ from persistence.models import Account, AiSession, PsaActivityLog, Tree
 from persistence.models.rollups import ROLLUP_TABLES
 from persistence.reader import Reader
 from persistence.roles import drop_app_role, ensure_app_role
-from persistence.rollups import rebuild_account, rebuild_all
+from persistence.rollups import finish_build, rebuild_account, rebuild_all
 from persistence.tenancy import account_transaction
 from tests.product_role import grant_product_writes
 
@@ -345,6 +345,17 @@ async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession], account_id: 
     return tables
 
 
+async def _building(
+    sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+) -> list[uuid.UUID | None]:
+    """The account's build watermark: [] when no build is under way."""
+    async with account_transaction(sessionmaker, account_id) as session:
+        found = await session.execute(
+            text("SELECT built_through FROM rollup_builds WHERE account_id = :a"), {"a": account_id}
+        )
+        return list(found.scalars())
+
+
 async def _check_all(sessionmaker: async_sessionmaker[AsyncSession], tenant: Tenant) -> int:
     async with account_transaction(sessionmaker, tenant.account_id) as session:
         timezone = (
@@ -378,6 +389,14 @@ async def test_rollups_answer_exactly_what_a_direct_scan_answers(
         await session.execute(
             update(Account).where(Account.id == moved.account_id).values(timezone=new_zone)
         )
+    # The change only starts a build (its sums emptied); chunks of 7 sessions finish it:
+    # one per 7 sessions, and a last one for the rest (empty when 7 divides the count).
+    emptied = await _snapshot(sessionmaker, moved.account_id)
+    assert emptied["rollup_session_blocks"] == emptied["rollup_psa_days"] == []
+    assert await _building(sessionmaker, moved.account_id) == [None]
+    build = await finish_build(app_sessionmaker, moved.account_id, chunk=7)
+    assert build.chunks == len(moved.session_ids) // 7 + 1
+    assert await _building(sessionmaker, moved.account_id) == []
     for tenant in tenants:
         assert await _check_all(app_sessionmaker, tenant) == 9
 

@@ -86,11 +86,12 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0008_data_versions",
         "would apply 0009_triggers_run_as_owner",
         "would apply 0010_definer_names_qualified",
+        "would apply 0011_rollups_built_in_chunks",
         "each step that changes a product table would run in its own transaction, waiting at "
         "most 1000 ms for its lock (then retried after a pause, so product statements queued "
         "behind it go on); indexes on product tables would be built CONCURRENTLY, the product "
         "reading and writing them meanwhile",
-        "would then build the rollups of 2 existing accounts, one account per transaction",
+        "would then build the rollups of 2 existing accounts, each in chunks of sessions",
     ]
     assert not await _has_version_table(empty_database_url)
 

@@ -1,0 +1,165 @@
+"""`python -m bench chunked-build`: how long a product write waits while an account builds.
+
+Makes one account of `sessions` sessions (spread over 400 days and 60 domains, each with
+`activities` PSA notes and time entries) in a database at head, loaded with the
+triggers off, then builds its rollups twice while a writer inserts one session every
+20 ms as the product would: once in one transaction (every build before chunks) and
+once in chunks. Reports each build's seconds, its chunks' times (longest, median, and
+the means of the first and last tenth) and the writer's longest wait. The account stays
+(another run adds another); use a scratch database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
+from persistence.rollups import build_chunk, start_build
+from persistence.tenancy import account_transaction
+
+_SESSIONS = """
+INSERT INTO ai_sessions (id, account_id, problem_domain, status, confidence_tier,
+    started_at, resolved_at, rating, psa_ticket_id)
+SELECT gen_random_uuid(), :a, 'Domain ' || (g % 60),
+       (ARRAY['resolved', 'escalated', 'active'])[1 + g % 3],
+       (ARRAY['guided', 'exploring', 'discovery'])[1 + g % 3],
+       now() - (g % 400) * interval '1 day' - (g % 1440) * interval '1 minute',
+       now() - (g % 400) * interval '1 day', 1 + g % 5, 'T-' || g
+FROM generate_series(1, :n) AS g
+"""
+_ACTIVITIES = """
+INSERT INTO psa_activity_log (id, account_id, session_id, activity_type, hours_logged,
+    psa_ticket_id, created_at)
+SELECT gen_random_uuid(), s.account_id, s.id,
+       CASE WHEN k % 2 = 0 THEN 'note_posted' ELSE 'time_entry_posted' END,
+       CASE WHEN k % 2 = 0 THEN NULL ELSE 0.5 END, s.psa_ticket_id,
+       s.started_at + k * interval '1 hour'
+FROM ai_sessions s, generate_series(1, :k) AS k
+WHERE s.account_id = :a
+"""
+
+
+@dataclass
+class Measured:
+    sessions: int
+    activities: int
+    chunk: int
+    whole_seconds: float = 0.0
+    whole_longest_write_s: float = 0.0
+    chunked_seconds: float = 0.0
+    chunks: int = 0
+    longest_chunk_s: float = 0.0
+    median_chunk_s: float = 0.0
+    first_tenth_mean_chunk_s: float = 0.0
+    last_tenth_mean_chunk_s: float = 0.0
+    chunked_longest_write_s: float = 0.0
+    writes_during_chunked: int = 0
+    load_average: tuple[float, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def _writer(dsn: str, account: uuid.UUID, stop: asyncio.Event) -> tuple[float, int]:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    longest, count = 0.0, 0
+    try:
+        while not stop.is_set():
+            began = time.perf_counter()
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT set_config('app.current_account_id', $1, true)", str(account)
+                )
+                await connection.execute(
+                    "INSERT INTO ai_sessions (id, account_id, problem_domain, status, "
+                    "started_at) VALUES ($1, $2, 'Domain 1', 'active', now())",
+                    uuid.uuid4(),
+                    account,
+                )
+            longest = max(longest, time.perf_counter() - began)
+            count += 1
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()
+    return longest, count
+
+
+async def _with_writer(dsn: str, account: uuid.UUID, build: Any) -> tuple[Any, float, int]:
+    stop = asyncio.Event()
+    writer = asyncio.create_task(_writer(dsn, account, stop))
+    await asyncio.sleep(0.5)
+    try:
+        result = await build()
+    finally:
+        stop.set()
+    longest, count = await writer
+    return result, longest, count
+
+
+async def _load(engine: AsyncEngine, account: uuid.UUID, sessions: int, activities: int) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL session_replication_role = replica"))
+        await connection.execute(
+            text("INSERT INTO accounts (id, name, timezone) VALUES (:a, 'Bench', 'UTC')"),
+            {"a": account},
+        )
+        await connection.execute(text(_SESSIONS), {"a": account, "n": sessions})
+        if activities:
+            await connection.execute(text(_ACTIVITIES), {"a": account, "k": activities})
+    async with engine.connect() as connection:
+        await connection.execute(text("COMMIT"))
+        await connection.execute(text("ANALYZE ai_sessions"))
+        await connection.execute(text("ANALYZE psa_activity_log"))
+
+
+async def measure(database_url: str, sessions: int, activities: int, chunk: int) -> Measured:
+    engine = create_engine(database_url, pool_size=2, max_overflow=0)
+    sessionmaker = create_sessionmaker(engine)
+    dsn = asyncpg_dsn(database_url)
+    report = Measured(sessions, sessions * activities, chunk)
+    account = uuid.uuid4()
+    try:
+        await _load(engine, account, sessions, activities)
+
+        async def whole() -> float:
+            began = time.perf_counter()
+            async with account_transaction(sessionmaker, account) as session:
+                await session.execute(text("SELECT rollups_rebuild_account(:a)"), {"a": account})
+            return time.perf_counter() - began
+
+        async def chunked() -> list[float]:
+            await start_build(sessionmaker, account)
+            seconds = []
+            while True:
+                began = time.perf_counter()
+                done = await build_chunk(sessionmaker, account, chunk)
+                seconds.append(time.perf_counter() - began)
+                if done:
+                    return seconds
+
+        report.whole_seconds, report.whole_longest_write_s, _ = await _with_writer(
+            dsn, account, whole
+        )
+        chunks, longest, count = await _with_writer(dsn, account, chunked)
+        tenth = max(1, len(chunks) // 10)
+        report.chunked_seconds, report.chunks = sum(chunks), len(chunks)
+        report.longest_chunk_s = max(chunks)
+        report.median_chunk_s = statistics.median(chunks)
+        report.first_tenth_mean_chunk_s = statistics.mean(chunks[:tenth])
+        report.last_tenth_mean_chunk_s = statistics.mean(chunks[-tenth:])
+        report.chunked_longest_write_s, report.writes_during_chunked = longest, count
+        report.load_average = os.getloadavg()
+    finally:
+        await engine.dispose()
+    return report
