@@ -95,3 +95,21 @@ def index(name: str, table: str, columns: str) -> None:
 
 def lock_timeout_ms() -> int:
     return int(str(_attributes().get("lock_timeout_ms", 1000)))
+
+
+def trigger_running_as_owner(function: str, create_trigger: str) -> Callable[[], None]:
+    """A step that makes `function` run as its owner, then creates the trigger that calls
+    it: from the moment the trigger fires on the product's writes it needs none of their
+    roles' rights on the analytics' tables (as revision 0009 makes every such function).
+    The revisions before 0009 commit one by one, so otherwise a product write in between
+    would run the function with the product role's rights and be refused. 0010 then
+    narrows the search_path to pg_catalog and qualifies every name."""
+
+    def run() -> None:
+        op.execute(
+            f"ALTER FUNCTION public.{function}() SECURITY DEFINER "
+            "SET search_path = pg_catalog, public, pg_temp"
+        )
+        op.execute(create_trigger)
+
+    return run

@@ -25,7 +25,6 @@ transaction of its own (migrations/online.py).
 """
 
 from collections.abc import Sequence
-from functools import partial
 
 import sqlalchemy as sa
 from alembic import op
@@ -141,7 +140,9 @@ def upgrade() -> None:
     for table in _WATCHED:
         for operation in _OPERATIONS:
             online.step(
-                partial(op.execute, _trigger(table, operation)),
+                online.trigger_running_as_owner(
+                    _name(table, operation), _trigger(table, operation)
+                ),
                 done=f"EXISTS (SELECT FROM pg_trigger WHERE tgname = '{_name(table, operation)}' "
                 f"AND tgrelid = 'public.{table}'::regclass)",
             )

@@ -432,3 +432,18 @@ async def test_the_group_is_created_once_and_only_by_a_role_that_may(product: As
         f"use the role {group}, which the server has already: the policies below apply to "
         "its members only"
     )
+
+
+@pytest.mark.parametrize(
+    "stop_at", ["0004_rollups", "0008_data_versions", "0009_triggers_run_as_owner", "head"]
+)
+async def test_the_product_writes_as_before_between_the_revisions(
+    product: AsyncEngine, product_role: str, empty_database_url: str, stop_at: str
+) -> None:
+    """`migrate` commits revision by revision: a product write that lands between two of
+    them fires the triggers as they then are, and must still succeed (the triggers' own
+    writes run as their owner from the moment they exist, not with the product's rights)."""
+    before = await observe(empty_database_url, product_role)
+    async with product.connect() as connection:
+        await connection.run_sync(adoption.adopt, stop_at)
+    assert await observe(empty_database_url, product_role) == before
