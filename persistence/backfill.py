@@ -4,12 +4,13 @@ Adoption queues every existing account in `analytics_adoption` (kind
 `backfill_pending`) instead of rebuilding them all inside the migration's transaction.
 An account is built in chunks (persistence/rollups.py): a start, then chunks of
 `chunk` sessions, each its own short transaction, so product writes to `ai_sessions`
-and `psa_activity_log` wait at most for one chunk, never for the whole account. The last
-chunk fills the account's flow counters (`usage_count`, `last_matched_at`,
-`success_rate`, which the product never wrote) and removes its queue row in the same
-transaction, so an interrupted backfill resumes where it stopped (mid-account too: the
-build's watermark is kept) and never finishes an account twice; `SKIP LOCKED` spreads
-the accounts' starts over several workers.
+and `psa_activity_log` wait at most for one chunk, never for the whole account. After
+the last chunk one more transaction fills the account's flow counters (`usage_count`,
+`last_matched_at`, `success_rate`, which the product never wrote) and removes its queue
+row, so an interrupted backfill resumes where it stopped (mid-account too: the build's
+watermark is kept; interrupted between the last chunk and the counters, the account is
+built again) and never finishes an account twice; `SKIP LOCKED` spreads the accounts'
+starts over several workers.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ _COUNTERS = text(
     """
 )
 _BIND = text("SELECT set_config('app.current_account_id', :account, true)")
+_LOCK_FLOWS = text("SELECT 1 FROM trees WHERE account_id = :account ORDER BY id FOR UPDATE")
 
 
 @dataclass(frozen=True)
@@ -102,16 +104,28 @@ async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
 
 
 async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | None:
-    """One chunk; at the last, the counters and the queue row too: the sessions, else None."""
+    """One chunk; after the last, the counters and the queue row: the sessions, else None."""
     async with engine.begin() as connection:
         await connection.execute(_BIND, {"account": str(account)})
         done = (await connection.execute(_STEP, {"account": account, "chunk": chunk})).scalar_one()
-        sessions = None
-        if done:
-            await connection.execute(_COUNTERS, {"account": account})
-            found = await connection.execute(_SESSIONS, {"account": account})
-            sessions = int(found.scalar_one())
-            await connection.execute(_DONE, {"subject": str(account)})
+    if not done:
+        return None
+    return await _finish(engine, account)
+
+
+async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
+    """The flows' lifetime counters from the account's matched sessions, in a transaction
+    of their own: the aggregate reads every session of the account (a second at 1.5M), which
+    inside the last chunk would hold the account's writers for as long. Exact all the same:
+    the account's flows are locked first, so a flow match either committed before (and is
+    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after."""
+    async with engine.begin() as connection:
+        await connection.execute(_BIND, {"account": str(account)})
+        await connection.execute(_LOCK_FLOWS, {"account": account})
+        await connection.execute(_COUNTERS, {"account": account})
+        found = await connection.execute(_SESSIONS, {"account": account})
+        sessions = int(found.scalar_one())
+        await connection.execute(_DONE, {"subject": str(account)})
     return sessions
 
 
