@@ -43,7 +43,9 @@ from bench.product_load import (
     LoadOptions,
     ProductLoad,
     Sample,
+    Wait,
     create_product_role,
+    longest_waits,
     summarize,
 )
 from bench.run import BENCH_SECRET, InProcess
@@ -127,6 +129,10 @@ class Command:
 
 def _phase(samples: list[Sample], start: float, end: float) -> list[Sample]:
     return [sample for sample in samples if start <= sample.started < end]
+
+
+def _phase_waits(waits: list[Wait], start: float, end: float) -> list[Wait]:
+    return [wait for wait in waits if start <= wait.at - wait.seconds < end]
 
 
 async def _exactness(url: str, accounts: list[uuid.UUID]) -> dict[str, Any]:
@@ -219,7 +225,11 @@ async def live_migration(
     sample = largest + [a for a in accounts if a not in largest][:: max(1, len(accounts) // 5)][:5]
     exactness = await _exactness(url, sample)
     phases = {
-        name: {"seconds": round(end - start, 1), **summarize(_phase(load.samples, start, end))}
+        name: {
+            "seconds": round(end - start, 1),
+            **summarize(_phase(load.samples, start, end)),
+            "longest_waits": longest_waits(_phase_waits(load.waits, start, end)),
+        }
         for name, (start, end) in marks.items()
     }
     errors = sorted({s.error for s in load.samples if s.error is not None})
@@ -264,4 +274,7 @@ def table(report: dict[str, Any]) -> str:
             f"| {phase['write_p50_ms']} | {phase['write_p99_ms']} | {phase['write_max_ms']} "
             f"| {phase['longest_statement_ms']} |"
         )
+    for name, phase in report["phases"].items():
+        for wait in phase.get("longest_waits", []):
+            lines.append(f"{name}: waited {wait['ms']} ms on {wait['waiting_on']} {wait['behind']}")
     return "\n".join(lines)

@@ -21,8 +21,19 @@ from dataclasses import dataclass, field
 import asyncpg
 
 PRODUCT_ROLE = "fp_bench_product"
+APPLICATION = "fp-bench-product"  # the load's connections, as pg_stat_activity names them
 PRODUCT_TABLES = ("accounts", "users", "trees", "ai_sessions")
 DOMAINS = ("Email", "VPN", "Printing", "Active Directory", "Microsoft 365", "Networking")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A product statement seen waiting by the sampler: on what, and behind which statement."""
+
+    at: float  # time.monotonic()
+    seconds: float  # how long the statement had been running when seen
+    kind: str  # wait_event_type/wait_event, or "cpu" when it waits on nothing
+    blocker: str  # the first blocking backend's statement, shortened ("" when none)
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class ProductLoad:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _open_sessions: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    waits: list[Wait] = field(default_factory=list)
 
     async def start(self) -> None:
         self._stop.clear()
@@ -65,9 +77,13 @@ class ProductLoad:
             ("log_psa", self.options.psa_per_s, self.owner_dsn),
             ("read_account", self.options.reads_per_s, self.product_dsn),
         )
+        sampler = await asyncpg.connect(self.owner_dsn)
+        self._tasks.append(asyncio.create_task(self._sample_waits(sampler)))
         for kind, rate, dsn in kinds:
             if rate > 0:
-                connection = await asyncpg.connect(dsn, statement_cache_size=0)
+                connection = await asyncpg.connect(
+                    dsn, statement_cache_size=0, server_settings={"application_name": APPLICATION}
+                )
                 self._tasks.append(asyncio.create_task(self._run(kind, rate, connection)))
 
     async def stop(self) -> None:
@@ -97,6 +113,28 @@ class ProductLoad:
                 if pause > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), pause)
+        finally:
+            await connection.close()
+
+    async def _sample_waits(self, connection: asyncpg.Connection) -> None:
+        """Every 50 ms: the load's statements running for over 100 ms, and what holds them."""
+        query = """
+            SELECT extract(epoch FROM now() - a.query_start) AS seconds,
+                   coalesce(a.wait_event_type || '/' || a.wait_event, 'cpu') AS kind,
+                   coalesce((SELECT left(b.query, 90) FROM pg_stat_activity b
+                             WHERE b.pid = (pg_blocking_pids(a.pid))[1]), '') AS blocker
+            FROM pg_stat_activity a
+            WHERE a.application_name = $1 AND a.state = 'active'
+              AND now() - a.query_start > interval '100 milliseconds'
+        """
+        try:
+            while not self._stop.is_set():
+                for row in await connection.fetch(query, APPLICATION):
+                    self.waits.append(
+                        Wait(time.monotonic(), float(row["seconds"]), row["kind"], row["blocker"])
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 0.05)
         finally:
             await connection.close()
 
@@ -181,3 +219,16 @@ def summarize(samples: Sequence[Sample]) -> dict[str, float | int]:
         "write_max_ms": round(max(writes, default=float("nan")), 2),
         "longest_statement_ms": round(max(every, default=float("nan")), 2),
     }
+
+
+def longest_waits(waits: Sequence[Wait], count: int = 5) -> list[dict[str, object]]:
+    """The longest waits seen, one per (kind, blocker), longest first."""
+    longest: dict[tuple[str, str], float] = {}
+    for wait in waits:
+        key = (wait.kind, wait.blocker)
+        longest[key] = max(longest.get(key, 0.0), wait.seconds)
+    ranked = sorted(longest.items(), key=lambda item: -item[1])[:count]
+    return [
+        {"ms": round(seconds * 1000), "waiting_on": kind, "behind": blocker}
+        for (kind, blocker), seconds in ranked
+    ]

@@ -9,6 +9,7 @@ rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -162,3 +163,10 @@ async def writer_sessionmaker(
     writer = create_engine(writer_database_url)
     yield create_sessionmaker(writer)
     await writer.dispose()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Nothing below a warning is logged once the run is over: the app's JSON log handler
+    stays installed, and the embedded server's stop at exit would print its INFO lines
+    after pytest's summary, which must stay the last line."""
+    logging.disable(logging.INFO)
