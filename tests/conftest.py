@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -119,14 +120,22 @@ async def api(database_url: str) -> AsyncIterator[ApiClient]:
 @pytest.fixture(scope="session")
 async def app_role_database_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
     """The test database's URL as a fresh login role that is neither superuser nor owner."""
-    name = f"fp_app_{uuid.uuid4().hex[:10]}"
+    async with _login_role(database_url, engine, "fp_app") as url:
+        yield url
+
+
+@asynccontextmanager
+async def _login_role(
+    database_url: str, engine: AsyncEngine, prefix: str, *, product_writes: bool = False
+) -> AsyncIterator[str]:
+    """A fresh role with the API's rights (and the product's writes when asked): its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     async with engine.begin() as connection:
         await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
-    yield (
-        make_url(database_url)
-        .set(username=name, password=APP_ROLE_PASSWORD)
-        .render_as_string(hide_password=False)
-    )
+        if product_writes:
+            await grant_product_writes(connection, name)
+    url = make_url(database_url).set(username=name, password=APP_ROLE_PASSWORD)
+    yield url.render_as_string(hide_password=False)
     async with engine.begin() as connection:
         await drop_app_role(connection, name)
 
@@ -145,14 +154,8 @@ async def role_sessionmaker(
 async def writer_database_url(database_url: str, engine: AsyncEngine) -> AsyncIterator[str]:
     """The URL of a role with the API's rights plus the product's writes, bound by RLS:
     what a test that plays the product's writers connects as."""
-    name = f"fp_writer_{uuid.uuid4().hex[:10]}"
-    async with engine.begin() as connection:
-        await ensure_app_role(connection, name, APP_ROLE_PASSWORD)
-        await grant_product_writes(connection, name)
-    url = make_url(database_url).set(username=name, password=APP_ROLE_PASSWORD)
-    yield url.render_as_string(hide_password=False)
-    async with engine.begin() as connection:
-        await drop_app_role(connection, name)
+    async with _login_role(database_url, engine, "fp_writer", product_writes=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

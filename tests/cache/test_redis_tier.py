@@ -4,10 +4,7 @@ and a Redis that stops answering mid-run changes no answer (served uncached, cou
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from queries import tab_query
+from tests.cache.redis_server import redis_server
 from tests.cache.support import Outcomes, without_as_of
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
@@ -25,36 +23,11 @@ OVERVIEW = tab_query("overview")
 PSA = tab_query("psa")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A Redis of this test alone (it is stopped mid-run), on a free loopback port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+    with redis_server(tmp_path) as (port, process):
         yield f"redis://127.0.0.1:{port}/0", process
-    finally:
-        process.kill()
-        process.wait()
 
 
 @asynccontextmanager

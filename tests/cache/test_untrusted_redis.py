@@ -5,9 +5,6 @@ served; a Redis that requires AUTH or TLS is reached with the URL's credentials.
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +22,7 @@ from core.settings import Settings
 from queries import tab_query
 from service.response_cache.entry import Entry
 from service.response_cache.seal import EntrySeal, derived_key
+from tests.cache.redis_server import redis_server
 from tests.cache.support import Outcomes
 from tests.factories import AccountBuilder
 from tests.graphql_client import (
@@ -40,53 +38,16 @@ VARIABLES = {"period": "LAST_30_DAYS"}
 FORGED_BODY = b'{"data":{"overview":{"sessionCount":999}}}'
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not listen on {port}")
-
-
-def _redis_server(tmp_path: Path, *options: str) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (.ci/run installs it)")
-    port = _free_port()
-    arguments = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *options]
-    if "--tls-port" in options:
-        arguments += ["--port", "0", "--tls-port", str(port)]
-        arguments.remove("--tls-port")
-    else:
-        arguments += ["--port", str(port)]
-    process = subprocess.Popen(
-        arguments, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_for(port)
-        yield port
-    finally:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
 def plain_redis(tmp_path: Path) -> Iterator[str]:
-    for port in _redis_server(tmp_path):
+    with redis_server(tmp_path) as (port, _):
         yield f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.fixture
 def password_redis(tmp_path: Path) -> Iterator[int]:
-    yield from _redis_server(tmp_path, "--requirepass", "s3cret-redis-password")
+    with redis_server(tmp_path, "--requirepass", "s3cret-redis-password") as (port, _):
+        yield port
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -124,11 +85,9 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def tls_redis(tmp_path: Path) -> Iterator[str]:
     cert, key = _self_signed(tmp_path)
-    options = [
-        *("--tls-port", "--tls-cert-file", str(cert), "--tls-key-file", str(key)),
-        *("--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"),
-    ]
-    for port in _redis_server(tmp_path, *options):
+    certificate = ("--tls-cert-file", str(cert), "--tls-key-file", str(key))
+    authority = ("--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no")
+    with redis_server(tmp_path, *certificate, *authority, tls=True) as (port, _):
         yield f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}&ssl_cert_reqs=required"
 
 
