@@ -7,7 +7,7 @@ import sys
 
 def _main() -> int:
     try:
-        from service.cli import main
+        from service.cli.main import main
     except ImportError as error:
         print(
             f"error: {error}; install the project first: pip install -e '.[test]'",

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.database import bench_database_url
-from persistence.adoption import BASELINE, adopt
-from persistence.backfill import Batch, backfill
 from persistence.engine import create_engine
-from persistence.migrate import downgrade
+from persistence.operations.adoption import BASELINE, adopt
+from persistence.operations.backfill import Batch, backfill
+from persistence.operations.migrate import downgrade
 
 
 @dataclass

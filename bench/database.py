@@ -12,7 +12,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import upgrade_engine
+from persistence.operations.migrate import upgrade_engine
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARK = "flowpilot-bench: created by python -m bench generate"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from graphql import parse
 
-from persistence.migrate import head_revision
+from persistence.operations.migrate import head_revision
 from queries import tab_query
 from schema.build import schema
 from schema.limits.cost import operation_cost

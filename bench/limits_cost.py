@@ -24,7 +24,7 @@ import httpx
 
 from core.auth import issue_token
 from core.settings import Settings
-from persistence.demo_seed import DEMO_ACCOUNT_ID
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID
 from queries import tab_query
 from service.app import create_app
 

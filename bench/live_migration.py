@@ -49,9 +49,9 @@ from bench.product_load import (
     summarize,
 )
 from bench.run import BENCH_SECRET, InProcess
-from persistence.adoption import BASELINE
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import ADOPTION_MARKER, downgrade
+from persistence.operations.adoption import BASELINE
+from persistence.operations.migrate import ADOPTION_MARKER, downgrade
 
 # The newest revision of the release before this one: the "upgrade" phase starts there.
 PREVIOUS_RELEASE_HEAD = "0009_triggers_run_as_owner"

@@ -53,12 +53,12 @@ from sqlalchemy import insert, select
 from core.auth import issue_token
 from core.settings import Settings
 from persistence.engine import create_engine, create_sessionmaker
-from persistence.migrate import upgrade_engine
 from persistence.models import Account, AiSession, PsaActivityLog, Tree
-from persistence.roles import ensure_app_role
+from persistence.operations.migrate import upgrade_engine
+from persistence.operations.roles import ensure_app_role
 from persistence.tenancy import account_transaction
 from queries import TAB_DOCUMENTS, tab_query
-from service import embedded
+from service.runtime import embedded
 
 SECRET = "load-fault-secret-0123456789-abcdefghijklmnop"
 APP_ROLE = "flowpilot_app"

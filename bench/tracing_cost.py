@@ -25,10 +25,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from core.auth import issue_token
 from core.settings import Settings
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import tab_query
-from service import tracing
 from service.app import create_app
+from service.observability import tracing
 
 SECRET = "bench-tracing-secret-0123456789-abcdef"
 

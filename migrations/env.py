@@ -2,7 +2,7 @@
 
 Tests and the CLI pass an open connection in `config.attributes["connection"]`
 (through `AsyncConnection.run_sync`), so no second event loop is ever started. With
-`config.attributes["online"]` set (persistence.migrate.upgrade_online) each revision runs
+`config.attributes["online"]` set (persistence.operations.migrate.upgrade_online) each revision runs
 in its own transaction, as the product's database needs; otherwise everything runs in
 the caller's one transaction. Offline (`migrate --sql`) the SQL is written to the
 config's output buffer, as it would run online.
@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from migrations.online import ONLINE
 from persistence.engine import create_engine
-from persistence.migrate import include_object
 from persistence.models import Base
+from persistence.operations.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """How a revision touches the product's tables while the product runs.
 
 `migrate` runs each revision in its own transaction under a `lock_timeout`
-(persistence.migrate). Inside a revision:
+(persistence.operations.migrate). Inside a revision:
 
 - `step()` commits what the revision did so far and opens the next transaction, so the
   locks one product table needs are never held while waiting for another's; the step
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import context, op
 
-# Set by persistence.migrate: "online" (per-revision transactions) or absent (one
+# Set by persistence.operations.migrate: "online" (per-revision transactions) or absent (one
 # transaction); "adopted" answers `adopted()` when printing SQL without running it.
 ONLINE = "online"
 ADOPTED = "adopted"
@@ -44,7 +44,7 @@ def online() -> bool:
 
 
 def adopted() -> bool:
-    """Whether the database is the product's, adopted (persistence.adoption)."""
+    """Whether the database is the product's, adopted (persistence.operations.adoption)."""
     if offline():
         return bool(_attributes().get(ADOPTED))
     marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")

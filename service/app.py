@@ -16,30 +16,34 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.settings import Settings
-from persistence.migrate import is_at_head
+from persistence.operations.migrate import is_at_head
 from schema.build import build_schema_for
-from service.cors import cors_middleware
-from service.database import Database
-from service.error_masking import quiet_known_errors
-from service.export import CsvExport
-from service.graphql_view import AnalyticsGraphQL
-from service.http_limits import BodySizeLimit
+from service.export.csv_view import CsvExport
+from service.http.cors import cors_middleware
+from service.http.limits import BodySizeLimit
+from service.http.request_id import RequestIdMiddleware
+from service.http.static_files import static_file
 from service.insights.page import insights_routes
-from service.jobs import BackgroundJobs
-from service.log_format import configure_logging
-from service.metrics_endpoint import (
+from service.observability.log_format import configure_logging
+from service.observability.metrics_endpoint import (
     MetricsEndpoint,
     database_engines,
     multiprocess_dir,
     track_pool,
     worker_exits,
 )
-from service.observability import LogOperationName, ObservabilityMiddleware, count_statements
-from service.request_id import RequestIdMiddleware
+from service.observability.requests import (
+    LogOperationName,
+    ObservabilityMiddleware,
+    count_statements,
+)
+from service.observability.tracing import instrument, operation_extension, provider_from_env
+from service.pipeline.error_masking import quiet_known_errors
+from service.pipeline.graphql_view import AnalyticsGraphQL
 from service.response_cache.extension import TagWithDataVersion
+from service.runtime.database import Database
+from service.runtime.jobs import BackgroundJobs
 from service.shared_limits import account_limits
-from service.static_files import static_file
-from service.tracing import instrument, operation_extension, provider_from_env
 from writes.psa_pushes import PsaPushService
 
 logger = logging.getLogger(__name__)
@@ -65,7 +69,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings, tracer_provider: TracerProvider | None = None) -> Starlette:
     """The service for `settings` (which must name a database), traced through
-    `tracer_provider` when one is given (service/tracing.py)."""
+    `tracer_provider` when one is given (service/observability/tracing.py)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
-from persistence.migrate import upgrade_engine
-from persistence.roles import drop_app_role, ensure_app_role
-from service.embedded import embedded_server_url
+from persistence.operations.migrate import upgrade_engine
+from persistence.operations.roles import drop_app_role, ensure_app_role
+from service.runtime.embedded import embedded_server_url
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 from tests.product_role import grant_product_writes
 

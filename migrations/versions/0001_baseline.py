@@ -7,7 +7,7 @@ Create Date: 2024-01-01 00:00:00
 This mirrors the product's existing schema (accounts, users, trees, ai_sessions with
 their checks, keys and row-level security) so a fresh database can be built from
 scratch; the analytics additions live in the later revisions. The product's own
-database is never built by this revision: `migrate` adopts it (persistence/adoption.py),
+database is never built by this revision: `migrate` adopts it (persistence/operations/adoption.py),
 checking its tables against what this revision stands for and recording it as present,
 and this downgrade then takes back only what the adoption added. Enumerations are
 spelled out here rather than imported from the models, so that later model edits never
@@ -162,7 +162,7 @@ def upgrade() -> None:
     _isolate("ai_sessions")
 
 
-# An adopted product database (see persistence/adoption.py) records here what the
+# An adopted product database (see persistence/operations/adoption.py) records here what the
 # adoption added to the product's tables; the tables themselves were never ours.
 _ADOPTION_MARKER = "analytics_adoption"
 # Row-level security is turned off before the policy that kept the product's roles'

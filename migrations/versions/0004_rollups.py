@@ -46,7 +46,7 @@ _TABLES = (
 )
 _OPERATIONS = ("INSERT", "UPDATE", "DELETE")
 
-# Present only in a database adopted from the product (see persistence/adoption.py).
+# Present only in a database adopted from the product (see persistence/operations/adoption.py).
 _ADOPTION_MARKER = "analytics_adoption"
 _TRIGGER = re.compile(r"CREATE TRIGGER (\w+) .*? ON (\w+)", re.DOTALL)
 
@@ -83,7 +83,7 @@ def upgrade() -> None:
 def _fill() -> None:
     if online.adopted():
         # The product's own database: its accounts are built in batches after this
-        # transaction (persistence/backfill.py), each in its own; queue them here.
+        # transaction (persistence/operations/backfill.py), each in its own; queue them here.
         op.execute(
             f"INSERT INTO {_ADOPTION_MARKER} (kind, subject) SELECT 'backfill_pending', "
             "id::text FROM flowpilot_account_ids() AS t(id) ON CONFLICT DO NOTHING"

@@ -12,7 +12,7 @@ from typing import TypedDict
 from graphql import OperationDefinitionNode, parse
 
 from queries import TAB_DOCUMENTS, tab_query
-from service.persisted_queries import sha256_hex
+from service.pipeline.persisted_queries import sha256_hex
 
 
 class PageOperation(TypedDict):

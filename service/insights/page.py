@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.settings import Settings
-from service.graphiql import demo_authorization
+from service.graphiql.page import demo_authorization
 from service.insights.operations import page_operations
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -22,7 +22,7 @@ from persistence.engine import driver_options
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
-from service.observability import note_statement
+from service.observability.requests import note_statement
 from service.response_cache import conditional
 from service.response_cache.entry import Entry, TierUnavailable
 from service.response_cache.key import DataState, DocumentFacts, DocumentFactsMemo, cache_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from service.observability import note_cache
+from service.observability.requests import note_cache
 
 OUTCOMES = Counter(
     "flowpilot_response_cache",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from core.settings import Settings
 from schema.limits import account_budget
 from schema.limits.budget import BudgetRegistry
-from service.account_slots import AccountSlots
+from service.pipeline.account_slots import AccountSlots
 from service.shared_limits.budget import SharedBudget
 from service.shared_limits.link import RedisLink
 from service.shared_limits.slots import SharedSlots

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from service.account_slots import AccountSlots, SlotsBusy
+from service.pipeline.account_slots import AccountSlots, SlotsBusy
 from service.shared_limits.link import RedisDown, RedisLink
 
 # KEYS[1]: the account's slots; ARGV: limit, lease (ms), holder. 1 when taken, else 0.

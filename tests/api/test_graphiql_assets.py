@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import re
 
-from service.graphiql import CONTENT_SECURITY_POLICY
-from service.graphiql_assets import ASSETS_DIR, LICENCES, VENDORED, assets, sri
+from service.graphiql.assets import ASSETS_DIR, LICENCES, VENDORED, assets, sri
+from service.graphiql.page import CONTENT_SECURITY_POLICY
 from tests.graphql_client import ApiClient
 
 MAX_VENDORED_BYTES = 1_200_000  # gzipped, as shipped

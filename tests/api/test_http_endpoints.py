@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from persistence.engine import create_engine
-from persistence.migrate import upgrade_engine
+from persistence.operations.migrate import upgrade_engine
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
 

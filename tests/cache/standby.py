@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.embedded import _bin_dir, _command, _give_to, _run_as
+from service.runtime.embedded import _bin_dir, _command, _give_to, _run_as
 
 
 def _free_port() -> int:

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.engine import create_engine, create_sessionmaker
-from persistence.migrate import upgrade_engine
-from service.embedded import EmbeddedPostgresError
+from persistence.operations.migrate import upgrade_engine
+from service.runtime.embedded import EmbeddedPostgresError
 from tests.cache.standby import Pair
 from tests.cache.support import Outcomes, without_as_of
 from tests.factories import AccountBuilder

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from persistence.demo_seed import seed_demo
 from persistence.engine import create_engine
-from persistence.migrate import upgrade_engine
+from persistence.operations.demo_seed import seed_demo
+from persistence.operations.migrate import upgrade_engine
 from tests.conftest import create_database, drop_database
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.metrics.window import local_today
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
 from queries import QUERIES_DIR
 from tests.clients.live_server import live_server
 from tests.clients.node_project import require_node, run_node_tests

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from queries import QUERIES_DIR
 from schema.export import SDL_PATH
-from service.pq_manifests import load_manifests
+from service.pipeline.pq_manifests import load_manifests
 from tests.clients.node_project import require_node, run_node_tests
 from tests.graphql_client import running_app, settings_for_tests, token_for
 

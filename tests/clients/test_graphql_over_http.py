@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from persistence.demo_seed import DEMO_ACCOUNT_ID
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID
 from tests.clients.live_server import live_server
 from tests.clients.node_project import require_node, run_node_tests
 from tests.graphql_client import settings_for_tests, token_for

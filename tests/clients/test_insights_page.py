@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from core.auth import issue_token
 from core.metrics.window import local_today
 from core.settings import Settings
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TIMEZONE
 from tests.clients.browser import require_chromium
 from tests.clients.live_server import live_server
 from tests.clients.node_project import require_node, run_node_tests

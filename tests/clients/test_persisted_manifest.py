@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from persistence.demo_seed import DEMO_ACCOUNT_ID
 from persistence.engine import create_engine
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID
 from queries import QUERIES_DIR, operation_documents
-from service.pq_manifests import generate_manifest
+from service.pipeline.pq_manifests import generate_manifest
 from tests.clients.live_server import live_server
 from tests.clients.node_project import CLIENTS_DIR, require_node, run_node_tests
 from tests.graphql_client import settings_for_tests, token_for

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from service.content_negotiation import (
+from service.pipeline.content_negotiation import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
     choose_media_type,

@@ -13,11 +13,11 @@ import pytest
 
 from core.auth import verify_token
 from core.settings import Settings
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
 from service.insights.operations import page_operations
 from service.insights.page import STATIC_DIR, insights_page_enabled
-from service.persisted_queries import sha256_hex
+from service.pipeline.persisted_queries import sha256_hex
 from tests.graphql_client import running_app, settings_for_tests, token_for
 
 DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bearer ([^"]+)"')

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from core.auth import verify_token
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from queries import TAB_DOCUMENTS, tab_query
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 

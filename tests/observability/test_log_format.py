@@ -10,8 +10,8 @@ import pytest
 from graphql import GraphQLError, Source
 
 from core.settings import Settings, SettingsError
-from service.error_masking import quiet_known_errors
-from service.log_format import JsonLines
+from service.observability.log_format import JsonLines
+from service.pipeline.error_masking import quiet_known_errors
 
 
 class Lines(logging.Handler):

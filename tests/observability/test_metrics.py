@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from queries import tab_query
-from service.observability import observe_job
+from service.observability.requests import observe_job
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for
 

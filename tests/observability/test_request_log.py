@@ -1,5 +1,5 @@
 """One JSON log line per request, with ids and counts only; the request id ties it together.
-The lines are formatted here as the service prints them (service/log_format.py)."""
+The lines are formatted here as the service prints them (service/observability/log_format.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.log_format import JsonLines
+from service.observability.log_format import JsonLines
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, token_for
 

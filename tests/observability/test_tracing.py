@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.settings import SettingsError
-from service import tracing
 from service.app import create_app
+from service.observability import tracing
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise, serve
 from tests.graphql_client import ApiClient, settings_for_tests, token_for

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from queries import tab_query
-from service.persisted_queries import PersistedQueries, PersistedQueryNotFound, sha256_hex
+from service.pipeline.persisted_queries import PersistedQueries, PersistedQueryNotFound, sha256_hex
 from tests.factories import AccountBuilder
 from tests.graphql_client import ApiClient, running_app, settings_for_tests, token_for
 
@@ -255,7 +255,7 @@ async def test_a_failing_hit_path_hands_the_request_to_the_usual_way(
     def broken(accept: str) -> str:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr("service.graphql_view.choose_media_type", broken)
+    monkeypatch.setattr("service.pipeline.graphql_view.choose_media_type", broken)
     async with running_app(settings_for_tests(database_url, response_cache=True)) as api:
         answer = await send(api, token, query="{ __typename }")
     assert answer == {"data": {"__typename": "Query"}}

@@ -10,12 +10,12 @@ from graphql import parse
 
 from core.settings import Settings
 from queries import operation_documents
-from service.persisted_queries import (
+from service.pipeline.persisted_queries import (
     PersistedQueries,
     PersistedQueryNotAllowed,
     sha256_hex,
 )
-from service.pq_manifests import (
+from service.pipeline.pq_manifests import (
     ManifestError,
     apollo_body,
     generate_manifest,
@@ -116,7 +116,7 @@ def test_the_setting_names_manifests(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_command_writes_the_manifest(tmp_path: Path) -> None:
-    from service.cli import main
+    from service.cli.main import main
 
     output = tmp_path / "manifest.json"
     assert main(["persisted-query-manifest", "--output", str(output)]) == 0
@@ -126,7 +126,7 @@ def test_the_command_writes_the_manifest(tmp_path: Path) -> None:
 def test_serve_stops_at_a_bad_manifest_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from service.cli import main
+    from service.cli.main import main
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     monkeypatch.setenv("AUTH_JWT_SECRET", "a-secret-that-is-long-enough-0123456789")

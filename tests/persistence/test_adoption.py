@@ -19,11 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence import adoption, migrate
-from persistence.backfill import backfill, pending_accounts
 from persistence.engine import create_engine
-from persistence.product_schema import PRODUCT_TABLES
-from persistence.roles import drop_app_role, ensure_app_role
+from persistence.operations import adoption, migrate
+from persistence.operations.backfill import backfill, pending_accounts
+from persistence.operations.product_schema import PRODUCT_TABLES
+from persistence.operations.roles import drop_app_role, ensure_app_role
 from tests.graphql_client import running_app, settings_for_tests, token_for
 from tests.persistence.product_database import create_product_tables
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.product_schema import ANALYTICS_FUNCTIONS, ANALYTICS_RELATIONS
+from persistence.operations.product_schema import ANALYTICS_FUNCTIONS, ANALYTICS_RELATIONS
 
 PRODUCT_TABLES = {"accounts", "users", "trees", "ai_sessions"}
 BOOKKEEPING = {"alembic_version", "analytics_adoption"}

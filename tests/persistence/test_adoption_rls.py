@@ -21,12 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence import adoption, migrate
-from persistence.backfill import backfill
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.product_rls import group_difference, group_step, unbound_role
-from persistence.product_schema import PRODUCT_TABLES
-from persistence.roles import drop_app_role, ensure_app_role
+from persistence.operations import adoption, migrate
+from persistence.operations.backfill import backfill
+from persistence.operations.product_rls import group_difference, group_step, unbound_role
+from persistence.operations.product_schema import PRODUCT_TABLES
+from persistence.operations.roles import drop_app_role, ensure_app_role
 from tests.graphql_client import running_app, settings_for_tests, token_for
 from tests.persistence.product_database import create_product_tables
 from tests.persistence.test_adoption import ACME, GLOBEX, QUERIES, insert_product_rows

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import upgrade_engine
+from persistence.operations.migrate import upgrade_engine
 
 ACCOUNT = uuid.UUID("0a0a0a0a-0000-4000-8000-000000000001")
 DAY = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)

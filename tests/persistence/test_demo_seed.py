@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.demo_seed import (
+from persistence.engine import create_engine, create_sessionmaker
+from persistence.operations.demo_seed import (
     DEMO_ACCOUNT_ID,
     DEMO_TEAM_ADMIN_ID,
     generate,
     seed_demo,
 )
-from persistence.engine import create_engine, create_sessionmaker
-from persistence.migrate import upgrade_engine
+from persistence.operations.migrate import upgrade_engine
 from tests.conftest import create_database, drop_database
 
 NOW = datetime(2026, 3, 19, 15, 30, tzinfo=UTC)

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence import migrate
 from persistence.engine import create_engine
-from persistence.roles import ACCOUNT_ID_FUNCTIONS, drop_app_role, ensure_app_role
+from persistence.operations import migrate
+from persistence.operations.roles import ACCOUNT_ID_FUNCTIONS, drop_app_role, ensure_app_role
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from migrations.sql_script import statements
-from persistence.migrate import MIGRATIONS_DIR
 from persistence.models.rollups import TOP_LEVEL
+from persistence.operations.migrate import MIGRATIONS_DIR
 
 PROJECT_ROOT = MIGRATIONS_DIR.parent
 

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence import migrate
 from persistence.engine import create_engine
 from persistence.models import TENANT_TABLES, Base
 from persistence.models.rollups import ROLLUP_TABLES
 from persistence.models.versions import VERSION_TABLES
 from persistence.models.write import WRITE_TABLES
+from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
 HEAD = "0011_rollups_built_in_chunks"

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence import migrate
-from persistence.ddl_locks import violations
 from persistence.engine import create_engine
-from persistence.migrate import MIGRATIONS_DIR, upgrade_sql
-from persistence.online_ddl import LockPolicy
+from persistence.operations import migrate
+from persistence.operations.ddl_locks import violations
+from persistence.operations.migrate import MIGRATIONS_DIR, upgrade_sql
+from persistence.operations.online_ddl import LockPolicy
 
 BASELINE = "0001_baseline"
 

@@ -22,7 +22,7 @@ from persistence.engine import asyncpg_dsn, create_sessionmaker
 from persistence.reader import Reader, compiled, driver_of
 from persistence.snapshot import ReadSnapshot
 from persistence.tenancy import account_transaction
-from service.cli_database import database
+from service.cli.database import database
 
 _BACKEND = "SELECT pg_backend_pid() AS pid, pg_current_xact_id_if_assigned() AS xact"
 

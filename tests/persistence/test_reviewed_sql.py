@@ -13,11 +13,11 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.adoption import BASELINE, plan, steps_sql
-from persistence.ddl_locks import PRODUCT_TABLES, locks
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import upgrade_sql
-from persistence.online_ddl import LockPolicy
+from persistence.operations.adoption import BASELINE, plan, steps_sql
+from persistence.operations.ddl_locks import PRODUCT_TABLES, locks
+from persistence.operations.migrate import upgrade_sql
+from persistence.operations.online_ddl import LockPolicy
 from tests.conftest import create_database, drop_database
 from tests.persistence.product_database import create_product_tables
 from tests.persistence.test_adoption import adopt, insert_product_rows, snapshot

@@ -13,12 +13,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import upgrade_engine
 from persistence.models import Account, Tree
 from persistence.models.rollups import ROLLUP_TABLES
 from persistence.models.versions import VERSION_TABLES
 from persistence.models.write import WRITE_TABLES
-from persistence.roles import (
+from persistence.operations.migrate import upgrade_engine
+from persistence.operations.roles import (
     RoleNameError,
     SchemaCreateError,
     check_role_name,

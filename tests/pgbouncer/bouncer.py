@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from service.embedded import _give_to, _run_as
+from service.runtime.embedded import _give_to, _run_as
 
 
 class BouncerUnavailable(RuntimeError):

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from persistence.success_rates import ADVISORY_LOCK_KEY, recalculate_success_rates
-from service.cli import main
+from service.cli.main import main
 from tests.cache.support import Outcomes
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise

@@ -30,16 +30,16 @@ from persistence.analytics import (
     flows,
     overview_daily,
     psa,
-    reference,
     sessions,
 )
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.models import Account, AiSession, PsaActivityLog, Tree
 from persistence.models.rollups import ROLLUP_TABLES
+from persistence.operations.roles import drop_app_role, ensure_app_role
 from persistence.reader import Reader
-from persistence.roles import drop_app_role, ensure_app_role
 from persistence.rollups import finish_build, rebuild_account, rebuild_all
 from persistence.tenancy import account_transaction
+from tests import reference_scan as reference
 from tests.product_role import grant_product_writes
 
 ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Apia", "UTC")

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence import migrate
 from persistence.engine import create_engine, create_sessionmaker
 from persistence.models import Account
-from service.database import Database
+from persistence.operations import migrate
+from service.runtime.database import Database
 from tests.factories import AccountBuilder
 from tests.graphql_client import running_app, settings_for_tests, token_for
 

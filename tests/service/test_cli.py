@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 
 from core.auth import verify_token
 from core.settings import DEMO_JWT_SECRET, Settings
-from persistence.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
 from persistence.engine import asyncpg_dsn, create_engine
-from persistence.migrate import current_revision, head_revision
+from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
+from persistence.operations.migrate import current_revision, head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"

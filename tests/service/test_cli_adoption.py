@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from persistence.engine import create_engine
-from persistence.migrate import head_revision
-from persistence.product_rls import group_step
-from persistence.roles import drop_app_role
+from persistence.operations.migrate import head_revision
+from persistence.operations.product_rls import group_step
+from persistence.operations.roles import drop_app_role
 from tests.persistence.product_database import create_product_tables
 from tests.persistence.test_adoption import adopt, insert_product_rows
 from tests.service.test_cli import SECRET, assert_one_line_failure, run

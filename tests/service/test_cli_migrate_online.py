@@ -12,7 +12,7 @@ import time
 from sqlalchemy import text
 
 from persistence.engine import create_engine
-from persistence.migrate import head_revision
+from persistence.operations.migrate import head_revision
 from tests.service.test_cli import ROOT, assert_one_line_failure, run
 from tests.service.test_cli_adoption import _has_version_table, _product_database
 
@@ -41,7 +41,7 @@ async def test_sql_prints_the_adoption_and_every_revision_with_locks_and_changes
         "-- transaction waits at most 1000 ms for a lock (lock_timeout), and is",
         "-- retried up to 8 times with a doubling pause when it has to give up.",
         "-- Then the rollups of 2 accounts are built, one account per transaction "
-        "(persistence/backfill.py).",
+        "(persistence/operations/backfill.py).",
         "",
     ]
     for expected in (

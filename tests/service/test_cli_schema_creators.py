@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from persistence.engine import asyncpg_dsn
-from persistence.migrate import head_revision
+from persistence.operations.migrate import head_revision
 from tests.service.test_cli import _revision, run
 
 _WHY = (

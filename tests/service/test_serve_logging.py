@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from service import cli_serve
+from service.cli import serve as cli_serve
 
 
 def test_uvicorn_runs_without_its_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,7 +28,7 @@ def test_uvicorn_runs_without_its_access_log(monkeypatch: pytest.MonkeyPatch) ->
     # uvicorn's own lines go through the product's JSON lines; its access logger reaches
     # no handler, so uvicorn does not format an access line at all.
     config = calls[0]["log_config"]
-    assert config["formatters"]["json"]["()"] == "service.log_format.JsonLines"
+    assert config["formatters"]["json"]["()"] == "service.observability.log_format.JsonLines"
     assert config["loggers"]["uvicorn.error"] == {
         "handlers": [],
         "propagate": True,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from service.account_slots import AccountSlots, SlotsBusy
+from service.pipeline.account_slots import AccountSlots, SlotsBusy
 
 
 async def test_an_account_beyond_its_limit_waits_and_another_does_not() -> None:

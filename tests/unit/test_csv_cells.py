@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.csv_cells import formula_safe
-from service.export import cell
+from service.export.csv_cells import formula_safe
+from service.export.csv_view import cell
 
 
 @pytest.mark.parametrize(

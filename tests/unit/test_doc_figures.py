@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bench.doc_figures import FIGURES, ROOT, costs_sentence, main, updated
-from persistence.migrate import head_revision
+from persistence.operations.migrate import head_revision
 
 
 def test_docs_quote_the_current_figures() -> None:

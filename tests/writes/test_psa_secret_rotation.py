@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence import migrate
 from persistence.engine import create_engine, create_sessionmaker
+from persistence.operations import migrate
 from persistence.psa_connections import ConnectionSettings, save_connection
 from persistence.tenancy import account_transaction
 from psa.credentials import encrypt_secret, new_secret_key, open_private_key
 from psa.errors import PsaConfigurationError
-from service.cli import main
+from service.cli.main import main
 from tests.factories import AccountBuilder
 from tests.fakes.connectwise_server import FakeConnectWise
 from tests.graphql_client import ApiClient

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.engine import create_engine, create_sessionmaker
-from service.cli import main
+from service.cli.main import main
 from tests.factories import AccountBuilder
 from tests.writes.test_success_rates import rates
 

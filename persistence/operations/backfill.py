@@ -1,0 +1,164 @@
+"""Building the rollups of an adopted database's existing rows, account by account.
+
+Adoption queues every existing account in `analytics_adoption` (kind
+`backfill_pending`) instead of rebuilding them all inside the migration's transaction.
+An account is built in chunks (persistence/rollups.py): a start, then chunks of
+`chunk` sessions, each its own short transaction, so product writes to `ai_sessions`
+and `psa_activity_log` wait at most for one chunk, never for the whole account. After
+the last chunk one more transaction fills the account's flow counters (`usage_count`,
+`last_matched_at`, `success_rate`, which the product never wrote) and removes its queue
+row, so an interrupted backfill resumes where it stopped (mid-account too: the build's
+watermark is kept; interrupted between the last chunk and the counters, the account is
+built again) and never finishes an account twice; `SKIP LOCKED` spreads the accounts'
+starts over several workers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from persistence.operations.migrate import ADOPTION_MARKER
+from persistence.rollups import DEFAULT_CHUNK
+
+_PENDING = "backfill_pending"
+_NEXT = text(
+    f"SELECT subject FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' "
+    "ORDER BY subject LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_COUNT = text(f"SELECT count(*) FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}'")
+_BUILDING = text("SELECT count(*) FROM public.rollup_builds WHERE account_id = :account")
+_START = text("SELECT public.rollup_build_start(:account)")
+_STEP = text("SELECT public.rollup_build_step(:account, :chunk)")
+_SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
+_DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
+# The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
+# the latest match is taken as the latest matched session's start, and the success rate
+# is the periodic job's (resolved / matched over the 90 x 24 h before now).
+_COUNTERS = text(
+    """
+    UPDATE trees t
+    SET usage_count = c.matches, last_matched_at = c.last_match,
+        success_rate = c.resolved::double precision / nullif(c.recent, 0)
+    FROM (
+        SELECT matched_flow_id AS id, count(*) AS matches, max(started_at) AS last_match,
+               count(*) FILTER (WHERE started_at > now() - interval '90 days') AS recent,
+               count(*) FILTER (WHERE started_at > now() - interval '90 days'
+                                  AND status = 'resolved') AS resolved
+        FROM ai_sessions
+        WHERE account_id = :account AND session_type = 'flowpilot'
+          AND matched_flow_id IS NOT NULL
+        GROUP BY matched_flow_id
+    ) c
+    WHERE t.id = c.id AND t.account_id = :account
+    """
+)
+_BIND = text("SELECT set_config('app.current_account_id', :account, true)")
+_LOCK_FLOWS = text("SELECT 1 FROM trees WHERE account_id = :account ORDER BY id FOR UPDATE")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One account built: its place in the queue and what it cost."""
+
+    number: int
+    total: int
+    account_id: uuid.UUID
+    sessions: int
+    seconds: float
+    chunks: int = 1
+    longest_chunk_s: float = 0.0
+
+    def describe(self) -> str:
+        return (
+            f"rollups: {self.number}/{self.total} accounts built "
+            f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s, "
+            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s)"
+        )
+
+
+async def pending_accounts(connection: AsyncConnection) -> int:
+    """Accounts still to build; 0 for a database that was not adopted."""
+    marker = text(f"SELECT to_regclass('public.{ADOPTION_MARKER}') IS NOT NULL")
+    if not (await connection.execute(marker)).scalar():
+        return 0
+    return int((await connection.execute(_COUNT)).scalar_one())
+
+
+async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
+    """The next queued account, its build started unless an interrupted one is under way."""
+    async with engine.begin() as connection:
+        subject = (await connection.execute(_NEXT)).scalar()
+        if subject is None:
+            return None
+        account = uuid.UUID(subject)
+        await connection.execute(_BIND, {"account": str(account)})
+        if not (await connection.execute(_BUILDING, {"account": account})).scalar_one():
+            await connection.execute(_START, {"account": account})
+    return account
+
+
+async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | None:
+    """One chunk; after the last, the counters and the queue row: the sessions, else None."""
+    async with engine.begin() as connection:
+        await connection.execute(_BIND, {"account": str(account)})
+        done = (await connection.execute(_STEP, {"account": account, "chunk": chunk})).scalar_one()
+    if not done:
+        return None
+    return await _finish(engine, account)
+
+
+async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
+    """The flows' lifetime counters from the account's matched sessions, in a transaction
+    of their own: the aggregate reads every session of the account (a second at 1.5M), which
+    inside the last chunk would hold the account's writers for as long. Exact all the same:
+    the account's flows are locked first, so a flow match either committed before (and is
+    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after."""
+    async with engine.begin() as connection:
+        await connection.execute(_BIND, {"account": str(account)})
+        await connection.execute(_LOCK_FLOWS, {"account": account})
+        await connection.execute(_COUNTERS, {"account": account})
+        found = await connection.execute(_SESSIONS, {"account": account})
+        sessions = int(found.scalar_one())
+        await connection.execute(_DONE, {"subject": str(account)})
+    return sessions
+
+
+async def _build_next(engine: AsyncEngine, chunk: int) -> Batch | None:
+    started = time.perf_counter()
+    account = await _start_next(engine)
+    if account is None:
+        return None
+    chunks, longest = 0, 0.0
+    while True:
+        began = time.perf_counter()
+        sessions = await _chunk(engine, account, chunk)
+        chunks += 1
+        longest = max(longest, time.perf_counter() - began)
+        if sessions is not None:
+            seconds = time.perf_counter() - started
+            return Batch(0, 0, account, sessions, seconds, chunks, longest)
+
+
+async def backfill(
+    engine: AsyncEngine,
+    on_batch: Callable[[Batch], None] = lambda batch: None,
+    limit: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
+) -> int:
+    """Build queued accounts (at most `limit`), each in chunks; returns how many."""
+    async with engine.connect() as connection:
+        total = await pending_accounts(connection)
+    built = 0
+    while total and (limit is None or built < limit):
+        batch = await _build_next(engine, chunk)
+        if batch is None:
+            break
+        built += 1
+        on_batch(replace(batch, number=built, total=total))
+    return built

@@ -1,0 +1,1 @@
+"""The command line: `flowpilot-analytics` (or `python main.py`), one module per command."""

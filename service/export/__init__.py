@@ -1,0 +1,1 @@
+"""CSV export of a tab, for spreadsheets."""

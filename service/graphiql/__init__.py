@@ -1,0 +1,1 @@
+"""The developer GraphiQL page and the pinned files it loads."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing under every route: request ids, CORS, the body cap, the service's own files."""

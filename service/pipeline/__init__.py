@@ -1,0 +1,1 @@
+"""GraphQL over HTTP: from a request's body and token to the encoded answer, with its limits."""

@@ -1,0 +1,1 @@
+"""What a running server holds beside its routes: engines, the embedded PostgreSQL, jobs, ports."""
