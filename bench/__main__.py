@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         "for a checkout whose install has no uvloop or httptools",
     )
     day.add_argument("--versus-rounds", type=int, default=2)
+    day.add_argument(
+        "--generator",
+        choices=("python", "wrk"),
+        default="python",
+        help="who sends the clicks: one shared httpx client, or wrk with a Lua script",
+    )
     cost = commands.add_parser(
         "write-cost", help="what the data-version triggers add to a write (side by side)"
     )

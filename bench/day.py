@@ -1,13 +1,18 @@
 """`python -m bench day`: a realistic day of dashboard traffic, with and without the cache.
 
 Team leads open the four tabs of their account with period switches, custom ranges and
-comparisons, think between clicks, and leave a tab polling; more of them on larger
-accounts. Writers insert sessions, resolve them and push PSA activity at each account's
-own rate (proportional to its size). The same load runs against one server per
-configuration — cache off, in-process cache, Redis — with 1 and 2 uvicorn workers, side
-by side in one run, so the ratios hold on a shared machine even when absolute times
-do not. Then the hit path alone: the Coverage tab repeated (every request a hit) at 1
-client (latency) and 32 clients (throughput).
+comparisons, think between clicks (and before the first, so they start staggered), and
+leave a tab polling; more of them on larger accounts (bench/day_mix.py). One shared
+client sends their clicks, or wrk (`--generator wrk`, bench/day_wrk.py) for rates a
+Python client cannot offer without becoming the bottleneck. Only requests sent after the
+warm-up count; the report gives the offered rate, the client's own event-loop lag and
+CPU, and beside the client's latencies the server's, from its request log. Writers
+insert sessions, resolve them and push PSA activity at each account's own rate
+(proportional to its size). The same load runs against one server per configuration
+(cache off, in-process cache, Redis) with 1 and 2 uvicorn workers, side by side in one
+run, so the ratios hold on a shared machine even when absolute times do not. Then the
+hit path alone: the Coverage tab repeated (every request a hit) at 1 client (latency)
+and 32 clients (throughput).
 """
 
 from __future__ import annotations
@@ -25,30 +30,34 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench import report
-from bench.database import bench_database_url
+from bench import day_wrk, report
+from bench.database import BenchError, bench_database_url
+from bench.day_mix import TABS, Person, clicks, people
+from bench.loop_lag import LoopLag
+from bench.process_cpu import BackendCpu, tree_cpu_seconds
 from bench.run import wait_until_healthy
+from bench.server_log import request_lines, server_figures
 from bench.stats import percentile
-from bench.wrk import hit_load
+from bench.wrk import hit_load, wrk_path
 from core.auth import issue_token
 from core.settings import Settings
 from persistence.engine import asyncpg_dsn
 from queries import tab_query
 
 SECRET = "bench-day-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-KEEPALIVE_EXPIRY_S = 4.0  # under uvicorn's default keep-alive timeout of 5 s
+# The day's servers keep an idle connection open longer than a person thinks (a proxy in
+# front would); clients drop theirs a little earlier, so none reuses a closing one.
+KEEPALIVE_SERVER_S = 75
+KEEPALIVE_EXPIRY_S = 70.0
 
-TABS = ("overview", "coverage", "flow-quality", "psa")
-PERIODS = ("LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS")
 MODES = ("off", "memory", "redis")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -139,7 +148,8 @@ class DayServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-             "--log-level", "warning", "--no-access-log", *uvicorn_args],
+             "--log-level", "warning", "--no-access-log",
+             "--timeout-keep-alive", str(KEEPALIVE_SERVER_S), *uvicorn_args],
             env=env, cwd=checkout, stdout=self.log, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -149,28 +159,19 @@ class DayServer:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server's processes (the master and its workers)."""
-        total = 0.0
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-        return total
+        return tree_cpu_seconds(self.process.pid)
+
+    def request_lines(self) -> list[dict[str, Any]]:
+        """The request log lines written so far."""
+        self.log.flush()
+        return request_lines(Path(self.log.name).read_text().splitlines())
 
     def cache_outcomes(self) -> Counter[str]:
         """Cache outcomes of the request log lines written so far."""
-        self.log.flush()
         outcomes: Counter[str] = Counter()
-        for line in Path(self.log.name).read_text().splitlines():
-            if line.startswith("{") and '"event":"request"' in line:
-                outcome = json.loads(line).get("cache")
-                if outcome:
-                    outcomes[outcome.split(":")[0]] += 1
+        for line in self.request_lines():
+            if line.get("cache"):
+                outcomes[line["cache"].split(":")[0]] += 1
         return outcomes
 
     def stop(self) -> None:
@@ -183,72 +184,49 @@ class DayServer:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def _variables(rng: random.Random, tab: str, period: str) -> dict[str, Any]:
-    """What a team lead's click asks: a period, sometimes a range or a comparison."""
-    roll = rng.random()
-    if roll < 0.1:
-        # Last calendar month, a common custom range.
-        first = date.today().replace(day=1)
-        last_month_end = first - timedelta(days=1)
-        start = last_month_end.replace(day=1)
-        return {"range": {"from": start.isoformat(), "to": last_month_end.isoformat()}}
-    variables: dict[str, Any] = {"period": period}
-    if tab in ("overview", "psa") and roll < 0.35:
-        variables["compareTo"] = "PREVIOUS_PERIOD"
-    return variables
-
-
 @dataclass
 class Tally:
+    """What the Python client saw: latencies of the requests it sent inside the measured
+    window (by tab), how many it sent there (the offered load), and every error."""
+
     latencies: dict[str, list[float]] = field(default_factory=lambda: {t: [] for t in TABS})
+    sent_in_window: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     writes: Counter[str] = field(default_factory=Counter)
 
 
 async def viewer(
-    base_url: str,
-    tenant: Tenant,
-    rng: random.Random,
-    stop_at: float,
+    http: httpx.AsyncClient,
+    person: Person,
+    authorization: str,
     think_s: float,
+    window: tuple[float, float],
     tally: Tally,
-    measure_from: float,
-    poller: bool = False,
 ) -> None:
-    """One team lead: opens tabs, switches periods, ranges and comparisons; a poller is a
-    dashboard left open on the Overview, reloading it every `think_s` on average."""
-    headers = {"Authorization": f"Bearer {token(tenant.id)}"}
-    # uvicorn closes a connection idle for 5 s; a client that reuses one at that instant
-    # gets a ReadError (think times are exponential, so some gaps land there): keep idle
-    # connections for less than the server does, as a proxy in front of it would.
-    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=30, limits=limits
-    ) as http:
-        period = "LAST_30_DAYS"
-        polling = {"query": tab_query("overview"), "variables": {"period": period}}
-        while time.perf_counter() < stop_at:
-            tab = "overview" if poller else rng.choices(TABS, weights=(4, 2, 2, 1))[0]
-            if rng.random() < 0.3:
-                period = rng.choice(PERIODS)
-            body = (
-                polling
-                if poller
-                else {"query": tab_query(tab), "variables": _variables(rng, tab, period)}
-            )
-            sent = time.perf_counter()
-            try:
-                response = await http.post("/graphql", json=body)
-                ok = response.status_code == 200 and "errors" not in response.json()
-                problem = "" if ok else f"{response.status_code}"
-            except httpx.HTTPError as error:
-                problem = type(error).__name__
-            done = time.perf_counter()
-            if problem:
-                tally.errors[problem] += 1
-            elif sent >= measure_from:
-                tally.latencies[tab].append(done - sent)
-            await asyncio.sleep(rng.expovariate(1 / think_s))
+    """One team lead on the shared client: thinks, clicks, thinks again, until the
+    window ends; the first think comes before the first click, so people start staggered."""
+    measure_from, stop_at = window
+    headers = {"Authorization": authorization}
+    for click in clicks(person, think_s, date.today()):
+        await asyncio.sleep(click.think_s)
+        sent = time.perf_counter()
+        if sent >= stop_at:
+            return
+        measured = sent >= measure_from
+        body = {"query": tab_query(click.tab), "variables": click.variables}
+        try:
+            response = await http.post("/graphql", json=body, headers=headers)
+            ok = response.status_code == 200 and "errors" not in response.json()
+            problem = "" if ok else f"{response.status_code}"
+        except httpx.HTTPError as error:
+            problem = type(error).__name__
+        done = time.perf_counter()
+        if problem:
+            tally.errors[problem] += 1
+        elif measured:
+            tally.latencies[click.tab].append(done - sent)
+        if measured:
+            tally.sent_in_window += 1
 
 
 async def writer(
@@ -310,67 +288,52 @@ async def writer(
         await connection.close()
 
 
-def _viewers_per_tenant(tenants_: list[Tenant], viewers: int) -> list[Tenant]:
-    """More team leads on larger accounts (square root of size), at least one each."""
-    weights = [t.sessions**0.5 for t in tenants_]
-    total = sum(weights)
-    out: list[Tenant] = []
-    for tenant, weight in zip(tenants_, weights, strict=True):
-        out += [tenant] * max(1, round(viewers * weight / total))
-    return out
+GENERATORS = ("python", "wrk")
 
 
-async def day(
-    url: str,
-    server: DayServer,
-    tenants_: list[Tenant],
-    *,
-    viewers: int,
-    seconds: float,
-    warmup_s: float,
-    think_s: float,
-    writes_per_s: float,
-    seed: int,
-    poll_share: float = 0.25,
+@dataclass
+class Load:
+    """What one day offers: how many people, their think time, the measured window after
+    a warm-up, the writers' rate, the seed, and which generator sends the clicks."""
+
+    viewers: int
+    seconds: float
+    warmup_s: float
+    think_s: float
+    writes_per_s: float
+    seed: int
+    poll_share: float = 0.25
+    generator: str = "python"
+
+
+def shared_client(base_url: str) -> httpx.AsyncClient:
+    """One client for every person: one TLS context and connection pool, not one each.
+
+    uvicorn closes a connection idle for its keep-alive timeout; a client that reuses one
+    at that instant gets a ReadError, so idle connections are kept for less time than
+    the server keeps them (DayServer gives it KEEPALIVE_SERVER_S), as a proxy would."""
+    limits = httpx.Limits(
+        max_connections=None, max_keepalive_connections=None, keepalive_expiry=KEEPALIVE_EXPIRY_S
+    )
+    return httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits)
+
+
+async def _python_clicks(
+    server: DayServer, persons: list[Person], load: Load, window: tuple[float, float], tally: Tally
 ) -> dict[str, Any]:
-    rng = random.Random(seed)
-    tally = Tally()
-    start = time.perf_counter()
-    measure_from = start + warmup_s
-    stop_at = measure_from + seconds
-    cpu_before: float | None = None
-    outcomes_before: Counter[str] = Counter()
-
-    async def mark() -> None:
-        nonlocal cpu_before, outcomes_before
-        await asyncio.sleep(warmup_s)
-        cpu_before = server.cpu_seconds()
-        outcomes_before = server.cache_outcomes()
-
-    people = _viewers_per_tenant(tenants_, viewers)
-    pollers = {index for index in range(len(people)) if rng.random() < poll_share}
-    await asyncio.gather(
-        mark(),
-        writer(url, tenants_, writes_per_s, random.Random(rng.random()), stop_at, tally),
-        *(
-            viewer(server.base_url, t, random.Random(rng.random()), stop_at, think_s, tally,
-                   measure_from, index in pollers)
-            for index, t in enumerate(people)
-        ),
-    )  # fmt: skip
-    cpu = server.cpu_seconds() - (cpu_before or 0.0)
-    outcomes = server.cache_outcomes() - outcomes_before
+    """The people on one shared client in this process; its CPU per request sent."""
+    tokens = {p.account_id: f"Bearer {token(p.account_id)}" for p in persons}
+    cpu_before = time.process_time()
+    async with shared_client(server.base_url) as http:
+        await asyncio.gather(
+            *(viewer(http, p, tokens[p.account_id], load.think_s, window, tally) for p in persons)
+        )
+    cpu = time.process_time() - cpu_before
     everything = [x for values in tally.latencies.values() for x in values]
-    looked_up = outcomes["hit"] + outcomes["not_modified"] + outcomes["miss"]
+    sent = max(1, tally.sent_in_window)
     return {
-        "viewers": len(people),
-        "pollers": len(pollers),
+        "client": "python (httpx, one shared client)",
         "requests": len(everything),
-        "rps": len(everything) / seconds,
-        "errors": sum(tally.errors.values()),
-        "error_kinds": dict(tally.errors),
-        "writes": dict(tally.writes),
-        "writes_per_s": sum(tally.writes.values()) / (seconds + warmup_s),
         "p50_ms": percentile(everything, 50) * 1000 if everything else None,
         "p95_ms": percentile(everything, 95) * 1000 if everything else None,
         "tabs": {
@@ -381,9 +344,100 @@ async def day(
             }
             for tab, values in tally.latencies.items()
         },
+        # The whole run's CPU (warm-up and writer included) over the requests it sent.
+        "cpu_ms_per_request": cpu / sent * 1000,
+    }
+
+
+async def _wrk_clicks(server: DayServer, persons: list[Person], load: Load) -> dict[str, Any]:
+    """The people as wrk connections; wrk's percentiles include the warm-up."""
+    wrk = wrk_path()
+    if wrk is None:
+        raise BenchError("the wrk generator needs `wrk` on PATH (Debian: apt-get install wrk)")
+    tokens = {p.account_id: token(p.account_id) for p in persons}
+    total_s = load.warmup_s + load.seconds
+    lua = day_wrk.script(persons, tokens, load.think_s, total_s * 1.5, load.seed, date.today())
+    summary = await asyncio.to_thread(day_wrk.run, wrk, server.base_url, lua, len(persons), total_s)
+    completed = summary["completed"]
+    return {
+        "client": "wrk (Lua, one connection per person)",
+        "requests": completed,
+        "p50_ms": summary["p50_us"] / 1000,
+        "p95_ms": summary["p95_us"] / 1000,
+        "errors": summary["failures"] + summary["socket_errors"],
+        "cpu_ms_per_request": summary["cpu_s"] / completed * 1000 if completed else None,
+    }
+
+
+async def day(url: str, server: DayServer, tenants_: list[Tenant], load: Load) -> dict[str, Any]:
+    """One day against `server`: the client's and the server's figures of the window."""
+    persons = people(
+        [(t.id, t.sessions) for t in tenants_], load.viewers, load.poll_share, load.seed
+    )
+    tally = Tally()
+    lag = LoopLag()
+    lag.start()
+    start = time.perf_counter()
+    measure_from = start + load.warmup_s
+    stop_at = measure_from + load.seconds
+    wall_from = time.time() + load.warmup_s
+    monitor = await asyncpg.connect(asyncpg_dsn(url))
+    backends = BackendCpu(monitor)
+    marks: dict[str, Any] = {}
+
+    async def mark() -> None:
+        await asyncio.sleep(load.warmup_s)
+        marks["cpu"] = server.cpu_seconds()
+        marks["client_cpu"] = time.process_time()
+        await backends.start()
+        await asyncio.sleep(load.seconds)
+        marks["server_cpu_s"] = server.cpu_seconds() - marks["cpu"]
+        marks["client_cpu_s"] = time.process_time() - marks["client_cpu"]
+        marks["database_cpu_s"] = await backends.seconds()
+
+    writer_rng = random.Random(load.seed + 1)
+    clicking = (
+        _python_clicks(server, persons, load, (measure_from, stop_at), tally)
+        if load.generator == "python"
+        else _wrk_clicks(server, persons, load)
+    )
+    try:
+        _, _, client = await asyncio.gather(
+            mark(),
+            writer(url, tenants_, load.writes_per_s, writer_rng, stop_at, tally),
+            clicking,
+        )
+    finally:
+        await lag.stop()
+        await monitor.close()
+    server_side = server_figures(server.request_lines(), wall_from, wall_from + load.seconds)
+    served = server_side["requests"] or 1
+    offered = tally.sent_in_window if load.generator == "python" else server_side["requests"]
+    outcomes = Counter(server_side["cache_outcomes"])
+    looked_up = outcomes["hit"] + outcomes["not_modified"] + outcomes["miss"]
+    return {
+        "generator": load.generator,
+        "viewers": len(persons),
+        "pollers": sum(p.poller for p in persons),
+        "think_s": load.think_s,
+        # Requests sent inside the window per second (the Python client counts what it
+        # sent; for wrk, what the server finished there).
+        "offered_rps": offered / load.seconds,
+        "rps": server_side["requests"] / load.seconds,
+        "errors": sum(tally.errors.values()) + client.get("errors", 0),
+        "error_kinds": dict(tally.errors),
+        "writes": dict(tally.writes),
+        "writes_per_s": sum(tally.writes.values()) / (load.seconds + load.warmup_s),
+        "client": client,
+        "client_loop_lag": lag.summary(measure_from, stop_at),
+        "server": server_side,
+        "p50_ms": server_side["p50_ms"],
+        "p95_ms": server_side["p95_ms"],
+        "tabs": server_side["tabs"],
         "hit_ratio": (outcomes["hit"] / looked_up) if looked_up else None,
         "cache_outcomes": dict(outcomes),
-        "cpu_ms_per_request": cpu / len(everything) * 1000 if everything else None,
+        "cpu_ms_per_request": marks["server_cpu_s"] / served * 1000,
+        "database_cpu_ms_per_request": marks["database_cpu_s"] / served * 1000,
     }
 
 
@@ -450,6 +504,19 @@ class DayOptions:
     baseline: Path | None = None
     baseline_uvicorn_args: str = ""
     versus_rounds: int = 2
+    generator: str = "python"
+
+    def load(self) -> Load:
+        return Load(
+            viewers=self.viewers,
+            seconds=self.seconds,
+            warmup_s=self.warmup_s,
+            think_s=self.think_s,
+            writes_per_s=self.writes_per_s,
+            seed=self.seed,
+            poll_share=self.poll_share,
+            generator=self.generator,
+        )
 
 
 async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
@@ -470,18 +537,7 @@ async def run_day(options: DayOptions, log: Any = print) -> dict[str, Any]:
             try:
                 await server.ready()
                 log(f"day: cache {mode}, {workers} worker(s) ...")
-                figures = await day(
-                    options.database_url,
-                    server,
-                    tenants_,
-                    viewers=options.viewers,
-                    seconds=options.seconds,
-                    warmup_s=options.warmup_s,
-                    think_s=options.think_s,
-                    writes_per_s=options.writes_per_s,
-                    seed=options.seed,
-                    poll_share=options.poll_share,
-                )
+                figures = await day(options.database_url, server, tenants_, options.load())
                 figures["hit_path"] = await hit_path(server, tenants_[0], options.hit_seconds)
             finally:
                 server.stop()
@@ -506,9 +562,12 @@ def table_row(run: dict[str, Any]) -> str:
     )
     hit = run["hit_path"]
     ratio = "–" if run["hit_ratio"] is None else f"{run['hit_ratio']:.0%}"
+    client = run["client"]
     return (
         f"| {run['mode']} | {run['workers']} | {tabs} | {_ms(run['p95_ms'])} | "
-        f"{run['rps']:.0f} | {ratio} | {_ms(run['cpu_ms_per_request'])} | {run['errors']} | "
+        f"{_ms(client['p95_ms'])} | {_ms(run['client_loop_lag']['max_ms'])} | "
+        f"{run['offered_rps']:.0f} | {ratio} | {_ms(run['cpu_ms_per_request'])} | "
+        f"{_ms(run['database_cpu_ms_per_request'])} | {run['errors']} | "
         f"{_ms(hit['one_client']['p95_ms'])} | {hit['clients_32']['rps']:.0f} "
         f"({hit['clients_32']['errors']} errors) | {_ms(hit['clients_32']['cpu_ms_per_request'])} |"
     )
@@ -516,10 +575,11 @@ def table_row(run: dict[str, Any]) -> str:
 
 def table(results: dict[str, Any]) -> str:
     head = (
-        "| cache | workers | overview p50 / p95 ms | coverage | flow-quality | psa | "
-        "all p95 ms | req/s | hit ratio | CPU ms/req | errors | "
+        "| cache | workers | overview p50 / p95 ms (server) | coverage | flow-quality | psa | "
+        "all p95 ms (server) | all p95 ms (client) | client loop lag max ms | offered req/s | "
+        "hit ratio | server CPU ms/req | PostgreSQL CPU ms/req | errors | "
         "repeat p95 ms (1 client) | repeat req/s (32 clients) | repeat CPU ms/req |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     return "\n".join([head, *(table_row(run) for run in results["runs"])])
 
@@ -563,6 +623,7 @@ def main(args: Any, command: str) -> int:
         baseline=Path(args.baseline).resolve() if args.baseline else None,
         baseline_uvicorn_args=args.baseline_uvicorn_args,
         versus_rounds=args.versus_rounds,
+        generator=args.generator,
     )
     asyncio.run(run_day(options))
     return 0
