@@ -108,6 +108,26 @@ def _parser() -> argparse.ArgumentParser:
         default="python",
         help="who sends the clicks: one shared httpx client, or wrk with a Lua script",
     )
+    capacity = commands.add_parser(
+        "capacity",
+        help="the offered rate at which the day's p95 crosses a bound (wrk), side by side",
+    )
+    capacity.add_argument("--database-url", required=True, help="a generated database (L)")
+    capacity.add_argument("--baseline", default=None, help="another checkout, measured beside")
+    capacity.add_argument("--modes", default="off,memory")
+    capacity.add_argument("--workers", type=int, default=2)
+    capacity.add_argument("--viewers", type=int, default=500)
+    capacity.add_argument("--bound-ms", type=float, default=50.0, help="the p95 bound")
+    capacity.add_argument("--start-rps", type=float, default=100.0)
+    capacity.add_argument("--growth", type=float, default=1.25, help="rate factor per step")
+    capacity.add_argument("--bisections", type=int, default=2)
+    capacity.add_argument("--max-rps", type=float, default=1000.0)
+    capacity.add_argument("--seconds", type=float, default=20.0, help="measured time per step")
+    capacity.add_argument("--warmup", type=float, default=5.0)
+    capacity.add_argument("--writes-per-s", type=float, default=10.0)
+    capacity.add_argument("--seed", type=int, default=1)
+    capacity.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    capacity.add_argument("--output", default=None, help="default bench/results/capacity.json")
     cost = commands.add_parser(
         "write-cost", help="what the data-version triggers add to a write (side by side)"
     )
@@ -189,6 +209,32 @@ def _command(args: argparse.Namespace) -> int:
         from bench.day import main as day_main
 
         return day_main(args, " ".join(["python -m bench", *sys.argv[1:]]))
+    if args.command == "capacity":
+        from pathlib import Path
+
+        from bench.capacity import CapacityOptions, run_capacity
+
+        capacity_options = CapacityOptions(
+            database_url=args.database_url,
+            command=" ".join(["python -m bench", *sys.argv[1:]]),
+            baseline=Path(args.baseline).resolve() if args.baseline else None,
+            modes=tuple(args.modes.split(",")),
+            workers=args.workers,
+            viewers=args.viewers,
+            bound_ms=args.bound_ms,
+            start_rps=args.start_rps,
+            growth=args.growth,
+            bisections=args.bisections,
+            max_rps=args.max_rps,
+            seconds=args.seconds,
+            warmup_s=args.warmup,
+            writes_per_s=args.writes_per_s,
+            seed=args.seed,
+            redis_url=args.redis_url,
+            output=Path(args.output) if args.output else None,
+        )
+        asyncio.run(run_capacity(capacity_options))
+        return 0
     if args.command == "chunked-build":
         from bench.chunked_build import measure
 
