@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.capacity_table import table
 from bench.day import DayServer, Load, Tenant, day, tenants
 from bench.day_mix import people
 
@@ -181,31 +182,3 @@ async def run_capacity(
     output.write_text(json.dumps(results, indent=2) + "\n")
     log(table(results))
     return results
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def table(results: dict[str, Any]) -> str:
-    """One row per side and cache mode: the capacity and the CPU per request there."""
-    lines = [
-        f"Capacity: the highest offered rate with the day's server p95 ≤ "
-        f"{results['bound_ms']:.0f} ms, {results['workers']} workers "
-        f"(`{results['command']}`, {results['when']}).",
-        "",
-        "| checkout | cache | capacity req/s | p95 ms there | server CPU ms/req | "
-        "PostgreSQL CPU ms/req | steps (asked req/s: p95 ms) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for side, modes in results["sides"].items():
-        for mode, found in modes.items():
-            at = found["at_capacity"] or {}
-            steps = ", ".join(f"{s['asked_rps']:.0f}: {_ms(s['p95_ms'])}" for s in found["steps"])
-            capacity = found["capacity_rps"]
-            lines.append(
-                f"| {side} | {mode} | {'–' if capacity is None else f'{capacity:.0f}'} | "
-                f"{_ms(at.get('p95_ms'))} | {_ms(at.get('cpu_ms_per_request'))} | "
-                f"{_ms(at.get('database_cpu_ms_per_request'))} | {steps} |"
-            )
-    return "\n".join(lines)

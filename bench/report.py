@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.capacity_table import table as capacity_table
 from bench.targets import targets_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,8 +240,28 @@ def _load(scale: str) -> dict[str, Any] | None:
     return loaded
 
 
+def _capacity_section() -> list[str]:
+    """The latest `bench capacity` run, when there is one."""
+    loaded = _load("capacity")
+    if loaded is None:
+        return []
+    return ["## Capacity", "", capacity_table(loaded), "", CAPACITY_NOTES, ""]
+
+
+CAPACITY_NOTES = """How it is measured (bench/capacity.py): the day's people, one team lead
+or more per account (more on larger ones, a quarter of them dashboards left polling), are wrk
+connections with a Lua script replaying the day's click mix (bench/day_mix.py,
+bench/day_wrk.py); their exponential think time, also before the first click, sets the
+offered rate. Each step is 5 s of warm-up and 20 s measured with the writers beside it;
+the p95 is the server's, from its request log; CPU per request is the uvicorn processes'
+and the PostgreSQL backends' over the measured window, divided by the requests the server
+finished there. Steps rise by 1.25× until one crosses the bound, then two bisections. The
+baseline checkout and this one alternate per cache mode in the same run."""
+
+
 def write_docs(path: str | None = None) -> Path:
     sections: list[str] = targets_section(_load("L"), _load("S"))
+    sections += _capacity_section()
     for scale in SCALE_ORDER:
         result_path = RESULTS_DIR / f"{scale}.json"
         if not result_path.exists():

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from bench.capacity import search, within
+from bench.capacity_table import table
 
 
 def _server(rate: float, *, errors_from: float = math.inf) -> dict[str, Any]:
@@ -74,3 +75,36 @@ def test_a_step_without_a_p95_does_not_hold() -> None:
     assert not within({"p95_ms": None, "errors": 0}, 50)
     assert within({"p95_ms": 50.0, "errors": 0}, 50)
     assert not within({"p95_ms": 50.01, "errors": 0}, 50)
+
+
+def test_the_table_gives_each_side_and_mode_its_capacity_and_steps() -> None:
+    p95s = (("overview", 11.0), ("coverage", 22.0), ("flow-quality", 33.0), ("psa", 4.0))
+    tabs = {tab: {"n": 1, "p50_ms": 1.0, "p95_ms": p95} for tab, p95 in p95s}
+    held = {
+        "asked_rps": 100.0,
+        "offered_rps": 98.6,
+        "p95_ms": 40.0,
+        "errors": 0,
+        "tabs": tabs,
+        "cpu_ms_per_request": 4.25,
+        "database_cpu_ms_per_request": 2.5,
+    }
+    beyond = {**held, "asked_rps": 125.0, "offered_rps": 120.0, "p95_ms": 75.5}
+    results = {
+        "command": "python -m bench capacity",
+        "when": "2026-12-06T13:00:00+00:00",
+        "workers": 2,
+        "bound_ms": 50.0,
+        "sides": {
+            "baseline": {"off": {"capacity_rps": None, "at_capacity": None, "steps": [beyond]}},
+            "current": {
+                "off": {"capacity_rps": 98.6, "at_capacity": held, "steps": [held, beyond]}
+            },
+        },
+    }
+    lines = table(results).splitlines()
+    assert lines[-2] == "| baseline | off | – | – | – | – | – | 125: 75.5 |"
+    assert lines[-1] == (
+        "| current | off | 99 | 40.0 | 11.0 / 22.0 / 33.0 / 4.0 | 4.2 | 2.5 | "
+        "100: 40.0, 125: 75.5 |"
+    )
