@@ -2,9 +2,10 @@
 
 Team leads open the four tabs of their account with period switches, custom ranges and
 comparisons, think between clicks (and before the first, so they start staggered), and
-leave a tab polling; more of them on larger accounts (bench/day_mix.py). One shared
-client sends their clicks, or wrk (`--generator wrk`, bench/day_wrk.py) for rates a
-Python client cannot offer without becoming the bottleneck. Only requests sent after the
+leave a tab polling; more of them on larger accounts (bench/day_mix.py). Each has a
+client of its own on the run's one TLS context, or wrk sends the clicks (`--generator
+wrk`, bench/day_wrk.py) at rates a Python client cannot offer without becoming the
+bottleneck. Only requests sent after the
 warm-up count; the report gives the offered rate, the client's own event-loop lag and
 CPU, and beside the client's latencies the server's, from its request log. Writers
 insert sessions, resolve them and push PSA activity at each account's own rate
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -203,15 +205,16 @@ async def viewer(
     window: tuple[float, float],
     tally: Tally,
 ) -> None:
-    """One team lead on the shared client: thinks, clicks, thinks again, until the
-    window ends; the first think comes before the first click, so people start staggered."""
+    """One team lead: thinks, clicks, thinks again, until the window ends; the first
+    think comes before the first click, so people start staggered."""
     measure_from, stop_at = window
     headers = {"Authorization": authorization}
     for click in clicks(person, think_s, date.today()):
+        # A think that would end after the window ends the person's day there.
+        if time.perf_counter() + click.think_s >= stop_at:
+            return
         await asyncio.sleep(click.think_s)
         sent = time.perf_counter()
-        if sent >= stop_at:
-            return
         measured = sent >= measure_from
         body = {"query": tab_query(click.tab), "variables": click.variables}
         try:
@@ -306,33 +309,40 @@ class Load:
     generator: str = "python"
 
 
-def shared_client(base_url: str) -> httpx.AsyncClient:
-    """One client for every person: one TLS context and connection pool, not one each.
+def person_client(base_url: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    """A person's own client (one connection) on the run's one TLS context.
 
+    Building a client loads a CA bundle for its TLS context unless it is handed one
+    (~22 ms of CPU each, for 500 people a stall of seconds), so all share `tls`. One
+    client for everyone is worse: its pool checks every idle connection for a server
+    close (a poll syscall each) on every request, ~15 ms of CPU per request at 500.
     uvicorn closes a connection idle for its keep-alive timeout; a client that reuses one
     at that instant gets a ReadError, so idle connections are kept for less time than
     the server keeps them (DayServer gives it KEEPALIVE_SERVER_S), as a proxy would."""
     limits = httpx.Limits(
-        max_connections=None, max_keepalive_connections=None, keepalive_expiry=KEEPALIVE_EXPIRY_S
+        max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_EXPIRY_S
     )
-    return httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits)
+    return httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits, verify=tls)
 
 
 async def _python_clicks(
     server: DayServer, persons: list[Person], load: Load, window: tuple[float, float], tally: Tally
 ) -> dict[str, Any]:
-    """The people on one shared client in this process; its CPU per request sent."""
+    """The people in this process, a client each on one TLS context; its CPU per request."""
     tokens = {p.account_id: f"Bearer {token(p.account_id)}" for p in persons}
+    tls = ssl.create_default_context()
     cpu_before = time.process_time()
-    async with shared_client(server.base_url) as http:
-        await asyncio.gather(
-            *(viewer(http, p, tokens[p.account_id], load.think_s, window, tally) for p in persons)
-        )
+
+    async def person(p: Person) -> None:
+        async with person_client(server.base_url, tls) as http:
+            await viewer(http, p, tokens[p.account_id], load.think_s, window, tally)
+
+    await asyncio.gather(*(person(p) for p in persons))
     cpu = time.process_time() - cpu_before
     everything = [x for values in tally.latencies.values() for x in values]
     sent = max(1, tally.sent_in_window)
     return {
-        "client": "python (httpx, one shared client)",
+        "client": "python (httpx, one TLS context)",
         "requests": len(everything),
         "p50_ms": percentile(everything, 50) * 1000 if everything else None,
         "p95_ms": percentile(everything, 95) * 1000 if everything else None,
