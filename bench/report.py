@@ -260,7 +260,7 @@ baseline checkout and this one alternate per cache mode in the same run."""
 
 
 def write_docs(path: str | None = None) -> Path:
-    sections: list[str] = targets_section(_load("L"), _load("S"))
+    sections: list[str] = targets_section(_load("L"), _load("S"), _load("capacity"))
     sections += _capacity_section()
     for scale in SCALE_ORDER:
         result_path = RESULTS_DIR / f"{scale}.json"

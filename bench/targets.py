@@ -11,6 +11,7 @@ FLOOR_RATIO = 1.2
 GROWTH = 2.0
 THROUGHPUT_RPS = 300.0
 RSS_MB = 200.0
+CAPACITY_RPS = 250.0  # the L day's offered rate at p95 ≤ 50 ms, 2 workers (bench capacity)
 
 
 def _verdict(met: bool) -> str:
@@ -33,7 +34,29 @@ def _growth(results: dict[str, Any], tab: str) -> tuple[float, float] | None:
     return None
 
 
-def target_rows(large: dict[str, Any] | None, small: dict[str, Any] | None) -> list[str]:
+def capacity_rows(capacity: dict[str, Any] | None) -> list[str]:
+    """This checkout's capacity per cache mode against the target (with the baseline's)."""
+    if capacity is None or "current" not in capacity["sides"]:
+        return []
+    rows = []
+    for mode, found in capacity["sides"]["current"].items():
+        rps = found["capacity_rps"]
+        base = capacity["sides"].get("baseline", {}).get(mode, {}).get("capacity_rps")
+        beside = "" if base is None else f" (baseline {base:.0f})"
+        measured = "below the first step" if rps is None else f"{rps:.0f} req/s"
+        rows.append(
+            f"| L day, cache {mode}, {capacity['workers']} workers: offered rate at p95 ≤ "
+            f"{capacity['bound_ms']:.0f} ms ≥ {CAPACITY_RPS:.0f} req/s | {measured}{beside} | "
+            f"{_verdict(rps is not None and rps >= CAPACITY_RPS)} |"
+        )
+    return rows
+
+
+def target_rows(
+    large: dict[str, Any] | None,
+    small: dict[str, Any] | None,
+    capacity: dict[str, Any] | None = None,
+) -> list[str]:
     """Markdown rows: target, measured, verdict."""
     rows = ["| target | measured | |", "|---|---|---|"]
     if large is not None:
@@ -73,7 +96,7 @@ def target_rows(large: dict[str, Any] | None, small: dict[str, Any] | None) -> l
                 f"| S, server RSS < {RSS_MB:.0f} MB per worker | {rss:.0f} MB | "
                 f"{_verdict(rss < RSS_MB)} |"
             )
-    return rows
+    return rows + capacity_rows(capacity)
 
 
 WHY = """What bounds each figure, and why the misses stay (largest L account, 90 days):
@@ -115,7 +138,11 @@ WHY = """What bounds each figure, and why the misses stay (largest L account, 90
   the floor's time for large accounts (the floor scans raw sessions; the API reads rollups)."""
 
 
-def targets_section(large: dict[str, Any] | None, small: dict[str, Any] | None) -> list[str]:
+def targets_section(
+    large: dict[str, Any] | None,
+    small: dict[str, Any] | None,
+    capacity: dict[str, Any] | None = None,
+) -> list[str]:
     if large is None and small is None:
         return []
-    return ["## Targets", "", *target_rows(large, small), "", WHY, ""]
+    return ["## Targets", "", *target_rows(large, small, capacity), "", WHY, ""]

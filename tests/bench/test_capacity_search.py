@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.capacity import search, within
 from bench.capacity_table import table
+from bench.targets import capacity_rows
 
 
 def _server(rate: float, *, errors_from: float = math.inf) -> dict[str, Any]:
@@ -108,3 +109,21 @@ def test_the_table_gives_each_side_and_mode_its_capacity_and_steps() -> None:
         "| current | off | 99 | 40.0 | 11.0 / 22.0 / 33.0 / 4.0 | 4.2 | 2.5 | "
         "100: 40.0, 125: 75.5 |"
     )
+
+
+def test_the_targets_name_the_capacity_per_cache_mode_beside_the_baseline() -> None:
+    capacity = {
+        "workers": 2,
+        "bound_ms": 50.0,
+        "sides": {
+            "baseline": {"off": {"capacity_rps": 160.4}, "memory": {"capacity_rps": None}},
+            "current": {"off": {"capacity_rps": 251.0}, "memory": {"capacity_rps": None}},
+        },
+    }
+    assert capacity_rows(capacity) == [
+        "| L day, cache off, 2 workers: offered rate at p95 ≤ 50 ms ≥ 250 req/s | "
+        "251 req/s (baseline 160) | met |",
+        "| L day, cache memory, 2 workers: offered rate at p95 ≤ 50 ms ≥ 250 req/s | "
+        "below the first step | **missed** |",
+    ]
+    assert capacity_rows(None) == []
