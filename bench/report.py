@@ -252,11 +252,13 @@ CAPACITY_NOTES = """How it is measured (bench/capacity.py): the day's people, on
 or more per account (more on larger ones, a quarter of them dashboards left polling), are wrk
 connections with a Lua script replaying the day's click mix (bench/day_mix.py,
 bench/day_wrk.py); their exponential think time, also before the first click, sets the
-offered rate. Each step is 5 s of warm-up and 20 s measured with the writers beside it;
+offered rate. Each step is a warm-up (5 s by default) and a measured window (20 s) with the
+writers beside it;
 the p95 is the server's, from its request log; CPU per request is the uvicorn processes'
 and the PostgreSQL backends' over the measured window, divided by the requests the server
-finished there. Steps rise by 1.25× until one crosses the bound, then two bisections. The
-baseline checkout and this one alternate per cache mode in the same run."""
+finished there. Steps rise (by 1.25× by default) until one crosses the bound, then bisect
+(twice by default); the command above gives this run's settings. The baseline checkout and
+this one alternate per cache mode in the same run."""
 
 
 def write_docs(path: str | None = None) -> Path:

@@ -134,6 +134,18 @@ WHY = """What bounds each figure, and why the misses stay (largest L account, 90
   execution on one core; 300 req/s uncached would need under 3.3 ms. Repeated requests
   are what the response cache serves: 2,200–3,200 req/s for the same tab with 2 workers
   (docs/caching.md, `bench day`).
+- **Capacity (the L day, 2 workers)** is what `python -m bench capacity` searches: the
+  offered rate at which the day's server p95 crosses 50 ms, wrk sending the people's
+  clicks. In its run here no step held, on either checkout: at the first step (8 req/s)
+  the p95 was 0.39–1.69 s (both checkouts serve the same API code; the spread between
+  them is the machine's), with the machine at a load average of 9–13 from four other
+  benchmark and test runs on its 2 cores (at that rate a quiet machine serves a request
+  in its CPU time, ~5 ms). The figure of about 160 req/s (p95 crossing 50 ms) was
+  measured with wrk on a quiet machine before; the search needs such a machine to
+  repeat it. Its CPU per request (server 9.7–11.0 ms, PostgreSQL 4.8–8.0 ms at that
+  step, inflated by the contention) says where a higher capacity must come from: about
+  half of a request's CPU is the server's Python, and the response cache's entries are
+  already shared by a team (the key holds the account and role, not the user).
 - Every case returns exactly the floor's numbers, and every tab at every scale is below
   the floor's time for large accounts (the floor scans raw sessions; the API reads rollups)."""
 
