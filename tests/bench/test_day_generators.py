@@ -4,11 +4,14 @@ gives figures that do not depend on which of them sent the requests."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+
+import pytest
 
 from bench import day_wrk
 from bench.day_mix import Person, clicks, people
@@ -112,7 +115,11 @@ class _Recorder(BaseHTTPRequestHandler):
 
 def test_wrk_sends_the_plan_in_order_with_each_accounts_token() -> None:
     wrk = wrk_path()
-    assert wrk is not None, "wrk is needed (Debian: apt-get install wrk; .ci/wrk.sh)"
+    if wrk is None:
+        reason = "wrk is needed for the Lua script's check (apt-get install wrk; .ci/wrk.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     persons = [Person(BIG, False, 0.1), Person(SMALL, False, 0.2)]
     today = date(2026, 3, 15)
     planned = day_wrk.plan(persons, think_s=0.02, seconds=2.0, today=today)
