@@ -56,6 +56,7 @@ class FlowMatch:
     last_matched_at: datetime | None
     flow_name: str
     flow_category: str | None
+    flow_status: str
 
 
 _LOCK_SESSION = text(
@@ -117,6 +118,7 @@ async def record_flow_match_in(
             last_matched_at=flow.last_matched_at,
             flow_name=flow.name,
             flow_category=flow.category,
+            flow_status=flow.status,
         )
     await session.execute(_SET_SESSION, {**ids, "confidence": confidence})
     counted = (await session.execute(_COUNT_MATCH, {**ids, "now": now})).one()
@@ -129,6 +131,7 @@ async def record_flow_match_in(
         last_matched_at=counted.last_matched_at,
         flow_name=counted.name,
         flow_category=counted.category,
+        flow_status=flow.status,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from core.metrics.flow_ranking import RankedFlow
+from core.metrics.samples import SMALL_SAMPLE_USAGE
 from resolvers import flow_quality_lists as lists
 from resolvers.context import Info
 from schema.enums import FlowSort, SortDirection
@@ -66,6 +67,14 @@ class FlowQuality(TabWindow):
     @strawberry.field(description="How many flows need attention (for paging `needsAttention`).")
     async def needs_attention_count(self, info: Info) -> int:
         return await lists.needing_attention_count(info, self.window)
+
+    @strawberry.field(
+        description="Flows whose usageCount in the period is below this number rest on too "
+        "few sessions for their success rate and quality score to be compared with "
+        "others' (a client marks them as a small sample)."
+    )
+    def small_sample_usage(self) -> int:
+        return SMALL_SAMPLE_USAGE
 
     @strawberry.field(description="The number of non-archived flows (for paging `flows`).")
     async def total_flows(self, info: Info) -> int:

@@ -38,7 +38,7 @@ from psa.sites import SiteError, allowed_codebase, allowed_site
 from resolvers.context import Info
 from schema.access import RequireRoles
 from schema.enums import PsaActivityType
-from schema.flow import Flow
+from schema.flow import Flow, FlowStatus
 from writes import psa_pushes
 from writes.psa_pushes import PsaPushService, PushOutcome
 
@@ -271,6 +271,7 @@ class Mutation:
                 id=strawberry.ID(str(match.flow_id)),
                 name=match.flow_name,
                 category=match.flow_category,
+                status=FlowStatus.of(match.flow_status),
                 total_usage_count=match.usage_count,
                 last_matched_at=match.last_matched_at,
             ),

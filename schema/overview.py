@@ -55,6 +55,14 @@ class OverviewChanges:
     def session_count(self) -> MetricChange:
         return metric_change(self.current.sessions, self.previous.sessions)
 
+    @strawberry.field(description="Change of resolvedCount.")
+    def resolved_count(self) -> MetricChange:
+        return metric_change(self.current.resolved, self.previous.resolved)
+
+    @strawberry.field(description="Change of escalatedCount.")
+    def escalated_count(self) -> MetricChange:
+        return metric_change(self.current.escalated, self.previous.escalated)
+
     @strawberry.field(description="Change of resolutionRate.")
     def resolution_rate(self) -> MetricChange:
         return metric_change(self.current.resolution_rate, self.previous.resolution_rate)
@@ -84,6 +92,20 @@ class Overview(TabWindow):
     @strawberry.field(description="FlowPilot sessions started in the period.")
     async def session_count(self, info: Info) -> int:
         return (await self._counts(info)).sessions
+
+    @strawberry.field(
+        description="Sessions of the period that were resolved (the numerator of "
+        "resolutionRate, counted exactly)."
+    )
+    async def resolved_count(self, info: Info) -> int:
+        return (await self._counts(info)).resolved
+
+    @strawberry.field(
+        description="Sessions of the period that were escalated (the numerator of "
+        "escalationRate, counted exactly)."
+    )
+    async def escalated_count(self, info: Info) -> int:
+        return (await self._counts(info)).escalated
 
     @strawberry.field(description="Resolved sessions / sessions; null without sessions.")
     async def resolution_rate(self, info: Info) -> float | None:

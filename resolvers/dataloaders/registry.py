@@ -10,6 +10,7 @@ from resolvers.dataloaders.domains import (
     FlowsByDomainKeyLoader,
     FlowsWithStatsByDomainKeyLoader,
 )
+from resolvers.dataloaders.first_day import FirstDataDayLoader
 from resolvers.dataloaders.flow_ranking import FlowRankingLoader
 from resolvers.dataloaders.flows import FlowByIdLoader, FlowStatsByFlowLoader
 from resolvers.dataloaders.overview_daily import OverviewDailyByWindowLoader
@@ -74,6 +75,10 @@ class Loaders:
     @cached_property
     def psa_daily_by_window(self) -> PsaDailyByWindowLoader:
         return PsaDailyByWindowLoader(self.snapshot)
+
+    @cached_property
+    def first_data_day(self) -> FirstDataDayLoader:
+        return FirstDataDayLoader(self.snapshot)
 
     @cached_property
     def overview_daily_by_window(self) -> OverviewDailyByWindowLoader:
