@@ -52,6 +52,17 @@ def default_data_dir() -> Path:
     return Path.cwd() / "var" / "pgdata"
 
 
+def _check_link_template(name: str, template: str | None, placeholder: str | None) -> None:
+    """A link the insights page builds: http(s) or a path on this host, with its placeholder."""
+    if template is None:
+        return
+    scheme = urlsplit(template).scheme
+    if scheme not in ("http", "https") and not (scheme == "" and template.startswith("/")):
+        raise SettingsError(f"{name} must be an http(s) URL or a path starting with /")
+    if placeholder is not None and placeholder not in template:
+        raise SettingsError(f"{name} must contain {placeholder}, where the flow's id goes")
+
+
 def _bool(name: str, raw: str) -> bool:
     if raw.lower() in _TRUE:
         return True
@@ -282,6 +293,10 @@ class Settings:
     introspection: bool = setting("INTROSPECTION_ENABLED", True)
     # The insights page at `/`; None follows `graphiql`.
     insights_page: bool | None = setting("INSIGHTS_PAGE", None)
+    # The product's flow editor, for the insights page's links: a URL with `{flowId}`
+    # (and optionally `{domain}` in the one that creates a flow); unset, no link is shown.
+    insights_flow_editor_url: str | None = setting("INSIGHTS_FLOW_EDITOR_URL", None)
+    insights_create_flow_url: str | None = setting("INSIGHTS_CREATE_FLOW_URL", None)
     pool_size: int = setting("DB_POOL_SIZE", 10, above=0)
     max_overflow: int = setting("DB_MAX_OVERFLOW", 5, at_least=0)
     statement_timeout_ms: int = setting(
@@ -389,6 +404,10 @@ class Settings:
                 "AUTH_JWT_SECRET is the demo secret, which is published with the code: "
                 "set a secret of your own outside the embedded demo"
             )
+        _check_link_template(
+            "INSIGHTS_FLOW_EDITOR_URL", self.insights_flow_editor_url, "{flowId}"
+        )
+        _check_link_template("INSIGHTS_CREATE_FLOW_URL", self.insights_create_flow_url, None)
         if self.database_pooler not in POOLERS:
             raise SettingsError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)}")
         if self.redis_url is not None:

@@ -11,13 +11,15 @@ import html
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.settings import Settings
 from service.graphiql.page import demo_authorization
+from service.http.limits import json_refusal
+from service.insights.metrics_page import metrics_page_html
 from service.insights.operations import page_operations
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -64,14 +66,22 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _meta(name: str, value: str) -> str:
+    return f'<meta name="{name}" content="{html.escape(value, quote=True)}" />'
+
+
 def page_html(settings: Settings) -> str:
-    """index.html, with the demo team admin's Authorization value in demo mode only."""
+    """index.html, with the demo team admin's Authorization value in demo mode only, and
+    the flow editor's link templates when they are set."""
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    meta = ""
+    metas = []
     if settings.demo:
-        value = html.escape(demo_authorization(settings), quote=True)
-        meta = f'<meta name="flowpilot-demo-authorization" content="{value}" />'
-    return page.replace(DEMO_MARKER, meta)
+        metas.append(_meta("flowpilot-demo-authorization", demo_authorization(settings)))
+    if settings.insights_flow_editor_url:
+        metas.append(_meta("flowpilot-flow-editor-url", settings.insights_flow_editor_url))
+    if settings.insights_create_flow_url:
+        metas.append(_meta("flowpilot-create-flow-url", settings.insights_create_flow_url))
+    return page.replace(DEMO_MARKER, "\n    ".join(metas))
 
 
 def insights_routes(settings: Settings) -> list[BaseRoute]:
@@ -85,7 +95,32 @@ def insights_routes(settings: Settings) -> list[BaseRoute]:
     async def operations(request: Request) -> JSONResponse:
         return JSONResponse(page_operations(), headers={"Cache-Control": "no-cache"})
 
-    return [
+    async def demo_token(request: Request) -> JSONResponse:
+        # A fresh demo team admin token, as a reload of the demo page carries: the page
+        # asks for it after the API refused the one it had (expired, or pasted wrong).
+        return JSONResponse(
+            {"authorization": demo_authorization(settings)}, headers={"Cache-Control": "no-store"}
+        )
+
+    async def metrics(request: Request) -> Response:
+        page = metrics_page_html()
+        if page is None:
+            return json_refusal(404, "the metric definitions are not installed here")
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    demo_routes = (
+        [
+            Route(
+                "/insights/demo-token",
+                _SecurityHeaders(request_response(demo_token)),
+                methods=["POST"],
+            )
+        ]
+        if settings.demo
+        else []
+    )
+    return demo_routes + [
+        Route("/insights/metrics", _SecurityHeaders(request_response(metrics)), methods=["GET"]),
         Route("/", _SecurityHeaders(request_response(index)), methods=["GET"]),
         Route(
             "/insights/operations.json",
