@@ -1,12 +1,14 @@
-// Screenshots of the insights page's four tabs for the README, taken with the system
-// Chromium (Debian's `chromium`) through playwright-core. Run by hand against a server
-// with the demo data, e.g. the embedded demo of `python main.py serve`:
+// Screenshots of the insights page's four tabs for the docs, at 1440 px (a desk) and
+// 390 px (a phone), taken with the system Chromium (Debian's `chromium`) through
+// playwright-core. Run by hand against a server with the demo data, e.g. the embedded
+// demo of `python main.py serve`:
 //
 //   node scripts/screenshots.mjs [http://127.0.0.1:8000] [output folder]
 //
 // FLOWPILOT_TOKEN (optional) is entered in the page's token field; without it the page
-// must carry the demo token (embedded demo). Writes overview.png, coverage.png,
-// flow-quality.png and psa.png (1280×800) to docs/screenshots/ by default.
+// must carry the demo token (embedded demo). Writes <tab>-1440.png (the first 1,100 px of
+// the page) and <tab>-390.png (the whole page) to docs/screenshots/ by default, and
+// prints any error the page logged.
 
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -24,25 +26,36 @@ const TABS = [
   ["flow-quality", "Flow Quality"],
   ["psa", "PSA"],
 ];
+const SIZES = [
+  { width: 1440, height: 1100, fullPage: false },
+  { width: 390, height: 844, fullPage: true },
+];
 
 mkdirSync(out, { recursive: true });
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${base}/`);
-  if (process.env.FLOWPILOT_TOKEN) {
-    if (await page.isHidden("#token-panel")) await page.click("#token-open");
-    await page.fill("#token", process.env.FLOWPILOT_TOKEN);
-    await page.press("#token", "Enter");
-  }
-  await page.check("#compare");
-  for (const [id, label] of TABS) {
-    await page.getByRole("tab", { name: label }).click();
-    await page.waitForSelector(`#panel-${id} .tab-head`);
-    await page.waitForFunction((panel) => !document.getElementById(panel).hasAttribute("aria-busy"), `panel-${id}`);
-    const file = join(out, `${id}.png`);
-    await page.screenshot({ path: file });
-    console.log(file);
+  for (const size of SIZES) {
+    const page = await browser.newPage({ viewport: { width: size.width, height: size.height } });
+    page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") console.error(`console: ${message.text()}`);
+    });
+    await page.goto(`${base}/`);
+    if (process.env.FLOWPILOT_TOKEN) {
+      if (await page.isHidden("#token-panel")) await page.click("#token-open");
+      await page.fill("#token", process.env.FLOWPILOT_TOKEN);
+      await page.press("#token", "Enter");
+    }
+    await page.check("#compare");
+    for (const [id, label] of TABS) {
+      await page.getByRole("tab", { name: label }).click();
+      await page.waitForSelector(`#panel-${id} .tab-head`);
+      await page.waitForFunction((panel) => !document.getElementById(panel).hasAttribute("aria-busy"), `panel-${id}`);
+      const file = join(out, `${id}-${size.width}.png`);
+      await page.screenshot({ path: file, fullPage: size.fullPage });
+      console.log(file);
+    }
+    await page.close();
   }
 } finally {
   await browser.close();

@@ -1,8 +1,10 @@
-// Coverage tab: the domain heatmap (colours from the API's tiers), knowledge gaps, unmapped sessions.
+// Coverage tab: the domain heatmap (domains × tiers), knowledge gaps with what is red and
+// what to do about it, unmapped sessions.
 
 import { h, table } from "./dom.js";
 import * as fmt from "./format.js";
-import { metricCards, section, tabHeading, tierClass, tierWord } from "./widgets.js";
+import { createFlowUrl } from "./links.js";
+import { countValue, metricCards, noSessions, section, tabHeading, tierClass, tierWord } from "./widgets.js";
 
 export const operationName = "CoverageTab";
 export const usesComparison = false;
@@ -17,24 +19,52 @@ function tierCell(text, exactValue, tier) {
   );
 }
 
-export function render(data, { usesRange }) {
+/** The red tiers of a gap, in words: which measure failed, and by how much. */
+function redTiers(gap) {
+  const red = [];
+  if (gap.flowCountTier === "CRITICAL") red.push({ key: "FLOWS", text: "no flow covers it" });
+  if (gap.resolutionTier === "CRITICAL") red.push({ key: "RESOLUTION", text: `resolution ${fmt.percent(gap.resolutionRate)} (below 50%)` });
+  if (gap.escalationTier === "CRITICAL") red.push({ key: "ESCALATION", text: `escalation ${fmt.percent(gap.escalationRate)} (above 25%)` });
+  if (gap.guidedTier === "CRITICAL") red.push({ key: "GUIDED", text: `guided ${fmt.percent(gap.guidedRate)} (below 30%)` });
+  return red;
+}
+
+/** What to do about a gap: no flow yet (create one), or flows that fail (review them). */
+function action(gap) {
+  if (gap.flowCount === 0) {
+    const url = createFlowUrl(gap.name);
+    return h(
+      "span",
+      { className: "gap-action", dataset: { action: "CREATE" } },
+      "No flow yet: create one",
+      url ? [" ", h("a", { className: "button-link", href: url }, "Create flow", h("span", { className: "sr-only" }, ` for ${gap.name}`))] : null,
+    );
+  }
+  return h(
+    "span",
+    { className: "gap-action", dataset: { action: "REVIEW" } },
+    `${fmt.count(gap.flowCount)} ${gap.flowCount === 1 ? "flow exists" : "flows exist"} but fail: review ${gap.flowCount === 1 ? "it" : "them"} (Flow Quality tab)`,
+  );
+}
+
+export function render(data, { label }) {
   const tab = data.coverage;
+  const sessions = tab.domains.reduce((sum, d) => sum + d.sessionCount, 0) + tab.unmappedSessionCount;
   const cards = metricCards([
     { key: "totalDomains", label: "Problem domains", value: tab.totalDomains, format: fmt.count },
-    { key: "unmappedSessionCount", label: "Unmapped sessions", value: tab.unmappedSessionCount, format: fmt.count },
     { key: "knowledgeGaps", label: "Knowledge gaps", value: tab.knowledgeGaps.length, format: fmt.count },
+    { key: "unmappedSessionCount", label: "Sessions without a domain", value: tab.unmappedSessionCount, format: fmt.count },
   ]);
   const heatmap = table(
     "Domains × tiers: flows, resolution, escalation and guided rates, coloured by the API's tier",
     [
       { key: "name", label: "Domain", value: (d) => d.name },
-      { key: "sessionCount", label: "Sessions", value: (d) => fmt.count(d.sessionCount), exact: (d) => fmt.exact(d.sessionCount), numeric: true },
+      { key: "sessionCount", label: "Sessions", value: (d) => countValue(fmt.count(d.sessionCount), "sessionCount"), exact: (d) => fmt.exact(d.sessionCount), numeric: true },
       { key: "flowCount", label: "Flows", value: (d) => tierCell(fmt.count(d.flowCount), d.flowCount, d.flowCountTier) },
       { key: "resolution", label: "Resolution", value: (d) => tierCell(fmt.percent(d.resolutionRate), d.resolutionRate, d.resolutionTier) },
       { key: "escalation", label: "Escalation", value: (d) => tierCell(fmt.percent(d.escalationRate), d.escalationRate, d.escalationTier) },
       { key: "guided", label: "Guided", value: (d) => tierCell(fmt.percent(d.guidedRate), d.guidedRate, d.guidedTier) },
       { key: "avgResolutionMinutes", label: "Avg resolution", value: (d) => fmt.minutes(d.avgResolutionMinutes), exact: (d) => fmt.exact(d.avgResolutionMinutes), numeric: true },
-      { key: "suggestCreateFlow", label: "Suggest a flow", value: (d) => (d.suggestCreateFlow ? "Yes" : "No"), exact: (d) => String(d.suggestCreateFlow) },
       {
         key: "flows",
         label: "Flows (preview)",
@@ -45,7 +75,7 @@ export function render(data, { usesRange }) {
       },
     ],
     tab.domains,
-    { id: "coverage-heatmap", className: "data heatmap" },
+    { id: "coverage-heatmap", className: "data heatmap cards-narrow" },
   );
   const legend = h(
     "p",
@@ -53,25 +83,35 @@ export function render(data, { usesRange }) {
     "Tiers as the API rates them: ",
     ["GOOD", "WARNING", "CRITICAL", null].map((tier) => h("span", { className: tierClass(tier) }, tierWord(tier))),
   );
-  const gaps = tab.knowledgeGaps.length
-    ? table(
-        "Domains with a critical tier, where the API suggests creating a flow",
-        [
-          { key: "name", label: "Domain", value: (g) => g.name },
-          { key: "sessionCount", label: "Sessions", value: (g) => fmt.count(g.sessionCount), exact: (g) => fmt.exact(g.sessionCount), numeric: true },
-          { key: "flowCount", label: "Flows", value: (g) => fmt.count(g.flowCount), exact: (g) => fmt.exact(g.flowCount), numeric: true },
-        ],
-        tab.knowledgeGaps,
-        { id: "coverage-gaps", className: "data" },
-      )
-    : h("p", { id: "coverage-gaps" }, "No knowledge gaps in this period.");
+  let gaps;
+  if (sessions === 0) {
+    gaps = h("p", { id: "coverage-gaps", className: "empty" }, "No sessions in this period: no domain can be rated.");
+  } else if (tab.knowledgeGaps.length === 0) {
+    gaps = h("p", { id: "coverage-gaps" }, `No knowledge gaps: every domain with sessions in this period has no red tier.`);
+  } else {
+    gaps = table(
+      "Domains with a red (critical) tier: what is red, and what to do",
+      [
+        { key: "name", label: "Domain", value: (g) => g.name },
+        { key: "sessionCount", label: "Sessions", value: (g) => countValue(fmt.count(g.sessionCount), "sessionCount"), exact: (g) => fmt.exact(g.sessionCount), numeric: true },
+        { key: "flowCount", label: "Flows", value: (g) => fmt.count(g.flowCount), exact: (g) => fmt.exact(g.flowCount), numeric: true },
+        { key: "red", label: "Red tier", value: (g) => redTiers(g).map((r) => r.text).join("; "), exact: (g) => redTiers(g).map((r) => r.key).join(";") },
+        { key: "action", label: "What to do", value: action },
+      ],
+      tab.knowledgeGaps,
+      { id: "coverage-gaps", className: "data gaps cards-narrow" },
+    );
+  }
+  const heatmapBlock = tab.domains.length
+    ? [legend, h("div", { className: "scroll" }, heatmap)]
+    : [noSessions("coverage-heatmap")];
   return [
-    tabHeading("Coverage", tab, usesRange),
+    tabHeading("Coverage", tab, label),
     cards,
-    section("Domain heatmap", legend, h("div", { className: "scroll" }, heatmap)),
     section("Knowledge gaps", gaps),
+    section("Domain heatmap", ...heatmapBlock),
     section(
-      "Unmapped sessions",
+      "Sessions without a problem domain",
       h(
         "p",
         { id: "coverage-unmapped", dataset: { value: fmt.exact(tab.unmappedSessionCount) } },

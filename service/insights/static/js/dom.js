@@ -36,14 +36,16 @@ export function svg(tag, attributes = {}, ...children) {
 
 /**
  * A table: `columns` are {label, value(row) -> text|Node, exact(row)?, numeric?};
- * a cell with `exact` carries the unformatted value in data-value.
+ * a cell with `exact` carries the unformatted value in data-value, and every cell its
+ * column's label in data-label (narrow screens show a row as a card of labelled cells).
+ * `rowAttributes(row)` adds attributes to a row (a class, data-*).
  */
-export function table(caption, columns, rows, attributes = {}) {
+export function table(caption, columns, rows, attributes = {}, rowAttributes = () => ({})) {
   const head = h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column.label)));
   const body = rows.map((row, index) =>
     h(
       "tr",
-      {},
+      rowAttributes(row, index),
       columns.map((column, position) => {
         const tag = position === 0 && column.rowHeader !== false ? "th" : "td";
         const cell = h(
@@ -51,7 +53,7 @@ export function table(caption, columns, rows, attributes = {}) {
           {
             scope: tag === "th" ? "row" : null,
             className: column.numeric ? "num" : null,
-            dataset: { column: column.key || column.label },
+            dataset: { column: column.key || column.label, label: column.label },
           },
           column.value(row, index),
         );

@@ -2,11 +2,15 @@
 // first-party operations. State lives here; each tab module only draws its data.
 
 import { ApiError, loadOperations, runOperation } from "./api.js";
-import { clear } from "./dom.js";
+import { DEFAULT_WIDTH } from "./charts.js";
+import { clear, h } from "./dom.js";
 import * as coverage from "./coverage.js";
 import * as flowQuality from "./flow-quality.js";
+import { addDays } from "./format.js";
 import * as overview from "./overview.js";
+import { API_PERIODS, MAX_RANGE_DAYS, presetRange, todayIn } from "./periods.js";
 import * as psa from "./psa.js";
+import { skeleton } from "./widgets.js";
 
 const TABS = { overview, coverage, "flow-quality": flowQuality, psa };
 const TOKEN_KEY = "flowpilot.insights.token";
@@ -14,21 +18,25 @@ const TOKEN_KEY = "flowpilot.insights.token";
 const state = {
   tab: "overview",
   period: "LAST_30_DAYS",
-  range: null, // {from, to} when the custom range is chosen
+  range: null, // {from, to} when a preset or the custom range is chosen
+  label: "LAST_30_DAYS", // the picker's choice, named in the tab's heading
+  zone: null, // the account's time zone, once an answer named it
   compare: true, // the headline numbers come with their change unless switched off
   flowQuality: { sort: "QUALITY", direction: "DESC", offset: 0 },
   loaded: {}, // tab -> the variables its panel shows (JSON), so a tab reloads only when stale
+  shown: {}, // tab -> {data, variables, label}: what its panel was drawn from (redrawn on resize)
 };
 
 let operations = null;
 const generations = {}; // tab -> its newest request: an older answer never replaces a newer one
 
 const $ = (id) => document.getElementById(id);
+const demoMeta = () => document.querySelector('meta[name="flowpilot-demo-authorization"]');
 
 function authorization() {
   const stored = sessionStorage.getItem(TOKEN_KEY);
   if (stored) return `Bearer ${stored.replace(/^Bearer\s+/i, "").trim()}`;
-  const demo = document.querySelector('meta[name="flowpilot-demo-authorization"]');
+  const demo = demoMeta();
   return demo ? demo.content : null;
 }
 
@@ -47,15 +55,21 @@ function variablesFor(tabName) {
   return variables;
 }
 
-function showAlert(message) {
+/** The alert line; with `retry`, a Retry button that runs it. */
+function showAlert(message, retry = null) {
   const alert = $("alert");
-  alert.textContent = message;
+  alert.replaceChildren();
+  if (message) {
+    alert.append(h("span", { id: "alert-text" }, message));
+    if (retry) alert.append(" ", h("button", { type: "button", id: "alert-retry", onClick: retry }, "Retry"));
+  }
   alert.hidden = !message;
 }
 
 function showTokenPanel(shown) {
   $("token-panel").hidden = !shown;
   $("token-open").setAttribute("aria-expanded", String(shown));
+  $("demo-token").hidden = !demoMeta();
 }
 
 function askForToken(message) {
@@ -66,10 +80,9 @@ function askForToken(message) {
 
 function describe(error) {
   if (error instanceof ApiError && error.unauthenticated) {
-    const demo = document.querySelector('meta[name="flowpilot-demo-authorization"]');
-    const next = demo
-      ? "Reload the page for a fresh demo token, or enter a token"
-      : "Enter a new token (python main.py token prints one)";
+    const next = demoMeta()
+      ? "Get a fresh demo token, or paste a token"
+      : "Paste a new token (python main.py token prints one)";
     if (/expired/i.test(error.message)) return `Your token has expired. ${next} to see the numbers.`;
     const reason = error.message && !/^HTTP \d+$/.test(error.message) ? ` (${error.message})` : "";
     return `Your token was not accepted${reason}. ${next} to see the numbers.`;
@@ -81,18 +94,41 @@ function describe(error) {
   return `The numbers could not be loaded: ${error.message}${id}.`;
 }
 
+/** How wide a chart may be drawn in the panel: one column on narrow screens, two on wide. */
+function chartWidth(panel) {
+  const width = panel.clientWidth || document.documentElement.clientWidth;
+  const column = width >= 900 ? (width - 12) / 2 : width;
+  return Math.round(Math.max(280, Math.min(DEFAULT_WIDTH, column - 30)));
+}
+
+function draw(tabName) {
+  const panel = $(`panel-${tabName}`);
+  const shown = state.shown[tabName];
+  if (!shown) return;
+  const parts = TABS[tabName].render(shown.data, {
+    label: shown.label,
+    chartWidth: chartWidth(panel),
+    flowQuality: { sort: shown.variables.sort, direction: shown.variables.direction, offset: shown.variables.offset },
+    onFlowQualityChange,
+  });
+  clear(panel).append(...parts);
+}
+
 async function load(tabName) {
   const panel = $(`panel-${tabName}`);
   const variables = variablesFor(tabName);
   const key = JSON.stringify(variables);
   const auth = authorization();
   if (!auth) {
-    askForToken("Enter an API token to see the numbers.");
+    askForToken("Paste an API token to see the numbers.");
     return;
   }
   const mine = (generations[tabName] = (generations[tabName] ?? 0) + 1);
   const current = () => generations[tabName] === mine;
   const label = $(`tab-${tabName}`).textContent;
+  const requestedLabel = state.label;
+  // The first load shows where the numbers will be; later ones dim the numbers shown.
+  if (!state.shown[tabName]) clear(panel).append(skeleton());
   panel.setAttribute("aria-busy", "true");
   $("status").textContent = `Loading ${label}…`;
   try {
@@ -100,13 +136,10 @@ async function load(tabName) {
     const data = await runOperation(operations, TABS[tabName].operationName, variables, auth);
     if (!current()) return;
     // Drawn from what was asked, not from the controls, which may have moved on since.
-    const parts = TABS[tabName].render(data, {
-      usesRange: Boolean(variables.range),
-      flowQuality: { sort: variables.sort, direction: variables.direction, offset: variables.offset },
-      onFlowQualityChange,
-    });
-    clear(panel).append(...parts);
+    state.shown[tabName] = { data, variables, label: requestedLabel };
+    draw(tabName);
     panel.dataset.variables = key;
+    delete panel.dataset.stale;
     state.loaded[tabName] = key;
     showAlert("");
     if (state.tab === tabName) $("status").textContent = `${label} loaded.`;
@@ -114,11 +147,22 @@ async function load(tabName) {
   } catch (error) {
     if (!current()) return;
     $("status").textContent = "";
-    // No numbers are better than numbers of another window or another token.
     const refused = error instanceof ApiError && error.unauthenticated;
-    for (const name of refused ? Object.keys(TABS) : [tabName]) forget(name);
-    if (refused) askForToken(describe(error));
-    else showAlert(describe(error));
+    if (refused) {
+      // A refused token is dropped, so neither a retry nor a reload sends it again; no
+      // numbers of another token stay on the page.
+      sessionStorage.removeItem(TOKEN_KEY);
+      for (const name of Object.keys(TABS)) forget(name);
+      askForToken(describe(error));
+      return;
+    }
+    // The last numbers stay (marked as not the ones asked for), with a way to try again.
+    if (state.shown[tabName]) panel.dataset.stale = "true";
+    else clear(panel);
+    showAlert(describe(error), () => {
+      showAlert("");
+      load(tabName);
+    });
   } finally {
     if (current()) panel.removeAttribute("aria-busy");
   }
@@ -128,18 +172,34 @@ function forget(tabName) {
   const panel = $(`panel-${tabName}`);
   clear(panel);
   delete panel.dataset.variables;
+  delete panel.dataset.stale;
   delete state.loaded[tabName];
+  delete state.shown[tabName];
 }
 
-/** The custom range starts as the window just shown, so it is always a valid one. */
+/** The account's zone and today, from an answer: they bound the date picker. */
 function rememberWindow(data) {
   const tab = Object.values(data)[0];
-  if (!state.range && tab && tab.from && tab.to) {
+  if (!tab || !tab.timeZone) return;
+  state.zone = tab.timeZone;
+  boundPicker();
+  if (!state.range) {
     $("range-from").value = tab.from;
     $("range-to").value = tab.to;
-    $("range-to").max = tab.to;
-    $("range-from").max = tab.to;
+    boundPicker();
   }
+}
+
+/** The custom range can ask only for what the API allows: no day after the account's
+ * today, at most 366 days, the first not after the last. */
+function boundPicker() {
+  const today = todayIn(state.zone);
+  const from = $("range-from");
+  const to = $("range-to");
+  to.max = from.value && addDays(from.value, MAX_RANGE_DAYS - 1) < today ? addDays(from.value, MAX_RANGE_DAYS - 1) : today;
+  to.min = from.value || "";
+  from.max = to.value && to.value < today ? to.value : today;
+  from.min = to.value ? addDays(to.value, -(MAX_RANGE_DAYS - 1)) : "";
 }
 
 function onFlowQualityChange(change) {
@@ -161,13 +221,16 @@ function selectTab(tabName, { focus = false } = {}) {
     if (selected && focus) button.focus();
   }
   if (history.replaceState) history.replaceState(null, "", `#${tabName}`);
+  $("status").textContent = "";
   if (state.loaded[tabName] !== JSON.stringify(variablesFor(tabName))) load(tabName);
+  else draw(tabName); // drawn again for the panel's width, which a hidden panel lacks
 }
 
 /**
  * After the window or the comparison changed: the table starts on its first page (a new
- * window only), and the active tab asks again unless its variables are the same (the comparison toggle does not
- * change Coverage or Flow Quality). `force` asks again anyway (a new token).
+ * window only), and the active tab asks again unless its variables are the same (the
+ * comparison toggle does not change Coverage or Flow Quality). `force` asks again anyway
+ * (a new token).
  */
 function reloadActive({ force = false, firstPage = true } = {}) {
   if (firstPage) state.flowQuality.offset = 0;
@@ -190,6 +253,25 @@ function wireTabs() {
   }
 }
 
+function useToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+  $("token").value = "";
+  showTokenPanel(false);
+  showAlert("");
+  reloadActive({ force: true });
+}
+
+async function freshDemoToken() {
+  try {
+    const response = await fetch("/insights/demo-token", { method: "POST", headers: { accept: "application/json" } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    useToken((await response.json()).authorization);
+  } catch (error) {
+    showAlert(`A fresh demo token could not be had (${error.message}); paste a token instead.`);
+  }
+}
+
 function wireControls() {
   $("period").addEventListener("change", (event) => {
     const value = event.target.value;
@@ -198,10 +280,19 @@ function wireControls() {
       $("range-from").focus();
       return; // the range runs when applied
     }
-    state.period = value;
-    state.range = null;
+    state.label = value;
+    if (value in API_PERIODS) {
+      state.period = value;
+      state.range = null;
+    } else {
+      state.range = presetRange(value, todayIn(state.zone));
+      $("range-from").value = state.range.from;
+      $("range-to").value = state.range.to;
+      boundPicker();
+    }
     reloadActive();
   });
+  for (const id of ["range-from", "range-to"]) $(id).addEventListener("change", boundPicker);
   $("controls").addEventListener("submit", (event) => {
     event.preventDefault();
     const from = $("range-from").value;
@@ -210,7 +301,12 @@ function wireControls() {
       showAlert("Choose a first and a last day, the first not after the last.");
       return;
     }
+    if (to > todayIn(state.zone) || addDays(from, MAX_RANGE_DAYS - 1) < to) {
+      showAlert(`Choose at most ${MAX_RANGE_DAYS} days, none after today.`);
+      return;
+    }
     state.range = { from, to };
+    state.label = "RANGE";
     reloadActive();
   });
   $("compare").addEventListener("change", (event) => {
@@ -223,18 +319,20 @@ function wireControls() {
   });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("token").value.trim();
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
-    $("token").value = "";
-    showTokenPanel(false);
-    showAlert("");
-    reloadActive({ force: true });
+    useToken($("token").value.trim());
+  });
+  $("demo-token").addEventListener("click", freshDemoToken);
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => draw(state.tab), 150);
   });
 }
 
 function start() {
   $("controls").reset(); // a restored form must not disagree with the state above
+  $("demo-token").hidden = !demoMeta();
+  boundPicker();
   wireTabs();
   wireControls();
   const fromHash = location.hash.slice(1);
@@ -243,4 +341,3 @@ function start() {
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();
-

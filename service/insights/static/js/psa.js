@@ -1,77 +1,104 @@
-// PSA tab: entries, hours, hours per session, the push funnel and the daily trend.
+// PSA tab: what reached ConnectWise. The cards count the pushes recorded in the period;
+// the funnel follows the sessions started in the period (their pushes at any date). Time
+// entries and hours are two charts, each with its own axis.
 
 import { barChart, lineChart } from "./charts.js";
 import { chartFigure, h, table } from "./dom.js";
 import * as fmt from "./format.js";
-import { metricCards, section, tabHeading } from "./widgets.js";
+import { fairComparison, metricCards, noSessions, section, tabHeading } from "./widgets.js";
 
 export const operationName = "PsaTab";
 export const usesComparison = true;
 
+const PSA = "ConnectWise";
 const ACTIVITY = { TIME_ENTRY_POSTED: "Time entries posted", NOTE_POSTED: "Notes posted", STATUS_UPDATED: "Status updates" };
 
-export function render(data, { usesRange }) {
+export function render(data, { label, chartWidth }) {
   const tab = data.psaActivity;
   const changeOf = (key) => (tab.changes ? tab.changes[key] : undefined);
   const funnel = tab.pushFunnel;
-  const cards = metricCards([
-    { key: "totalTimeEntries", label: "Time entries", value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries") },
-    { key: "totalHoursLogged", label: "Hours logged", value: tab.totalHoursLogged, format: fmt.hours, kind: "number", change: changeOf("totalHoursLogged") },
-    { key: "avgHoursPerSession", label: "Hours per session", value: tab.avgHoursPerSession, format: fmt.hours, kind: "number", change: changeOf("avgHoursPerSession") },
-    { key: "linkedRate", label: "Linked to a ticket", value: funnel.linkedRate, format: fmt.percent, kind: "rate", change: changeOf("linkedRate") },
-    { key: "docPushedRate", label: "Documentation pushed (of linked)", value: funnel.docPushedRate, format: fmt.percent, kind: "rate", change: changeOf("docPushedRate") },
-    { key: "timeEntryRate", label: "Time entry logged (of documented)", value: funnel.timeEntryRate, format: fmt.percent, kind: "rate", change: changeOf("timeEntryRate") },
-  ]);
+  const pushes = "pushes recorded in the period";
+  const cohort = "of the period's sessions";
+  const cards = metricCards(
+    [
+      { key: "totalTimeEntries", label: `Time entries pushed to ${PSA}`, note: pushes, value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries"), up: "good" },
+      { key: "totalHoursLogged", label: `Hours logged in ${PSA}`, note: pushes, value: tab.totalHoursLogged, format: fmt.hours, kind: "hours", change: changeOf("totalHoursLogged"), up: "good" },
+      { key: "avgHoursPerSession", label: "Hours per session with a time entry", note: pushes, value: tab.avgHoursPerSession, format: fmt.hours, kind: "number", change: changeOf("avgHoursPerSession"), up: null },
+      { key: "linkedRate", label: `Linked to a ${PSA} ticket`, note: cohort, value: funnel.linkedRate, format: fmt.percent, kind: "rate", change: changeOf("linkedRate"), up: "good" },
+      { key: "docPushedRate", label: "Documentation pushed (of linked)", note: cohort, value: funnel.docPushedRate, format: fmt.percent, kind: "rate", change: changeOf("docPushedRate"), up: "good" },
+      { key: "timeEntryRate", label: "Time entry logged (of documented)", note: cohort, value: funnel.timeEntryRate, format: fmt.percent, kind: "rate", change: changeOf("timeEntryRate"), up: "good" },
+    ],
+    { fair: fairComparison(tab) },
+  );
 
   const steps = [
-    { key: "totalSessions", label: "Sessions", value: funnel.totalSessions, rate: null, of: null },
-    { key: "linkedToTicket", label: "Linked to a ticket", value: funnel.linkedToTicket, rate: funnel.linkedRate, of: "sessions" },
+    { key: "totalSessions", label: "Sessions started", value: funnel.totalSessions, rate: null, of: null },
+    { key: "linkedToTicket", label: `Linked to a ${PSA} ticket`, value: funnel.linkedToTicket, rate: funnel.linkedRate, of: "sessions" },
     { key: "docPushed", label: "Documentation pushed", value: funnel.docPushed, rate: funnel.docPushedRate, of: "linked" },
     { key: "timeEntryLogged", label: "Time entry logged", value: funnel.timeEntryLogged, rate: funnel.timeEntryRate, of: "documented" },
   ].map((step) => ({
     ...step,
     text: step.of === null ? fmt.count(step.value) : `${fmt.count(step.value)} (${fmt.percent(step.rate)} of ${step.of})`,
   }));
-  const funnelChart = barChart({
-    items: steps,
-    description: `Push funnel: ${steps.map((s) => `${s.label} ${s.text}`).join(", ")}.`,
-    max: funnel.totalSessions,
-    className: "funnel",
-  });
+  const funnelTitle = `Sessions of the period reaching ${PSA}`;
+  const funnelChart = funnel.totalSessions === 0
+    ? noSessions("psa-funnel-empty")
+    : barChart({
+        items: steps,
+        description: `${funnelTitle}: ${steps.map((s) => `${s.label} ${s.text}`).join(", ")}.`,
+        max: funnel.totalSessions,
+        className: "funnel",
+        width: chartWidth,
+      });
   const funnelTable = table(
-    "Push funnel",
+    funnelTitle,
     [
       { key: "step", label: "Step", value: (s) => s.label },
-      { key: "sessions", label: "Sessions", value: (s) => fmt.exact(s.value), exact: (s) => fmt.exact(s.value), numeric: true },
-      { key: "rate", label: "Rate of the step before", value: (s) => fmt.exact(s.rate), exact: (s) => fmt.exact(s.rate), numeric: true },
+      { key: "sessions", label: "Sessions", value: (s) => fmt.count(s.value), exact: (s) => fmt.exact(s.value), numeric: true },
+      { key: "rate", label: "Of the step before", value: (s) => fmt.percent(s.rate), exact: (s) => fmt.exact(s.rate), numeric: true },
     ],
     steps,
     { id: "psa-funnel-table" },
   );
 
   const trend = tab.dailyTrend;
-  const trendChart = lineChart({
-    labels: trend.map((p) => p.date),
-    series: [
-      { name: "Time entries", values: trend.map((p) => p.entries), className: "s1" },
-      { name: "Hours", values: trend.map((p) => p.hours), className: "s2" },
-    ],
-    description: `Time entries and hours per day from ${tab.from} to ${tab.to}; ${fmt.count(tab.totalTimeEntries)} entries and ${fmt.hours(tab.totalHoursLogged)} in all.`,
-    format: (value) => fmt.count(value),
-  });
-  const trendTable = table(
-    "Daily trend",
-    [
-      { key: "date", label: "Date", value: (p) => p.date, exact: (p) => p.date },
-      { key: "entries", label: "Time entries", value: (p) => fmt.exact(p.entries), exact: (p) => fmt.exact(p.entries), numeric: true },
-      { key: "hours", label: "Hours", value: (p) => fmt.exact(p.hours), exact: (p) => fmt.exact(p.hours), numeric: true },
-    ],
-    trend,
-    { id: "psa-trend-table" },
-  );
+  const partialLast = tab.lastDayInProgress;
+  const anyEntries = tab.totalTimeEntries > 0;
+  const entriesChart = anyEntries
+    ? lineChart({
+        labels: trend.map((p) => p.date),
+        series: [{ name: "Time entries", values: trend.map((p) => p.entries), className: "s1" }],
+        description: `Time entries pushed to ${PSA} per day from ${fmt.day(tab.from)} to ${fmt.day(tab.to)}; ${fmt.count(tab.totalTimeEntries)} in all.`,
+        format: fmt.count,
+        integer: true,
+        width: chartWidth,
+        partialLast,
+      })
+    : h("p", { className: "empty", id: "psa-entries-empty" }, `No time entries pushed to ${PSA} in this period.`);
+  const hoursChart = anyEntries
+    ? lineChart({
+        labels: trend.map((p) => p.date),
+        series: [{ name: "Hours", values: trend.map((p) => p.hours), className: "s2" }],
+        description: `Hours logged in ${PSA} per day from ${fmt.day(tab.from)} to ${fmt.day(tab.to)}; ${fmt.hours(tab.totalHoursLogged)} in all.`,
+        format: fmt.hours,
+        width: chartWidth,
+        partialLast,
+      })
+    : h("p", { className: "empty", id: "psa-hours-empty" }, `No hours logged in ${PSA} in this period.`);
+  const last = trend.length - 1;
+  const trendTable = (id, key, name, format) =>
+    table(
+      name,
+      [
+        { key: "date", label: "Date", value: (p, i) => `${fmt.day(p.date)}${partialLast && i === last ? " (so far)" : ""}`, exact: (p) => p.date },
+        { key, label: name, value: (p) => format(p[key]), exact: (p) => fmt.exact(p[key]), numeric: true },
+      ],
+      trend,
+      { id },
+    );
 
   const activity = table(
-    "What was pushed",
+    `Pushes to ${PSA} recorded in the period`,
     [
       { key: "type", label: "Activity", value: (a) => ACTIVITY[a.type] || a.type, exact: (a) => a.type },
       { key: "count", label: "Count", value: (a) => fmt.count(a.count), exact: (a) => fmt.exact(a.count), numeric: true },
@@ -81,14 +108,20 @@ export function render(data, { usesRange }) {
   );
 
   return [
-    tabHeading("PSA", tab, usesRange),
+    tabHeading(`PSA: ${PSA}`, tab, label),
+    h("p", { className: "note", id: "psa-populations" }, `The first three cards count the pushes to ${PSA} recorded in the period; the funnel and its rates follow the sessions started in the period, whatever day their pushes were made.`),
     cards,
     h(
       "div",
       { className: "row" },
-      chartFigure("Push funnel", funnelChart, funnelTable, "psa-funnel"),
-      chartFigure("Daily trend", trendChart, trendTable, "psa-trend"),
+      chartFigure(funnelTitle, funnelChart, funnelTable, "psa-funnel"),
+      section("Activity", activity),
     ),
-    section("Activity", activity),
+    h(
+      "div",
+      { className: "row" },
+      chartFigure(`Time entries pushed per day`, entriesChart, trendTable("psa-trend-table", "entries", "Time entries", fmt.count), "psa-entries"),
+      chartFigure(`Hours logged per day`, hoursChart, trendTable("psa-hours-table", "hours", "Hours", fmt.hours), "psa-hours"),
+    ),
   ];
 }

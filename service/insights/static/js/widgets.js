@@ -1,34 +1,66 @@
-// Pieces shared by the tabs: headline cards with their change, tier cells, headings.
+// Pieces shared by the tabs: headline cards with their change, tier cells, headings,
+// the comparison note and the loading skeleton.
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
+import { API_PERIODS, PRESETS } from "./periods.js";
 
 /**
- * Headline numbers: `items` are {key, label, value, format, kind, change};
- * each value carries its exact number in data-value, its change in data-change.
+ * Whether a rise is good news for a metric: `up: "good"` (resolved, rates of success),
+ * `up: "bad"` (escalations, time to resolve) or `up: null` (volume: neither).
  */
-export function metricCards(items) {
+function verdict(metricChange, up, fair) {
+  if (!metricChange || !metricChange.absolute || up === null) return "neutral";
+  if (!fair) return "unfair";
+  const rose = metricChange.absolute > 0;
+  return rose === (up === "good") ? "better" : "worse";
+}
+
+const VERDICT_WORDS = {
+  better: "better",
+  worse: "worse",
+  neutral: "neither better nor worse",
+  unfair: "not comparable: the previous period is partly before your data",
+};
+
+/**
+ * A count that may later open the sessions behind it; for now the number itself, marked
+ * with the field it counts so a link can wrap it without changing the layout.
+ */
+export function countValue(text, field) {
+  return h("span", { className: "count", dataset: { counts: field } }, text);
+}
+
+/**
+ * Headline numbers: `items` are {key, label, note?, value, format, kind, change, up};
+ * each value carries its exact number in data-value, its change in data-change and the
+ * change's reading in data-verdict (words for screen readers, colour for the eye).
+ */
+export function metricCards(items, { fair = true } = {}) {
   return h(
     "dl",
     { className: "cards" },
-    items.map((item) =>
-      h(
+    items.map((item) => {
+      const reading = item.change ? verdict(item.change, item.up ?? null, fair) : "neutral";
+      return h(
         "div",
         { className: "card", dataset: { field: item.key } },
-        h("dt", {}, item.label),
-        h("dd", { className: "value", dataset: { value: fmt.exact(item.value) } }, item.format(item.value)),
+        h("dt", {}, item.label, item.note ? h("span", { className: "card-note" }, item.note) : null),
+        h("dd", { className: "value", dataset: { value: fmt.exact(item.value) } }, countValue(item.format(item.value), item.key)),
         item.change === undefined
           ? null
           : h(
               "dd",
               {
-                className: `change ${direction(item.change)}`,
-                dataset: { change: fmt.exact(item.change && item.change.absolute) },
+                className: `change ${direction(item.change)} ${reading}`,
+                dataset: { change: fmt.exact(item.change && item.change.absolute), verdict: reading },
               },
-              item.change ? `${fmt.change(item.change, item.kind)} vs previous period` : "no comparison",
+              item.change ? fmt.change(item.change, item.kind) : "no comparison",
+              item.change ? h("span", { className: "sr-only" }, ` (${VERDICT_WORDS[reading]})`) : null,
+              item.change ? " vs previous" : null,
             ),
-      ),
-    ),
+      );
+    }),
   );
 }
 
@@ -48,19 +80,71 @@ export function tierWord(tier) {
   return tier ? TIER_WORDS[tier] || tier : "No sessions";
 }
 
-export function tabHeading(title, tab, usesRange) {
+function windowName(tab, label) {
+  const named = label && (API_PERIODS[label] || PRESETS[label]);
+  return named ? `${named}: ${fmt.days(tab.from, tab.to)}` : fmt.days(tab.from, tab.to);
+}
+
+/** Whether the tab's change compares like with like (no previous day before the data). */
+export function fairComparison(tab) {
+  return !tab.previousWindow || tab.previousWindow.shareBeforeData === 0;
+}
+
+/**
+ * The tab's title, its window (with today marked as still going on), the window it is
+ * compared with (marked when part of it precedes the account's data) and "as of" in the
+ * account's zone.
+ */
+export function tabHeading(title, tab, label) {
+  const previous = tab.previousWindow;
+  const partialDays = previous ? Math.round(previous.shareBeforeData * fmt.dayCount(previous.from, previous.to)) : 0;
   return h(
     "div",
     { className: "tab-head" },
     h("h2", {}, title),
     h(
       "p",
-      { className: "window" },
-      `${fmt.windowLabel(tab, usesRange)} · as of ${new Date(tab.asOf).toLocaleString("en-US")}`,
+      { className: "window", id: "window-line" },
+      h("span", { className: "window-days", dataset: { from: tab.from, to: tab.to } }, windowName(tab, label)),
+      tab.lastDayInProgress ? h("span", { className: "partial-day" }, " (today so far)") : null,
+      previous
+        ? h(
+            "span",
+            {
+              className: `comparison-note${partialDays ? " partial" : ""}`,
+              dataset: { from: previous.from, to: previous.to, partial: String(partialDays > 0) },
+            },
+            ` · compared with ${fmt.days(previous.from, previous.to)}`,
+            partialDays
+              ? h(
+                  "strong",
+                  { className: "partial-marker" },
+                  ` · partial comparison: ${partialDays} of its ${fmt.dayCount(previous.from, previous.to)} days are before your data starts (${fmt.day(tab.dataStartsOn)}); changes are not coloured`,
+                )
+              : null,
+          )
+        : null,
+      h("span", { className: "as-of" }, ` · as of ${fmt.instant(tab.asOf, tab.timeZone)} (${tab.timeZone})`),
     ),
   );
 }
 
 export function section(title, ...children) {
   return h("section", { className: "block" }, h("h3", {}, title), ...children);
+}
+
+/** Grey blocks where the numbers will be, while a tab loads for the first time. */
+export function skeleton() {
+  return h(
+    "div",
+    { className: "skeleton", "aria-hidden": "true" },
+    h("div", { className: "sk-line sk-title" }),
+    h("div", { className: "sk-cards" }, [1, 2, 3, 4].map(() => h("div", { className: "sk-card" }))),
+    h("div", { className: "sk-block" }),
+  );
+}
+
+/** What a tab says instead of a chart or list when its period holds no session. */
+export function noSessions(id) {
+  return h("p", { className: "empty", id }, "No sessions in this period.");
 }
