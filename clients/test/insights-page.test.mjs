@@ -85,7 +85,7 @@ async function openPage(withToken = token) {
   // Outside the embedded demo the page holds no token: it asks for one at once.
   assert.equal(await page.$("meta[name=flowpilot-demo-authorization]"), null);
   assert.equal(await page.isVisible("#token-panel"), true);
-  assert.match(await page.textContent("#alert"), /Enter an API token/);
+  assert.match(await page.textContent("#alert"), /Paste an API token/);
   await page.fill("#token", withToken);
   await page.press("#token", "Enter");
   /** The data of the newest answer the page received for `operationName`. */
@@ -199,7 +199,7 @@ test("Overview shows the API's numbers, and the period picker and comparison cha
 });
 
 test("Coverage colours the heatmap by the API's tiers and lists gaps and unmapped sessions", async () => {
-  const { page, problems, close } = await openPage();
+  const { page, requests, problems, close } = await openPage();
   try {
     await page.getByRole("tab", { name: "Coverage" }).click();
     await loaded(page, "coverage", { period: "LAST_30_DAYS" });
@@ -226,14 +226,18 @@ test("Coverage colours the heatmap by the API's tiers and lists gaps and unmappe
     assert.deepEqual(await columnValues(page, "#coverage-gaps", "name"), coverage.knowledgeGaps.map((g) => g.name));
     assert.equal(await page.getAttribute("#coverage-unmapped", "data-value"), exact(coverage.unmappedSessionCount));
 
-    // A range the API refuses (more than 366 days): its reason, and no numbers of another window.
+    // A range the API would refuse (more than 366 days) is not sent: the picker says why,
+    // and the numbers shown stay those of the window they belong to.
+    const sentBefore = requests.length;
     await page.selectOption("#period", "RANGE");
+    assert.equal(await page.getAttribute("#range-to", "max"), today);
     await page.fill("#range-from", daysBefore(today, 400));
     await page.fill("#range-to", today);
     await page.click("#range-apply");
     await page.waitForSelector("#alert:not([hidden])");
-    assert.match(await page.textContent("#alert"), /^The numbers could not be loaded: .*366.*\(request id \w+\)\.$/);
-    assert.equal(await page.$$eval("#panel-coverage .card", (cards) => cards.length), 0);
+    assert.equal(await page.textContent("#alert-text"), "Choose at most 366 days, none after today.");
+    assert.equal(requests.length, sentBefore);
+    assert.equal(await page.getAttribute("#panel-coverage", "data-variables"), JSON.stringify({ period: "LAST_30_DAYS" }));
     await page.selectOption("#period", "LAST_90_DAYS");
     await loaded(page, "coverage", { period: "LAST_90_DAYS" });
     assert.equal(await page.isHidden("#alert"), true);
@@ -327,7 +331,8 @@ test("PSA shows entries, hours, the funnel and the daily trend, compared when as
       await columnValues(page, "#psa-funnel-table", "rate"),
       [null, funnel.linkedRate, funnel.docPushedRate, funnel.timeEntryRate].map(exact),
     );
-    assert.deepEqual(await columnValues(page, "#psa-trend-table", "hours"), psa.dailyTrend.map((p) => exact(p.hours)));
+    assert.deepEqual(await columnValues(page, "#psa-hours-table", "hours"), psa.dailyTrend.map((p) => exact(p.hours)));
+    assert.deepEqual(await columnValues(page, "#psa-trend-table", "entries"), psa.dailyTrend.map((p) => exact(p.entries)));
 
     await page.selectOption("#period", "LAST_90_DAYS");
     await loaded(page, "psa", { period: "LAST_90_DAYS", compareTo: "PREVIOUS_PERIOD" });
@@ -363,7 +368,7 @@ test("an expired token shows a clear message and asks for a new one", async () =
   try {
     await page.waitForSelector("#alert:not([hidden])");
     const message = await page.textContent("#alert");
-    assert.match(message, /^Your token has expired\. Enter a new token/);
+    assert.match(message, /^Your token has expired\. Paste a new token/);
     assert.equal(await page.isVisible("#token-panel"), true);
     assert.equal(await page.evaluate(() => document.activeElement.id), "token");
     assert.equal(await page.$$eval("#panel-overview .card", (cards) => cards.length), 0);

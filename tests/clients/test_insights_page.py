@@ -44,6 +44,39 @@ async def test_the_insights_page_shows_what_the_api_returns(demo_database_url: s
     assert "ℹ pass 6" in output and "ℹ fail 0" in output, output
 
 
+EDITOR_URL = "https://flowpilot.example/flows/{flowId}/edit"
+CREATE_URL = "https://flowpilot.example/flows/new?category={domain}"
+
+
+async def test_the_page_answers_a_team_leads_four_questions(demo_database_url: str) -> None:
+    """(a)-(d) from the DOM, the phone layout, a partial comparison, recovery, axe-core."""
+    node = require_node()
+    chromium = require_chromium()
+    settings = settings_for_tests(
+        demo_database_url,
+        rate_limit_cost_per_s=0,
+        persisted_queries_safelist=True,
+        insights_flow_editor_url=EDITOR_URL,
+        insights_create_flow_url=CREATE_URL,
+    )
+    async with live_server(settings) as base_url:
+        code, output = await run_node_tests(
+            node,
+            "insights-questions.test.mjs",
+            {
+                "FLOWPILOT_BASE_URL": base_url,
+                "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
+                "FLOWPILOT_TODAY": local_today(datetime.now(UTC), DEMO_TIMEZONE).isoformat(),
+                "FLOWPILOT_FLOW_EDITOR_URL": EDITOR_URL,
+                "FLOWPILOT_CREATE_FLOW_URL": CREATE_URL,
+                "FLOWPILOT_CHROMIUM": chromium,
+            },
+        )
+    print(output)
+    assert code == 0, output
+    assert "ℹ pass 8" in output and "ℹ fail 0" in output, output
+
+
 async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> None:
     node = require_node()
     chromium = require_chromium()
@@ -56,7 +89,7 @@ async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> No
         )
     print(output)
     assert code == 0, output
-    assert "ℹ pass 1" in output and "ℹ fail 0" in output, output
+    assert "ℹ pass 2" in output and "ℹ fail 0" in output, output
 
 
 async def test_the_page_requests_persisted_queries_and_reads_refusals() -> None:
