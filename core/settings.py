@@ -404,9 +404,7 @@ class Settings:
                 "AUTH_JWT_SECRET is the demo secret, which is published with the code: "
                 "set a secret of your own outside the embedded demo"
             )
-        _check_link_template(
-            "INSIGHTS_FLOW_EDITOR_URL", self.insights_flow_editor_url, "{flowId}"
-        )
+        _check_link_template("INSIGHTS_FLOW_EDITOR_URL", self.insights_flow_editor_url, "{flowId}")
         _check_link_template("INSIGHTS_CREATE_FLOW_URL", self.insights_create_flow_url, None)
         if self.database_pooler not in POOLERS:
             raise SettingsError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)}")

@@ -119,7 +119,8 @@ def insights_routes(settings: Settings) -> list[BaseRoute]:
         if settings.demo
         else []
     )
-    return demo_routes + [
+    return [
+        *demo_routes,
         Route("/insights/metrics", _SecurityHeaders(request_response(metrics)), methods=["GET"]),
         Route("/", _SecurityHeaders(request_response(index)), methods=["GET"]),
         Route(

@@ -184,3 +184,64 @@ async def test_switched_off_the_page_is_not_served(
 async def test_switched_on_without_graphiql_the_page_is_served(database_url: str) -> None:
     settings = settings_for_tests(database_url, graphiql=False, insights_page=True)
     assert (await get(settings, "/")).status_code == 200
+
+
+async def test_the_metric_definitions_are_a_page_the_footer_links_to(database_url: str) -> None:
+    async with running_app(settings_for_tests(database_url)) as api:
+        page = (await api.http.get("/")).text
+        metrics = await api.http.get("/insights/metrics")
+    assert '<a href="/insights/metrics">' in page
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/html")
+    assert metrics.headers["content-security-policy"].startswith("default-src 'none'")
+    body = metrics.text
+    assert "<h1>What each number means</h1>" in body
+    assert "<h2>Fair comparisons</h2>" in body
+    # Markdown tables become HTML tables; raw HTML in the document is never passed through.
+    assert "<th>field</th>" in body and "<td>shareBeforeData</td>" in body
+    assert "<script" not in body
+
+
+async def test_a_fresh_demo_token_is_served_in_the_demo_only(database_url: str) -> None:
+    demo = settings_for_tests(database_url, demo=True)
+    async with running_app(demo) as api:
+        answer = await api.http.post("/insights/demo-token")
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    principal = verify_token(answer.json()["authorization"].removeprefix("Bearer "), demo)
+    assert (principal.account_id, principal.role) == (DEMO_ACCOUNT_ID, "team_admin")
+    async with running_app(settings_for_tests(database_url)) as api:
+        assert (await api.http.post("/insights/demo-token")).status_code in (404, 405)
+
+
+async def test_the_flow_editor_links_reach_the_page_only_when_set(database_url: str) -> None:
+    editor = 'https://app.example.com/flows/{flowId}/edit?from="insights"'
+    settings = settings_for_tests(
+        database_url,
+        insights_flow_editor_url=editor,
+        insights_create_flow_url="/flows/new?category={domain}",
+    )
+    page = (await get(settings, "/")).text
+    assert (
+        '<meta name="flowpilot-flow-editor-url" content="https://app.example.com/flows/'
+        '{flowId}/edit?from=&quot;insights&quot;" />'
+    ) in page
+    create = '<meta name="flowpilot-create-flow-url" content="/flows/new?category={domain}" />'
+    assert create in page
+    plain = (await get(settings_for_tests(database_url), "/")).text
+    assert "flowpilot-flow-editor-url" not in plain and "flowpilot-create-flow-url" not in plain
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"insights_flow_editor_url": "https://app.example.com/flows"}, "must contain {flowId}"),
+        ({"insights_flow_editor_url": "javascript:alert(1)//{flowId}"}, "http(s) URL or a path"),
+        ({"insights_create_flow_url": "flows/new"}, "http(s) URL or a path"),
+    ],
+)
+def test_link_templates_that_cannot_work_are_refused(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Settings(**overrides)

@@ -37,6 +37,7 @@ def test_entities_take_no_arguments_and_hold_no_window_figures() -> None:
             "id",
             "name",
             "category",
+            "status",
             "totalUsageCount",
             "lastMatchedAt",
         }

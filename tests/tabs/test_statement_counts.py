@@ -46,12 +46,13 @@ QUERIES = {
         dailyTrend { date entries hours } } }""",
 }
 # Exactly what each tab document costs: the statement that binds the account (and reads
-# its time zone), then one statement per batch.
+# its time zone), then one statement per batch; each document also asks how comparable its
+# window is, which reads the account's first data day (one index probe, "first day").
 TAB_STATEMENTS = {
-    "overview": 4,  # binding, totals, domain set (with its domains' counts), daily trend
-    "coverage": 3,  # binding, domain set (with counts), flow previews (with statistics)
-    "flow-quality": 2,  # binding, every ranked list of the window in one statement
-    "psa": 4,  # binding, totals, push funnel, daily trend
+    "overview": 5,  # binding, totals, domain set (with its domains' counts), trend, first day
+    "coverage": 4,  # binding, domain set (with counts), flow previews (with statistics), first day
+    "flow-quality": 3,  # binding, every ranked list of the window in one statement, first day
+    "psa": 5,  # binding, totals, push funnel, daily trend, first day
 }
 DOMAINS_ONLY = "{ coverage { domains { name flowCount } } }"
 DOMAINS_WITH_RATE = "{ coverage { domains { name flowCount resolutionRate } } }"

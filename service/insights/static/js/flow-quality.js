@@ -213,6 +213,7 @@ export function render(data, { label, flowQuality: state, onFlowQualityChange })
     section(
       "All flows",
       h("p", { className: "note" }, `Small sample: fewer than ${fmt.count(tab.smallSampleUsage)} sessions in the period, so its rates say little. Last used: day in ${tab.timeZone}.`),
+      h("p", { className: "scroll-hint", "aria-hidden": "true" }, "Swipe the table sideways for every column →"),
       h("div", { className: "scroll" }, flows),
       pager,
       scoreParts(tab.flows),
