@@ -407,6 +407,41 @@ test("a refused token is dropped and a pasted one recovers; a failed request kee
   }
 });
 
+test("a first load shows where the numbers will be; a period without sessions says so", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    await loaded(page, "overview", { period: "LAST_30_DAYS", compareTo: "PREVIOUS_PERIOD" });
+    // Coverage's first answer is held back: until it comes, its panel shows the skeleton.
+    const held = [];
+    await page.route("**/graphql", (route) => held.push(route));
+    await page.getByRole("tab", { name: "Coverage" }).click();
+    await page.waitForFunction(() => document.querySelector("#panel-coverage .skeleton") !== null);
+    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const route of held) await route.continue();
+    await page.unroute("**/graphql");
+    await loaded(page, "coverage", { period: "LAST_30_DAYS" });
+    assert.equal(await page.$("#panel-coverage .skeleton"), null);
+
+    // Two hundred days back the demo has no data: the page says there were no sessions,
+    // never that there are no gaps.
+    const empty = { from: addDays(today, -210), to: addDays(today, -200) };
+    await page.selectOption("#period", "RANGE");
+    await page.fill("#range-from", empty.from);
+    await page.fill("#range-to", empty.to);
+    await page.click("#range-apply");
+    await loaded(page, "coverage", { range: empty });
+    assert.equal(await page.textContent("#coverage-gaps"), "No sessions in this period: no domain can be rated.");
+    await page.getByRole("tab", { name: "Overview" }).click();
+    await loaded(page, "overview", { range: empty, compareTo: "PREVIOUS_PERIOD" });
+    assert.equal(await page.getAttribute('#panel-overview .card[data-field="sessionCount"] .value', "data-value"), "0");
+    assert.equal(await page.textContent("#overview-trend-empty"), "No sessions in this period.");
+    assert.equal(await page.textContent("#overview-domains"), "No sessions in this period.");
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
 test("axe-core finds no serious or critical accessibility violation on any tab, at 1440 and 390 px", async () => {
   for (const width of [1440, 390]) {
     const { page, close } = await openPage({ width, height: 900, bypassCSP: true });

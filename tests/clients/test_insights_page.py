@@ -74,7 +74,7 @@ async def test_the_page_answers_a_team_leads_four_questions(demo_database_url: s
         )
     print(output)
     assert code == 0, output
-    assert "ℹ pass 8" in output and "ℹ fail 0" in output, output
+    assert "ℹ pass 9" in output and "ℹ fail 0" in output, output
 
 
 async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> None:
