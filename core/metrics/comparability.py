@@ -9,7 +9,7 @@ a change as better or worse.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 from core.metrics.window import Window
@@ -19,13 +19,10 @@ def share_before_data(window: Window, first_data_day: date | None) -> Fraction:
     """The share of the window's days before `first_data_day` (all of them without data)."""
     if first_data_day is None:
         return Fraction(1)
-    before = (min(first_data_day, window.last_day + _ONE_DAY) - window.first_day).days
+    before = (min(first_data_day, window.last_day + timedelta(days=1)) - window.first_day).days
     return Fraction(max(before, 0), window.length)
 
 
 def last_day_in_progress(window: Window) -> bool:
     """Whether the window's last local day has not ended at the request's instant."""
     return window.start <= window.now < window.end
-
-
-_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
