@@ -70,7 +70,7 @@ FROM ai_sessions WHERE {IN_WINDOW}
 GROUP BY 1
 """
 FLOW_STATS = f"""
-SELECT t.id, t.name, t.category, t.usage_count, t.last_matched_at,
+SELECT t.id, t.name, t.category, t.status, t.usage_count, t.last_matched_at,
        coalesce(s.n, 0) AS n, coalesce(s.resolved, 0) AS resolved,
        coalesce(s.guided, 0) AS guided, s.confidence
 FROM trees t LEFT JOIN (
@@ -112,6 +112,13 @@ SELECT count(*) AS total, count(*) FILTER (WHERE c.linked) AS linked,
 FROM cohort c LEFT JOIN pushed p ON p.session_id = c.id
 """
 TIMEZONE = "SELECT timezone FROM accounts WHERE id = $1"
+# The account's first data day: the local day ($2 is the zone) of its first FlowPilot session.
+FIRST_DAY = """
+SELECT (min(started_at) AT TIME ZONE $2)::date AS day
+FROM ai_sessions WHERE account_id = $1 AND session_type = 'flowpilot'
+"""
+# Below this usage a flow's rates are a small sample (FlowQuality.smallSampleUsage).
+SMALL_SAMPLE_USAGE = 10
 # The tab documents' defaults: a preview of each domain's flows, the first flagged flows.
 FLOWS_PER_DOMAIN = 5
 ATTENTION_FIRST = 20
@@ -148,9 +155,32 @@ def window(timezone: str, days: int, now: datetime) -> tuple[list[date], datetim
     return [first + timedelta(days=i) for i in range(days)], start, end
 
 
-def window_fields(days: list[date], now: datetime) -> dict[str, Any]:
-    """What every tab document selects about its window: the local days and the instant."""
-    return {"from": days[0].isoformat(), "to": days[-1].isoformat(), "asOf": now.isoformat()}
+async def window_fields(
+    timer: Timer,
+    account_id: uuid.UUID,
+    timezone: str,
+    days: list[date],
+    now: datetime,
+    compared: bool = False,
+) -> dict[str, Any]:
+    """What every tab document selects about its window: the local days, the instant and
+    how comparable the window is; the documents that can compare (`compared`) also select
+    the previous window, null as no `compareTo` is sent."""
+    zone = _zone(timezone)
+    first = (await timer.fetch(FIRST_DAY, account_id, zone.key))[0]["day"]
+    before = len(days) if first is None else sum(1 for day in days if day < first)
+    start = datetime.combine(days[0], datetime.min.time(), zone)
+    end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), zone)
+    return {
+        "from": days[0].isoformat(),
+        "to": days[-1].isoformat(),
+        "asOf": now.isoformat(),
+        "timeZone": zone.key,
+        "lastDayInProgress": start <= now < end,
+        "dataStartsOn": None if first is None else first.isoformat(),
+        "shareBeforeData": before / len(days),
+        **({"previousWindow": None} if compared else {}),
+    }
 
 
 def _rate(part: int, whole: int) -> Fraction | None:
@@ -246,8 +276,10 @@ async def overview(timer: Timer, account_id: uuid.UUID, period: str, now: dateti
     return {
         "overview": {
             "period": period,
-            **window_fields(days, now),
+            **await window_fields(timer, account_id, timezone, days, now, compared=True),
             "sessionCount": n,
+            "resolvedCount": total["resolved"],
+            "escalatedCount": total["escalated"],
             "resolutionRate": _float(_rate(total["resolved"], n)),
             "escalationRate": _float(_rate(total["escalated"], n)),
             "guidedRate": _float(_rate(total["guided"], n)),
@@ -315,12 +347,26 @@ async def coverage(timer: Timer, account_id: uuid.UUID, period: str, now: dateti
     return {
         "coverage": {
             "period": period,
-            **window_fields(days, now),
+            **await window_fields(timer, account_id, timezone, days, now),
             "totalDomains": len(rows),
             "unmappedSessionCount": unmapped,
             "domains": [{k: v for k, v in row.items()} for row in rows],
             "knowledgeGaps": [
-                {"name": r["name"], "sessionCount": r["sessionCount"], "flowCount": r["flowCount"]}
+                {
+                    key: r[key]
+                    for key in (
+                        "name",
+                        "sessionCount",
+                        "flowCount",
+                        "resolutionRate",
+                        "escalationRate",
+                        "guidedRate",
+                        "flowCountTier",
+                        "resolutionTier",
+                        "escalationTier",
+                        "guidedTier",
+                    )
+                }
                 for r in rows
                 if r["suggestCreateFlow"]
             ],
@@ -348,6 +394,7 @@ def _flow_row(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
             "id": str(row["id"]),
             "name": row["name"],
             "category": row["category"],
+            "status": "DRAFT" if row["status"] == "draft" else "PUBLISHED",
             "totalUsageCount": row["usage_count"],
             "lastMatchedAt": None if last is None else last.isoformat(),
         },
@@ -382,8 +429,9 @@ async def flow_quality(
     return {
         "flowQuality": {
             "period": period,
-            **window_fields(days, now),
+            **await window_fields(timer, account_id, timezone, days, now),
             "totalFlows": len(flows),
+            "smallSampleUsage": SMALL_SAMPLE_USAGE,
             "flows": plain(_by_quality(flows, True)[:first]),
             "topPerformers": plain(_by_quality(used, True)[:5]),
             "bottomPerformers": plain(_by_quality(used, False)[:5]),
@@ -408,7 +456,7 @@ async def psa(timer: Timer, account_id: uuid.UUID, period: str, now: datetime) -
     return {
         "psaActivity": {
             "period": period,
-            **window_fields(days, now),
+            **await window_fields(timer, account_id, timezone, days, now, compared=True),
             "totalTimeEntries": total["entries"],
             "totalHoursLogged": hours,
             "avgHoursPerSession": _mean(hours, total["sessions"]),

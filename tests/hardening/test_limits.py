@@ -46,13 +46,16 @@ def _nested(depth: int) -> str:
 
 async def test_tab_queries_report_their_cost(role_api: ApiClient) -> None:
     body = await role_api.execute(tab_query("overview"), token=token_for(uuid.uuid4()))
-    # 1 overview + 4 (period from to asOf) + 6 metrics
-    # + changes (1 + 6 x (1 + 3: previous absolute relative)) = 25
+    # 1 overview + 4 (period from to asOf)
+    # + 4 (timeZone lastDayInProgress dataStartsOn shareBeforeData)
+    # + previousWindow (1 + 3: from to shareBeforeData) = 4
+    # + 8 metrics (sessions, resolved, escalated, four rates, rating)
+    # + changes (1 + 8 x (1 + 3: previous absolute relative)) = 33
     # + confidenceTiers (1 + 4) = 5
     # + dailyTrend (1 + 30 (the days of the default LAST_30_DAYS window) x 5) = 151
     # + domains (1 + 25 x 6) = 151
-    # = 1 + 4 + 6 + 25 + 5 + 151 + 151 = 343
-    assert body["extensions"]["cost"] == 343
+    # = 1 + 4 + 4 + 4 + 8 + 33 + 5 + 151 + 151 = 361
+    assert body["extensions"]["cost"] == 361
 
 
 def test_cost_weights_lists_by_first_and_expected_size() -> None:
@@ -148,13 +151,14 @@ async def test_budget_refuses_with_retry_after_per_account(
     first = await tenant_with_data(sessionmaker, "budget-1")
     second = await tenant_with_data(sessionmaker, "budget-2")
     settings = settings_for_tests(
-        database_url, rate_limit_burst_cost=1000, rate_limit_cost_per_s=0.5
+        database_url, rate_limit_burst_cost=1200, rate_limit_cost_per_s=0.5
     )
-    # cost 909: 1 coverage + 4 (period from to asOf) + 2 counts
+    # cost 1088: 1 coverage + 4 (period from to asOf)
+    # + 4 (timeZone lastDayInProgress dataStartsOn shareBeforeData) + 2 counts
     # + domains (1 + 25 x (12 scalars + flows(first: 5) (1 + 5 x (flow (1 + 2) + usageCount))))
     #   = 1 + 25 x (12 + 21) = 826
-    # + knowledgeGaps (1 + 25 x 3) = 76
-    # = 1 + 4 + 2 + 826 + 76 = 909
+    # + knowledgeGaps (1 + 25 x (3 + 3 rates + 4 tiers)) = 251
+    # = 1 + 4 + 4 + 2 + 826 + 251 = 1088
     query = tab_query("coverage")
     async with running_app(settings) as client:
         ok = await client.execute(query, token=token_for(first.account_id))
@@ -163,5 +167,5 @@ async def test_budget_refuses_with_retry_after_per_account(
     assert "errors" not in ok and ok["data"]["coverage"]["domains"][0]["name"]
     assert codes(refused) == ["RATE_LIMITED"]
     retry_after = refused["errors"][0]["extensions"]["retryAfter"]
-    assert 1612 <= retry_after <= 1636  # (909 + 909 - 1000) / 0.5, less what drained
+    assert 1928 <= retry_after <= 1952  # (1088 + 1088 - 1200) / 0.5, less what drained
     assert "errors" not in other
