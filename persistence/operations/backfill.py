@@ -10,7 +10,8 @@ the last chunk one more transaction fills the account's flow counters (`usage_co
 row, so an interrupted backfill resumes where it stopped (mid-account too: the build's
 watermark is kept; interrupted between the last chunk and the counters, the account is
 built again) and never finishes an account twice; `SKIP LOCKED` spreads the accounts'
-starts over several workers.
+starts over several workers. The chunks are paced and commit asynchronously, as every
+build's (persistence/rollups.py says why both are safe).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.operations.migrate import ADOPTION_MARKER
-from persistence.rollups import DEFAULT_CHUNK
+from persistence.rollups import CHUNK_COMMIT, DEFAULT_CHUNK, UNPACED, Pacing
 
 _PENDING = "backfill_pending"
 _NEXT = text(
@@ -73,12 +74,15 @@ class Batch:
     seconds: float
     chunks: int = 1
     longest_chunk_s: float = 0.0
+    working_s: float = 0.0  # in chunks; the rest of `seconds` is the pacing's pauses
+    counters_s: float = 0.0
 
     def describe(self) -> str:
         return (
             f"rollups: {self.number}/{self.total} accounts built "
             f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s, "
-            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s)"
+            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s, "
+            f"{self.working_s:.1f} s in chunks, flow counters {self.counters_s:.2f} s)"
         )
 
 
@@ -103,14 +107,13 @@ async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
     return account
 
 
-async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | None:
-    """One chunk; after the last, the counters and the queue row: the sessions, else None."""
+async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> bool:
+    """One chunk, committed asynchronously; True when it was the account's last."""
     async with engine.begin() as connection:
+        await connection.execute(CHUNK_COMMIT)
         await connection.execute(_BIND, {"account": str(account)})
         done = (await connection.execute(_STEP, {"account": account, "chunk": chunk})).scalar_one()
-    if not done:
-        return None
-    return await _finish(engine, account)
+    return bool(done)
 
 
 async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
@@ -129,20 +132,27 @@ async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
     return sessions
 
 
-async def _build_next(engine: AsyncEngine, chunk: int) -> Batch | None:
+async def _build_next(engine: AsyncEngine, chunk: int, pacing: Pacing) -> Batch | None:
     started = time.perf_counter()
     account = await _start_next(engine)
     if account is None:
         return None
-    chunks, longest = 0, 0.0
+    chunks, longest, working = 0, 0.0, 0.0
     while True:
         began = time.perf_counter()
-        sessions = await _chunk(engine, account, chunk)
+        done = await _chunk(engine, account, chunk)
         chunks += 1
-        longest = max(longest, time.perf_counter() - began)
-        if sessions is not None:
-            seconds = time.perf_counter() - started
-            return Batch(0, 0, account, sessions, seconds, chunks, longest)
+        worked = time.perf_counter() - began
+        longest, working = max(longest, worked), working + worked
+        await pacing.rest(worked)
+        if done:
+            break
+    began = time.perf_counter()
+    sessions = await _finish(engine, account)
+    counters = time.perf_counter() - began
+    await pacing.rest(counters)
+    seconds = time.perf_counter() - started
+    return Batch(0, 0, account, sessions, seconds, chunks, longest, working, counters)
 
 
 async def backfill(
@@ -150,13 +160,18 @@ async def backfill(
     on_batch: Callable[[Batch], None] = lambda batch: None,
     limit: int | None = None,
     chunk: int = DEFAULT_CHUNK,
+    pacing: Pacing = UNPACED,
+    on_start: Callable[[int], None] = lambda accounts: None,
 ) -> int:
-    """Build queued accounts (at most `limit`), each in chunks; returns how many."""
+    """Build queued accounts (at most `limit`), each in chunks, paced; returns how many.
+    `on_start` hears how many accounts are queued before the first is started."""
     async with engine.connect() as connection:
         total = await pending_accounts(connection)
+    if total:
+        on_start(total)
     built = 0
     while total and (limit is None or built < limit):
-        batch = await _build_next(engine, chunk)
+        batch = await _build_next(engine, chunk, pacing)
         if batch is None:
             break
         built += 1

@@ -50,6 +50,7 @@ def alembic_config(
     if policy is not None:
         config.attributes["online"] = True
         config.attributes["lock_timeout_ms"] = policy.timeout_ms
+        config.attributes["index_build"] = policy.index_build
     return config
 
 
