@@ -304,7 +304,8 @@ async def _watermark(
             text("SELECT built_through FROM rollup_builds WHERE account_id = :a"),
             {"a": account_id},
         )
-        return found.scalar_one()
+        watermark: uuid.UUID | None = found.scalar_one()
+        return watermark
 
 
 async def test_a_chunk_lost_with_its_asynchronous_commit_is_built_again_from_the_watermark(
