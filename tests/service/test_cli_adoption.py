@@ -222,3 +222,39 @@ async def test_serve_refuses_a_role_outside_the_analytics_group(empty_database_u
         async with engine.begin() as connection:
             await drop_app_role(connection, role)
         await engine.dispose()
+
+
+async def test_serve_refuses_a_read_url_whose_role_is_outside_the_analytics_group(
+    empty_database_url: str,
+) -> None:
+    """The tabs read through DATABASE_READ_URL: its role is checked as DATABASE_URL's is."""
+    await _product_database(empty_database_url)
+    assert run("migrate", DATABASE_URL=empty_database_url).returncode == 0
+    role = f"fp_reader_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(empty_database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' NOSUPERUSER NOBYPASSRLS")
+            )
+            await connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+        read_url = make_url(empty_database_url).set(username=role, password="pw")
+        # DATABASE_URL's role bypasses row-level security (a warning, not a refusal).
+        result = run(
+            "serve",
+            "--port",
+            "1",
+            DATABASE_URL=empty_database_url,
+            DATABASE_READ_URL=read_url.render_as_string(hide_password=False),
+            AUTH_JWT_SECRET=SECRET,
+        )
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == (
+            f"error: DATABASE_READ_URL: role {role} is not a member of flowpilot_analytics, so "
+            "row-level security does not bind it to one account on the product's tables: run "
+            f"`python main.py create-app-role --name {role}` as the migrating role"
+        )
+    finally:
+        async with engine.begin() as connection:
+            await drop_app_role(connection, role)
+        await engine.dispose()
