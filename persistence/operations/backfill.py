@@ -39,12 +39,13 @@ _STEP = text("SELECT public.rollup_build_step(:account, :chunk)")
 _SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
 _DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
 # The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
-# the latest match is taken as the latest matched session's start, and the success rate
-# is the periodic job's (resolved / matched over the 90 x 24 h before now).
+# the latest match is taken as the latest matched session's start (or a flow match's own
+# time, when one committed before), and the success rate is the periodic job's (resolved /
+# matched over the 90 x 24 h before now).
 _COUNTERS = text(
     """
     UPDATE trees t
-    SET usage_count = c.matches, last_matched_at = c.last_match,
+    SET usage_count = c.matches, last_matched_at = greatest(t.last_matched_at, c.last_match),
         success_rate = c.resolved::double precision / nullif(c.recent, 0)
     FROM (
         SELECT matched_flow_id AS id, count(*) AS matches, max(started_at) AS last_match,
@@ -60,6 +61,9 @@ _COUNTERS = text(
     """
 )
 _BIND = text("SELECT set_config('app.current_account_id', :account, true)")
+# The account's data version moved first (0011): its row is what every writer of the
+# account's sessions and flows locks first, so the fill queues behind them, not across.
+_VERSION = text("SELECT public.rollup_build_version(:account)")
 _LOCK_FLOWS = text("SELECT 1 FROM trees WHERE account_id = :account ORDER BY id FOR UPDATE")
 
 
@@ -94,7 +98,7 @@ async def pending_accounts(connection: AsyncConnection) -> int:
     return int((await connection.execute(_COUNT)).scalar_one())
 
 
-async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
+async def start_next(engine: AsyncEngine) -> uuid.UUID | None:
     """The next queued account, its build started unless an interrupted one is under way."""
     async with engine.begin() as connection:
         subject = (await connection.execute(_NEXT)).scalar()
@@ -107,7 +111,7 @@ async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
     return account
 
 
-async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> bool:
+async def build_chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> bool:
     """One chunk, committed asynchronously; True when it was the account's last."""
     async with engine.begin() as connection:
         await connection.execute(CHUNK_COMMIT)
@@ -116,14 +120,18 @@ async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> bool:
     return bool(done)
 
 
-async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
+async def fill_counters(engine: AsyncEngine, account: uuid.UUID) -> int:
     """The flows' lifetime counters from the account's matched sessions, in a transaction
     of their own: the aggregate reads every session of the account (a second at 1.5M), which
     inside the last chunk would hold the account's writers for as long. Exact all the same:
-    the account's flows are locked first, so a flow match either committed before (and is
-    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after."""
+    the account's data version and then its flows are locked first, so a flow match either
+    committed before (and is in the aggregate, whose snapshot starts after the locks) or
+    waits and adds its 1 after. The version comes first because a match locks it first
+    (its session update moves it) and the flow after: locking the flows first would let
+    the two wait for each other (tests/persistence/test_backfill_counters.py)."""
     async with engine.begin() as connection:
         await connection.execute(_BIND, {"account": str(account)})
+        await connection.execute(_VERSION, {"account": account})
         await connection.execute(_LOCK_FLOWS, {"account": account})
         await connection.execute(_COUNTERS, {"account": account})
         found = await connection.execute(_SESSIONS, {"account": account})
@@ -134,13 +142,13 @@ async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
 
 async def _build_next(engine: AsyncEngine, chunk: int, pacing: Pacing) -> Batch | None:
     started = time.perf_counter()
-    account = await _start_next(engine)
+    account = await start_next(engine)
     if account is None:
         return None
     chunks, longest, working = 0, 0.0, 0.0
     while True:
         began = time.perf_counter()
-        done = await _chunk(engine, account, chunk)
+        done = await build_chunk(engine, account, chunk)
         chunks += 1
         worked = time.perf_counter() - began
         longest, working = max(longest, worked), working + worked
@@ -148,7 +156,7 @@ async def _build_next(engine: AsyncEngine, chunk: int, pacing: Pacing) -> Batch 
         if done:
             break
     began = time.perf_counter()
-    sessions = await _finish(engine, account)
+    sessions = await fill_counters(engine, account)
     counters = time.perf_counter() - began
     await pacing.rest(counters)
     seconds = time.perf_counter() - started
