@@ -61,9 +61,7 @@ _COUNTERS = text(
     """
 )
 _BIND = text("SELECT set_config('app.current_account_id', :account, true)")
-# The account's data version moved first (0011): its row is what every writer of the
-# account's sessions and flows locks first, so the fill queues behind them, not across.
-_VERSION = text("SELECT public.rollup_build_version(:account)")
+
 _LOCK_FLOWS = text("SELECT 1 FROM trees WHERE account_id = :account ORDER BY id FOR UPDATE")
 
 
@@ -124,14 +122,15 @@ async def fill_counters(engine: AsyncEngine, account: uuid.UUID) -> int:
     """The flows' lifetime counters from the account's matched sessions, in a transaction
     of their own: the aggregate reads every session of the account (a second at 1.5M), which
     inside the last chunk would hold the account's writers for as long. Exact all the same:
-    the account's data version and then its flows are locked first, so a flow match either
-    committed before (and is in the aggregate, whose snapshot starts after the locks) or
-    waits and adds its 1 after. The version comes first because a match locks it first
-    (its session update moves it) and the flow after: locking the flows first would let
-    the two wait for each other (tests/persistence/test_backfill_counters.py)."""
+    the account's flows are locked first, so a flow match either committed before (and is
+    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after.
+    A match in flight holds its flow's row already (the foreign key's check of its session
+    update takes a share of it, before the update moves the account's data version), so
+    the lock waits for it to commit; one that has not reached its session update waits
+    for the fill at that check, holding nothing the fill needs
+    (tests/persistence/test_backfill_counters.py)."""
     async with engine.begin() as connection:
         await connection.execute(_BIND, {"account": str(account)})
-        await connection.execute(_VERSION, {"account": account})
         await connection.execute(_LOCK_FLOWS, {"account": account})
         await connection.execute(_COUNTERS, {"account": account})
         found = await connection.execute(_SESSIONS, {"account": account})

@@ -5,10 +5,10 @@ account's flows before it reads their matched sessions
 (persistence/operations/backfill.py): a match either committed before that read (and is
 in it) or adds its 1 after the fill committed. Each case below runs a real match's
 statements on a connection of its own, interleaved with the fill at the point that
-matters: a match whose session update is in flight (it holds the account's data
-version, then wants the flow), and a whole match not yet committed (it holds both).
-Before the fill took the version first, the first case was a deadlock (the fill held the
-flows and wanted the version); without any lock first, the second loses the match.
+matters: a match whose session update is in flight (its foreign key's check holds a
+share of the flow's row, and the update has moved the account's data version), and a
+whole match not yet committed. In both the fill waits for the match and then reads its
+session; without the flows locked first, the second case loses the match.
 """
 
 from __future__ import annotations
@@ -89,14 +89,18 @@ async def _wait_until_blocked(engine: AsyncEngine, statement: str) -> None:
             waiting = await watcher.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND query LIKE $1",
-                f"{statement}%",
+                f"%{statement}%",
             )
             if waiting:
                 return
             await asyncio.sleep(0.02)
+        seen = await watcher.fetch(
+            "SELECT wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity "
+            "WHERE state = 'active' AND pid <> pg_backend_pid()"
+        )
     finally:
         await watcher.close()
-    raise AssertionError(f"nothing waited for a lock running {statement}")
+    raise AssertionError(f"nothing waited for a lock running {statement}: {seen}")
 
 
 async def test_a_match_in_flight_when_the_counters_are_filled_adds_its_one_after(
@@ -116,9 +120,9 @@ async def test_a_match_in_flight_when_the_counters_are_filled_adds_its_one_after
             {"f": PRINTER, "s": session},
         )
         filling = asyncio.create_task(fill_counters(product, ACME))
-        # The fill waits behind the match for the version, holding none of the flows...
-        await _wait_until_blocked(product, "SELECT public.rollup_build_version")
-        # ...so the match counts on the flow without waiting, and commits.
+        # The fill waits for the match's flow before it reads the matched sessions...
+        await _wait_until_blocked(product, "SELECT 1 FROM trees WHERE account_id")
+        # ...while the match counts on the flow without waiting, and commits.
         await match.execute(
             text(
                 "UPDATE trees SET usage_count = usage_count + 1, "
@@ -153,8 +157,8 @@ async def test_a_match_holding_the_flow_when_the_fill_starts_is_in_the_fill(
         recorded = await record_flow_match_in(match, ACME, session, PRINTER, 0.8)
         assert (recorded.counted, recorded.usage_count) == (True, 1)
         filling = asyncio.create_task(fill_counters(product, ACME))
-        # The fill waits for the match before it reads the matched sessions.
-        await _wait_until_blocked(product, "SELECT public.rollup_build_version")
+        # The fill waits for the match's flow before it reads the matched sessions.
+        await _wait_until_blocked(product, "SELECT 1 FROM trees WHERE account_id")
         assert not filling.done()
     # The match committed first: the fill's read sees its session, four in all.
     assert await asyncio.wait_for(filling, 60) == 7  # ACME's sessions
