@@ -32,10 +32,22 @@ from alembic import context, op
 ONLINE = "online"
 ADOPTED = "adopted"
 _ADOPTION_MARKER = "analytics_adoption"
+# Offline: whether the reviewed database has the first 0005's stored `trees.category_key`
+# (revision 0012 converts it); online the revision reads the catalog itself.
+LEGACY_CATEGORY_KEY = "legacy_category_key"
+LEGACY_CATEGORY_KEY_SQL = (
+    "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('public.trees') "
+    "AND attname = 'category_key' AND NOT attisdropped)"
+)
 
 
 def _attributes() -> dict[str, object]:
     return context.config.attributes
+
+
+def attribute(name: str) -> object:
+    """What the caller of the upgrade told the revisions (offline: about the database)."""
+    return _attributes().get(name)
 
 
 def offline() -> bool:

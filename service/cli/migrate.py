@@ -42,6 +42,7 @@ from persistence.operations.ddl_locks import review
 from persistence.operations.migrate import (
     alembic_config,
     current_revision,
+    has_legacy_category_key,
     head_revision,
     upgrade_sql,
 )
@@ -184,7 +185,13 @@ def _script(
         units += steps_sql(planned, policy)
         units += upgrade_sql(BASELINE, target, policy, adopted=True)
     elif planned.revisions:
-        units += upgrade_sql(planned.current, target, policy, adopted=is_adopted(connection))
+        units += upgrade_sql(
+            planned.current,
+            target,
+            policy,
+            adopted=is_adopted(connection),
+            legacy_category_key=has_legacy_category_key(connection),
+        )
     header = [
         "-- The SQL `python main.py migrate` runs on this database, in this order. Each",
         f"-- transaction waits at most {policy.timeout_ms} ms for a lock (lock_timeout), and is",

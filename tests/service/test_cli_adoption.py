@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -101,8 +102,16 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "rollups built for 2 accounts",
         f"database schema at {head_revision()} (head)",
     ]
-    progress = done.stderr.splitlines()
+    lines = done.stderr.splitlines()
+    # Each index build on a product table says when it starts and how long it took.
+    builds = [line for line in lines if line.startswith("migrate: buil")]
+    assert builds[0] == "migrate: building index ix_trees_account_id"
+    for started, ended in zip(builds[::2], builds[1::2], strict=True):
+        name = started.removeprefix("migrate: building index ")
+        assert re.fullmatch(rf"migrate: built index {name} in \d+\.\d s", ended)
+    progress = [line for line in lines if line not in builds]
     assert [line.split(" (")[0] for line in progress] == [
+        "rollups: building 2 accounts, each in chunks of 1000 sessions, working 50% of the time",
         "rollups: 1/2 accounts built",
         "rollups: 2/2 accounts built",
     ]
