@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--database-url", default=None)
     live.add_argument("--quiet-seconds", type=float, default=60.0)
     live.add_argument(
+        "--build-accounts",
+        type=int,
+        default=None,
+        help="build only this many of the queued accounts (every n-th by id; default all)",
+    )
+    live.add_argument(
         "--keep-rls",
         action="store_true",
         help="leave the generated tables' row-level security (default: the product has none)",
@@ -192,6 +198,7 @@ def _command(args: argparse.Namespace) -> int:
                 args.database_url,
                 quiet_s=args.quiet_seconds,
                 keep_rls=args.keep_rls,
+                build_accounts=args.build_accounts,
                 options=load,
             )
         )

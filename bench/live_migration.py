@@ -4,25 +4,34 @@ The scale's generated database is made what the product has (the analytics revis
 downgraded away, no migration history, and by default no row-level security on the
 product's tables), and a product role is made that never sets `app.current_account_id`.
 Product writers then insert and resolve sessions, log PSA activity and read accounts at a
-steady rate (bench/product_load.py) through five phases, in one run:
+steady rate (bench/product_load.py) through these phases, in one run, each migration
+phase between two quiet windows (no migration):
 
-1. quiet: no migration, the reference figures;
-2. adoption: `python main.py migrate` until its first rollup build line;
-3. rollup build: the rest of that `migrate` (every account's rollups);
-4. upgrade: the database downgraded to the previous release's head (writers paused),
+1. quiet before;
+2. adoption: `migrate` up to its rollup build (bench/adopt_step.py, the command's code);
+3. quiet;
+4. rollup build: `python main.py migrate` again, which builds every queued account;
+5. quiet;
+6. upgrade: the database downgraded to the previous release's head (writers paused),
    then `migrate` again with the writers on: the newer revisions on an adopted database;
-5. quiet again.
+7. quiet after.
 
-For each phase: the product writes' p50 / p99 / max, the longest wait of any product
-statement, and the statements refused. Afterwards every tab of a sample of accounts is
-compared with the floor (the raw-table scans) for two periods: they must be equal.
-Destroys the dataset's state: regenerate before `run`.
+The machine is shared, so the background load changes during a run: each migration
+phase's p99 is compared with the p99 of the quiet windows right before and after it
+(their statements pooled), not with one quiet window at the start. For each phase: the
+product writes' p50 / p99 / max, the longest wait of any product statement, and the
+statements refused; for each index build (`migrate` says when one starts and ends) the
+writes' p99 during it, and the build's chunks and flow counters from its progress lines.
+Afterwards every tab of a sample of accounts is compared with the floor (the raw-table
+scans) for two periods: they must be equal. Destroys the dataset's state: regenerate
+before `run`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import sys
 import time
@@ -88,11 +97,13 @@ async def _make_product_database(url: str, keep_rls: bool, log: Callable[[str], 
 
 
 class Command:
-    """`python main.py ARGS` on the database, its output lines kept with their instants."""
+    """`python main.py ARGS` (or `python -m MODULE ARGS`) on the database, its output lines
+    kept with their instants."""
 
-    def __init__(self, url: str, *args: str) -> None:
+    def __init__(self, url: str, *args: str, module: str | None = None) -> None:
         self.url = url
         self.args = args
+        self.program = ("-m", module) if module else ("main.py",)
         self.lines: list[tuple[float, str, str]] = []  # (monotonic, stream, line)
         self.started = 0.0
         self.ended = 0.0
@@ -103,7 +114,7 @@ class Command:
         environment.pop("FLOWPILOT_DEMO", None)
         self.started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "main.py", *self.args,
+            sys.executable, *self.program, *self.args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
         )  # fmt: skip
 
@@ -113,7 +124,7 @@ class Command:
                 line = raw.decode(errors="replace").rstrip()
                 self.lines.append((time.monotonic(), name, line))
                 if name == "stdout" or not line.startswith("rollups:") or "00/" in line:
-                    log(f"  {' '.join(self.args)}: {line}")
+                    log(f"  {' '.join((*self.program[-1:], *self.args))}: {line}")
 
         await asyncio.gather(read(process.stdout, "stdout"), read(process.stderr, "stderr"))
         self.returncode = await process.wait()
@@ -125,6 +136,22 @@ class Command:
     def first(self, prefix: str) -> float:
         """The instant of the first line starting with `prefix` (the end when none)."""
         return next((at for at, _, line in self.lines if line.startswith(prefix)), self.ended)
+
+    def index_builds(self) -> list[tuple[str, float, float]]:
+        """(index, start, end) of each index build the command reported."""
+        started: dict[str, float] = {}
+        found: list[tuple[str, float, float]] = []
+        for at, _, line in self.lines:
+            if line.startswith("migrate: building index "):
+                started[line.split()[-1]] = at
+            elif line.startswith("migrate: built index "):
+                name = line.split()[3]
+                if name in started:
+                    found.append((name, started.pop(name), at))
+        return found
+
+    def build_lines(self) -> list[str]:
+        return [line for _, _, line in self.lines if line.startswith("rollups: ") and "/" in line]
 
 
 def _phase(samples: list[Sample], start: float, end: float) -> list[Sample]:
@@ -164,6 +191,7 @@ async def live_migration(
     *,
     quiet_s: float = 60.0,
     keep_rls: bool = False,
+    build_accounts: int | None = None,
     options: LoadOptions | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -174,13 +202,13 @@ async def live_migration(
     try:
         await create_product_role(owner, password)
         accounts = [row["id"] for row in await owner.fetch("SELECT id FROM accounts ORDER BY id")]
-        largest = [
-            row["account_id"]
+        sizes = {
+            row["account_id"]: int(row["count"])
             for row in await owner.fetch(
-                "SELECT account_id FROM ai_sessions GROUP BY account_id "
-                "ORDER BY count(*) DESC LIMIT 3"
+                "SELECT account_id, count(*) FROM ai_sessions GROUP BY account_id"
             )
-        ]
+        }
+        largest = sorted(sizes, key=lambda a: -sizes[a])[:3]
         visible_before = await _product_view(url, password)
     finally:
         await owner.close()
@@ -190,20 +218,34 @@ async def live_migration(
     load = ProductLoad(product_dsn, asyncpg_dsn(url), accounts, options or LoadOptions())
     marks: dict[str, tuple[float, float]] = {}
 
-    await load.start()
-    try:
-        log(f"quiet: {quiet_s:.0f} s of product writes with no migration")
+    commands: dict[str, Command] = {}
+    accounts_built = accounts
+
+    async def quiet(name: str) -> None:
+        log(f"{name}: {quiet_s:.0f} s of product writes with no migration")
         start = time.monotonic()
         await asyncio.sleep(quiet_s)
-        marks["quiet"] = (start, time.monotonic())
+        marks[name] = (start, time.monotonic())
 
-        # A product table without row-level security is refused unless the flag says to
-        # enable it with a pass-through policy for the product's roles (their rows stay).
-        adopting = Command(url, "migrate", *(() if keep_rls else ("--enable-row-security",)))
-        await adopting.run(log)
-        build_start = adopting.first("rollups:")
-        marks["adoption"] = (adopting.started, build_start)
-        marks["rollup build"] = (build_start, adopting.ended)
+    async def migration(name: str, command: Command) -> None:
+        await command.run(log)
+        marks[name] = (command.started, command.ended)
+        commands[name] = command
+
+    # A product table without row-level security is refused unless the flag says to
+    # enable it with a pass-through policy for the product's roles (their rows stay).
+    flag = () if keep_rls else ("--enable-row-security",)
+    await load.start()
+    try:
+        await quiet("quiet before")
+        await migration("adoption", Command(url, *flag, module="bench.adopt_step"))
+        if build_accounts is not None:
+            built = await _keep_queued(url, build_accounts)
+            log(f"rollup build limited to {len(built)} accounts (every n-th by id)")
+            accounts_built = built
+        await quiet("quiet after adoption")
+        await migration("rollup build", Command(url, "migrate", *flag))
+        await quiet("quiet after build")
     finally:
         await load.stop()
     visible_after = await _product_view(url, password)
@@ -212,17 +254,17 @@ async def live_migration(
     await Command(url, "downgrade", PREVIOUS_RELEASE_HEAD).run(log)
     await load.start()
     try:
-        upgrading = Command(url, "migrate")
-        await upgrading.run(log)
-        marks["upgrade"] = (upgrading.started, upgrading.ended)
-        start = time.monotonic()
-        await asyncio.sleep(min(quiet_s, 20.0))
-        marks["quiet after"] = (start, time.monotonic())
+        await migration("upgrade", Command(url, "migrate"))
+        await quiet("quiet after")
     finally:
         await load.stop()
 
     log("comparing every tab of the largest accounts and five others with the floor")
-    sample = largest + [a for a in accounts if a not in largest][:: max(1, len(accounts) // 5)][:5]
+    largest = [a for a in largest if a in accounts_built] or sorted(
+        accounts_built, key=lambda a: -sizes.get(a, 0)
+    )[:3]
+    rest = [a for a in accounts_built if a not in largest]
+    sample = largest + rest[:: max(1, len(rest) // 5)][:5]
     exactness = await _exactness(url, sample)
     phases = {
         name: {
@@ -232,17 +274,100 @@ async def live_migration(
         }
         for name, (start, end) in marks.items()
     }
+    _compare_with_quiet(phases, marks, load.samples)
+    steps = {
+        name: {
+            "index_builds": [
+                {
+                    "index": index,
+                    "seconds": round(end - start, 1),
+                    **summarize(_phase(load.samples, start, end)),
+                }
+                for index, start, end in command.index_builds()
+            ],
+            "rollup_builds": _build_summary(command.build_lines()),
+        }
+        for name, command in commands.items()
+    }
     errors = sorted({s.error for s in load.samples if s.error is not None})
     return {
         "scale": scale,
         "database": url.rsplit("/", 1)[-1],
         "accounts": len(accounts),
+        "accounts_built": len(accounts_built),
         "rates_per_s": vars(load.options),
         "phases": phases,
+        "steps": steps,
         "product_role_sees": {"before": visible_before, "after": visible_after},
         "errors": errors[:20],
         "exactness": exactness,
         "load_average_end": list(os.getloadavg()),
+    }
+
+
+async def _keep_queued(url: str, count: int) -> list[uuid.UUID]:
+    """Leave `count` accounts queued for the build (every n-th by id), drop the rest from
+    the queue: on a shared machine a build of all 500 accounts can take hours."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        queued = sorted(
+            uuid.UUID(row["subject"])
+            for row in await connection.fetch(
+                f"SELECT subject FROM {ADOPTION_MARKER} WHERE kind = 'backfill_pending'"
+            )
+        )
+        kept = queued[:: max(1, len(queued) // count)][:count]
+        await connection.execute(
+            f"DELETE FROM {ADOPTION_MARKER} WHERE kind = 'backfill_pending' "
+            "AND NOT subject = ANY($1::text[])",
+            [str(a) for a in kept],
+        )
+    finally:
+        await connection.close()
+    return kept
+
+
+def _compare_with_quiet(
+    phases: dict[str, dict[str, Any]],
+    marks: dict[str, tuple[float, float]],
+    samples: list[Sample],
+) -> None:
+    """Each migration phase's write p99 against the quiet windows right before and after it
+    (their statements pooled): the background load of a shared machine drifts in a run."""
+    names = list(marks)
+    for position, name in enumerate(names):
+        if name.startswith("quiet"):
+            continue
+        around = [
+            names[i]
+            for i in (position - 1, position + 1)
+            if 0 <= i < len(names) and names[i].startswith("quiet")
+        ]
+        pooled = [s for q in around for s in _phase(samples, *marks[q])]
+        reference = summarize(pooled)["write_p99_ms"]
+        phases[name]["quiet_windows"] = around
+        phases[name]["quiet_write_p99_ms"] = reference
+        phases[name]["p99_ratio_to_quiet"] = round(phases[name]["write_p99_ms"] / reference, 2)
+
+
+def _build_summary(lines: list[str]) -> dict[str, Any]:
+    """The accounts built, from `rollups: n/N accounts built (...)` progress lines."""
+    pattern = re.compile(
+        r"(\d+) sessions in ([\d.]+) s, (\d+) chunks, the longest ([\d.]+) s, "
+        r"([\d.]+) s in chunks, flow counters ([\d.]+) s"
+    )
+    found = [m for m in (pattern.search(line) for line in lines) if m]
+    if not found:
+        return {}
+    return {
+        "accounts": len(found),
+        "sessions": sum(int(m[1]) for m in found),
+        "seconds": round(sum(float(m[2]) for m in found), 1),
+        "chunks": sum(int(m[3]) for m in found),
+        "longest_chunk_s": max(float(m[4]) for m in found),
+        "seconds_in_chunks": round(sum(float(m[5]) for m in found), 1),
+        "seconds_in_flow_counters": round(sum(float(m[6]) for m in found), 1),
+        "longest_flow_counters_s": max(float(m[6]) for m in found),
     }
 
 
@@ -262,19 +387,32 @@ async def _product_view(url: str, password: str) -> dict[str, int]:
 
 
 def table(report: dict[str, Any]) -> str:
-    """The phases as a Markdown table."""
+    """The phases as a Markdown table, then the index builds and the rollup build."""
     lines = [
         "| phase | s | product statements | refused | write p50 ms | write p99 ms "
-        "| write max ms | longest statement ms |",
-        "|---|---|---|---|---|---|---|---|",
+        "| write max ms | longest lock wait ms | p99 / quiet around |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, phase in report["phases"].items():
+        waits = phase.get("longest_waits", [])
+        locks = [w["ms"] for w in waits if w["waiting_on"].startswith("Lock")]
+        ratio = phase.get("p99_ratio_to_quiet")
+        versus = f"{ratio}x ({phase['quiet_write_p99_ms']})" if ratio else "–"
         lines.append(
             f"| {name} | {phase['seconds']} | {phase['statements']} | {phase['errors']} "
             f"| {phase['write_p50_ms']} | {phase['write_p99_ms']} | {phase['write_max_ms']} "
-            f"| {phase['longest_statement_ms']} |"
+            f"| {max(locks) if locks else '–'} | {versus} |"
         )
     for name, phase in report["phases"].items():
         for wait in phase.get("longest_waits", []):
             lines.append(f"{name}: waited {wait['ms']} ms on {wait['waiting_on']} {wait['behind']}")
+    for name, step in report.get("steps", {}).items():
+        for build in step["index_builds"]:
+            lines.append(
+                f"{name}: index {build['index']} built in {build['seconds']} s, "
+                f"write p99 {build['write_p99_ms']} ms, max {build['write_max_ms']} ms "
+                f"({build['statements']} statements)"
+            )
+        if step["rollup_builds"]:
+            lines.append(f"{name}: rollups {step['rollup_builds']}")
     return "\n".join(lines)

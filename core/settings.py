@@ -12,7 +12,8 @@ The rules between settings (the demo secret only for the embedded database, a re
 secret whenever DATABASE_URL is set) are in `from_env`; the checks of single values in
 `__post_init__`, so they hold for a `Settings` built in code too. A numeric field
 declares the lowest value it accepts (`above=` or `at_least=`, and what 0 means when 0
-switches something off), so every bad number is refused by one rule with one message.
+switches something off) and, where more would be nonsense, the highest (`at_most=`), so
+every bad number is refused by one rule with one message.
 A secret field (`secret=True`) may be read from the file its `<VARIABLE>_FILE` names
 (core/secret_files.py).
 
@@ -156,14 +157,19 @@ class Bound:
     low: float
     inclusive: bool = False
     zero: str | None = None
+    high: float | None = None
 
     def accepts(self, value: float) -> bool:
+        if self.high is not None and value > self.high:
+            return False
         return value >= self.low if self.inclusive else value > self.low
 
     def describe(self, whole: bool) -> str:
         kind = "a whole number" if whole else "a number"
         low = f"{self.low:g}"
         text = f"{kind} of {low} or more" if self.inclusive else f"{kind} above {low}"
+        if self.high is not None:
+            text += f" and at most {self.high:g}"
         return f"{text} ({low} {self.zero})" if self.zero else text
 
 
@@ -176,29 +182,35 @@ def setting(
     above: float | None = None,
     at_least: float | None = None,
     zero: str | None = None,
+    at_most: float | None = None,
     **kw: Any,
 ) -> Any:
     """A field read from the environment variable `env`; unset or empty keeps the default.
 
     `secret`: may come from the file `<env>_FILE` names instead. `above`/`at_least`: the
-    lowest value accepted (`zero` says what 0 means when it is accepted)."""
+    lowest value accepted (`zero` says what 0 means when it is accepted); `at_most` the
+    highest."""
     bound = None
     if above is not None:
-        bound = Bound(above, zero=zero)
+        bound = Bound(above, zero=zero, high=at_most)
     elif at_least is not None:
-        bound = Bound(at_least, inclusive=True, zero=zero)
+        bound = Bound(at_least, inclusive=True, zero=zero, high=at_most)
     metadata = {"env": env, "parse": parse, "secret": secret, "bound": bound}
     return field(default=default, metadata=metadata, **kw)
+
+
+def _check_bound(item: Any, value: Any) -> None:
+    """`value` within the field's bound, else one line saying what it accepts."""
+    bound: Bound | None = item.metadata.get("bound")
+    if bound is not None and not bound.accepts(value):
+        accepted = bound.describe(whole=_TYPES[item.name] is int)
+        raise SettingsError(f"{item.metadata['env']} must be {accepted}, got {value:g}")
 
 
 def _check_bounds(settings: Settings) -> None:
     """Every numeric setting within its bound, else one line saying what it accepts."""
     for item in fields(settings):
-        bound: Bound | None = item.metadata.get("bound")
-        value = getattr(settings, item.name)
-        if bound is not None and not bound.accepts(value):
-            accepted = bound.describe(whole=_TYPES[item.name] is int)
-            raise SettingsError(f"{item.metadata['env']} must be {accepted}, got {value:g}")
+        _check_bound(item, getattr(settings, item.name))
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -315,6 +327,19 @@ class Settings:
     # Finishing started rollup builds (a time-zone change): this often; 0 switches it off.
     rollup_build_interval_s: float = setting(
         "ROLLUP_BUILD_INTERVAL_S", 5.0, at_least=0, zero="switches it off"
+    )
+    # How a rollup build and `migrate` share the database with the product: the fraction
+    # of the time a build works (after each chunk it pauses for the chunk's own time x
+    # (1 / duty cycle - 1); persistence/rollups.py), and the memory and parallel workers
+    # of each index `migrate` builds on a product table (persistence/operations/online_ddl).
+    rollup_build_duty_cycle: float = setting("ROLLUP_BUILD_DUTY_CYCLE", 0.5, above=0, at_most=1)
+    migrate_index_memory_mb: int = setting("MIGRATE_INDEX_MEMORY_MB", 64, at_least=1, at_most=8192)
+    migrate_index_workers: int = setting(
+        "MIGRATE_INDEX_WORKERS",
+        0,
+        at_least=0,
+        zero="builds in the migrating process alone",
+        at_most=8,
     )
     psa_secret_key: str | None = setting("PSA_SECRET_KEY", None, secret=True)
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
@@ -476,3 +501,15 @@ def env_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
         return None
     parse: Parser = declared.metadata["parse"] or _PARSERS[_TYPES[name]]
     return parse(variable, raw)
+
+
+def checked_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The setting `name` from the environment, else its default, within its bound
+    (SettingsError otherwise): for a command that needs a few settings and none of the
+    service's rules between them (`migrate` needs no token secret)."""
+    declared = _ENV_FIELDS[name]
+    value = env_setting(name, environ)
+    if value is None:
+        value = declared.default
+    _check_bound(declared, value)
+    return value

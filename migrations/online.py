@@ -9,7 +9,9 @@
   written only with its last step.
 - `index()` builds an index CONCURRENTLY outside any transaction: the product reads and
   writes the table meanwhile. A valid index of that name is kept; an INVALID one, left by
-  an interrupted build, is dropped and built again.
+  an interrupted build, is dropped and built again. The build runs with the session
+  settings of persistence.operations.online_ddl.IndexBuild (no parallel workers, bounded
+  memory) and says on standard error when it starts and how long it took.
 
 Run in the caller's one transaction instead (a new, empty database built in one go), a
 step boundary is nothing and an index is built plainly. In offline (`--sql`) mode
@@ -18,6 +20,8 @@ everything is printed as it would run online.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -28,10 +32,22 @@ from alembic import context, op
 ONLINE = "online"
 ADOPTED = "adopted"
 _ADOPTION_MARKER = "analytics_adoption"
+# Offline: whether the reviewed database has the first 0005's stored `trees.category_key`
+# (revision 0012 converts it); online the revision reads the catalog itself.
+LEGACY_CATEGORY_KEY = "legacy_category_key"
+LEGACY_CATEGORY_KEY_SQL = (
+    "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('public.trees') "
+    "AND attname = 'category_key' AND NOT attisdropped)"
+)
 
 
 def _attributes() -> dict[str, object]:
     return context.config.attributes
+
+
+def attribute(name: str) -> object:
+    """What the caller of the upgrade told the revisions (offline: about the database)."""
+    return _attributes().get(name)
 
 
 def offline() -> bool:
@@ -89,8 +105,26 @@ def index(name: str, table: str, columns: str) -> None:
                 op.execute(f"DROP INDEX CONCURRENTLY public.{name}")
         # The build waits for older transactions without blocking anyone: no lock timeout.
         op.execute("SET lock_timeout = 0")
+        for setting in _index_settings("settings"):
+            op.execute(setting)
+        _say(f"migrate: building index {name}")
+        began = time.monotonic()
         op.execute(build)
+        _say(f"migrate: built index {name} in {time.monotonic() - began:.1f} s")
+        for setting in _index_settings("resets"):
+            op.execute(setting)
         op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
+
+
+def _index_settings(which: str) -> list[str]:
+    """The index build's session settings (or their resets) the caller's policy names."""
+    build = _attributes().get("index_build")
+    return list(getattr(build, which)()) if build is not None else []
+
+
+def _say(line: str) -> None:
+    if not offline():
+        print(line, file=sys.stderr, flush=True)
 
 
 def lock_timeout_ms() -> int:

@@ -10,10 +10,16 @@ migrations/versions/0011_rollups_built_in_chunks.py for why the result is exact)
 
 Each start and chunk gives the account a new data version in its own transaction, so no
 cached answer outlives a chunk.
+
+A build shares the database with the product: after each chunk it pauses for the chunk's
+own time x (1 / duty cycle - 1) (`Pacing`, ROLLUP_BUILD_DUTY_CYCLE), so the write-ahead
+log it writes and the disk flushes it needs leave the product's commits room (on a small
+machine a product commit waits mostly for the log flush in front of it, not for a lock).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -28,12 +34,45 @@ DEFAULT_CHUNK = 1000
 """Sessions per chunk: about a tenth to a third of a second of work (more on a busy
 machine), the longest a product write waits for a build."""
 
+CHUNK_COMMIT = text("SET LOCAL synchronous_commit = off")
+"""Sent first in every chunk's transaction: its commit does not wait for the log flush.
+
+Safe because a chunk is redone from the build's watermark. A crash can lose only the
+asynchronous commits whose log was not yet flushed, and the log is flushed in order: a
+chunk lost that way takes with it every later commit too, so no product write whose
+trigger counted on that chunk's watermark survives it (its commit record comes later in
+the log; a synchronous product commit flushes the chunk's first). After recovery the
+rollup rows and the watermark (`rollup_builds`, written in the chunk's own transaction)
+are those of the last chunk kept, and the next chunk reads (lo, hi] again from there.
+What it buys: the chunk ends, and releases its hold on the account's writers, without
+waiting for the disk; its log is flushed by the WAL writer or the next commit."""
+
 _START = text("SELECT public.rollup_build_start(:account_id)")
 _STEP = text("SELECT public.rollup_build_step(:account_id, :chunk)")
 # SECURITY DEFINER (0003): lists account ids only, whatever the caller's RLS setting.
 _ACCOUNTS = text("SELECT id FROM flowpilot_account_ids() AS t(id)")
 # SECURITY DEFINER (0011): the accounts whose build has started and not finished.
 _BUILDING = text("SELECT id FROM public.rollup_building_account_ids() AS t(id)")
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The share of the time a build works: 1 runs the chunks back to back, 0.5 pauses
+    after each chunk as long as it took (ROLLUP_BUILD_DUTY_CYCLE)."""
+
+    duty_cycle: float = 1.0
+
+    def pause_after(self, worked_s: float) -> float:
+        """Seconds to rest after `worked_s` of work."""
+        return max(0.0, worked_s) * (1.0 / self.duty_cycle - 1.0)
+
+    async def rest(self, worked_s: float) -> None:
+        pause = self.pause_after(worked_s)
+        if pause > 0:
+            await asyncio.sleep(pause)
+
+
+UNPACED = Pacing()
 
 
 @dataclass(frozen=True)
@@ -61,6 +100,7 @@ async def build_chunk(
 ) -> bool:
     """Build the account's next chunk in one transaction; True when it is complete."""
     async with account_transaction(sessionmaker, account_id) as session:
+        await session.execute(CHUNK_COMMIT)
         done = bool(
             (await session.execute(_STEP, {"account_id": account_id, "chunk": chunk})).scalar_one()
         )
@@ -71,46 +111,53 @@ async def finish_build(
     sessionmaker: async_sessionmaker[AsyncSession],
     account_id: uuid.UUID,
     chunk: int = DEFAULT_CHUNK,
+    pacing: Pacing = UNPACED,
 ) -> Build:
-    """Run the chunks of a started build until the account is complete."""
+    """Run the chunks of a started build until the account is complete, paced."""
     started = time.perf_counter()
     chunks, longest = 0, 0.0
     while True:
         began = time.perf_counter()
         done = await build_chunk(sessionmaker, account_id, chunk)
         chunks += 1
-        longest = max(longest, time.perf_counter() - began)
+        worked = time.perf_counter() - began
+        longest = max(longest, worked)
         if done:
             return Build(account_id, chunks, time.perf_counter() - started, longest)
+        await pacing.rest(worked)
 
 
 async def rebuild_account(
     sessionmaker: async_sessionmaker[AsyncSession],
     account_id: uuid.UUID,
     chunk: int = DEFAULT_CHUNK,
+    pacing: Pacing = UNPACED,
 ) -> Build:
     """Recompute every rollup row of one account, chunk by chunk."""
     await start_build(sessionmaker, account_id)
-    return await finish_build(sessionmaker, account_id, chunk)
+    return await finish_build(sessionmaker, account_id, chunk, pacing)
 
 
 async def rebuild_all(
     sessionmaker: async_sessionmaker[AsyncSession],
     chunk: int = DEFAULT_CHUNK,
     on_build: Callable[[Build], None] = lambda build: None,
+    pacing: Pacing = UNPACED,
 ) -> int:
     """Rebuild every account's rollups, account by account; returns the number rebuilt."""
     async with sessionmaker() as session:
         ids = list((await session.execute(_ACCOUNTS)).scalars())
     for account_id in ids:
-        on_build(await rebuild_account(sessionmaker, account_id, chunk))
+        on_build(await rebuild_account(sessionmaker, account_id, chunk, pacing))
     return len(ids)
 
 
 async def finish_started_builds(
-    sessionmaker: async_sessionmaker[AsyncSession], chunk: int = DEFAULT_CHUNK
+    sessionmaker: async_sessionmaker[AsyncSession],
+    chunk: int = DEFAULT_CHUNK,
+    pacing: Pacing = UNPACED,
 ) -> list[Build]:
     """Finish every build that was started (a time-zone change, an interrupted rebuild)."""
     async with sessionmaker() as session:
         ids = list((await session.execute(_BUILDING)).scalars())
-    return [await finish_build(sessionmaker, account_id, chunk) for account_id in ids]
+    return [await finish_build(sessionmaker, account_id, chunk, pacing) for account_id in ids]

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from core.settings import Settings
 from persistence.operations.migrate import is_at_head
+from persistence.rollups import Pacing
 from schema.build import build_schema_for
 from service.export.csv_view import CsvExport
 from service.http.cors import cors_middleware
@@ -98,6 +99,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
                 recalc_interval_s=settings.recalc_interval_s,
                 recovery_interval_s=settings.outbox_recovery_interval_s,
                 rollup_build_interval_s=settings.rollup_build_interval_s,
+                rollup_build_pacing=Pacing(settings.rollup_build_duty_cycle),
             )
             jobs.start()
             closing.push_async_callback(jobs.stop)

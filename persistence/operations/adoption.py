@@ -234,7 +234,9 @@ def steps_sql(result: Plan, policy: LockPolicy) -> list[str]:
     units: list[str] = []
     for step in steps(result):
         if step.index is not None:
-            units += ["SET lock_timeout = 0;", f"{step.statements[0]};"]
+            units += ["SET lock_timeout = 0;", *(f"{s};" for s in policy.index_build.settings())]
+            units.append(f"{step.statements[0]};")
+            units += [f"{s};" for s in policy.index_build.resets()]
             units.append(f"SET lock_timeout = {policy.timeout_ms};")
             continue
         units += ["BEGIN;", *(f"{sql};" for sql in step.statements), "COMMIT;"]
@@ -271,7 +273,7 @@ def adopt(
             # Read again on each attempt: what an earlier attempt committed is not redone.
             for step in steps(plan(connection, target, enable_row_security)):
                 if step.index is not None:
-                    build_index(connection, step.index, step.statements[0], policy)
+                    build_index(connection, step.index, step.statements[0], policy, progress)
                     continue
                 for sql in step.statements:
                     connection.execute(text(sql))

@@ -10,7 +10,8 @@ the last chunk one more transaction fills the account's flow counters (`usage_co
 row, so an interrupted backfill resumes where it stopped (mid-account too: the build's
 watermark is kept; interrupted between the last chunk and the counters, the account is
 built again) and never finishes an account twice; `SKIP LOCKED` spreads the accounts'
-starts over several workers.
+starts over several workers. The chunks are paced and commit asynchronously, as every
+build's (persistence/rollups.py says why both are safe).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.operations.migrate import ADOPTION_MARKER
-from persistence.rollups import DEFAULT_CHUNK
+from persistence.rollups import CHUNK_COMMIT, DEFAULT_CHUNK, UNPACED, Pacing
 
 _PENDING = "backfill_pending"
 _NEXT = text(
@@ -38,12 +39,13 @@ _STEP = text("SELECT public.rollup_build_step(:account, :chunk)")
 _SESSIONS = text("SELECT count(*) FROM ai_sessions WHERE account_id = :account")
 _DONE = text(f"DELETE FROM {ADOPTION_MARKER} WHERE kind = '{_PENDING}' AND subject = :subject")
 # The flows' lifetime counters (added empty by 0002) from the account's matched sessions:
-# the latest match is taken as the latest matched session's start, and the success rate
-# is the periodic job's (resolved / matched over the 90 x 24 h before now).
+# the latest match is taken as the latest matched session's start (or a flow match's own
+# time, when one committed before), and the success rate is the periodic job's (resolved /
+# matched over the 90 x 24 h before now).
 _COUNTERS = text(
     """
     UPDATE trees t
-    SET usage_count = c.matches, last_matched_at = c.last_match,
+    SET usage_count = c.matches, last_matched_at = greatest(t.last_matched_at, c.last_match),
         success_rate = c.resolved::double precision / nullif(c.recent, 0)
     FROM (
         SELECT matched_flow_id AS id, count(*) AS matches, max(started_at) AS last_match,
@@ -59,6 +61,7 @@ _COUNTERS = text(
     """
 )
 _BIND = text("SELECT set_config('app.current_account_id', :account, true)")
+
 _LOCK_FLOWS = text("SELECT 1 FROM trees WHERE account_id = :account ORDER BY id FOR UPDATE")
 
 
@@ -73,12 +76,15 @@ class Batch:
     seconds: float
     chunks: int = 1
     longest_chunk_s: float = 0.0
+    working_s: float = 0.0  # in chunks; the rest of `seconds` is the pacing's pauses
+    counters_s: float = 0.0
 
     def describe(self) -> str:
         return (
             f"rollups: {self.number}/{self.total} accounts built "
             f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s, "
-            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s)"
+            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s, "
+            f"{self.working_s:.1f} s in chunks, flow counters {self.counters_s:.2f} s)"
         )
 
 
@@ -90,7 +96,7 @@ async def pending_accounts(connection: AsyncConnection) -> int:
     return int((await connection.execute(_COUNT)).scalar_one())
 
 
-async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
+async def start_next(engine: AsyncEngine) -> uuid.UUID | None:
     """The next queued account, its build started unless an interrupted one is under way."""
     async with engine.begin() as connection:
         subject = (await connection.execute(_NEXT)).scalar()
@@ -103,22 +109,26 @@ async def _start_next(engine: AsyncEngine) -> uuid.UUID | None:
     return account
 
 
-async def _chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> int | None:
-    """One chunk; after the last, the counters and the queue row: the sessions, else None."""
+async def build_chunk(engine: AsyncEngine, account: uuid.UUID, chunk: int) -> bool:
+    """One chunk, committed asynchronously; True when it was the account's last."""
     async with engine.begin() as connection:
+        await connection.execute(CHUNK_COMMIT)
         await connection.execute(_BIND, {"account": str(account)})
         done = (await connection.execute(_STEP, {"account": account, "chunk": chunk})).scalar_one()
-    if not done:
-        return None
-    return await _finish(engine, account)
+    return bool(done)
 
 
-async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
+async def fill_counters(engine: AsyncEngine, account: uuid.UUID) -> int:
     """The flows' lifetime counters from the account's matched sessions, in a transaction
     of their own: the aggregate reads every session of the account (a second at 1.5M), which
     inside the last chunk would hold the account's writers for as long. Exact all the same:
     the account's flows are locked first, so a flow match either committed before (and is
-    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after."""
+    in the aggregate, whose snapshot starts after the lock) or waits and adds its 1 after.
+    A match in flight holds its flow's row already (the foreign key's check of its session
+    update takes a share of it, before the update moves the account's data version), so
+    the lock waits for it to commit; one that has not reached its session update waits
+    for the fill at that check, holding nothing the fill needs
+    (tests/persistence/test_backfill_counters.py)."""
     async with engine.begin() as connection:
         await connection.execute(_BIND, {"account": str(account)})
         await connection.execute(_LOCK_FLOWS, {"account": account})
@@ -129,20 +139,27 @@ async def _finish(engine: AsyncEngine, account: uuid.UUID) -> int:
     return sessions
 
 
-async def _build_next(engine: AsyncEngine, chunk: int) -> Batch | None:
+async def _build_next(engine: AsyncEngine, chunk: int, pacing: Pacing) -> Batch | None:
     started = time.perf_counter()
-    account = await _start_next(engine)
+    account = await start_next(engine)
     if account is None:
         return None
-    chunks, longest = 0, 0.0
+    chunks, longest, working = 0, 0.0, 0.0
     while True:
         began = time.perf_counter()
-        sessions = await _chunk(engine, account, chunk)
+        done = await build_chunk(engine, account, chunk)
         chunks += 1
-        longest = max(longest, time.perf_counter() - began)
-        if sessions is not None:
-            seconds = time.perf_counter() - started
-            return Batch(0, 0, account, sessions, seconds, chunks, longest)
+        worked = time.perf_counter() - began
+        longest, working = max(longest, worked), working + worked
+        await pacing.rest(worked)
+        if done:
+            break
+    began = time.perf_counter()
+    sessions = await fill_counters(engine, account)
+    counters = time.perf_counter() - began
+    await pacing.rest(counters)
+    seconds = time.perf_counter() - started
+    return Batch(0, 0, account, sessions, seconds, chunks, longest, working, counters)
 
 
 async def backfill(
@@ -150,13 +167,18 @@ async def backfill(
     on_batch: Callable[[Batch], None] = lambda batch: None,
     limit: int | None = None,
     chunk: int = DEFAULT_CHUNK,
+    pacing: Pacing = UNPACED,
+    on_start: Callable[[int], None] = lambda accounts: None,
 ) -> int:
-    """Build queued accounts (at most `limit`), each in chunks; returns how many."""
+    """Build queued accounts (at most `limit`), each in chunks, paced; returns how many.
+    `on_start` hears how many accounts are queued before the first is started."""
     async with engine.connect() as connection:
         total = await pending_accounts(connection)
+    if total:
+        on_start(total)
     built = 0
     while total and (limit is None or built < limit):
-        batch = await _build_next(engine, chunk)
+        batch = await _build_next(engine, chunk, pacing)
         if batch is None:
             break
         built += 1

@@ -73,6 +73,7 @@ _REFERENCES = re.compile(rf"REFERENCES {_NAME}", _FLAGS)
 _CREATE_TABLE = re.compile(r"CREATE TABLE", _FLAGS)
 _LOCK_TABLE = re.compile(r"LOCK TABLE (.+?) IN (.+?) MODE", _FLAGS)
 _DROP_INDEX = re.compile(rf"DROP INDEX (CONCURRENTLY )?(?:IF EXISTS )?{_NAME}", _FLAGS)
+_RENAME_INDEX = re.compile(rf"ALTER INDEX (?:IF EXISTS )?{_NAME} RENAME TO", _FLAGS)
 _QUIET = re.compile(r"(?:BEGIN|COMMIT|ROLLBACK|SET|RESET)\b", _FLAGS)
 _NO_TABLE = re.compile(
     r"(?:CREATE (?:OR REPLACE )?FUNCTION|ALTER FUNCTION|DROP FUNCTION|CREATE SEQUENCE|"
@@ -118,6 +119,9 @@ def locks(statement: str) -> list[Lock] | None:
         concurrently = bool(found[1])
         mode = "SHARE UPDATE EXCLUSIVE" if concurrently else "ACCESS EXCLUSIVE"
         return [Lock(mode, f"{found[2]}'s table", _BRIEF)]
+    if found := _RENAME_INDEX.match(sql):
+        # PostgreSQL 12 and later rename an index under SHARE UPDATE EXCLUSIVE on it.
+        return [Lock("SHARE UPDATE EXCLUSIVE", f"{found[1]}'s table", _BRIEF)]
     if found := _ALTER.match(sql):
         table, action = found[1], found[2]
         referenced = [

@@ -50,6 +50,7 @@ def alembic_config(
     if policy is not None:
         config.attributes["online"] = True
         config.attributes["lock_timeout_ms"] = policy.timeout_ms
+        config.attributes["index_build"] = policy.index_build
     return config
 
 
@@ -105,14 +106,17 @@ def upgrade_sql(
     policy: LockPolicy,
     adopted: bool = False,
     script_location: Path = MIGRATIONS_DIR,
+    legacy_category_key: bool = False,
 ) -> list[str]:
     """The statements an online upgrade from `start` (None: an empty database) to
-    `target` runs, one by one, without a database (Alembic's offline mode)."""
+    `target` runs, one by one, without a database (Alembic's offline mode); what the
+    revisions need to know of the database is passed in (`adopted`, `legacy_category_key`)."""
     buffer = Statements()
     config = alembic_config(policy=policy)
     config.set_main_option("script_location", str(script_location))
     config.attributes["output_buffer"] = buffer
     config.attributes["adopted"] = adopted
+    config.attributes["legacy_category_key"] = legacy_category_key
     command.upgrade(config, f"{start}:{target}" if start else target, sql=True)
     return buffer.units
 
@@ -160,3 +164,12 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
 async def is_at_head(engine: AsyncEngine) -> bool:
     async with engine.connect() as connection:
         return await current_revision(connection) == head_revision()
+
+
+def has_legacy_category_key(connection: Connection) -> bool:
+    """Whether `trees` has the stored `category_key` column of the first 0005 (0012 drops it)."""
+    query = text(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = "
+        "to_regclass('public.trees') AND attname = 'category_key' AND NOT attisdropped)"
+    )
+    return bool(connection.execute(query).scalar())

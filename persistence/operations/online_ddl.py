@@ -7,6 +7,12 @@ picks the migration as a deadlock's victim) only the current step is rolled back
 steps and revisions before it are committed, so the work resumes from there after a
 pause that doubles each time (MIGRATE_LOCK_RETRIES attempts more). After the last one
 `migrate` stops with one line; running it again goes on where it stopped.
+
+An index on a product table is built CONCURRENTLY, one at a time, with the session
+settings of `IndexBuild`: no parallel workers by default (on a small machine they take
+the product's CPU), a bounded sort memory, and the log's full-page images compressed
+where the role may say so (a new index is written to the log page by page; a product
+commit waits for the flush of whatever log precedes it).
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+
+from core.settings import SettingsError, checked_setting
 
 # lock_not_available (lock_timeout expired), deadlock_detected.
 _RETRIED = {"55P03": "lock not granted", "40P01": "chosen as a deadlock's victim"}
@@ -29,21 +37,63 @@ class LockNotGranted(Exception):
 
 
 @dataclass(frozen=True)
+class IndexBuild:
+    """The session settings an index build on a product table runs with
+    (MIGRATE_INDEX_MEMORY_MB, MIGRATE_INDEX_WORKERS; `compress_wal` for a superuser)."""
+
+    memory_mb: int = 64
+    workers: int = 0
+    compress_wal: bool = False
+
+    def settings(self) -> list[str]:
+        found = [
+            f"SET maintenance_work_mem = '{self.memory_mb}MB'",
+            f"SET max_parallel_maintenance_workers = {self.workers}",
+        ]
+        if self.compress_wal:
+            found.append("SET wal_compression = on")
+        return found
+
+    def resets(self) -> list[str]:
+        found = ["RESET maintenance_work_mem", "RESET max_parallel_maintenance_workers"]
+        return found + (["RESET wal_compression"] if self.compress_wal else [])
+
+
+@dataclass(frozen=True)
 class LockPolicy:
-    """How long one lock may be waited for and how often a step is tried again."""
+    """How long one lock may be waited for and how often a step is tried again; how
+    indexes on product tables are built."""
 
     timeout_ms: int = 1000
     retries: int = 8
     first_pause_s: float = 0.25
     longest_pause_s: float = 8.0
+    index_build: IndexBuild = field(default_factory=IndexBuild)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> LockPolicy:
-        """From MIGRATE_LOCK_TIMEOUT_MS and MIGRATE_LOCK_RETRIES; ValueError names a bad one."""
+        """From MIGRATE_LOCK_TIMEOUT_MS, MIGRATE_LOCK_RETRIES and the index build's
+        settings (core/settings.py); ValueError names a bad one."""
+        try:
+            index_build = IndexBuild(
+                memory_mb=checked_setting("migrate_index_memory_mb", environ),
+                workers=checked_setting("migrate_index_workers", environ),
+            )
+        except SettingsError as error:
+            raise ValueError(str(error)) from None
         return cls(
             timeout_ms=_whole(environ, "MIGRATE_LOCK_TIMEOUT_MS", cls.timeout_ms, 1),
             retries=_whole(environ, "MIGRATE_LOCK_RETRIES", cls.retries, 0),
+            index_build=index_build,
         )
+
+    def for_role(self, connection: Connection) -> LockPolicy:
+        """Compressed full-page images in the log when the connected role may set it
+        (`wal_compression` is a superuser's setting)."""
+        superuser = connection.execute(
+            text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).scalar()
+        return replace(self, index_build=replace(self.index_build, compress_wal=bool(superuser)))
 
     def pause(self, retry: int) -> float:
         """Seconds before retry number `retry` (1, 2, ...): doubling, capped."""
@@ -115,7 +165,13 @@ def run_with_retries(
         connection.commit()
 
 
-def build_index(connection: Connection, name: str, build: str, policy: LockPolicy) -> None:
+def build_index(
+    connection: Connection,
+    name: str,
+    build: str,
+    policy: LockPolicy,
+    progress: Callable[[str], None] = lambda line: None,
+) -> None:
     """Run `build` (a CREATE INDEX CONCURRENTLY of `name`) outside a transaction; a valid
     index of that name is kept, an INVALID one (an interrupted build) is dropped first.
     The build waits for older transactions without blocking anyone: no lock timeout."""
@@ -134,9 +190,16 @@ def build_index(connection: Connection, name: str, build: str, policy: LockPolic
             if valid is not None:
                 connection.execute(text(f"DROP INDEX CONCURRENTLY public.{name}"))
             connection.execute(text("SET lock_timeout = 0"))
+            for setting in policy.index_build.settings():
+                connection.execute(text(setting))
+            progress(f"migrate: building index {name}")
+            began = time.monotonic()
             try:
                 connection.execute(text(build))
             finally:
+                for setting in policy.index_build.resets():
+                    connection.execute(text(setting))
                 connection.execute(text(f"SET lock_timeout = {policy.timeout_ms}"))
+            progress(f"migrate: built index {name} in {time.monotonic() - began:.1f} s")
     finally:
         connection.execution_options(isolation_level=level)

@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.settings import SettingsError, checked_setting
 from persistence.operations.adoption import (
     BASELINE,
     AdoptionRefused,
@@ -41,16 +42,35 @@ from persistence.operations.ddl_locks import review
 from persistence.operations.migrate import (
     alembic_config,
     current_revision,
+    has_legacy_category_key,
     head_revision,
     upgrade_sql,
 )
 from persistence.operations.online_ddl import LockNotGranted, LockPolicy
 from persistence.operations.schema_creators import close_to_public, describe, untrusted_creators
+from persistence.rollups import DEFAULT_CHUNK, Pacing
 from service.cli.database import CliError, database, probe, require_head, resolve_target
 
 
 def _progress(batch: Batch) -> None:
     print(batch.describe(), file=sys.stderr, flush=True)
+
+
+def _building(accounts: int, pacing: Pacing) -> None:
+    print(
+        f"rollups: building {accounts} accounts, each in chunks of {DEFAULT_CHUNK} sessions, "
+        f"working {pacing.duty_cycle:.0%} of the time (ROLLUP_BUILD_DUTY_CYCLE)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def build_pacing() -> Pacing:
+    """ROLLUP_BUILD_DUTY_CYCLE, or one line saying what it accepts."""
+    try:
+        return Pacing(checked_setting("rollup_build_duty_cycle"))
+    except SettingsError as error:
+        raise CliError(str(error)) from None
 
 
 def lock_policy() -> LockPolicy:
@@ -74,6 +94,7 @@ async def migrate_to(
         if embedded:
             await close_to_public(connection)
             await connection.commit()
+        policy = await connection.run_sync(policy.for_role)
         try:
             await connection.run_sync(adopt, revision, enable_row_security, policy)
         except LockNotGranted as error:
@@ -158,12 +179,19 @@ def _script(
     planned = plan(connection, target, enable_row_security)
     if planned.differences:
         raise AdoptionRefused(planned.differences)
+    policy = policy.for_role(connection)
     units = [f"SET lock_timeout = {policy.timeout_ms};"]
     if planned.adopting:
         units += steps_sql(planned, policy)
         units += upgrade_sql(BASELINE, target, policy, adopted=True)
     elif planned.revisions:
-        units += upgrade_sql(planned.current, target, policy, adopted=is_adopted(connection))
+        units += upgrade_sql(
+            planned.current,
+            target,
+            policy,
+            adopted=is_adopted(connection),
+            legacy_category_key=has_legacy_category_key(connection),
+        )
     header = [
         "-- The SQL `python main.py migrate` runs on this database, in this order. Each",
         f"-- transaction waits at most {policy.timeout_ms} ms for a lock (lock_timeout), and is",
@@ -183,6 +211,7 @@ async def _migrate(args: argparse.Namespace) -> int:
     target = await resolve_target()
     await probe(target.url)
     policy = lock_policy()
+    pacing = build_pacing()
     async with database(target.url) as engine:
         if not target.embedded:
             await _check_schema_creators(engine, args.trust_schema_creators)
@@ -214,7 +243,9 @@ async def _migrate(args: argparse.Namespace) -> int:
         except AdoptionRefused as error:
             raise _refused(error) from None
         # The queued accounts' rollups (none unless the database was adopted).
-        built = await backfill(engine, _progress)
+        built = await backfill(
+            engine, _progress, pacing=pacing, on_start=lambda n: _building(n, pacing)
+        )
     if built:
         print(f"rollups built for {built} accounts", flush=True)
     suffix = " (head)" if reached == head_revision() else ""

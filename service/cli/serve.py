@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from core.auth import issue_token
 from core.settings import Settings, env_setting
 from persistence.engine import async_url
@@ -69,11 +71,28 @@ async def _check_database() -> bool:
     async with database(target.url) as engine:
         await require_head(engine)
         if rls_binds:
-            async with engine.connect() as connection:
-                problem = await unbound_role(connection)
-            if problem is not None:
-                raise CliError(problem)
+            await _require_bound(engine, "")
+    read_url = env_setting("database_read_url")
+    if read_url:
+        # The tabs read through this one: its role must be bound to one account as well.
+        async_url(read_url)
+        if await probe(read_url):
+            async with database(read_url) as engine:
+                await _require_bound(engine, "DATABASE_READ_URL: ")
+        else:
+            logger.warning(
+                "DATABASE_READ_URL's role is a superuser or has BYPASSRLS, so row-level "
+                f"security does not apply; see {command('create-app-role')}"
+            )
     return rls_binds
+
+
+async def _require_bound(engine: AsyncEngine, which: str) -> None:
+    """Refuse a role the analytics' policies on an adopted database would not bind."""
+    async with engine.connect() as connection:
+        problem = await unbound_role(connection)
+    if problem is not None:
+        raise CliError(which + problem)
 
 
 async def _prepare_demo() -> tuple[Target, DemoSummary]:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.engine import create_sessionmaker
-from persistence.rollups import finish_started_builds
+from persistence.rollups import DEFAULT_CHUNK, UNPACED, Pacing, finish_started_builds
 from persistence.success_rates import recalculate_success_rates
 from writes.psa_pushes import PsaPushService
 
@@ -56,12 +56,14 @@ class BackgroundJobs:
         recalc_interval_s: float,
         recovery_interval_s: float = OUTBOX_RECOVERY_INTERVAL_S,
         rollup_build_interval_s: float = ROLLUP_BUILD_INTERVAL_S,
+        rollup_build_pacing: Pacing = UNPACED,
     ) -> None:
         self.engine = engine
         self.pushes = pushes
         self.recalc_interval_s = recalc_interval_s
         self.recovery_interval_s = recovery_interval_s
         self.rollup_build_interval_s = rollup_build_interval_s
+        self.rollup_build_pacing = rollup_build_pacing
         self._tasks: list[asyncio.Task[None]] = []
 
     async def recalculate(self) -> None:
@@ -71,7 +73,9 @@ class BackgroundJobs:
         await self.pushes.recover()
 
     async def finish_rollup_builds(self) -> None:
-        await finish_started_builds(create_sessionmaker(self.engine))
+        await finish_started_builds(
+            create_sessionmaker(self.engine), DEFAULT_CHUNK, self.rollup_build_pacing
+        )
 
     def start(self) -> None:
         if self.recalc_interval_s > 0:

@@ -27,7 +27,7 @@ from persistence.models.write import WRITE_TABLES
 from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
-HEAD = "0011_rollups_built_in_chunks"
+HEAD = "0012_category_key_expression"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},

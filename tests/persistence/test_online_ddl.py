@@ -24,8 +24,12 @@ BASELINE = "0001_baseline"
 def _violations(script_location: Path = MIGRATIONS_DIR) -> list[str]:
     found: list[str] = []
     for adopted in (False, True):
-        units = upgrade_sql(BASELINE, "head", LockPolicy(), adopted, script_location)
-        found += [problem for unit in units for problem in violations(unit)]
+        # With the first 0005's column too, so that 0012 prints its conversion.
+        for legacy in (False, True):
+            units = upgrade_sql(
+                BASELINE, "head", LockPolicy(), adopted, script_location, legacy_category_key=legacy
+            )
+            found += [problem for unit in units for problem in violations(unit)]
     return found
 
 
@@ -60,8 +64,9 @@ def downgrade() -> None:
         encoding="utf-8",
     )
     found = _violations(copy)
-    # Each of the four, once per path (a new database, an adopted one).
-    assert [problem.split(":")[0] for problem in found] == 2 * [
+    # Each of the four, once per path (a new database, an adopted one, each with and
+    # without the first 0005's column).
+    assert [problem.split(":")[0] for problem in found] == 4 * [
         "ALTER that rewrites the table trees",
         "index on ai_sessions built without CONCURRENTLY",
         "ALTER that scans the table users",

@@ -21,7 +21,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from persistence.engine import asyncpg_dsn
-from persistence.rollups import finish_build, finish_started_builds, start_build
+from persistence.rollups import (
+    CHUNK_COMMIT,
+    Pacing,
+    build_chunk,
+    finish_build,
+    finish_started_builds,
+    start_build,
+)
 from persistence.tenancy import account_transaction
 from tests.rollups.test_equivalence import (
     Tenant,
@@ -285,9 +292,79 @@ async def test_writes_during_a_chunked_build_end_exactly_as_the_reference_scan(
 async def _one_chunk(
     sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID, chunk: int
 ) -> bool:
+    """A chunk as every build runs it: its own transaction, committed asynchronously."""
+    return await build_chunk(sessionmaker, account_id, chunk)
+
+
+async def _watermark(
+    sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+) -> uuid.UUID | None:
     async with account_transaction(sessionmaker, account_id) as session:
-        step = text("SELECT rollup_build_step(:a, :chunk)")
-        return bool((await session.execute(step, {"a": account_id, "chunk": chunk})).scalar_one())
+        found = await session.execute(
+            text("SELECT built_through FROM rollup_builds WHERE account_id = :a"),
+            {"a": account_id},
+        )
+        watermark: uuid.UUID | None = found.scalar_one()
+        return watermark
+
+
+async def test_a_chunk_lost_with_its_asynchronous_commit_is_built_again_from_the_watermark(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A chunk commits without waiting for the log flush; a crash can lose it, and only
+    together with every later commit. After recovery the database is as if it had never
+    run (here: rolled back): the build goes on from the last chunk kept and ends exact."""
+    rng = random.Random(5)
+    tenant = (await _populate(writer_sessionmaker, rng))[0]
+    await start_build(sessionmaker, tenant.account_id)
+    assert not await _one_chunk(sessionmaker, tenant.account_id, 5)
+    kept = await _watermark(sessionmaker, tenant.account_id)
+    ordered = sorted(tenant.session_ids)
+    assert kept == ordered[4]  # five sessions built, keyed up to the fifth id
+    built = await _snapshot(sessionmaker, tenant.account_id)
+
+    # The next chunk runs as a build runs it and is lost: its commit never reached the disk.
+    async with sessionmaker() as session:
+        transaction = await session.begin()
+        await session.execute(CHUNK_COMMIT)
+        await session.execute(
+            text("SELECT set_config('app.current_account_id', :a, true)"),
+            {"a": str(tenant.account_id)},
+        )
+        setting = await session.execute(text("SELECT current_setting('synchronous_commit')"))
+        assert setting.scalar_one() == "off"
+        step = text("SELECT rollup_build_step(:a, 5)")
+        assert not (await session.execute(step, {"a": tenant.account_id})).scalar_one()
+        await transaction.rollback()
+    assert await _watermark(sessionmaker, tenant.account_id) == kept
+    assert await _snapshot(sessionmaker, tenant.account_id) == built
+
+    # Resumed, the build reads those sessions again and ends equal to the reference scan.
+    build = await finish_build(sessionmaker, tenant.account_id, 5)
+    # The 40 sessions after the first five, in chunks of 5, and one chunk that finds none left.
+    assert len(ordered) == 45 and build.chunks == 40 // 5 + 1
+    assert await _check_all(writer_sessionmaker, tenant) == 9
+
+
+async def test_a_paced_build_rests_after_each_chunk_for_its_share_of_the_time(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    writer_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = (await _populate(writer_sessionmaker, random.Random(6)))[0]
+    rests: list[float] = []
+
+    class Recorded(Pacing):
+        async def rest(self, worked_s: float) -> None:
+            rests.append(self.pause_after(worked_s))
+
+    await start_build(sessionmaker, tenant.account_id)
+    build = await finish_build(sessionmaker, tenant.account_id, 10, Recorded(0.25))
+    # No rest after the last chunk; three times each chunk's time after every other one.
+    assert len(rests) == build.chunks - 1 > 2
+    assert all(rest > 0 for rest in rests)
+    assert await _check_all(writer_sessionmaker, tenant) == 9
 
 
 async def _max_write_wait(

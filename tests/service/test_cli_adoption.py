@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -87,6 +88,7 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0009_triggers_run_as_owner",
         "would apply 0010_definer_names_qualified",
         "would apply 0011_rollups_built_in_chunks",
+        "would apply 0012_category_key_expression",
         "each step that changes a product table would run in its own transaction, waiting at "
         "most 1000 ms for its lock (then retried after a pause, so product statements queued "
         "behind it go on); indexes on product tables would be built CONCURRENTLY, the product "
@@ -101,8 +103,16 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "rollups built for 2 accounts",
         f"database schema at {head_revision()} (head)",
     ]
-    progress = done.stderr.splitlines()
+    lines = done.stderr.splitlines()
+    # Each index build on a product table says when it starts and how long it took.
+    builds = [line for line in lines if line.startswith("migrate: buil")]
+    assert builds[0] == "migrate: building index ix_trees_account_id"
+    for started, ended in zip(builds[::2], builds[1::2], strict=True):
+        name = started.removeprefix("migrate: building index ")
+        assert re.fullmatch(rf"migrate: built index {name} in \d+\.\d s", ended)
+    progress = [line for line in lines if line not in builds]
     assert [line.split(" (")[0] for line in progress] == [
+        "rollups: building 2 accounts, each in chunks of 1000 sessions, working 50% of the time",
         "rollups: 1/2 accounts built",
         "rollups: 2/2 accounts built",
     ]
@@ -216,6 +226,42 @@ async def test_serve_refuses_a_role_outside_the_analytics_group(empty_database_u
         assert assert_one_line_failure(result) == (
             f"error: role {role} is not a member of flowpilot_analytics, so row-level security "
             "does not bind it to one account on the product's tables: run "
+            f"`python main.py create-app-role --name {role}` as the migrating role"
+        )
+    finally:
+        async with engine.begin() as connection:
+            await drop_app_role(connection, role)
+        await engine.dispose()
+
+
+async def test_serve_refuses_a_read_url_whose_role_is_outside_the_analytics_group(
+    empty_database_url: str,
+) -> None:
+    """The tabs read through DATABASE_READ_URL: its role is checked as DATABASE_URL's is."""
+    await _product_database(empty_database_url)
+    assert run("migrate", DATABASE_URL=empty_database_url).returncode == 0
+    role = f"fp_reader_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(empty_database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' NOSUPERUSER NOBYPASSRLS")
+            )
+            await connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+        read_url = make_url(empty_database_url).set(username=role, password="pw")
+        # DATABASE_URL's role bypasses row-level security (a warning, not a refusal).
+        result = run(
+            "serve",
+            "--port",
+            "1",
+            DATABASE_URL=empty_database_url,
+            DATABASE_READ_URL=read_url.render_as_string(hide_password=False),
+            AUTH_JWT_SECRET=SECRET,
+        )
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == (
+            f"error: DATABASE_READ_URL: role {role} is not a member of flowpilot_analytics, so "
+            "row-level security does not bind it to one account on the product's tables: run "
             f"`python main.py create-app-role --name {role}` as the migrating role"
         )
     finally:

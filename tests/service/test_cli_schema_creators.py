@@ -37,6 +37,11 @@ async def creator(empty_database_url: str) -> AsyncIterator[tuple[str, asyncpg.C
     await owner.close()
 
 
+def _without_index_builds(stderr: str) -> list[str]:
+    """The lines but migrate's index builds' start and duration."""
+    return [line for line in stderr.splitlines() if not line.startswith("migrate: buil")]
+
+
 async def test_migrate_names_each_role_that_may_create_and_changes_nothing(
     empty_database_url: str, creator: tuple[str, asyncpg.Connection]
 ) -> None:
@@ -55,11 +60,11 @@ async def test_migrate_names_each_role_that_may_create_and_changes_nothing(
     await owner.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     trusted = run("migrate", "--trust-schema-creators", DATABASE_URL=empty_database_url)
     assert trusted.returncode == 0, trusted.stderr
-    assert trusted.stderr.splitlines() == [f"warning: {name} {_WHY}{name}"]
+    assert _without_index_builds(trusted.stderr) == [f"warning: {name} {_WHY}{name}"]
     assert await _revision(empty_database_url) == head_revision()
 
 
 async def test_migrate_goes_on_when_only_the_owner_may_create(empty_database_url: str) -> None:
     result = run("migrate", DATABASE_URL=empty_database_url)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert _without_index_builds(result.stderr) == []
