@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
@@ -94,6 +94,9 @@ class Ticket:
     not_modified: bool = False
     refusal: GraphQLError | None = None  # the hit's budget charge was refused
     hit: bool = False
+    # The document the lookup parsed its text into (None: its facts were known, or no
+    # parse was needed); execution runs it rather than parsing the text again.
+    document: DocumentNode | None = None
 
 
 class ResponseCache:
@@ -195,16 +198,18 @@ class ResponseCache:
         if principal is None:
             count("bypass", "anonymous")
             return Ticket()
-        facts = self.facts(query) if query else None
+        facts, document = (
+            self._facts.facts_and_document(query, self._max_tokens) if query else (None, None)
+        )
         if facts is None or not facts.is_query(operation):
             count("bypass", "not_a_query")
-            return Ticket()
+            return Ticket(document=document)
         identity = Identity(
             kind, principal.account_id, principal.role, facts.digest, operation, variables
         )
         if identity.shape not in self._trusted and not self._answered_before(identity):
             count("miss", "first_sight")
-            return Ticket(identity=identity)
+            return Ticket(identity=identity, document=document)
         state = await self._current_state(context)
         if state is None:
             return Ticket()
@@ -226,7 +231,7 @@ class ResponseCache:
         if entry is None or age is None or age >= self.max_age_s:
             count("miss")
             # The key comes from the snapshot after execution: it may see a newer state.
-            return Ticket(identity=identity)
+            return Ticket(identity=identity, document=document)
         ticket = Ticket(entry=entry)
         retry_after = await self._charge(str(principal.account_id))
         if retry_after is not None:
@@ -320,22 +325,6 @@ async def snapshot_state(context: RequestContext) -> DataState | None:
     if state is None:
         count("bypass", "no_account")
     return state
-
-
-_SCOPE_KEY = "flowpilot.response_cache"
-
-
-def attach(request: Any, ticket: Ticket) -> None:
-    """Keep the request's ticket where the tagging extension and the view find it."""
-    if request is not None:
-        request.scope[_SCOPE_KEY] = ticket
-
-
-def attached(request: Any) -> Ticket | None:
-    if request is None:
-        return None
-    ticket: Ticket | None = request.scope.get(_SCOPE_KEY)
-    return ticket
 
 
 async def tag(context: RequestContext, ticket: Ticket) -> None:
