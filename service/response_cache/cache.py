@@ -18,7 +18,6 @@ from graphql import DocumentNode, GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
-from persistence.engine import driver_options
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
@@ -116,9 +115,6 @@ class ResponseCache:
         hit_cost: float = 1.0,
         budget: BudgetRegistry | None = None,
         max_shapes: int = 10_000,
-        lookup_server_settings: dict[str, str] | None = None,
-        lookup_driver_options: dict[str, Any] | None = None,
-        lookup_connect_timeout_s: float = 5.0,
         lookup_connections: int = LOOKUP_CONNECTIONS,
         max_tokens: int = 2000,
     ) -> None:
@@ -134,9 +130,6 @@ class ResponseCache:
         self._max_shapes = max_shapes
         # One lean reader of the current state per database the requests read.
         self._readers: dict[AsyncEngine, StateReader] = {}
-        self._lookup_server_settings = lookup_server_settings or {}
-        self._lookup_driver_options = lookup_driver_options or {}
-        self._lookup_connect_timeout_s = lookup_connect_timeout_s
         self._lookup_connections = lookup_connections
         self._closed = False  # after close, lookups bypass (no reader nobody would close)
 
@@ -158,12 +151,7 @@ class ResponseCache:
             max_age_s=settings.response_cache_max_age_s,
             hit_cost=settings.response_cache_hit_cost,
             budget=budget,
-            # As the engine's own connections (persistence.engine.create_engine). A lookup
-            # runs outside any transaction: its own timeout cancels it, not the server's
-            # statement_timeout (a startup parameter PgBouncer refuses).
-            lookup_server_settings={"application_name": "flowpilot-analytics"},
-            lookup_driver_options=driver_options(settings.database_pooler),
-            lookup_connect_timeout_s=settings.connect_timeout_s,
+            # The lookup pool connects as the engine it reads for (persistence.connection).
             lookup_connections=settings.response_cache_lookup_connections,
             max_tokens=settings.max_query_tokens,
         )
@@ -289,13 +277,7 @@ class ResponseCache:
             if self._closed:  # a lookup begun before close: no pool nobody would close
                 count("bypass", "closed")
                 return None
-            reader = self._readers[engine] = StateReader(
-                engine,
-                self._lookup_server_settings,
-                self._lookup_connect_timeout_s,
-                self._lookup_connections,
-                self._lookup_driver_options,
-            )
+            reader = self._readers[engine] = StateReader(engine, self._lookup_connections)
         try:
             state = await reader.current(context.principal.account_id, context.now)
         except ReaderDown:

@@ -238,7 +238,7 @@ async def test_after_the_reader_cannot_connect_lookups_skip_it_for_a_while(
 
     monkeypatch.setattr("service.response_cache.version.asyncpg.create_pool", refused)
     engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
-    reader = StateReader(engine, {}, 1.0)
+    reader = StateReader(engine)
     now = datetime.now(UTC)
     try:
         with pytest.raises(ConnectionRefusedError):
