@@ -4,7 +4,6 @@ parses its text once (the cache's parse is the one executed), a hit parses nothi
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from graphql.language.parser import Parser
@@ -12,21 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.pipeline import authentication
 from tests.cache.support import Outcomes
+from tests.call_counter import counted
 from tests.factories import AccountBuilder
 from tests.graphql_client import running_app, settings_for_tests, token_for
-
-
-def _counted(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
-    """Calls of `owner.name` from now on (each still runs)."""
-    calls: list[object] = []
-    original = getattr(owner, name)
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, counting)
-    return calls
 
 
 async def test_a_miss_authenticates_and_parses_once_and_a_hit_parses_nothing(
@@ -42,8 +29,8 @@ async def test_a_miss_authenticates_and_parses_once_and_a_hit_parses_nothing(
     )
     counts = Outcomes()
     async with running_app(settings_for_tests(database_url, response_cache=True)) as api:
-        verifications = _counted(monkeypatch, authentication, "verify_token")
-        parses = _counted(monkeypatch, Parser, "parse_document")
+        verifications = counted(monkeypatch, authentication, "verify_token")
+        parses = counted(monkeypatch, Parser, "parse_document")
         miss = await api.post(query, token=token)
         miss_parses, miss_verifications = len(parses), len(verifications)
         hit = await api.post(query, token=token)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from queries import tab_query
 from service.pipeline.pipeline import Pipeline
+from tests.call_counter import counted
 from tests.export.test_csv_export import export, seeded_account
 from tests.graphql_client import ApiClient, running_app, settings_for_tests
 
@@ -19,19 +20,6 @@ from tests.graphql_client import ApiClient, running_app, settings_for_tests
 def _endpoint(api: ApiClient) -> Any:
     routes: list[Any] = list(api.app.routes)
     return next(route.app for route in routes if getattr(route, "path", "") == "/graphql")
-
-
-def _counted(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
-    """Calls of `owner.name` from now on (each still runs)."""
-    calls: list[object] = []
-    original = getattr(owner, name)
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, counting)
-    return calls
 
 
 async def test_the_export_waits_for_one_of_its_accounts_slots(
@@ -74,8 +62,8 @@ async def test_a_spent_budget_refuses_the_export_before_it_is_parsed(
         for _ in range(2):
             too_complex = await api.execute(tab_query("coverage"), token=token)
             assert too_complex["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-        parses = _counted(monkeypatch, Parser, "parse_document")
-        executions = _counted(monkeypatch, Pipeline, "execute")
+        parses = counted(monkeypatch, Parser, "parse_document")
+        executions = counted(monkeypatch, Pipeline, "execute")
         refused = await export(api, "/export/psa.csv?period=LAST_7_DAYS", token)
     assert refused.status_code == 429
     error = refused.json()["error"]
