@@ -12,23 +12,23 @@ it looks up, executes and stores; a hit repeats one request whose answer is stor
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+# Run as a script, so its sibling is importable as a module of its own (not of `bench`,
+# which on PYTHONPATH is the other checkout's).
+from cpu_probe import probe_accounts, run
 
 TABS = ("overview", "coverage")
 SECRET = "bench-http-probe-secret-0123456789abcdef"
 
 
 async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
-    import asyncpg
-
     os.environ.update(
         {
             "DATABASE_URL": url,
@@ -44,18 +44,10 @@ async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
     os.environ.pop("REDIS_URL", None)
     from core.auth import issue_token
     from core.settings import Settings
-    from persistence.engine import asyncpg_dsn
     from queries import tab_query
     from service.app import create_app
 
-    connection = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        rows = await connection.fetch(
-            "SELECT account_id, count(*) AS n FROM ai_sessions GROUP BY account_id ORDER BY n DESC"
-        )
-    finally:
-        await connection.close()
-    accounts = {"largest": rows[0]["account_id"], "median": rows[len(rows) // 2]["account_id"]}
+    accounts = await probe_accounts(url)
     settings = Settings.from_env()
     app = create_app(settings)
     nonce = [0]
@@ -120,10 +112,5 @@ async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
     return medians
 
 
-def main() -> None:
-    url, repetitions, period = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    print(json.dumps(asyncio.run(probe(url, repetitions, period))))
-
-
 if __name__ == "__main__":
-    main()
+    run(probe)
