@@ -31,7 +31,7 @@ from service.pipeline.operation_labels import first_party_operations
 from service.pipeline.persisted_queries import PersistedQueries
 from service.pipeline.pq_manifests import load_manifests
 from service.pipeline.request_state import RequestState
-from service.pipeline.request_timeout import within_request_timeout
+from service.pipeline.request_timeout import timed_out
 from service.pipeline.served_context import ServedContext
 from service.response_cache.cache import ResponseCache, Ticket
 from service.response_cache.entry import Entry
@@ -86,6 +86,7 @@ class Pipeline:
         if principal is not None:
             note_account(principal.account_id)
         state.principal, state.auth_error = principal, error
+        state.account_id = None if principal is None else str(principal.account_id)
         state.context = ServedContext(
             settings=self.settings,
             sessionmaker=database.primary,
@@ -102,16 +103,25 @@ class Pipeline:
         (waited for half the timeout at most), once the account's budget allows it; else
         the refusal (RATE_LIMITED, TIMEOUT) as a result. Nothing has been parsed yet."""
         timeout_s = self.settings.request_timeout_s
-        if timeout_s > 0:
-            state.deadline = asyncio.get_running_loop().time() + timeout_s
-        return await within_request_timeout(self._in_slot(state, work), timeout_s, state.deadline)
+        if timeout_s <= 0:
+            return await self._in_slot(state, work)
+        state.deadline = asyncio.get_running_loop().time() + timeout_s
+        scope = asyncio.timeout_at(state.deadline)
+        try:
+            async with scope:
+                return await self._in_slot(state, work)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            return timed_out(timeout_s)
 
     async def _in_slot(
         self, state: RequestState, work: Callable[[], Awaitable[T]]
     ) -> T | ExecutionResult:
+        account = state.account
         try:
-            async with self.account_slots.hold(state.account, self._slot_wait_s()):
-                refusal = await self._budget_refusal(state.account)
+            async with self.account_slots.hold(account, self._slot_wait_s()):
+                refusal = await self._budget_refusal(account)
                 if refusal is not None:
                     return ExecutionResult(data=None, errors=[refusal])
                 return await work()

@@ -27,6 +27,7 @@ class RequestState:
     variables: dict[str, Any] | None
     extensions: dict[str, Any] | None = None
     principal: Principal | None = None
+    account_id: str | None = None  # the principal's account, as the limits key it
     auth_error: str | None = None
     context: ServedContext | None = None
     deadline: float | None = None  # the event loop's time the request's timeout ends at
@@ -34,5 +35,5 @@ class RequestState:
 
     @property
     def account(self) -> str:
-        assert self.principal is not None
-        return str(self.principal.account_id)
+        assert self.account_id is not None
+        return self.account_id

@@ -37,16 +37,18 @@ async def within_request_timeout(
     except TimeoutError:
         if not scope.expired():
             raise
-        request_id = current_request_id()
-        logger.warning("request %s stopped after the %.1f s request timeout", request_id, seconds)
-        return ExecutionResult(
-            data=None,
-            errors=[
-                coded_error(
-                    MESSAGES[ErrorCode.TIMEOUT],
-                    ErrorCode.TIMEOUT,
-                    request_id,
-                    timeoutSeconds=seconds,
-                )
-            ],
-        )
+        return timed_out(seconds)
+
+
+def timed_out(seconds: float) -> ExecutionResult:
+    """The TIMEOUT result of a request stopped at its `seconds` timeout (logged)."""
+    request_id = current_request_id()
+    logger.warning("request %s stopped after the %.1f s request timeout", request_id, seconds)
+    return ExecutionResult(
+        data=None,
+        errors=[
+            coded_error(
+                MESSAGES[ErrorCode.TIMEOUT], ErrorCode.TIMEOUT, request_id, timeoutSeconds=seconds
+            )
+        ],
+    )
