@@ -30,6 +30,7 @@ from service.pipeline.graphql_view import AnalyticsGraphQL
 from service.pipeline.pipeline import Pipeline
 from service.pipeline.request_state import RequestState
 from service.response_cache.conditional import stored_response
+from service.response_cache.entry import Entry
 
 
 class Refused(Exception):
@@ -92,12 +93,13 @@ class GraphQLEndpoint:
             outcome = await self.pipeline.admitted(state, lambda: self._run(state))
         finally:
             await state.context.close()
-        if isinstance(outcome, Response):
-            return outcome
+        if isinstance(outcome, Entry):  # a hit: its bytes are sent after the slot is freed
+            unchanged = state.ticket.not_modified
+            return stored_response(outcome.body, outcome.etag, unchanged, "application/json")
         return await self._encoded(state, negotiated, outcome)
 
-    async def _run(self, state: RequestState) -> Response | ExecutionResult:
-        """Resolve, look up (a hit ends here), execute."""
+    async def _run(self, state: RequestState) -> Entry | ExecutionResult:
+        """Resolve, look up (a hit ends here, with its stored entry), execute."""
         refusal = self.pipeline.resolve(state)
         if refusal is not None:
             return ExecutionResult(data=None, errors=[refusal])
@@ -105,8 +107,7 @@ class GraphQLEndpoint:
         if ticket.refusal is not None:
             return ExecutionResult(data=None, errors=[ticket.refusal])
         if ticket.hit and ticket.entry is not None:
-            entry = ticket.entry
-            return stored_response(entry.body, entry.etag, ticket.not_modified, "application/json")
+            return ticket.entry
         try:
             return await self.pipeline.execute(state)
         except MissingQueryError:
