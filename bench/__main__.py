@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     versus.add_argument("--repetitions", type=int, default=20)
     versus.add_argument("--period", default="LAST_30_DAYS")
     versus.add_argument("--output", default=None, help="also write the table to this file")
+    versus.add_argument(
+        "--http", action="store_true", help="through the whole app: a cache hit and a miss"
+    )
     adopt = commands.add_parser(
         "adopt", help="turn a generated dataset into the product's database and adopt it"
     )
@@ -265,8 +268,9 @@ def _command(args: argparse.Namespace) -> int:
             rounds=args.rounds,
             repetitions=args.repetitions,
             period=args.period,
+            http=args.http,
         )
-        report = table(rows, args.period, Path(args.baseline))
+        report = table(rows, args.period, Path(args.baseline), http=args.http)
         print(report)
         if args.output:
             command = " ".join(["python -m bench", *sys.argv[1:]])

@@ -15,21 +15,18 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 TABS = ("overview", "coverage", "flow-quality", "psa")
 SECRET = "bench-cpu-probe-secret-0123456789abcdef"
 
 
-async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
+async def probe_accounts(url: str) -> dict[str, Any]:
+    """The accounts measured: the one with the most sessions, and the median one."""
     import asyncpg
 
-    from core.auth import Principal
-    from core.settings import Settings
-    from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
-    from queries import tab_query
-    from resolvers.context import RequestContext
-    from schema.build import build_schema_for
+    from persistence.engine import asyncpg_dsn
 
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
@@ -38,7 +35,24 @@ async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
         )
     finally:
         await connection.close()
-    accounts = {"largest": rows[0]["account_id"], "median": rows[len(rows) // 2]["account_id"]}
+    return {"largest": rows[0]["account_id"], "median": rows[len(rows) // 2]["account_id"]}
+
+
+def run(probe: Callable[[str, int, str], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """`probe` with the command line's database URL, repetitions and period; one JSON line."""
+    url, repetitions, period = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    print(json.dumps(asyncio.run(probe(url, repetitions, period))))
+
+
+async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
+    from core.auth import Principal
+    from core.settings import Settings
+    from persistence.engine import create_engine, create_sessionmaker
+    from queries import tab_query
+    from resolvers.context import RequestContext
+    from schema.build import build_schema_for
+
+    accounts = await probe_accounts(url)
     settings = Settings(database_url=url, jwt_secret=SECRET, demo=False, rate_limit_cost_per_s=0)
     schema = build_schema_for(settings)
     engine = create_engine(url)
@@ -73,10 +87,5 @@ async def probe(url: str, repetitions: int, period: str) -> dict[str, Any]:
     return medians
 
 
-def main() -> None:
-    url, repetitions, period = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    print(json.dumps(asyncio.run(probe(url, repetitions, period))))
-
-
 if __name__ == "__main__":
-    main()
+    run(probe)

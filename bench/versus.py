@@ -4,6 +4,10 @@ A loaded machine slows both versions alike when their runs alternate, so the rat
 their medians is the figure to trust, not either absolute time.
 
     python -m bench versus --baseline <checkout> --database-url <bench database>
+
+`--http` measures the whole app instead (bench/http_probe.py): a cache hit and a miss of
+the Overview and Coverage tabs, each request passing every step from the body to the
+response's bytes.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import sys
 from pathlib import Path
 
 PROBE = Path(__file__).resolve().parent / "cpu_probe.py"
+# --http: the whole app called as ASGI, a cache hit and a miss per tab (bench/http_probe.py).
+HTTP_PROBE = Path(__file__).resolve().parent / "http_probe.py"
 HERE = Path(__file__).resolve().parents[1]
 
 
-def _probe(checkout: Path, url: str, repetitions: int, period: str) -> dict[str, float]:
+def _probe(
+    checkout: Path, url: str, repetitions: int, period: str, probe: Path = PROBE
+) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     output = subprocess.run(
-        [sys.executable, str(PROBE), url, str(repetitions), period],
+        [sys.executable, str(probe), url, str(repetitions), period],
         cwd=checkout,
         env=env,
         check=True,
@@ -34,13 +42,15 @@ def _probe(checkout: Path, url: str, repetitions: int, period: str) -> dict[str,
 
 
 def compare(
-    baseline: Path, url: str, *, rounds: int, repetitions: int, period: str
+    baseline: Path, url: str, *, rounds: int, repetitions: int, period: str, http: bool = False
 ) -> list[tuple[str, float, float]]:
-    """(case, baseline ms, current ms): medians over the rounds of each side's medians."""
+    """(case, baseline ms, current ms): medians over the rounds of each side's medians.
+    `http`: through the whole app, a hit and a miss (else the schema's execution)."""
+    probe = HTTP_PROBE if http else PROBE
     sides: dict[str, list[dict[str, float]]] = {"baseline": [], "current": []}
     for _ in range(rounds):
-        sides["baseline"].append(_probe(baseline, url, repetitions, period))
-        sides["current"].append(_probe(HERE, url, repetitions, period))
+        sides["baseline"].append(_probe(baseline, url, repetitions, period, probe))
+        sides["current"].append(_probe(HERE, url, repetitions, period, probe))
     cases = list(sides["current"][0])
     return [
         (
@@ -62,12 +72,15 @@ def _commit(checkout: Path) -> str:
     return described.stdout.strip() or "unknown"
 
 
-def table(rows: list[tuple[str, float, float]], period: str, baseline: Path) -> str:
+def table(
+    rows: list[tuple[str, float, float]], period: str, baseline: Path, http: bool = False
+) -> str:
+    what = "request through the app (ASGI, in process)" if http else "in-process request"
     lines = [
-        f"API CPU per in-process request, {period}, ms (median of rounds of medians); "
+        f"API CPU per {what}, {period}, ms (median of rounds of medians); "
         f"baseline `{_commit(baseline)}`, current `{_commit(HERE)}`.",
         "",
-        "| account / tab | baseline | current | current ÷ baseline |",
+        f"| account / tab{' / cache' if http else ''} | baseline | current | current ÷ baseline |",
         "|---|---|---|---|",
     ]
     for case, before, after in rows:

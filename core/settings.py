@@ -349,6 +349,8 @@ class Settings:
     max_query_aliases: int = setting("QUERY_MAX_ALIASES", 30, at_least=0)
     max_query_tokens: int = setting("QUERY_MAX_TOKENS", 2000, above=0)
     max_query_cost: int = setting("QUERY_MAX_COST", 5000, above=0)
+    # The lean executor for plain fields (schema/execution_fence.py); off: graphql-core's own.
+    lean_execution: bool = setting("LEAN_EXECUTION", True)
     rate_limit_burst_cost: float = setting("RATE_LIMIT_BURST_COST", 50000.0, above=0)
     rate_limit_cost_per_s: float = setting(
         "RATE_LIMIT_COST_PER_S", 10000.0, at_least=0, zero="switches the budget off"

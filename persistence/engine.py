@@ -9,6 +9,7 @@ prepared statements asyncpg's statement cache is off (`driver_options`).
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from persistence.connection import ConnectionSettings, record
 from persistence.reader import UNNAMED_STATEMENTS
 
 
@@ -82,27 +84,14 @@ def timed_connection_class(statement_timeout_ms: int) -> type[TimedConnection]:
 
 
 def driver_options(pooler: str = "none") -> dict[str, Any]:
-    """asyncpg.connect's options for how the database is reached (DATABASE_POOLER).
-
-    `pgbouncer`: a transaction-pooling PgBouncer that keeps no prepared statements (any
-    version without `max_prepared_statements`). asyncpg's statement cache is off, so each
-    statement is an unnamed one that is parsed again in the same message batch as its
-    execution: it never names a statement that another server connection holds (the
-    cache's `__asyncpg_stmt_1__` would already exist there, or be missing).
-    """
-    return {"statement_cache_size": 0} if pooler == "pgbouncer" else {}
+    """asyncpg.connect's options for how the database is reached (DATABASE_POOLER)."""
+    return ConnectionSettings(pooler=pooler).driver_options()
 
 
 def create_engine(
     raw_url: str,
-    *,
-    pool_size: int = 10,
-    max_overflow: int = 5,
-    statement_timeout_ms: int | None = None,
-    application_name: str = "flowpilot-analytics",
-    pool_timeout_s: float = 30.0,
-    connect_timeout_s: float = 10.0,
-    pooler: str = "none",
+    connection: ConnectionSettings | None = None,
+    **overrides: Any,
 ) -> AsyncEngine:
     """An engine whose pooled connections are checked on checkout (survives DB restarts).
 
@@ -118,29 +107,30 @@ def create_engine(
     Connections return to the pool rolled back (a statement cancelled by
     statement_timeout leaves an aborted transaction that the reset ends). The timeout
     binds every transaction (`TimedConnection`); statements outside one (none of the
-    engine's own) have none. `pooler` is DATABASE_POOLER (`driver_options`).
+    engine's own) have none.
+
+    `connection` (persistence.connection; its defaults when None, with `overrides` for
+    single fields, e.g. `pool_size=1`) is recorded on the engine: the snapshot and the
+    response cache's lookup pool connect as it says.
     """
-    connect_args: dict[str, Any] = {
-        # application_name is a startup parameter PgBouncer accepts (and keeps per client).
-        "server_settings": {"application_name": application_name},
-        "timeout": connect_timeout_s,
-        **driver_options(pooler),
-    }
-    if statement_timeout_ms:
-        connect_args["connection_class"] = timed_connection_class(statement_timeout_ms)
+    settings = replace(connection or ConnectionSettings(), **overrides)
+    connect_args = settings.connect_args()
+    if settings.statement_timeout_ms:
+        connect_args["connection_class"] = timed_connection_class(settings.statement_timeout_ms)
     engine = create_async_engine(
         async_url(raw_url),
-        pool_size=pool_size,
-        max_overflow=max_overflow,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
-        pool_timeout=pool_timeout_s,
+        pool_timeout=settings.pool_timeout_s,
         pool_reset_on_return="rollback",
         hide_parameters=True,  # an error's text (and so a logged traceback) has no values
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", closed_connections_are_replaced)
-    if pooler == "pgbouncer":
+    record(engine, settings)
+    if settings.pooler == "pgbouncer":
         event.listen(engine.sync_engine, "connect", unnamed_statements_are_kept)
     return engine
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from graphql import (
+    BREAK,
+    DirectiveNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -37,8 +39,12 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    Visitor,
+    visit,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type import scalars
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -130,7 +136,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Strawberry always passes a middleware manager; it wraps resolvers only when an
         # extension resolves fields, and then every field keeps the generic path.
         manager = self.middleware_manager
-        self.direct_leaves = manager is None or not manager.middlewares
+        # An operation that defers or streams runs graphql-core's path throughout: a field
+        # selected both at once and in a deferred fragment (a list, say) is split between
+        # the first payload and a later one by bookkeeping the short paths do not keep.
+        self.direct_leaves = (manager is None or not manager.middlewares) and not _incremental(
+            self.schema, self.operation, self.fragments
+        )
         # id(grouped field set) -> (the set, its parent type, (its fields with how to read
         # each, in order, or None when none is plain; whether all are plain leaves)).
         # graphql-core collects one set per sub-selection and reuses it for every item of
@@ -330,7 +341,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """A present value of an unchecked object type: its sub-selection, directly."""
-        if result is not None and not isinstance(result, Exception):
+        if self.direct_leaves and result is not None and not isinstance(result, Exception):
             object_type = _direct_object(return_type)
             if object_type is not None:
                 return self.collect_and_execute_subfields(
@@ -464,6 +475,32 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _SEQUENCES = frozenset({list, tuple})
+_INCREMENTAL_DIRECTIVES = ("defer", "stream")
+
+
+def _incremental(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDetails],
+) -> bool:
+    """Whether the operation uses @defer or @stream (only a schema that declares them can
+    have validated one: without, no document is walked)."""
+    if all(schema.get_directive(name) is None for name in _INCREMENTAL_DIRECTIVES):
+        return False
+    found = False
+
+    class _Finder(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_args: Any) -> Any:
+            nonlocal found
+            if node.name.value in _INCREMENTAL_DIRECTIVES:
+                found = True
+                return BREAK
+            return None
+
+    for node in (operation, *(details.definition for details in fragments.values())):
+        visit(node, _Finder())
+    return found
+
 
 _MIN_INT, _MAX_INT = scalars.GRAPHQL_MIN_INT, scalars.GRAPHQL_MAX_INT
 

@@ -40,8 +40,10 @@ from service.observability.requests import (
 )
 from service.observability.tracing import instrument, operation_extension, provider_from_env
 from service.pipeline.error_masking import quiet_known_errors
+from service.pipeline.graphql_endpoint import GraphQLEndpoint
 from service.pipeline.graphql_view import AnalyticsGraphQL
-from service.response_cache.extension import TagWithDataVersion
+from service.pipeline.pipeline import Pipeline
+from service.pipeline.schema_hooks import ParsedOnce, TagWithDataVersion
 from service.runtime.database import Database
 from service.runtime.jobs import BackgroundJobs
 from service.shared_limits import account_limits
@@ -79,9 +81,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             closing.callback(worker_exits)  # runs last: this worker's gauges leave the sum
             app.state.database = Database.connect(settings)
             closing.push_async_callback(app.state.database.dispose)
-            # response cache hook: its Redis client and lookup pools
-            closing.push_async_callback(graphql.response_cache.cache.close)
-            closing.callback(graphql.verified_tokens.close)  # the JWKS fetch thread
+            # the response cache's Redis client and lookup pools, the JWKS fetch thread
+            closing.push_async_callback(pipeline.close)
             closing.push_async_callback(limits.close)  # shared limits: their Redis client
             for name, engine in database_engines(app).items():
                 count_statements(engine)
@@ -113,7 +114,9 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
 
     configure_logging(settings.log_level)
     limits = account_limits(settings)  # per process, or shared through Redis
-    extensions: list[Any] = [LogOperationName, TagWithDataVersion]
+    # ParsedOnce runs the document the pipeline parsed; TagWithDataVersion tags a
+    # response-cache miss with the state it was computed from.
+    extensions: list[Any] = [LogOperationName, ParsedOnce, TagWithDataVersion]
     middleware = [
         Middleware(RequestIdMiddleware),
         cors_middleware(settings.cors_allowed_origins),
@@ -127,21 +130,28 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         extensions.append(operation_extension(tracer_provider))
         # outermost: the request's span covers everything, the request id included
         middleware.insert(0, instrument(tracer_provider))
-    graphql = AnalyticsGraphQL(
-        # TagWithDataVersion tags a response-cache miss with the state it was computed from.
+    pipeline = Pipeline(
         build_schema_for(settings, extensions, limits.budget),
         settings,
         budget=limits.budget,
         account_slots=limits.slots,
-        graphql_ide="graphiql" if settings.graphiql else None,
-        allow_queries_via_get=False,
+    )
+    graphql = GraphQLEndpoint(
+        pipeline,
+        AnalyticsGraphQL(
+            pipeline.schema,
+            settings,
+            pipeline.verified_tokens,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        ),
     )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/export/{tab}.csv", CsvExport(graphql).handle, methods=["GET"]),
+            Route("/export/{tab}.csv", CsvExport(pipeline).handle, methods=["GET"]),
             Route("/static/{name}", static_file, methods=["GET"]),
             Route(
                 "/metrics",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from graphql import (
     FieldNode,
@@ -35,19 +35,18 @@ from graphql.type.definition import GraphQLInputType, get_named_type, is_list_ty
 from graphql.utilities import type_from_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry.types import ExecutionResult
 
 from core.error_codes import ErrorCode
+from core.errors import Unauthenticated
 from queries import TAB_DOCUMENTS, tab_query
 from service.export.csv_cells import formula_safe
 from service.http.request_id import current_request_id
-from service.observability.requests import note_account, note_errors, note_operation
+from service.observability.requests import note_errors, note_operation
 from service.pipeline.error_masking import mask_errors
-from service.pipeline.request_timeout import within_request_timeout
+from service.pipeline.pipeline import Pipeline
+from service.pipeline.request_state import RequestState
 from service.response_cache import conditional
-from service.response_cache.cache import attach
-
-if TYPE_CHECKING:
-    from service.pipeline.graphql_view import AnalyticsGraphQL
 
 _STATUS_BY_CODE: dict[str, int] = {
     ErrorCode.UNAUTHENTICATED: 401,
@@ -262,11 +261,12 @@ def _variable(name: str, raw: str, type_: GraphQLInputType) -> Any:
 
 
 class CsvExport:
-    """The `/export/{tab}.csv` endpoint, bound to the GraphQL view it shares context with."""
+    """The `/export/{tab}.csv` endpoint: the request pipeline's steps, as `/graphql`'s
+    (the same caller, slots, budget, deadline and cache), encoded as CSV."""
 
-    def __init__(self, view: AnalyticsGraphQL) -> None:
-        self.view = view
-        graphql_schema: GraphQLSchema = view.schema._schema  # type: ignore[attr-defined]
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        graphql_schema: GraphQLSchema = pipeline.schema._schema
         self.tabs = {tab: TabExport.build(graphql_schema, tab) for tab in TAB_DOCUMENTS}
 
     async def handle(self, request: Request) -> Response:
@@ -282,62 +282,53 @@ class CsvExport:
             return _error(400, ErrorCode.BAD_USER_INPUT, str(error))
         if "first" in export.variables:
             variables.setdefault("first", None)  # a spreadsheet wants every row, not a page
-        context = await self.view.get_context(request, Response())
-        if context.principal is not None:
-            note_account(context.principal.account_id)
-        # --- response cache hook (service/response_cache): same cache as /graphql ---
-        cache = self.view.response_cache.cache
+        state = RequestState(
+            request, kind="csv", query=export.query, operation_name=export.operation,
+            variables=variables,
+        )  # fmt: skip
+        await self.pipeline.authenticate(state, request.app.state.database)
+        if state.principal is None:
+            refusal = Unauthenticated(state.auth_error or "authentication required")
+            return _refusal(ExecutionResult(data=None, errors=[refusal]))
+        assert state.context is not None
         try:
-            # One statement, bounded by the database's statement timeout.
-            ticket = await cache.lookup(
-                context,
-                kind="csv",
-                query=export.query,
-                operation=export.operation,
-                variables=variables,
-                if_none_match=request.headers.get("if-none-match"),
-            )
-            attach(request, ticket)
-        except BaseException:
-            await context.close()
-            raise
-        if ticket.refusal is not None:
-            await context.close()
-            extensions = dict(ticket.refusal.extensions or {})
-            extensions.pop("code", None)
-            return _error(429, ErrorCode.RATE_LIMITED, ticket.refusal.message, **extensions)
-        if ticket.entry is not None:
-            await context.close()
-            if ticket.not_modified:
-                return conditional.not_modified(ticket.entry.etag)
-            return self._csv(tab, ticket.entry.body, ticket.entry.etag)
-        # --- end response cache hook ---
-        try:
-            result = await within_request_timeout(
-                self.view.schema.execute(
-                    export.query,
-                    variable_values=variables,
-                    context_value=context,
-                    operation_name=export.operation,
-                ),
-                self.view.settings.request_timeout_s,
-            )
+            outcome = await self.pipeline.admitted(state, lambda: self._run(state, export))
         finally:
-            await context.close()
+            await state.context.close()
+        if isinstance(outcome, Response):
+            return outcome
+        return _refusal(outcome)
+
+    async def _run(self, state: RequestState, export: TabExport) -> Response | ExecutionResult:
+        """Look up (a hit ends here), execute, encode as CSV, store."""
+        ticket = await self.pipeline.look_up(state)
+        if ticket.refusal is not None:
+            return ExecutionResult(data=None, errors=[ticket.refusal])
+        if ticket.entry is not None:
+            return self._csv(export.tab, ticket.entry.body, ticket.entry.etag, ticket.not_modified)
+        result = await self.pipeline.execute(state)
         if result.errors:
-            first = mask_errors(result.errors, current_request_id())[0].formatted
-            extensions = dict(first.get("extensions") or {})
-            code = str(extensions.pop("code", None) or ErrorCode.BAD_USER_INPUT)
-            extensions.pop("requestId", None)
-            status = _STATUS_BY_CODE.get(code, 400)
-            return _error(status, code, str(first["message"]), **extensions)
+            return result
         assert result.data is not None
         body = export.to_csv(result.data[export.root_key]).encode()
-        entry = await cache.store(ticket, body)  # response cache hook
-        return self._csv(tab, body, entry.etag)
+        entry = await self.pipeline.store(state, body)
+        return self._csv(export.tab, body, None if entry is None else entry.etag)
 
     @staticmethod
-    def _csv(tab: str, body: bytes, etag: str | None) -> Response:
+    def _csv(tab: str, body: bytes, etag: str | None, unchanged: bool = False) -> Response:
+        if etag is not None and unchanged:
+            return conditional.not_modified(etag)
         headers = {"Content-Disposition": f'attachment; filename="{tab}.csv"'}
         headers.update(conditional.headers(etag))
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _refusal(result: ExecutionResult) -> JSONResponse:
+    """The first error of a result that has no CSV, as JSON with the status its code asks."""
+    assert result.errors
+    first = mask_errors(result.errors, current_request_id())[0].formatted
+    extensions = dict(first.get("extensions") or {})
+    code = str(extensions.pop("code", None) or ErrorCode.BAD_USER_INPUT)
+    extensions.pop("requestId", None)
+    status = _STATUS_BY_CODE.get(code, 400)
+    return _error(status, code, str(first["message"]), **extensions)

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -34,7 +33,6 @@ _REQUEST_ERROR_STATUS: dict[str, int] = {
     ErrorCode.TIMEOUT: 504,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
 }
-_STATE_KEY = "graphql_http"
 
 
 @dataclass
@@ -94,9 +92,9 @@ def choose_media_type(accept: str | None) -> str | None:
     return max(candidates, key=lambda item: (item[2], item[0] == GRAPHQL_RESPONSE_JSON))[0]
 
 
-def negotiate(request: Request) -> Response | None:
-    """Record the media type for this request; a 406 response when there is none."""
-    media_type = choose_media_type(request.headers.get("accept"))
+def negotiate(accept: str | None) -> Negotiated | Response:
+    """What this request's answer will be; a 406 response when the client accepts neither."""
+    media_type = choose_media_type(accept)
     if media_type is None:
         return Response(
             error_body(
@@ -106,14 +104,7 @@ def negotiate(request: Request) -> Response | None:
             status_code=406,
             media_type=APPLICATION_JSON,
         )
-    request.state.__setattr__(_STATE_KEY, Negotiated(media_type))
-    return None
-
-
-def _negotiated(request: Any) -> Negotiated | None:
-    state = getattr(request, "state", None)
-    found = getattr(state, _STATE_KEY, None) if state is not None else None
-    return found if isinstance(found, Negotiated) else None
+    return Negotiated(media_type)
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -123,11 +114,10 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and all(error.path is None for error in result.errors or ())
 
 
-def shape_result(request: Any, result: ExecutionResult, body: GraphQLHTTPResponse) -> None:
+def shape_result(
+    negotiated: Negotiated, result: ExecutionResult, body: GraphQLHTTPResponse
+) -> None:
     """Drop `data` of a request error (spec type only) and note the status it needs."""
-    negotiated = _negotiated(request)
-    if negotiated is None:
-        return
     codes = [_code(error) for error in body.get("errors") or ()]
     if ErrorCode.UNAUTHENTICATED in codes:
         negotiated.unauthenticated = True
@@ -144,17 +134,15 @@ def _code(error: Any) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def finish(request: Any, response: Response) -> Response:
-    """Apply the negotiated type, status and challenge to the view's response."""
-    negotiated = _negotiated(request)
-    if negotiated is None:
-        return response
+def finish(negotiated: Negotiated, authorization: str | None, response: Response) -> Response:
+    """Apply the negotiated type, status and challenge (`authorization`: the request's
+    header, which decides the challenge's error) to the response."""
     response.headers["content-type"] = f"{negotiated.media_type}; charset=utf-8"
     if response.status_code == 200 and negotiated.status != 200:
         response.status_code = negotiated.status
     if negotiated.unauthenticated:
         challenge = 'Bearer realm="flowpilot"'
-        if request.headers.get("authorization"):
+        if authorization:
             challenge += ', error="invalid_token"'
         response.headers["www-authenticate"] = challenge
     return response

@@ -14,11 +14,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
-from persistence.engine import driver_options
 from resolvers.context import RequestContext
 from schema.limits.budget import BudgetRegistry
 from schema.limits.errors import RateLimited
@@ -94,6 +93,9 @@ class Ticket:
     not_modified: bool = False
     refusal: GraphQLError | None = None  # the hit's budget charge was refused
     hit: bool = False
+    # The document the lookup parsed its text into (None: its facts were known, or no
+    # parse was needed); execution runs it rather than parsing the text again.
+    document: DocumentNode | None = None
 
 
 class ResponseCache:
@@ -113,9 +115,6 @@ class ResponseCache:
         hit_cost: float = 1.0,
         budget: BudgetRegistry | None = None,
         max_shapes: int = 10_000,
-        lookup_server_settings: dict[str, str] | None = None,
-        lookup_driver_options: dict[str, Any] | None = None,
-        lookup_connect_timeout_s: float = 5.0,
         lookup_connections: int = LOOKUP_CONNECTIONS,
         max_tokens: int = 2000,
     ) -> None:
@@ -131,9 +130,6 @@ class ResponseCache:
         self._max_shapes = max_shapes
         # One lean reader of the current state per database the requests read.
         self._readers: dict[AsyncEngine, StateReader] = {}
-        self._lookup_server_settings = lookup_server_settings or {}
-        self._lookup_driver_options = lookup_driver_options or {}
-        self._lookup_connect_timeout_s = lookup_connect_timeout_s
         self._lookup_connections = lookup_connections
         self._closed = False  # after close, lookups bypass (no reader nobody would close)
 
@@ -155,12 +151,7 @@ class ResponseCache:
             max_age_s=settings.response_cache_max_age_s,
             hit_cost=settings.response_cache_hit_cost,
             budget=budget,
-            # As the engine's own connections (persistence.engine.create_engine). A lookup
-            # runs outside any transaction: its own timeout cancels it, not the server's
-            # statement_timeout (a startup parameter PgBouncer refuses).
-            lookup_server_settings={"application_name": "flowpilot-analytics"},
-            lookup_driver_options=driver_options(settings.database_pooler),
-            lookup_connect_timeout_s=settings.connect_timeout_s,
+            # The lookup pool connects as the engine it reads for (persistence.connection).
             lookup_connections=settings.response_cache_lookup_connections,
             max_tokens=settings.max_query_tokens,
         )
@@ -195,16 +186,18 @@ class ResponseCache:
         if principal is None:
             count("bypass", "anonymous")
             return Ticket()
-        facts = self.facts(query) if query else None
+        facts, document = (
+            self._facts.facts_and_document(query, self._max_tokens) if query else (None, None)
+        )
         if facts is None or not facts.is_query(operation):
             count("bypass", "not_a_query")
-            return Ticket()
+            return Ticket(document=document)
         identity = Identity(
             kind, principal.account_id, principal.role, facts.digest, operation, variables
         )
         if identity.shape not in self._trusted and not self._answered_before(identity):
             count("miss", "first_sight")
-            return Ticket(identity=identity)
+            return Ticket(identity=identity, document=document)
         state = await self._current_state(context)
         if state is None:
             return Ticket()
@@ -226,7 +219,7 @@ class ResponseCache:
         if entry is None or age is None or age >= self.max_age_s:
             count("miss")
             # The key comes from the snapshot after execution: it may see a newer state.
-            return Ticket(identity=identity)
+            return Ticket(identity=identity, document=document)
         ticket = Ticket(entry=entry)
         retry_after = await self._charge(str(principal.account_id))
         if retry_after is not None:
@@ -284,13 +277,7 @@ class ResponseCache:
             if self._closed:  # a lookup begun before close: no pool nobody would close
                 count("bypass", "closed")
                 return None
-            reader = self._readers[engine] = StateReader(
-                engine,
-                self._lookup_server_settings,
-                self._lookup_connect_timeout_s,
-                self._lookup_connections,
-                self._lookup_driver_options,
-            )
+            reader = self._readers[engine] = StateReader(engine, self._lookup_connections)
         try:
             state = await reader.current(context.principal.account_id, context.now)
         except ReaderDown:
@@ -320,22 +307,6 @@ async def snapshot_state(context: RequestContext) -> DataState | None:
     if state is None:
         count("bypass", "no_account")
     return state
-
-
-_SCOPE_KEY = "flowpilot.response_cache"
-
-
-def attach(request: Any, ticket: Ticket) -> None:
-    """Keep the request's ticket where the tagging extension and the view find it."""
-    if request is not None:
-        request.scope[_SCOPE_KEY] = ticket
-
-
-def attached(request: Any) -> Ticket | None:
-    if request is None:
-        return None
-    ticket: Ticket | None = request.scope.get(_SCOPE_KEY)
-    return ticket
 
 
 async def tag(context: RequestContext, ticket: Ticket) -> None:

@@ -30,3 +30,13 @@ def headers(etag: str | None) -> dict[str, str]:
 
 def not_modified(etag: str) -> Response:
     return Response(status_code=304, headers=headers(etag))
+
+
+def stored_response(body: bytes, etag: str, unchanged: bool, media_type: str) -> Response:
+    """Stored bytes as they were sent, with their ETag (`unchanged`: the client has them,
+    a 304)."""
+    if unchanged:
+        return not_modified(etag)
+    response = Response(body, 200, media_type=media_type)
+    response.headers.update(headers(etag))
+    return response

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    print_ast,
+)
 
 
 @dataclass(frozen=True)
@@ -49,25 +56,45 @@ class DocumentFactsMemo:
         return len(self._facts)
 
     def facts(self, query: str, max_tokens: int) -> DocumentFacts | None:
+        return self.facts_and_document(query, max_tokens)[0]
+
+    def facts_and_document(
+        self, query: str, max_tokens: int
+    ) -> tuple[DocumentFacts | None, DocumentNode | None]:
+        """The text's facts, and its document when it was parsed now (None when the facts
+        were known): the caller executes that document rather than parsing it again."""
         text_digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
         key = (text_digest, max_tokens)
         if key in self._facts:
             self._facts.move_to_end(key)
-            return self._facts[key]
-        facts = parse_facts(query, max_tokens)
+            return self._facts[key], None
+        document = parse_document(query, max_tokens)
+        facts = None if document is None else document_facts(document)
         self._facts[key] = facts
         if len(self._facts) > self.maxsize:
             self._facts.popitem(last=False)
-        return facts
+        return facts, document
+
+
+def parse_document(query: str, max_tokens: int) -> DocumentNode | None:
+    """The document as strawberry's limited parse makes it (locations kept, for errors);
+    None when it does not parse within `max_tokens` (the request then meets the same
+    refusal from strawberry's own parse)."""
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
 
 
 def parse_facts(query: str, max_tokens: int) -> DocumentFacts | None:
     """The normalized document's digest and its operations; None when it does not parse
-    within `max_tokens` (the request then meets the same refusal from strawberry)."""
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
+    within `max_tokens`."""
+    document = parse_document(query, max_tokens)
+    return None if document is None else document_facts(document)
+
+
+def document_facts(document: DocumentNode) -> DocumentFacts:
+    """The normalized document's digest and its operations."""
     queries = {
         (d.name.value if d.name else ""): d.operation is OperationType.QUERY
         for d in document.definitions

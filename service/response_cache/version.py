@@ -21,6 +21,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.metrics.window import local_today
+from persistence.connection import connection_settings
 from persistence.snapshot import ReadSnapshot
 from service.response_cache.key import DataState
 
@@ -87,25 +88,16 @@ class StateReader:
     the engine's sessions would. The pool opens on the first lookup, in the serving loop.
     """
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        server_settings: dict[str, str],
-        connect_timeout_s: float,
-        max_connections: int = LOOKUP_CONNECTIONS,
-        driver_options: dict[str, Any] | None = None,
-    ) -> None:
-        # As the engine's connect_args do, ours win over the URL's query. driver_options:
-        # persistence.engine.driver_options (behind PgBouncer, no statement cache).
-        self._connect_kwargs = {
-            **connect_kwargs(engine),
-            "server_settings": server_settings,
-            "timeout": connect_timeout_s,
-            **(driver_options or {}),
-        }
+    def __init__(self, engine: AsyncEngine, max_connections: int = LOOKUP_CONNECTIONS) -> None:
+        # The engine's own connection settings (persistence.connection): its application
+        # name, connect timeout and pooler options, which win over the URL's query as the
+        # engine's connect_args do. The statement timeout is not one of them: a lookup
+        # runs outside any transaction, and its own timeout cancels it.
+        connection = connection_settings(engine)
+        self._connect_kwargs = {**connect_kwargs(engine), **connection.connect_args()}
         # A lookup never waits longer than a connection may take to open: past that, the
         # request goes on uncached (`version_unreadable`) and meets the trouble itself.
-        self._timeout_s = max(connect_timeout_s, 1.0)
+        self._timeout_s = max(connection.connect_timeout_s, 1.0)
         self._max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Task[asyncpg.Pool] | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.settings import Settings
+from persistence.connection import ConnectionSettings
 from persistence.engine import create_engine, create_sessionmaker
 
 
@@ -23,26 +24,13 @@ class Database:
     def connect(cls, settings: Settings) -> Database:
         if settings.database_url is None:
             raise ValueError("DATABASE_URL is not set")
-        primary = create_engine(
-            settings.database_url,
-            pool_size=settings.pool_size,
-            max_overflow=settings.max_overflow,
-            statement_timeout_ms=settings.statement_timeout_ms,
-            pool_timeout_s=settings.pool_timeout_s,
-            connect_timeout_s=settings.connect_timeout_s,
-            pooler=settings.database_pooler,
-        )
+        # One set of connection settings for the primary and the replica, and for every
+        # way in to each (persistence.connection).
+        connection = ConnectionSettings.from_settings(settings)
+        primary = create_engine(settings.database_url, connection)
         read = primary
         if settings.database_read_url:
-            read = create_engine(
-                settings.database_read_url,
-                pool_size=settings.pool_size,
-                max_overflow=settings.max_overflow,
-                statement_timeout_ms=settings.statement_timeout_ms,
-                pool_timeout_s=settings.pool_timeout_s,
-                connect_timeout_s=settings.connect_timeout_s,
-                pooler=settings.database_pooler,
-            )
+            read = create_engine(settings.database_read_url, connection)
         return cls(primary, read, create_sessionmaker(primary), create_sessionmaker(read))
 
     async def dispose(self) -> None:

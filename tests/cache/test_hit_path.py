@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from core.auth import CLOCK_SKEW, AuthenticationError, Principal
 from queries import tab_query
-from service.pipeline.graphql_view import VerifiedTokens
+from service.pipeline.authentication import VerifiedTokens
 from service.response_cache import version
 from service.response_cache.cache import ResponseCache
 from service.response_cache.version import ReaderDown, StateReader
@@ -137,7 +137,7 @@ def counted_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(token)
         return verify(token, settings)
 
-    monkeypatch.setattr("service.pipeline.graphql_view.verify_token", counting)
+    monkeypatch.setattr("service.pipeline.authentication.verify_token", counting)
     return calls
 
 
@@ -154,7 +154,7 @@ def test_a_remembered_token_is_accepted_only_while_verification_would(
 ) -> None:
     settings = settings_for_tests("postgresql://unused/db")
     clock = Clock()
-    monkeypatch.setattr("service.pipeline.graphql_view.time.time", clock)
+    monkeypatch.setattr("service.pipeline.authentication.time.time", clock)
     tokens = VerifiedTokens(settings)
     account_id = uuid.uuid4()
     exp = int(clock.now) + 60
@@ -238,7 +238,7 @@ async def test_after_the_reader_cannot_connect_lookups_skip_it_for_a_while(
 
     monkeypatch.setattr("service.response_cache.version.asyncpg.create_pool", refused)
     engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
-    reader = StateReader(engine, {}, 1.0)
+    reader = StateReader(engine)
     now = datetime.now(UTC)
     try:
         with pytest.raises(ConnectionRefusedError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.pipeline.graphql_view import encode_response
+from service.pipeline.encoding import encode_response
 
 VALUES: list[Any] = [
     {"data": {"rate": 0.1 + 0.2, "tiny": 2e-06, "big": 1e16, "whole": 3.0, "n": -7}},

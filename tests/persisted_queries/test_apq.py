@@ -245,17 +245,17 @@ async def test_a_text_with_a_lone_surrogate_is_bad_user_input_not_a_500(
         assert codes(plain) == ["BAD_USER_INPUT"]
 
 
-async def test_a_failing_hit_path_hands_the_request_to_the_usual_way(
+async def test_a_failing_cache_lookup_lets_the_request_run_uncached(
     database_url: str,
     sessionmaker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = await account_with_three_sessions(sessionmaker)
 
-    def broken(accept: str) -> str:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr("service.pipeline.graphql_view.choose_media_type", broken)
+    monkeypatch.setattr("service.response_cache.cache.ResponseCache.lookup", broken)
     async with running_app(settings_for_tests(database_url, response_cache=True)) as api:
         answer = await send(api, token, query="{ __typename }")
     assert answer == {"data": {"__typename": "Query"}}

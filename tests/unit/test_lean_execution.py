@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import strawberry
 from strawberry.extensions import FieldExtension
+from strawberry.schema.config import StrawberryConfig
 
 from schema.lean_execution import LeanExecutionContext
 from schema.scalars import SCALAR_OVERRIDES
@@ -202,3 +203,73 @@ async def test_an_error_under_a_nullable_object_nulls_it_as_the_generic_path(
 ) -> None:
     _generic, lean = await _with_null_strict(monkeypatch, "{ rows { label maybe { strict } } }")
     assert lean.data["rows"][2] == {"label": "C", "maybe": None}
+
+
+@strawberry.type
+class Group:
+    name: str
+    items: list[Point]
+
+
+@strawberry.type
+class IncrementalQuery:
+    @strawberry.field
+    def group(self) -> Group:
+        return Group(name="g", items=POINTS)
+
+
+async def _payloads(schema: strawberry.Schema, query: str) -> list[dict[str, Any]]:
+    """The first payload and every later one, as a client receives them."""
+    result: Any = await schema.execute(query)
+    if not hasattr(result, "initial_result"):
+        return [{"data": result.data, "errors": _errors(result)}]
+    payloads = [result.initial_result.formatted]
+    async for later in result.subsequent_results:
+        payloads.append(later.formatted)
+    return payloads
+
+
+async def test_a_list_selected_at_once_and_deferred_comes_back_in_two_payloads() -> None:
+    """The lean path once merged the deferred half of `items` into the first payload; an
+    operation with @defer or @stream now runs graphql-core's path throughout."""
+    config = StrawberryConfig(enable_experimental_incremental_execution=True)
+    generic = strawberry.Schema(
+        query=IncrementalQuery, scalar_overrides=SCALAR_OVERRIDES, config=config
+    )
+    lean = strawberry.Schema(
+        query=IncrementalQuery,
+        scalar_overrides=SCALAR_OVERRIDES,
+        config=config,
+        execution_context_class=LeanExecutionContext,
+    )
+    query = "{ group { items { count } ... @defer { items { name } } } }"
+    payloads = await _payloads(lean, query)
+    assert payloads == await _payloads(generic, query)
+    assert payloads[0]["data"] == {"group": {"items": [{"count": 3}, {"count": 0}]}}
+    assert payloads[1]["incremental"] == [
+        {"data": {"name": "a"}, "id": "0", "subPath": ["items", 0]},
+        {"data": {"name": "b"}, "id": "0", "subPath": ["items", 1]},
+    ]
+
+
+async def test_without_defer_the_same_schema_still_takes_the_short_path() -> None:
+    config = StrawberryConfig(enable_experimental_incremental_execution=True)
+    lean = strawberry.Schema(
+        query=IncrementalQuery,
+        scalar_overrides=SCALAR_OVERRIDES,
+        config=config,
+        execution_context_class=LeanExecutionContext,
+    )
+    seen: list[bool] = []
+    original = LeanExecutionContext.__init__
+
+    def spy(self: LeanExecutionContext, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        seen.append(self.direct_leaves)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LeanExecutionContext, "__init__", spy)
+        await _payloads(lean, "{ group { items { count } } }")
+        await _payloads(lean, "{ group { ... @defer { name } } }")
+        await _payloads(lean, "{ group { ...G } } fragment G on Group { ... @defer { name } }")
+    assert seen == [True, False, False]
