@@ -143,11 +143,17 @@ async def random_account(
 
 
 async def all_pages(
-    api: ApiClient, token: str, document: str, root: str, first: int, **variables: Any
+    api: ApiClient,
+    token: str,
+    document: str,
+    root: str,
+    first: int,
+    after: str | None = None,
+    **variables: Any,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The list's totalCount (the same on every page) and every row, page after page."""
+    """The list's totalCount (the same on every page) and every row, page after page
+    (from the one after `after`)."""
     rows: list[dict[str, Any]] = []
-    after = None
     total: int | None = None
     while True:
         data = await api.data(document, {**variables, "first": first, "after": after}, token=token)
