@@ -12,11 +12,17 @@ TAB_DOCUMENTS = {
     "flow-quality": "flow-quality.graphql",
     "psa": "psa.graphql",
 }
+# The evidence lists behind the tabs' counts, exported as the tabs are.
+EVIDENCE_DOCUMENTS = {
+    "session-evidence": "session-evidence.graphql",
+    "psa-evidence": "psa-evidence.graphql",
+}
 
 
 def tab_query(tab: str) -> str:
-    """The text of the query the named tab issues."""
-    return (QUERIES_DIR / TAB_DOCUMENTS[tab]).read_text(encoding="utf-8")
+    """The text of the query the named tab (or evidence list) issues."""
+    name = TAB_DOCUMENTS.get(tab) or EVIDENCE_DOCUMENTS[tab]
+    return (QUERIES_DIR / name).read_text(encoding="utf-8")
 
 
 def operation_documents() -> dict[str, str]:

@@ -249,7 +249,9 @@ _FUNNEL = {
 }
 
 
-def page_size(first: int) -> int:
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
     if not 1 <= first <= MAX_PAGE:
         raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", argument="first")
     return first
@@ -293,7 +295,7 @@ async def session_evidence(
     info: Info,
     window: Window,
     given: EvidenceFilter | None,
-    first: int,
+    first: int | None,
     after: str | None,
 ) -> tuple[int, list[EvidenceSession], EvidencePageInfo]:
     where = session_filter(window, given)
@@ -314,7 +316,7 @@ async def activity_evidence(
     window: Window,
     activity_type: PsaActivityType | None,
     day: datetime.date | None,
-    first: int,
+    first: int | None,
     after: str | None,
 ) -> tuple[int, list[EvidencePush], EvidencePageInfo]:
     where = ActivityFilter(

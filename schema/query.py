@@ -48,9 +48,10 @@ PeriodArgument = Annotated[
     ),
 ]
 FirstArgument = Annotated[
-    int,
+    int | None,
     strawberry.argument(
-        description=f"Rows per page, 1 to {MAX_PAGE}; the query's cost grows with it."
+        description=f"Rows per page, 1 to {MAX_PAGE} (null: {DEFAULT_PAGE}); the query's "
+        "cost grows with it."
     ),
 ]
 AfterArgument = Annotated[
