@@ -36,10 +36,10 @@ def test_entities_take_no_arguments_and_hold_no_window_figures() -> None:
         graphql_type = _object_types()[name]
         assert all(not field.args for field in graphql_type.fields.values()), name
     assert set(_object_types()["Flow"].fields) == {
-            "id",
-            "name",
-            "category",
-            "status",
-            "totalUsageCount",
-            "lastMatchedAt",
-        }
+        "id",
+        "name",
+        "category",
+        "status",
+        "totalUsageCount",
+        "lastMatchedAt",
+    }
