@@ -73,6 +73,8 @@ async def read_session_page(
     async def work(reader: Reader) -> SessionPage:
         account_id = snapshot.account_id
         total = await session_total(reader, account_id, window, where) if with_total else 0
+        if with_total and total == 0:  # exact in this snapshot: nothing to look for
+            return SessionPage(0, [], {}, False)
         rows, has_next = await session_page(reader, account_id, window, where, first, after)
         pushes = (
             await pushes_of_sessions(reader, account_id, [row.id for row in rows])
@@ -96,6 +98,8 @@ async def read_activity_page(
     async def work(reader: Reader) -> ActivityPage:
         account_id = snapshot.account_id
         total = await activity_total(reader, account_id, window, where) if with_total else 0
+        if with_total and total == 0:
+            return ActivityPage(0, [], False)
         rows, has_next = await activity_page(reader, account_id, window, where, first, after)
         return ActivityPage(total, rows, has_next)
 

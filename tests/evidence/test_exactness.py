@@ -241,3 +241,39 @@ async def test_small_pages_neither_repeat_nor_skip(
     )
     assert total == whole_total
     assert [row["id"] for row in paged] == [row["id"] for row in whole]
+
+
+async def test_combinations_no_tab_counts_are_counted_from_the_sessions(
+    api: ApiClient, sessionmaker: async_sessionmaker[AsyncSession], account: RandomAccount
+) -> None:
+    """Filters no rollup counts (a flow's escalated sessions, a domain's pushed sessions of
+    a day...) still list and count exactly the reference's rows."""
+    tenant = account.tenant
+    today = local_today(utc_now(), ZONE)
+    window = Window(today - timedelta(days=89), today, ZONE, utc_now())
+    async with account_transaction(sessionmaker, tenant.account_id) as session:
+        facts = await reference.session_facts(session, tenant.account_id, window)
+    busiest_day = max(
+        {fact["day"] for fact in facts}, key=lambda day: sum(f["day"] == day for f in facts)
+    )
+    combinations: list[dict[str, Any]] = [
+        {"flowId": str(account.flow_ids[0]), "outcome": "ESCALATED"},
+        {"flowId": str(account.flow_ids[1]), "tier": "UNKNOWN"},
+        {"flowId": str(account.flow_ids[2]), "funnelStep": "LINKED_TO_TICKET"},
+        {"domain": "EMAIL", "funnelStep": "DOC_PUSHED"},
+        {"domain": "network", "outcome": "RESOLVED", "tier": "GUIDED"},
+        {"unmapped": True, "tier": "UNKNOWN", "outcome": "ESCALATED"},
+        {"day": busiest_day.isoformat(), "tier": "EXPLORING", "funnelStep": "LINKED_TO_TICKET"},
+        {"domain": "vpn", "flowId": str(account.flow_ids[2])},
+    ]
+    nonempty = 0
+    for given in combinations:
+        expected = sorted(str(fact["id"]) for fact in facts if _matches(fact, given))
+        total, rows = await all_pages(
+            api, tenant.token, SESSION_PAGE, "sessionEvidence", 7, filter=given,
+            period="LAST_90_DAYS",
+        )  # fmt: skip
+        assert total == len(expected), given
+        assert sorted(row["id"] for row in rows) == expected, given
+        nonempty += bool(expected)
+    assert nonempty >= 6  # the fixture really has rows for most of them
