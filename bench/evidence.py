@@ -57,8 +57,7 @@ async def largest_account(url: str) -> uuid.UUID:
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         row = await connection.fetchrow(
-            "SELECT account_id FROM rollup_session_blocks WHERE level = 0"
-            " GROUP BY account_id ORDER BY sum(sessions) DESC LIMIT 1"
+            "SELECT account_id FROM ai_sessions GROUP BY account_id ORDER BY count(*) DESC LIMIT 1"
         )
     finally:
         await connection.close()

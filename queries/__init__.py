@@ -12,9 +12,11 @@ TAB_DOCUMENTS = {
     "flow-quality": "flow-quality.graphql",
     "psa": "psa.graphql",
 }
-# The evidence lists behind the tabs' counts, exported as the tabs are.
+# The evidence lists behind the tabs' counts, exported as the tabs are. The sessions' export
+# document takes the filter's parts as plain variables (query parameters); it lives in
+# export/, apart from the first-party operations, which send the filter as one object.
 EVIDENCE_DOCUMENTS = {
-    "session-evidence": "session-evidence.graphql",
+    "session-evidence": "export/session-evidence.graphql",
     "psa-evidence": "psa-evidence.graphql",
 }
 
