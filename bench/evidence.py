@@ -123,14 +123,20 @@ async def measure(url: str, period: str, repetitions: int) -> dict[str, Any]:
             results: dict[str, Any] = {}
             for name, (document, variables) in filters(tabs).items():
                 variables = {**variables, "period": period}
-                data = await post(document, variables)  # warm: plan and cache
-                total = next(iter(data.values()))["totalCount"]
-                timings = []
-                for _ in range(repetitions):
-                    started = time.perf_counter()
-                    await post(document, variables)
-                    timings.append(time.perf_counter() - started)
+                try:
+                    data = await post(document, variables)  # warm: plan and cache
+                    total = next(iter(data.values()))["totalCount"]
+                    timings = []
+                    for _ in range(repetitions):
+                        started = time.perf_counter()
+                        await post(document, variables)
+                        timings.append(time.perf_counter() - started)
+                except RuntimeError as error:  # a refusal (TIMEOUT) is a result too
+                    results[name] = {"error": str(error)[:200], "p95": float("inf")}
+                    print(f"{name}: {results[name]['error']}", flush=True)
+                    continue
                 results[name] = {"totalCount": total, **summary_ms(timings)}
+                print(f"{name}: p95 {results[name]['p95']:.1f} ms", flush=True)
     finally:
         server.stop()
     slowest = max(results, key=lambda name: results[name]["p95"])
@@ -140,6 +146,9 @@ async def measure(url: str, period: str, repetitions: int) -> dict[str, Any]:
 def main(args: argparse.Namespace) -> int:
     result = asyncio.run(measure(args.database_url, args.period, args.repetitions))
     for name, case in result["cases"].items():
+        if "error" in case:
+            print(f"{name:32} {case['error']}")
+            continue
         print(
             f"{name:32} total {case['totalCount']:>8}  p50 {case['p50']:6.1f} ms"
             f"  p95 {case['p95']:6.1f} ms"

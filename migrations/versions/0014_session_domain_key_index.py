@@ -4,8 +4,8 @@ Revision ID: 0014_session_domain_key_index
 Revises: 0011_rollups_built_in_chunks
 Create Date: 2024-01-14 00:00:00
 
-On the domain key of `problem_domain` (core.metrics.keys.domain_key_sql, the expression
-the evidence filters on), then `started_at` and `id`, the evidence's keyset: the first
+On the domain key of `problem_domain` (core.metrics.keys.domain_key_sql, '' for none: the
+expression the evidence filters on), then `started_at` and `id`, the evidence's keyset: the first
 page of a domain's (or the unmapped) sessions reads only its rows, and a page after a
 cursor starts in the index. Built CONCURRENTLY: the product keeps writing its sessions
 meanwhile, and no row of `ai_sessions` is written or rewritten.
@@ -22,7 +22,9 @@ down_revision: str | None = "0011_rollups_built_in_chunks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SESSION_KEY = "NULLIF(lower(btrim(regexp_replace(problem_domain, '\\s+', ' ', 'g'))), '')"
+# The domain key with '' for none (core.metrics.keys.domain_key_sql, NULL made ''): a
+# domain's and the unmapped sessions are both an equality on it, in index order.
+SESSION_KEY = "coalesce(lower(btrim(regexp_replace(problem_domain, '\\s+', ' ', 'g'))), '')"
 
 
 def upgrade() -> None:

@@ -30,6 +30,10 @@ from persistence.analytics.filters import (
 from persistence.reader import Reader
 
 SESSION_KEY = domain_key_sql("s.problem_domain")
+# The key with '' for no key (as the rollups store it), the expression of the sessions'
+# domain index: a domain's and the unmapped sessions are both an equality on it, so the
+# index returns them in the keyset's order, whatever plan a prepared statement gets.
+SESSION_INDEX_KEY = "coalesce(lower(btrim(regexp_replace(s.problem_domain, '\\s+', ' ', 'g'))), '')"
 TIERS = ("guided", "exploring", "discovery")
 OUTCOMES = ("resolved", "escalated")
 FUNNEL_STEPS = ("linked", "doc_pushed", "time_logged")
@@ -97,9 +101,9 @@ class SessionFilter:
         """SQL conditions on `s`, from fixed fragments only (values are parameters)."""
         parts: list[str] = []
         if self.domain_key is not None:
-            parts.append(f"{SESSION_KEY} = :domain_key")
+            parts.append(f"{SESSION_INDEX_KEY} = :domain_key")
         if self.unmapped:
-            parts.append(f"{SESSION_KEY} IS NULL")
+            parts.append(f"{SESSION_INDEX_KEY} = ''")
         if self.flow_id is not None:
             parts.append("s.matched_flow_id = :flow_id")
         if self.outcome is not None:
@@ -257,7 +261,8 @@ async def session_page(
     }
     if after is not None:
         params |= {"after_at": after.started_at, "after_id": after.id}
-    rows = await reader.rows(session_page_statement(where.conditions(), after is not None), params)
+    sql = session_page_statement(where.conditions(), after is not None)
+    rows = await reader.rows(sql, params)
     page = [EvidenceSessionRow(*row) for row in rows[:first]]
     return page, len(rows) > first
 

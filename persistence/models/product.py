@@ -41,7 +41,9 @@ SESSION_STATUSES = (
 )
 CONFIDENCE_TIERS = ("discovery", "exploring", "guided")
 CATEGORY_KEY_SQL = domain_key_sql("category")
-PROBLEM_DOMAIN_KEY_SQL = domain_key_sql("problem_domain")
+PROBLEM_DOMAIN_KEY_SQL = (
+    "coalesce(lower(btrim(regexp_replace(problem_domain, '\\s+', ' ', 'g'))), '')"
+)
 ACTIVITY_TYPES = ("time_entry_posted", "note_posted", "status_updated")
 
 
