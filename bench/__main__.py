@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--resolves-per-s", type=float, default=20.0)
     live.add_argument("--psa-per-s", type=float, default=10.0)
     live.add_argument("--reads-per-s", type=float, default=10.0)
+    evidence = commands.add_parser(
+        "evidence", help="the first page of every evidence filter over HTTP, largest account"
+    )
+    evidence.add_argument("--database-url", required=True, help="a generated database")
+    evidence.add_argument("--period", default="LAST_90_DAYS")
+    evidence.add_argument("--repetitions", type=int, default=40)
+    evidence.add_argument("--output", default=None, help="also write the results JSON here")
     day = commands.add_parser(
         "day", help="a realistic day of dashboard traffic: cache off, in-process, Redis"
     )
@@ -215,6 +222,10 @@ def _command(args: argparse.Namespace) -> int:
         options = RunOptions.from_args(args, " ".join(["python -m bench", *sys.argv[1:]]))
         asyncio.run(run(options))
         return 0
+    if args.command == "evidence":
+        from bench.evidence import main as evidence_main
+
+        return evidence_main(args)
     if args.command == "day":
         from bench.day import main as day_main
 

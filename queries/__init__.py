@@ -12,11 +12,19 @@ TAB_DOCUMENTS = {
     "flow-quality": "flow-quality.graphql",
     "psa": "psa.graphql",
 }
+# The evidence lists behind the tabs' counts, exported as the tabs are. The sessions' export
+# document takes the filter's parts as plain variables (query parameters); it lives in
+# export/, apart from the first-party operations, which send the filter as one object.
+EVIDENCE_DOCUMENTS = {
+    "session-evidence": "export/session-evidence.graphql",
+    "psa-evidence": "psa-evidence.graphql",
+}
 
 
 def tab_query(tab: str) -> str:
-    """The text of the query the named tab issues."""
-    return (QUERIES_DIR / TAB_DOCUMENTS[tab]).read_text(encoding="utf-8")
+    """The text of the query the named tab (or evidence list) issues."""
+    name = TAB_DOCUMENTS.get(tab) or EVIDENCE_DOCUMENTS[tab]
+    return (QUERIES_DIR / name).read_text(encoding="utf-8")
 
 
 def operation_documents() -> dict[str, str]:

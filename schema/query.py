@@ -7,6 +7,7 @@ and `changes` fields of the result.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Annotated
 
@@ -16,7 +17,16 @@ from core.errors import BadUserInput
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
-from schema.enums import FlowSort, Period, SortDirection
+from schema.enums import FlowSort, Period, PsaActivityType, SortDirection
+from schema.evidence import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    EvidenceFilter,
+    PsaActivityEvidence,
+    SessionEvidence,
+    activity_evidence,
+    session_evidence,
+)
 from schema.flow_performance import FlowPerformance, performances_of
 from schema.flow_quality import FlowQuality
 from schema.overview import Overview
@@ -36,6 +46,17 @@ PeriodArgument = Annotated[
     strawberry.argument(
         description="The last 7, 30 or 90 local days of the account (LAST_30_DAYS by default)."
     ),
+]
+FirstArgument = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Rows per page, 1 to {MAX_PAGE} (null: {DEFAULT_PAGE}); the query's "
+        "cost grows with it."
+    ),
+]
+AfterArgument = Annotated[
+    str | None,
+    strawberry.argument(description="The previous page's pageInfo.endCursor (none: the first)."),
 ]
 CompareArgument = Annotated[
     ComparisonPeriod | None,
@@ -121,3 +142,52 @@ class Query:
             return None
         (performance,) = await performances_of(info, window, [row], compare_to)
         return performance
+
+    @strawberry.field(
+        description="The sessions behind a count of the tabs (the filter names the count), "
+        "newest first, one page at a time. team_admin or admin."
+    )
+    async def session_evidence(
+        self,
+        info: Info,
+        filter: Annotated[
+            EvidenceFilter | None,
+            strawberry.argument(description="Which count's sessions (none: every session)."),
+        ] = None,
+        period: PeriodArgument = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        first: FirstArgument = DEFAULT_PAGE,
+        after: AfterArgument = None,
+    ) -> SessionEvidence:
+        window = await resolve_window(info, period, date_range)
+        total, nodes, page_info = await session_evidence(info, window, filter, first, after)
+        return SessionEvidence(
+            period=period, window=window, total_count=total, nodes=nodes, page_info=page_info
+        )
+
+    @strawberry.field(
+        description="The PSA pushes behind the PSA tab's counts (activityCounts, "
+        "totalTimeEntries, a dailyTrend point), newest first, one page at a time. "
+        "team_admin or admin."
+    )
+    async def psa_activity_evidence(
+        self,
+        info: Info,
+        type: Annotated[
+            PsaActivityType | None,
+            strawberry.argument(description="Only pushes of this kind (none: every kind)."),
+        ] = None,
+        day: Annotated[
+            datetime.date | None,
+            strawberry.argument(description="Only pushes recorded on this local day."),
+        ] = None,
+        period: PeriodArgument = Period.LAST_30_DAYS,
+        date_range: RangeArgument = None,
+        first: FirstArgument = DEFAULT_PAGE,
+        after: AfterArgument = None,
+    ) -> PsaActivityEvidence:
+        window = await resolve_window(info, period, date_range)
+        total, nodes, page_info = await activity_evidence(info, window, type, day, first, after)
+        return PsaActivityEvidence(
+            period=period, window=window, total_count=total, nodes=nodes, page_info=page_info
+        )

@@ -320,3 +320,55 @@ async def overview_daily(
         for row in await session.execute(OVERVIEW_DAILY, params)
     }
     return [found.get(day, OverviewDay(day)) for day in window.days]
+
+
+# The rows behind the counts: each session of the window with every fact a count filters
+# on, by the same definitions as the statements above (the funnel's cohort and pushes as
+# PUSH_FUNNEL's), so a count's rows are the facts that match it.
+SESSION_FACTS = text(
+    f"""
+    WITH cohort AS (
+        SELECT s.id, {domain_key_sql("s.problem_domain")} AS key, s.matched_flow_id,
+               s.status, s.confidence_tier,
+               (s.started_at AT TIME ZONE :timezone)::date AS day,
+               coalesce(btrim(s.psa_ticket_id), '') <> '' AS linked
+        FROM ai_sessions s
+        WHERE {SESSIONS_IN_WINDOW}
+    ),
+    pushed AS (
+        SELECT p.session_id,
+               bool_or(p.activity_type = 'note_posted') AS has_note,
+               bool_or(p.activity_type = 'time_entry_posted') AS has_time
+        FROM psa_activity_log p
+        JOIN cohort c ON c.id = p.session_id AND c.linked
+        WHERE p.account_id = :account_id
+        GROUP BY p.session_id
+    )
+    SELECT c.*, coalesce(p.has_note, false) AS has_note, coalesce(p.has_time, false) AS has_time
+    FROM cohort c LEFT JOIN pushed p ON p.session_id = c.id
+    """
+)
+
+ACTIVITY_FACTS = text(
+    f"""
+    SELECT p.id, p.activity_type, (p.created_at AT TIME ZONE :timezone)::date AS day
+    FROM psa_activity_log p
+    WHERE {ACTIVITIES_IN_WINDOW}
+    """
+)
+
+
+async def session_facts(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> list[dict[str, Any]]:
+    """Every FlowPilot session of the window with the facts the counts filter on."""
+    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    return [dict(row._mapping) for row in await session.execute(SESSION_FACTS, params)]
+
+
+async def activity_facts(
+    session: AsyncSession, account_id: uuid.UUID, window: Window
+) -> list[dict[str, Any]]:
+    """Every PSA push of the window with its kind and local day."""
+    params = {**window_params(account_id, window), "timezone": window.zone.key}
+    return [dict(row._mapping) for row in await session.execute(ACTIVITY_FACTS, params)]

@@ -41,6 +41,9 @@ SESSION_STATUSES = (
 )
 CONFIDENCE_TIERS = ("discovery", "exploring", "guided")
 CATEGORY_KEY_SQL = domain_key_sql("category")
+PROBLEM_DOMAIN_KEY_SQL = (
+    "coalesce(lower(btrim(regexp_replace(problem_domain, '\\s+', ' ', 'g'))), '')"
+)
 ACTIVITY_TYPES = ("time_entry_posted", "note_posted", "status_updated")
 
 
@@ -131,6 +134,14 @@ class AiSession(Base):
         ),
         Index("ix_ai_sessions_account_started", "account_id", "started_at"),
         Index("ix_ai_sessions_account_flow_started", "account_id", "matched_flow_id", "started_at"),
+        # A domain's sessions newest first (the evidence's keyset), on the analytics' key.
+        Index(
+            "ix_ai_sessions_account_domain_key_started",
+            "account_id",
+            text(f"({PROBLEM_DOMAIN_KEY_SQL})"),
+            "started_at",
+            "id",
+        ),
         Index("ix_ai_sessions_matched_flow", "matched_flow_id"),
         Index("ix_ai_sessions_user", "user_id"),
     )

@@ -26,7 +26,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 ADOPTION_MARKER = "analytics_adoption"
 
 EXPRESSION_INDEXES = frozenset(
-    {"ix_trees_account_category_key", "ix_trees_account_category_key_name"}
+    {
+        "ix_trees_account_category_key",
+        "ix_trees_account_category_key_name",
+        "ix_ai_sessions_account_domain_key_started",
+    }
 )
 
 

@@ -51,7 +51,11 @@ LIST_SIZES: Mapping[str, int] = {
     "Coverage.knowledgeGaps": 25,
     "Domain.flows": 20,
     "PsaActivity.activityCounts": 3,  # one per activity type
+    "EvidenceSession.pushes": 5,
 }
+# Evidence pages: `nodes` has as many items as the `first` of the field that returns the
+# page (its default when not given), each session with a few PSA pushes.
+PAGE_LISTS: Mapping[str, int] = {"SessionEvidence.nodes": 50, "PsaActivityEvidence.nodes": 50}
 # Lists with one item per day of the window of the tab they belong to.
 WINDOW_LISTS = frozenset({"Overview.dailyTrend", "PsaActivity.dailyTrend"})
 _MAX_FRAGMENT_DEPTH = 50
@@ -81,6 +85,8 @@ class CostEstimator:
         self.fragments = fragments
         self.variables = dict(variable_defaults or {})
         self.variables.update(variables or {})
+        # The `first` of the enclosing fields that return a page (innermost last).
+        self._pages: list[int | None] = []
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(operation.operation)
@@ -138,15 +144,23 @@ class CostEstimator:
         window = window_days(node, definition, self.variables) or window
         named, is_list = _unwrap(definition.type)
         assert isinstance(named, GraphQLNamedType)
-        children = self._selection(node.selection_set, named, fragments_seen, window)
+        self._pages.append(None if is_list else self._first(node))
+        try:
+            children = self._selection(node.selection_set, named, fragments_seen, window)
+        finally:
+            self._pages.pop()
         if not is_list or node.selection_set is None:
             return 1 + children
         coordinate = f"{parent.name}.{node.name.value}"  # type: ignore[union-attr]
         if coordinate in WINDOW_LISTS:
             return 1 + window * children
+        if coordinate in PAGE_LISTS:
+            page = self._pages[-1] if self._pages else None
+            return 1 + (PAGE_LISTS[coordinate] if page is None else page) * children
         return 1 + self._list_size(node, coordinate) * children
 
-    def _list_size(self, node: FieldNode, coordinate: str) -> int:
+    def _first(self, node: FieldNode) -> int | None:
+        """The field's `first` argument when the document or variables give an int."""
         for argument in node.arguments or ():
             if argument.name.value != "first":
                 continue
@@ -157,6 +171,12 @@ class CostEstimator:
                 value = self.variables.get(argument.value.name.value)
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(value, 0)
+        return None
+
+    def _list_size(self, node: FieldNode, coordinate: str) -> int:
+        first = self._first(node)
+        if first is not None:
+            return first
         return LIST_SIZES.get(coordinate, DEFAULT_LIST_SIZE)
 
 

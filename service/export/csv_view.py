@@ -39,7 +39,7 @@ from strawberry.types import ExecutionResult
 
 from core.error_codes import ErrorCode
 from core.errors import Unauthenticated
-from queries import TAB_DOCUMENTS, tab_query
+from queries import EVIDENCE_DOCUMENTS, TAB_DOCUMENTS, tab_query
 from service.export.csv_cells import formula_safe
 from service.http.request_id import current_request_id
 from service.observability.requests import note_errors, note_operation
@@ -267,7 +267,8 @@ class CsvExport:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         graphql_schema: GraphQLSchema = pipeline.schema._schema
-        self.tabs = {tab: TabExport.build(graphql_schema, tab) for tab in TAB_DOCUMENTS}
+        exports = [*TAB_DOCUMENTS, *EVIDENCE_DOCUMENTS]
+        self.tabs = {tab: TabExport.build(graphql_schema, tab) for tab in exports}
 
     async def handle(self, request: Request) -> Response:
         tab = request.path_params["tab"]

@@ -24,6 +24,8 @@ ROOT_QUERIES = {
     "flowQuality": "{ flowQuality { flows { flow { id } } } }",
     "psaActivity": "{ psaActivity { totalTimeEntries } }",
     "flow": '{ flow(id: "00000000-0000-0000-0000-000000000000") { flow { id } } }',
+    "sessionEvidence": "{ sessionEvidence { totalCount } }",
+    "psaActivityEvidence": "{ psaActivityEvidence { totalCount } }",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from queries import TAB_DOCUMENTS, tab_query
+from queries import EVIDENCE_DOCUMENTS, TAB_DOCUMENTS, tab_query
 from schema.build import schema
 from tests.graphql_client import ApiClient, token_for
 from tests.hardening.support import Tenant, codes, tenant_with_data
@@ -39,7 +39,16 @@ MUTATIONS: dict[str, tuple[str, Any]] = {
     ),
 }
 # Fields that take no id of another account: they can only ever touch the caller's own.
-NO_FOREIGN_IDS = {"savePsaConnection", "overview", "coverage", "flowQuality", "psaActivity"}
+NO_FOREIGN_IDS = {
+    "savePsaConnection",
+    "overview",
+    "coverage",
+    "flowQuality",
+    "psaActivity",
+    "psaActivityEvidence",
+}
+# Fields that take another account's id and must answer as if it did not exist.
+READS_BY_ID = {"flow", "sessionEvidence"}
 
 
 async def _b_state(sessionmaker: async_sessionmaker[AsyncSession], b: Tenant) -> tuple[Any, ...]:
@@ -62,7 +71,7 @@ def test_every_root_field_is_covered() -> None:
     roots = set(schema._schema.query_type.fields)  # type: ignore[union-attr]
     if schema._schema.mutation_type is not None:
         roots |= set(schema._schema.mutation_type.fields)
-    assert roots == set(MUTATIONS) | NO_FOREIGN_IDS | {"flow"}
+    assert roots == set(MUTATIONS) | NO_FOREIGN_IDS | READS_BY_ID
 
 
 async def test_tabs_show_only_the_callers_account(
@@ -70,7 +79,7 @@ async def test_tabs_show_only_the_callers_account(
 ) -> None:
     a = await tenant_with_data(sessionmaker, "A")
     b = await tenant_with_data(sessionmaker, "B")
-    for tab in sorted(TAB_DOCUMENTS):
+    for tab in [*sorted(TAB_DOCUMENTS), *sorted(EVIDENCE_DOCUMENTS)]:
         data = await role_api.data(
             tab_query(tab), {"period": "LAST_7_DAYS"}, token=token_for(a.account_id)
         )
@@ -82,6 +91,11 @@ async def test_tabs_show_only_the_callers_account(
             assert data["psaActivity"]["totalHoursLogged"] == 2.0
         if tab == "flow-quality":
             assert [f["flow"]["name"] for f in data["flowQuality"]["flows"]] == ["A secret flow"]
+        if tab == "session-evidence":
+            assert data["sessionEvidence"]["totalCount"] == 1
+            assert data["sessionEvidence"]["nodes"][0]["problemDomain"] == "A-domain"
+        if tab == "psa-evidence":
+            assert data["psaActivityEvidence"]["totalCount"] == 2
 
 
 async def test_foreign_ids_get_null_or_not_found_and_b_is_untouched(
@@ -103,6 +117,16 @@ async def test_foreign_ids_get_null_or_not_found_and_b_is_untouched(
             token=token_for(a.account_id, role),
         )
         assert foreign == {"flow": None}
+    evidence = (
+        "query($id: ID!) { sessionEvidence(period: LAST_7_DAYS, filter: {flowId: $id})"
+        " { totalCount nodes { id problemDomain pushes { id } } } }"
+    )
+    mine = await role_api.data(evidence, {"id": str(a.flow_id)}, token=token_for(a.account_id))
+    assert mine["sessionEvidence"]["totalCount"] == 1
+    assert mine["sessionEvidence"]["nodes"][0]["id"] == str(a.session_id)
+    assert len(mine["sessionEvidence"]["nodes"][0]["pushes"]) == 2
+    theirs = await role_api.data(evidence, {"id": str(b.flow_id)}, token=token_for(a.account_id))
+    assert theirs == {"sessionEvidence": {"totalCount": 0, "nodes": []}}
     for name, (document, variable_sets) in MUTATIONS.items():
         for variables in variable_sets(a, b):
             for role in ("admin", "service"):

@@ -51,7 +51,9 @@ def test_the_manifest_of_queries_has_every_document_mutations_included() -> None
         "FlowQualityTab": "query",
         "OverviewTab": "query",
         "PsaTab": "query",
+        "PsaActivityEvidence": "query",
         "RecordFlowMatch": "mutation",
+        "SessionEvidence": "query",
     }
     for operation in manifest["operations"]:
         assert operation["id"] == sha256_hex(operation["body"])

@@ -27,7 +27,7 @@ from persistence.models.write import WRITE_TABLES
 from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
-HEAD = "0012_category_key_expression"
+HEAD = "0013_session_domain_key_index"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -129,6 +129,7 @@ WRITE_INDEXES = {
     "ix_psa_outbox_session",
 }
 ANALYTICS_INDEXES = {
+    "ix_ai_sessions_account_domain_key_started",
     "ix_ai_sessions_account_flow_started",
     "ix_ai_sessions_matched_flow",
     "ix_psa_activity_log_account_created",
