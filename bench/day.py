@@ -452,12 +452,15 @@ async def day(url: str, server: DayServer, tenants_: list[Tenant], load: Load) -
     }
 
 
-async def hit_path(server: DayServer, tenant: Tenant, seconds: float) -> dict[str, Any]:
+async def hit_path(
+    server: DayServer, tenant: Tenant, seconds: float, query: str | None = None
+) -> dict[str, Any]:
     """The Coverage tab repeated: with the cache on, every request after the first hits.
 
-    The load comes from `wrk` when it is installed (bench.wrk), else the Python client;
-    the server's CPU per request is measured over the 32-client run."""
-    body = {"query": tab_query("coverage"), "variables": {"period": "LAST_30_DAYS"}}
+    `query` is the document the server's own checkout ships (a baseline may not know this
+    checkout's newer fields). The load comes from `wrk` when it is installed (bench.wrk),
+    else the Python client; the server's CPU per request is measured over the 32-client run."""
+    body = {"query": query or tab_query("coverage"), "variables": {"period": "LAST_30_DAYS"}}
     one = await hit_load(server.base_url, token(tenant.id), body, 1, seconds)
     cpu_before = server.cpu_seconds()
     many = await hit_load(server.base_url, token(tenant.id), body, 32, seconds)
@@ -484,7 +487,8 @@ async def hit_path_versus(options: DayOptions, tenant: Tenant, log: Any) -> list
                 )  # fmt: skip
                 try:
                     await server.ready()
-                    figures = await hit_path(server, tenant, options.hit_seconds)
+                    own_query = (Path(checkout) / "queries" / "coverage.graphql").read_text()
+                    figures = await hit_path(server, tenant, options.hit_seconds, own_query)
                     outcomes = server.cache_outcomes()
                 finally:
                     server.stop()
