@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from persistence.operations.ddl_locks import Statements
+from persistence.operations.legacy_rls import Repair, repairs
 from persistence.operations.migrate import ADOPTION_MARKER, alembic_config, upgrade_online
 from persistence.operations.online_ddl import LockPolicy, build_index, run_with_retries
 from persistence.operations.product_rls import group_difference, group_step
@@ -49,6 +50,16 @@ class AdoptionRefused(Exception):
         self.lines = lines
 
 
+class RepairRefused(AdoptionRefused):
+    """An adopted database's tables are not exactly as the earlier scheme left them."""
+
+    def __init__(self, lines: list[str]) -> None:
+        Exception.__init__(
+            self, f"{len(lines)} table(s) not as an earlier adoption left them, not repaired"
+        )
+        self.lines = lines
+
+
 @dataclass(frozen=True)
 class Addition:
     """One baseline object the product database lacks: recorded as (kind, subject)."""
@@ -69,6 +80,10 @@ class Plan:
     differences: list[str] = field(default_factory=list)
     additions: list[Addition] = field(default_factory=list)
     accounts: int = 0
+    # An adopted database's tables as the earlier scheme left them (legacy_rls), and the
+    # group their new policies name, first.
+    repairs: list[Repair] = field(default_factory=list)
+    group: Addition | None = None
 
     def describe(self, lock_timeout_ms: int = 1000) -> list[str]:
         lines: list[str] = []
@@ -81,11 +96,16 @@ class Plan:
             lines.append("schema check: the product tables have what the analytics need")
             lines += [f"would {addition.description}" for addition in self.additions]
             lines.append(f"would record {BASELINE} as present (no product table is created)")
-        elif not self.revisions:
+        elif self.differences:
+            return self.differences
+        if self.group is not None:
+            lines.append(f"would {self.group.description}")
+        lines += [f"would {repair.description}" for repair in self.repairs]
+        if not self.adopting and not self.revisions:
             lines.append(f"the database schema is at {self.current}: nothing to apply")
         for revision in self.revisions:
             lines.append(f"would apply {revision}")
-        if self.additions or self.revisions:
+        if self.additions or self.revisions or self.repairs:
             lines.append(
                 "each step that changes a product table would run in its own transaction, "
                 f"waiting at most {lock_timeout_ms} ms for its lock (then retried after a pause, "
@@ -183,6 +203,12 @@ def plan(connection: Connection, target: str = "head", enable_row_security: bool
         if current is not None and is_adopted(connection):
             queued = text(f"SELECT count(*) FROM {MARKER} WHERE kind = 'backfill_pending'")
             result.accounts = int(connection.execute(queued).scalar_one())
+            result.repairs, result.differences = repairs(connection, PRODUCT_TABLES)
+            if result.repairs:
+                result.differences += group_difference(connection)
+                result.group = Addition(*group_step(connection))
+            if result.differences:
+                result.repairs, result.group = [], None
         return result
     policies, refusals = policy_steps(connection, PRODUCT_TABLES, enable_row_security)
     found = differences(read_catalog(connection)) + _role_differences(connection)
@@ -229,6 +255,23 @@ def steps(result: Plan) -> list[Step]:
     return found
 
 
+def repair_steps(result: Plan) -> list[Step]:
+    """The repair's transactions: the group, then one per table, each with its record."""
+    if result.group is None:
+        return []
+    group = result.group
+    found = [Step((group.sql, _record(group.kind, group.subject)))]
+    return found + [Step(repair.statements) for repair in result.repairs]
+
+
+def repair_sql(result: Plan) -> list[str]:
+    """The repair's statements as they run, for review."""
+    units: list[str] = []
+    for step in repair_steps(result):
+        units += ["BEGIN;", *(f"{sql};" for sql in step.statements), "COMMIT;"]
+    return units
+
+
 def steps_sql(result: Plan, policy: LockPolicy) -> list[str]:
     """The adoption's statements as they run, transaction control and stamp included."""
     units: list[str] = []
@@ -245,6 +288,13 @@ def steps_sql(result: Plan, policy: LockPolicy) -> list[str]:
     config.attributes["output_buffer"] = buffer
     command.stamp(config, BASELINE, sql=True)
     return units + buffer.units
+
+
+def refusal(result: Plan) -> AdoptionRefused:
+    """Why `migrate` would change nothing on this database, one line per difference."""
+    if result.adopting:
+        return AdoptionRefused(result.differences)
+    return RepairRefused(result.differences)
 
 
 def _print(line: str) -> None:
@@ -265,8 +315,12 @@ def adopt(
     """
     policy = policy or LockPolicy()
     result = plan(connection, target, enable_row_security)
-    if result.adopting and result.differences:
-        raise AdoptionRefused(result.differences)
+    if result.differences:
+        raise (
+            AdoptionRefused(result.differences)
+            if result.adopting
+            else RepairRefused(result.differences)
+        )
     if result.adopting:
 
         def work() -> None:
@@ -282,5 +336,20 @@ def adopt(
             connection.commit()
 
         run_with_retries(connection, work, policy, progress, lambda: "adopting the product tables")
+    if result.repairs:
+        done: list[str] = []
+
+        def repair() -> None:
+            # Read again on each attempt: a table repaired before is not found again.
+            for step in repair_steps(plan(connection, target, enable_row_security)):
+                for sql in step.statements:
+                    connection.execute(text(sql))
+                connection.commit()
+                done.append(step.statements[-1])
+
+        def where() -> str:
+            return f"repairing the product tables ({len(done)} steps done)"
+
+        run_with_retries(connection, repair, policy, progress, where)
     upgrade_online(connection, target, policy, progress)
     return result

@@ -164,6 +164,14 @@ def _enable_steps(table: str, group: str) -> list[Step]:
     ]
 
 
+def policy_sql(kind: str, table: str, group: str = ANALYTICS_GROUP) -> str:
+    """The statement that adds the analytics' policy of `kind` to `table`."""
+    made = {
+        step.kind: step.sql for step in _policy_steps(table, group) + _enable_steps(table, group)
+    }
+    return made[kind]
+
+
 _POLICY_OF = {
     "policy_bound": BOUND_POLICY,
     "policy_tenant": TENANT_POLICY,

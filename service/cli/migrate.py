@@ -35,6 +35,8 @@ from persistence.operations.adoption import (
     adopt,
     is_adopted,
     plan,
+    refusal,
+    repair_sql,
     steps_sql,
 )
 from persistence.operations.backfill import Batch, backfill
@@ -178,13 +180,15 @@ def _script(
 ) -> str:
     planned = plan(connection, target, enable_row_security)
     if planned.differences:
-        raise AdoptionRefused(planned.differences)
+        raise refusal(planned)
     policy = policy.for_role(connection)
     units = [f"SET lock_timeout = {policy.timeout_ms};"]
     if planned.adopting:
         units += steps_sql(planned, policy)
         units += upgrade_sql(BASELINE, target, policy, adopted=True)
-    elif planned.revisions:
+    else:
+        units += repair_sql(planned)
+    if not planned.adopting and planned.revisions:
         units += upgrade_sql(
             planned.current,
             target,
@@ -197,6 +201,7 @@ def _script(
         f"-- transaction waits at most {policy.timeout_ms} ms for a lock (lock_timeout), and is",
         f"-- retried up to {policy.retries} times with a doubling pause when it has to give up.",
     ]
+    header += [f"-- It would {repair.description}." for repair in planned.repairs]
     if not planned.adopting and not planned.revisions:
         header.append(f"-- The database schema is at {planned.current}: nothing to apply.")
     if planned.accounts:
@@ -232,7 +237,7 @@ async def _migrate(args: argparse.Namespace) -> int:
             async with engine.connect() as connection:
                 planned = await connection.run_sync(plan, args.to, args.enable_row_security)
             if planned.differences:
-                raise _refused(AdoptionRefused(planned.differences))
+                raise _refused(refusal(planned))
             for line in planned.describe(policy.timeout_ms):
                 print(line, flush=True)
             return 0
