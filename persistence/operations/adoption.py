@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from persistence.operations.ddl_locks import Statements
-from persistence.operations.legacy_rls import Repair, repairs
+from persistence.operations.legacy_rls import Repair, repairs, unjoined_api_roles
 from persistence.operations.migrate import ADOPTION_MARKER, alembic_config, upgrade_online
 from persistence.operations.online_ddl import LockPolicy, build_index, run_with_retries
 from persistence.operations.product_rls import group_difference, group_step
@@ -84,6 +84,7 @@ class Plan:
     # group their new policies name, first.
     repairs: list[Repair] = field(default_factory=list)
     group: Addition | None = None
+    members: list[str] = field(default_factory=list)
 
     def describe(self, lock_timeout_ms: int = 1000) -> list[str]:
         lines: list[str] = []
@@ -100,6 +101,12 @@ class Plan:
             return self.differences
         if self.group is not None:
             lines.append(f"would {self.group.description}")
+        lines += [
+            f"would make role {member} (the API's: it may run flowpilot_account_ids()) a "
+            f"member of {self.group.subject if self.group else ''}, so that the policies "
+            "below bind it to one account before the earlier ones go"
+            for member in self.members
+        ]
         lines += [f"would {repair.description}" for repair in self.repairs]
         if not self.adopting and not self.revisions:
             lines.append(f"the database schema is at {self.current}: nothing to apply")
@@ -207,8 +214,9 @@ def plan(connection: Connection, target: str = "head", enable_row_security: bool
             if result.repairs:
                 result.differences += group_difference(connection)
                 result.group = Addition(*group_step(connection))
+                result.members = unjoined_api_roles(connection)
             if result.differences:
-                result.repairs, result.group = [], None
+                result.repairs, result.group, result.members = [], None, []
         return result
     policies, refusals = policy_steps(connection, PRODUCT_TABLES, enable_row_security)
     found = differences(read_catalog(connection)) + _role_differences(connection)
@@ -260,7 +268,8 @@ def repair_steps(result: Plan) -> list[Step]:
     if result.group is None:
         return []
     group = result.group
-    found = [Step((group.sql, _record(group.kind, group.subject)))]
+    grants = tuple(f'GRANT {group.subject} TO "{member}"' for member in result.members)
+    found = [Step((group.sql, _record(group.kind, group.subject), *grants))]
     return found + [Step(repair.statements) for repair in result.repairs]
 
 

@@ -232,6 +232,32 @@ def _repair(state: LegacyTable, group: str) -> Repair:
     return Repair(table, tuple(statements), description)
 
 
+# The API's roles as earlier releases' create-app-role made them: the only roles granted
+# this look-up (0007 takes it from PUBLIC).
+_API_ROLES_SQL = """
+    SELECT DISTINCT r.rolname FROM pg_proc f
+    CROSS JOIN LATERAL aclexplode(f.proacl) AS acl
+    JOIN pg_roles r ON r.oid = acl.grantee
+    WHERE f.oid = to_regprocedure('public.flowpilot_account_ids()')
+      AND acl.privilege_type = 'EXECUTE' AND r.oid <> f.proowner
+      AND NOT r.rolsuper AND NOT r.rolbypassrls
+      AND NOT pg_has_role(r.oid, :group, 'MEMBER')
+    ORDER BY r.rolname
+"""
+
+
+def unjoined_api_roles(connection: Connection, group: str = ANALYTICS_GROUP) -> list[str]:
+    """The API's roles outside the group: today's policies would not bind them, so the
+    repair makes them members before the earlier policy goes."""
+    exists = connection.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :group"), {"group": group}
+    ).scalar()
+    if not exists:
+        query = _API_ROLES_SQL.replace("AND NOT pg_has_role(r.oid, :group, 'MEMBER')", "")
+        return list(connection.execute(text(query)).scalars())
+    return list(connection.execute(text(_API_ROLES_SQL), {"group": group}).scalars())
+
+
 def repairs(
     connection: Connection, tables: tuple[str, ...], group: str = ANALYTICS_GROUP
 ) -> tuple[list[Repair], list[str]]:
