@@ -222,8 +222,8 @@ def _repair(state: LegacyTable, group: str) -> Repair:
         )
     else:
         effect = (
-            f"product roles will again see the rows of {table} the product's own policies "
-            "give them, as before the earlier adoption"
+            f"product roles keep the rows of {table} the product's own policies give them, "
+            "and its owner is no longer bound by them, as before the earlier adoption"
         )
     description = (
         f"repair {table} as an earlier adoption left it: {'; '.join(words)}: {effect}; "

@@ -6,8 +6,10 @@ them (persistence.operations.adoption); a database that falls short is refused w
 difference before anything changes (a product table without row-level security is one,
 unless --enable-row-security). Every step runs in a short transaction under the lock
 timeout, retried with backoff (persistence.operations.online_ddl), so an interrupted run resumes
-where it stopped. The rollups of the adopted rows are then built account by account,
-with progress. `--sql` prints the statements with their locks for review.
+where it stopped. A database adopted by an earlier release, with row-level security
+forced and `tenant_isolation` for every role, is repaired first
+(persistence.operations.legacy_rls). The rollups of the adopted rows are then built
+account by account, with progress. `--sql` prints the statements with their locks for review.
 
 Before anything, `migrate` refuses a database where roles other than the trusted ones
 may create objects in schema public (persistence.operations.schema_creators says why), naming each

@@ -115,8 +115,9 @@ async def test_migrate_repairs_an_earlier_adoption_for_the_product_and_keeps_the
         "would repair users as an earlier adoption left it: stop forcing row-level security "
         "(its owner is no longer bound); add flowpilot_analytics_bound and "
         "flowpilot_analytics_tenant (for members of flowpilot_analytics only): product roles "
-        "will again see the rows of users the product's own policies give them, as before "
-        "the earlier adoption; members of flowpilot_analytics stay bound to one account",
+        "keep the rows of users the product's own policies give them, and its owner is no "
+        "longer bound by them, as before the earlier adoption; members of flowpilot_analytics "
+        "stay bound to one account",
     ]
 
     await adopt(product)
