@@ -346,18 +346,21 @@ def adopt(
 
         run_with_retries(connection, work, policy, progress, lambda: "adopting the product tables")
     if result.repairs:
-        done: list[str] = []
+        group = "the role flowpilot_analytics and its members"
+        current = [group]
 
         def repair() -> None:
             # Read again on each attempt: a table repaired before is not found again.
-            for step in repair_steps(plan(connection, target, enable_row_security)):
+            again = plan(connection, target, enable_row_security)
+            names = [group] + [f"table {r.table}" for r in again.repairs]
+            for name, step in zip(names, repair_steps(again), strict=False):
+                current[0] = name
                 for sql in step.statements:
                     connection.execute(text(sql))
                 connection.commit()
-                done.append(step.statements[-1])
 
         def where() -> str:
-            return f"repairing the product tables ({len(done)} steps done)"
+            return f"repairing {current[0]}"
 
         run_with_retries(connection, repair, policy, progress, where)
     upgrade_online(connection, target, policy, progress)

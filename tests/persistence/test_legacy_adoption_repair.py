@@ -15,11 +15,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.engine import asyncpg_dsn
 from persistence.operations import adoption, migrate
+from persistence.operations.online_ddl import LockNotGranted, LockPolicy
 from persistence.operations.product_schema import PRODUCT_TABLES
 from persistence.operations.roles import drop_app_role, ensure_app_role
 from tests.persistence.legacy_adoption import adopt_as_earlier_releases_did
@@ -199,3 +202,45 @@ async def test_a_tenant_isolation_policy_the_earlier_adoption_did_not_leave_is_r
     assert (await security(product), await _records(product)) == before
     # The product role sees what the earlier adoption left it: no flow.
     assert (await observe(empty_database_url, product_role))["trees"] == 0
+
+
+async def test_a_repair_waits_for_a_product_lock_only_as_long_as_the_timeout_and_resumes(
+    product: AsyncEngine, product_role: str, empty_database_url: str
+) -> None:
+    url = empty_database_url
+    await _trees_without_row_level_security(product)
+    tables, policies = await security(product)
+    await adopt_as_earlier_releases_did(product)
+    # A product transaction that has read trees and stays open: the repair of trees needs
+    # ACCESS EXCLUSIVE on it, so it gives up after 100 ms, is retried once, then stops.
+    reader = await asyncpg.connect(asyncpg_dsn(url))
+    policy = LockPolicy(timeout_ms=100, retries=1, first_pause_s=0.01)
+    progress: list[str] = []
+    try:
+        reading = reader.transaction()
+        await reading.start()
+        await reader.fetchval("SELECT count(*) FROM trees")
+        with pytest.raises(LockNotGranted, match="run migrate again to go on"):
+            async with product.connect() as connection:
+                await connection.run_sync(adoption.adopt, "head", False, policy, progress.append)
+        await reading.rollback()
+    finally:
+        await reader.close()
+    assert [line.split(" (CREATE")[0] for line in progress] == [
+        "migrate: repairing table trees: lock not granted within 100 ms"
+    ]
+    # The group and the tables before trees were repaired and stay so; trees and users wait.
+    planned = await _plan(product)
+    assert [repair.table for repair in planned.repairs] == ["trees", "users"]
+    assert (await observe(url, product_role))["trees"] == 0
+
+    await adopt(product)
+    assert await observe(url, product_role) == PRODUCT_ROLE_SEES
+    after_tables, after_policies = await security(product)
+    assert after_policies == policies | ours("trees", others=True) | set().union(
+        *(ours(table) for table in PRODUCT_TABLES)
+    )
+    assert {row[:3] for row in after_tables} == {
+        row[:3] if row[0] != "trees" else ("trees", True, False) for row in tables
+    }
+    assert (await _plan(product)).repairs == []
