@@ -9,7 +9,9 @@ stamps the baseline and upgrades. The product's row-level security, its own poli
 grants and owners stay as they were. Each addition runs in a short transaction of its own
 under the lock timeout (an index is built CONCURRENTLY, outside one), and is recorded with
 it: an interrupted adoption resumes on the next run (persistence.operations.online_ddl). The rollups
-of the existing rows are then built in batches (persistence.operations.backfill).
+of the existing rows are then built in batches (persistence.operations.backfill). A database
+adopted by an earlier release, which forced row-level security on the product's tables,
+is repaired the same way, table by table (persistence.operations.legacy_rls).
 """
 
 from __future__ import annotations
@@ -320,16 +322,15 @@ def adopt(
     """Check, add what the analytics need step by step, record the baseline as present and
     upgrade (persistence.operations.migrate.upgrade_online), committing as it goes.
 
-    Raises AdoptionRefused (before any change) when the product tables fall short.
+    On a database an earlier release adopted, first repairs its product tables'
+    row-level security (persistence.operations.legacy_rls). Raises AdoptionRefused (before
+    any change) when the product tables fall short, RepairRefused when they are not
+    exactly as that release left them.
     """
     policy = policy or LockPolicy()
     result = plan(connection, target, enable_row_security)
     if result.differences:
-        raise (
-            AdoptionRefused(result.differences)
-            if result.adopting
-            else RepairRefused(result.differences)
-        )
+        raise refusal(result)
     if result.adopting:
 
         def work() -> None:
@@ -353,7 +354,7 @@ def adopt(
             # Read again on each attempt: a table repaired before is not found again.
             again = plan(connection, target, enable_row_security)
             names = [group] + [f"table {r.table}" for r in again.repairs]
-            for name, step in zip(names, repair_steps(again), strict=False):
+            for name, step in zip(names, repair_steps(again), strict=True):
                 current[0] = name
                 for sql in step.statements:
                     connection.execute(text(sql))
