@@ -47,19 +47,17 @@ BASELINE_INDEXES = (
 class AdoptionRefused(Exception):
     """The database lacks what the analytics rely on; nothing was changed."""
 
+    summary = "difference(s) from the product schema the analytics need"
+
     def __init__(self, lines: list[str]) -> None:
-        super().__init__(f"{len(lines)} difference(s) from the product schema the analytics need")
+        super().__init__(f"{len(lines)} {self.summary}")
         self.lines = lines
 
 
 class RepairRefused(AdoptionRefused):
     """An adopted database's tables are not exactly as the earlier scheme left them."""
 
-    def __init__(self, lines: list[str]) -> None:
-        Exception.__init__(
-            self, f"{len(lines)} table(s) not as an earlier adoption left them, not repaired"
-        )
-        self.lines = lines
+    summary = "table(s) not as an earlier adoption left them, not repaired"
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ class Plan:
         if self.group is not None:
             lines.append(f"would {self.group.description}")
         lines += [
-            f"would make role {member} (the API's: it may run flowpilot_account_ids()) a "
+            f"would make role {member} (the API's, as create-app-role made it) a "
             f"member of {self.group.subject if self.group else ''}, so that the policies "
             "below bind it to one account before the earlier ones go"
             for member in self.members

@@ -232,15 +232,21 @@ def _repair(state: LegacyTable, group: str) -> Repair:
     return Repair(table, tuple(statements), description)
 
 
-# The API's roles as earlier releases' create-app-role made them: the only roles granted
-# this look-up (0007 takes it from PUBLIC).
+# The API's roles as earlier releases' create-app-role made them: the roles granted the
+# account-id look-up (0007 took it from PUBLIC) or reading the PSA outbox (0007 granted
+# the look-up to those), which the product's roles never are.
 _API_ROLES_SQL = """
-    SELECT DISTINCT r.rolname FROM pg_proc f
-    CROSS JOIN LATERAL aclexplode(f.proacl) AS acl
-    JOIN pg_roles r ON r.oid = acl.grantee
-    WHERE f.oid = to_regprocedure('public.flowpilot_account_ids()')
-      AND acl.privilege_type = 'EXECUTE' AND r.oid <> f.proowner
-      AND NOT r.rolsuper AND NOT r.rolbypassrls
+    SELECT DISTINCT r.rolname FROM (
+        SELECT acl.grantee, f.proowner AS owner FROM pg_proc f
+        CROSS JOIN LATERAL aclexplode(f.proacl) AS acl
+        WHERE f.oid = to_regprocedure('public.flowpilot_account_ids()')
+          AND acl.privilege_type = 'EXECUTE'
+        UNION
+        SELECT acl.grantee, c.relowner FROM pg_class c
+        CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
+        WHERE c.oid = to_regclass('public.psa_outbox') AND acl.privilege_type = 'SELECT'
+    ) AS granted JOIN pg_roles r ON r.oid = granted.grantee
+    WHERE r.oid <> granted.owner AND NOT r.rolsuper AND NOT r.rolbypassrls
       AND NOT pg_has_role(r.oid, :group, 'MEMBER')
     ORDER BY r.rolname
 """
@@ -248,7 +254,8 @@ _API_ROLES_SQL = """
 
 def unjoined_api_roles(connection: Connection, group: str = ANALYTICS_GROUP) -> list[str]:
     """The API's roles outside the group: today's policies would not bind them, so the
-    repair makes them members before the earlier policy goes."""
+    repair makes them members before the earlier policy goes (`create-app-role` would,
+    but a service may be running as one meanwhile)."""
     exists = connection.execute(
         text("SELECT 1 FROM pg_roles WHERE rolname = :group"), {"group": group}
     ).scalar()

@@ -89,7 +89,7 @@ async def test_migrate_repairs_an_earlier_adoption_for_the_product_and_keeps_the
     assert planned.describe()[0:2] == [
         "would use the role flowpilot_analytics, which the server has already: the policies "
         "below apply to its members only",
-        f"would make role {name} (the API's: it may run flowpilot_account_ids()) a member of "
+        f"would make role {name} (the API's, as create-app-role made it) a member of "
         "flowpilot_analytics, so that the policies below bind it to one account before the "
         "earlier ones go",
     ]
