@@ -244,3 +244,41 @@ async def test_a_repair_waits_for_a_product_lock_only_as_long_as_the_timeout_and
         row[:3] if row[0] != "trees" else ("trees", True, False) for row in tables
     }
     assert (await _plan(product)).repairs == []
+
+
+async def test_a_database_an_earlier_release_left_at_an_older_revision_is_repaired_then_upgraded(
+    product: AsyncEngine, product_role: str, empty_database_url: str
+) -> None:
+    url = empty_database_url
+    await _trees_without_row_level_security(product)
+    await adopt_as_earlier_releases_did(product)
+    async with product.begin() as connection:
+        await migrate.downgrade(connection, "0006_flow_name_order_index")
+    name = f"fp_api_{uuid.uuid4().hex[:10]}"
+    async with product.begin() as connection:
+        await ensure_app_role(connection, name, PASSWORD)
+        await connection.execute(text(f"GRANT SELECT ON users TO {name}"))
+    # (At 0006 the rollup triggers ran as the writer, so the product role's session writes
+    # failed as well; 0009 made them run as their owner.)
+    assert (await observe(url, product_role))["trees"] == 0
+
+    planned = await _plan(product)
+    assert planned.members == [name]
+    assert [repair.table for repair in planned.repairs] == [
+        "accounts",
+        "ai_sessions",
+        "trees",
+        "users",
+    ]
+    assert planned.revisions[0] == "0007_account_id_function_grants"
+
+    await adopt(product)
+    assert await observe(url, product_role) == PRODUCT_ROLE_SEES
+    async with product.connect() as connection:
+        assert await migrate.current_revision(connection) == migrate.head_revision()
+    try:
+        assert await _bound_counts(url, name, ACME) == (1, 1, 3, 7)
+        assert await _bound_counts(url, name, GLOBEX) == (1, 0, 0, 1)
+    finally:
+        async with product.begin() as connection:
+            await drop_app_role(connection, name)
