@@ -187,7 +187,9 @@ def _repair(state: LegacyTable, group: str) -> Repair:
         if name not in state.policies:
             statements.append(policy_sql(kind, table, group))
         statements.append(_record(kind, table))
-    others = "rls_enabled" in state.recorded and not (state.policies - {LEGACY_POLICY})
+    # The product's own policies: ours, earlier and today's, aside.
+    own = sorted(state.policies - {LEGACY_POLICY, BOUND_POLICY, TENANT_POLICY, OTHERS_POLICY})
+    others = "rls_enabled" in state.recorded and not own
     if others:
         # Row-level security stays on: it is what binds the analytics' role here.
         if OTHERS_POLICY not in state.policies:
@@ -208,8 +210,7 @@ def _repair(state: LegacyTable, group: str) -> Repair:
         "AND kind IN ('policy', 'rls_forced', 'rls_enabled')"
     )
     words.append(f"add {BOUND_POLICY} and {TENANT_POLICY} (for members of {group} only)")
-    own = sorted(state.policies - {LEGACY_POLICY, BOUND_POLICY, TENANT_POLICY, OTHERS_POLICY})
-    if "policy" in state.recorded:
+    if others:
         effect = (
             f"product roles will again see all rows of {table} and may write any row of it, "
             "as before the earlier adoption"
@@ -219,6 +220,13 @@ def _repair(state: LegacyTable, group: str) -> Repair:
         effect = (
             f"row-level security stays on, so the product's own policies ({', '.join(own)}) "
             f"keep applying to its roles on {table}, as since the earlier adoption"
+        )
+    elif "policy" in state.recorded:
+        # It was on, without a policy of the product's: only its owner saw rows then.
+        given = ", ".join(own) if own else "none: it has none, so only its owner sees rows"
+        effect = (
+            f"product roles see the rows of {table} the product's own policies give them "
+            f"({given}), as before the earlier adoption"
         )
     else:
         effect = (

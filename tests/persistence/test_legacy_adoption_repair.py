@@ -282,3 +282,36 @@ async def test_a_database_an_earlier_release_left_at_an_older_revision_is_repair
     finally:
         async with product.begin() as connection:
             await drop_app_role(connection, name)
+
+
+async def test_a_table_with_row_level_security_and_no_policy_of_its_own_gets_none_back(
+    product: AsyncEngine, product_role: str, empty_database_url: str
+) -> None:
+    # users: row-level security on, not forced, no policy: only its owner saw its rows, so
+    # the earlier adoption forced it and added tenant_isolation there.
+    async with product.begin() as connection:
+        await connection.execute(text("DROP POLICY users_own ON users"))
+    tables, policies = await security(product)
+    seen = await observe(empty_database_url, product_role)
+    assert (seen["users"], seen["insert user"]) == (0, "42501")
+    earlier = await adopt_as_earlier_releases_did(product)
+    assert [record for record in earlier if record[1] == "users"] == [
+        ("rls_forced", "users"),
+        ("policy", "users"),
+    ]
+
+    planned = await _plan(product)
+    users = [repair.description for repair in planned.repairs if repair.table == "users"]
+    assert users == [
+        "repair users as an earlier adoption left it: drop policy tenant_isolation (it "
+        "applied to every role); stop forcing row-level security (its owner is no longer "
+        "bound); add flowpilot_analytics_bound and flowpilot_analytics_tenant (for members "
+        "of flowpilot_analytics only): product roles see the rows of users the product's own "
+        "policies give them (none: it has none, so only its owner sees rows), as before the "
+        "earlier adoption; members of flowpilot_analytics stay bound to one account"
+    ]
+    await adopt(product)
+    assert await observe(empty_database_url, product_role) == seen
+    after_tables, after_policies = await security(product)
+    assert after_tables == tables
+    assert after_policies == policies | set().union(*(ours(table) for table in PRODUCT_TABLES))
