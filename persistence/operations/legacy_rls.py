@@ -255,7 +255,9 @@ _API_ROLES_SQL = """
         WHERE c.oid = to_regclass('public.psa_outbox') AND acl.privilege_type = 'SELECT'
     ) AS granted JOIN pg_roles r ON r.oid = granted.grantee
     WHERE r.oid <> granted.owner AND NOT r.rolsuper AND NOT r.rolbypassrls
-      AND NOT pg_has_role(r.oid, :group, 'MEMBER')
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+          WHERE g.rolname = :group AND m.member = r.oid)
     ORDER BY r.rolname
 """
 
@@ -264,12 +266,6 @@ def unjoined_api_roles(connection: Connection, group: str = ANALYTICS_GROUP) -> 
     """The API's roles outside the group: today's policies would not bind them, so the
     repair makes them members before the earlier policy goes (`create-app-role` would,
     but a service may be running as one meanwhile)."""
-    exists = connection.execute(
-        text("SELECT 1 FROM pg_roles WHERE rolname = :group"), {"group": group}
-    ).scalar()
-    if not exists:
-        query = _API_ROLES_SQL.replace("AND NOT pg_has_role(r.oid, :group, 'MEMBER')", "")
-        return list(connection.execute(text(query)).scalars())
     return list(connection.execute(text(_API_ROLES_SQL), {"group": group}).scalars())
 
 
