@@ -20,24 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.day_mix import TABS, Person, clicks
+from bench.wrk import TALLY_LUA
 from queries import tab_query
 
-_SCRIPT = """
+_SCRIPT = (
+    """
 local docs = {docs}
 local tokens = {tokens}
 local plan = {plan}
 local think_ms = {think_ms}
 local next_click = 0
 math.randomseed({seed})
-
-local threads = {{}}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  failures = 0
-end
 
 function delay()
   return math.floor(-math.log(1 - math.random()) * think_ms)
@@ -52,27 +45,9 @@ function request()
     ["Authorization"] = tokens[click[2]],
   }}, body)
 end
-
-function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors":', 1, true) then
-    failures = failures + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local failed = 0
-  for _, thread in ipairs(threads) do
-    failed = failed + thread:get("failures")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    '{{"wrk":1,"completed":%d,"duration_us":%d,"failures":%d,"socket_errors":%d,'
-    .. '"p50_us":%d,"p95_us":%d,"p99_us":%d}}\\n',
-    summary.requests, summary.duration, failed,
-    e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
 """
+    + TALLY_LUA
+)
 
 
 def _lua(value: str) -> str:

@@ -25,12 +25,9 @@ from typing import Any
 
 from bench.load import throughput
 
-_SCRIPT = """
-wrk.method = "POST"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = {authorization}
-
+# The failure tally and the one JSON line `wrk_throughput` reads, shared by every script
+# (a format template: braces doubled).
+TALLY_LUA = """
 local threads = {{}}
 function setup(thread)
   table.insert(threads, thread)
@@ -60,6 +57,17 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 """
+
+_SCRIPT = (
+    """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = {authorization}
+
+"""
+    + TALLY_LUA
+)
 
 
 def wrk_path() -> str | None:
