@@ -78,43 +78,30 @@ class BackgroundJobs:
         )
 
     def start(self) -> None:
-        if self.recalc_interval_s > 0:
-            self._tasks.append(
-                asyncio.create_task(
-                    _every(
-                        "recalc-success-rates",
-                        self.recalc_interval_s,
-                        self.recalculate,
-                        first_delay=self.recalc_interval_s,
-                    ),
-                    name="recalc-success-rates",
-                )
-            )
-        if self.recovery_interval_s > 0:
-            # The first recovery runs right away: that is the start-up recovery.
-            self._tasks.append(
-                asyncio.create_task(
-                    _every(
-                        "psa-outbox-recovery",
-                        self.recovery_interval_s,
-                        self.recover,
-                        first_delay=0.0,
-                    ),
-                    name="psa-outbox-recovery",
-                )
-            )
+        self._schedule("recalc-success-rates", self.recalc_interval_s, self.recalculate)
+        # The first recovery runs right away: that is the start-up recovery.
+        self._schedule(
+            "psa-outbox-recovery", self.recovery_interval_s, self.recover, first_delay=0.0
+        )
+        self._schedule(
+            "finish-rollup-builds",
+            self.rollup_build_interval_s,
+            self.finish_rollup_builds,
+            first_delay=0.0,
+        )
 
-        if self.rollup_build_interval_s > 0:
+    def _schedule(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Awaitable[None]],
+        first_delay: float | None = None,
+    ) -> None:
+        """`job` every `interval_s` (0: off), first after `first_delay` (default: one interval)."""
+        if interval_s > 0:
+            delay = interval_s if first_delay is None else first_delay
             self._tasks.append(
-                asyncio.create_task(
-                    _every(
-                        "finish-rollup-builds",
-                        self.rollup_build_interval_s,
-                        self.finish_rollup_builds,
-                        first_delay=0.0,
-                    ),
-                    name="finish-rollup-builds",
-                )
+                asyncio.create_task(_every(name, interval_s, job, first_delay=delay), name=name)
             )
 
     async def stop(self) -> None:
