@@ -119,6 +119,10 @@ ANALYTICS_RELATIONS = (
     "account_data_versions",
     "data_version_epoch",
     "data_version_seq",
+    "domain_aliases",
+    "domain_alias_events",
+    "ix_domain_aliases_target",
+    "ix_domain_alias_events_pair",
 )
 ANALYTICS_COLUMNS = {"trees": ("usage_count", "success_rate", "last_matched_at")}
 ANALYTICS_FUNCTIONS = (
@@ -134,6 +138,10 @@ ANALYTICS_FUNCTIONS = (
     "rollup_build_sessions",
     "rollup_build_activity",
     "rollup_building_account_ids",
+    "data_version_domain_aliases_insert",
+    "data_version_domain_aliases_update",
+    "data_version_domain_aliases_delete",
+    "data_version_domain_alias_events_insert",
 )
 
 _COLUMN_SQL = text(

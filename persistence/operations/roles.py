@@ -56,6 +56,8 @@ API_GRANTS = (
     Grant("rollup_psa_days", "SELECT"),
     Grant("rollup_psa_time_chains", "SELECT"),
     Grant("account_data_versions", "SELECT"),
+    Grant("domain_aliases", "SELECT, INSERT, DELETE"),
+    Grant("domain_alias_events", "SELECT, INSERT"),
     Grant("data_version_epoch", "SELECT"),
     Grant("alembic_version", "SELECT"),
     Grant(ADOPTION_MARKER, "SELECT"),

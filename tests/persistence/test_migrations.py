@@ -20,14 +20,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.engine import create_engine
-from persistence.models import TENANT_TABLES, Base
+from persistence.models import ALIAS_TABLES, TENANT_TABLES, Base
 from persistence.models.rollups import ROLLUP_TABLES
 from persistence.models.versions import VERSION_TABLES
 from persistence.models.write import WRITE_TABLES
 from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
-HEAD = "0013_session_domain_key_index"
+HEAD = "0015_domain_aliases"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -119,6 +119,21 @@ HEAD_COLUMNS[BUILDS] = {"account_id", "built_through"}
 HEAD_COLUMNS.update(
     {"account_data_versions": {"account_id", "version"}, "data_version_epoch": {"epoch"}}
 )
+HEAD_COLUMNS.update(
+    {
+        "domain_aliases": {
+            *("account_id", "alias_key", "spelling", "target_key", "created_at", "created_by"),
+        },
+        "domain_alias_events": {"id", "account_id", "alias_key", "target_key", "action"}
+        | {"user_id", "at"},
+    }
+)
+ALIAS_INDEXES = {
+    "domain_aliases_pkey",
+    "domain_alias_events_pkey",
+    "ix_domain_aliases_target",
+    "ix_domain_alias_events_pair",
+}
 ROLLUP_INDEXES = {f"{table}_pkey" for table in (*ROLLUP_TABLES, BUILDS)}
 VERSION_INDEXES = {f"{table}_pkey" for table in VERSION_TABLES}
 WRITE_INDEXES = {
@@ -256,7 +271,12 @@ async def test_baseline_is_the_pre_analytics_schema_and_analytics_downgrade_rest
     head_indexes = {name for _table, name, _definition in (await catalog(fresh_engine))["indexes"]}
     analytics_keys = {"psa_activity_log_pkey", "uq_psa_activity_log_push"}
     assert head_indexes - baseline_indexes == (
-        ANALYTICS_INDEXES | analytics_keys | WRITE_INDEXES | ROLLUP_INDEXES | VERSION_INDEXES
+        ANALYTICS_INDEXES
+        | analytics_keys
+        | WRITE_INDEXES
+        | ROLLUP_INDEXES
+        | VERSION_INDEXES
+        | ALIAS_INDEXES
     )
 
     await downgrade_to(fresh_engine, BASELINE)
@@ -269,7 +289,14 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         differences = await connection.run_sync(_model_differences)
     # The comparison does see gaps: at the baseline the analytics additions are missing.
     added = {diff[1].name for diff in differences if diff[0] == "add_table"}
-    assert added == {"psa_activity_log", *WRITE_TABLES, *ROLLUP_TABLES, BUILDS, *VERSION_TABLES}
+    assert added == {
+        "psa_activity_log",
+        *WRITE_TABLES,
+        *ROLLUP_TABLES,
+        BUILDS,
+        *VERSION_TABLES,
+        *ALIAS_TABLES,
+    }
     added_columns = {
         (diff[2], diff[3].name)
         for diff in differences
@@ -284,7 +311,7 @@ async def test_models_match_the_migrated_head_schema(fresh_engine: AsyncEngine) 
         diff[1].name for diff in differences if isinstance(diff, tuple) and diff[0] == "add_index"
     }
     assert added_indexes == (ANALYTICS_INDEXES - migrate.EXPRESSION_INDEXES) | {
-        n for n in WRITE_INDEXES if n.startswith("ix_")
+        n for n in WRITE_INDEXES | ALIAS_INDEXES if n.startswith("ix_")
     }
 
     await upgrade_to(fresh_engine, "head")
@@ -378,7 +405,13 @@ async def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(
     await upgrade_to(fresh_engine, "head")
     snapshot = await catalog(fresh_engine)
     # data_version_epoch holds one random id per database, nothing of any account.
-    isolated = (*TENANT_TABLES, *WRITE_TABLES, *ROLLUP_TABLES, "account_data_versions")
+    isolated = (
+        *TENANT_TABLES,
+        *WRITE_TABLES,
+        *ROLLUP_TABLES,
+        *ALIAS_TABLES,
+        "account_data_versions",
+    )
     assert snapshot["rls"] == {(table, True, True) for table in isolated} | {
         ("data_version_epoch", False, False),
         (BUILDS, True, False),

@@ -141,6 +141,8 @@ EXPECTED_TABLE_PRIVILEGES = {
     ("psa_activity_log", "SELECT"),
     ("psa_activity_log", "INSERT"),
     *((table, kind) for table in WRITE_TABLES for kind in ("SELECT", "INSERT", "UPDATE")),
+    *(("domain_aliases", kind) for kind in ("SELECT", "INSERT", "DELETE")),
+    *(("domain_alias_events", kind) for kind in ("SELECT", "INSERT")),
     *(
         (table, "SELECT")
         for table in (

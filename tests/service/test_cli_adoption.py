@@ -90,6 +90,7 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0011_rollups_built_in_chunks",
         "would apply 0012_category_key_expression",
         "would apply 0013_session_domain_key_index",
+        "would apply 0015_domain_aliases",
         "each step that changes a product table would run in its own transaction, waiting at "
         "most 1000 ms for its lock (then retried after a pause, so product statements queued "
         "behind it go on); indexes on product tables would be built CONCURRENTLY, the product "
