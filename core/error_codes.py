@@ -19,6 +19,11 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     FLOW_ARCHIVED = "FLOW_ARCHIVED"
     SESSION_NOT_LINKED = "SESSION_NOT_LINKED"
+    # Domain aliases refused (docs/api.md, "Domain aliases"); nothing is written.
+    ALIAS_OF_ITSELF = "ALIAS_OF_ITSELF"
+    ALIAS_CHAIN = "ALIAS_CHAIN"
+    ALIAS_LIMIT = "ALIAS_LIMIT"
+    UNKNOWN_DOMAIN = "UNKNOWN_DOMAIN"
 
     # The GraphQL document: parsing, validation and the abuse limits.
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"

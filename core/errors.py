@@ -46,6 +46,22 @@ class SessionNotLinked(ApiError):
     code = ErrorCode.SESSION_NOT_LINKED
 
 
+class AliasOfItself(ApiError):
+    code = ErrorCode.ALIAS_OF_ITSELF
+
+
+class AliasChain(ApiError):
+    code = ErrorCode.ALIAS_CHAIN
+
+
+class AliasLimit(ApiError):
+    code = ErrorCode.ALIAS_LIMIT
+
+
+class UnknownDomain(ApiError):
+    code = ErrorCode.UNKNOWN_DOMAIN
+
+
 class PsaFailure(ApiError):
     """A PSA error: pass the typed error's `extensions` (its `code`, e.g. PSA_RATE_LIMITED)."""
 

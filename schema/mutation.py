@@ -1,4 +1,5 @@
-"""The root Mutation: flow matches, PSA pushes and the PSA connection settings.
+"""The root Mutation: flow matches, PSA pushes, the PSA connection settings and the domain
+aliases (schema.domain_aliases).
 
 Every field declares its roles with `RequireRoles`; the schema builder closes any field
 that does not (admin only). The account is always the caller's (from the token): a
@@ -37,6 +38,7 @@ from psa.errors import PsaConfigurationError, PsaError
 from psa.sites import SiteError, allowed_codebase, allowed_site
 from resolvers.context import Info
 from schema.access import RequireRoles
+from schema.domain_aliases import DomainAliasMutations
 from schema.enums import PsaActivityType
 from schema.flow import Flow, FlowStatus
 from writes import psa_pushes
@@ -236,7 +238,7 @@ def _pushes(info: Info) -> PsaPushService:
 
 
 @strawberry.type(description="Writes. Each field names the roles it accepts.")
-class Mutation:
+class Mutation(DomainAliasMutations):
     @strawberry.mutation(
         description="Record that a session matched a flow. admin or service.",
         extensions=[RequireRoles(MATCH_ROLES)],

@@ -17,6 +17,7 @@ from core.errors import BadUserInput
 from resolvers.context import Info
 from schema.comparison import ComparisonPeriod
 from schema.coverage import Coverage
+from schema.domain_aliases import DomainAliasQueries
 from schema.enums import FlowSort, Period, PsaActivityType, SortDirection
 from schema.evidence import (
     DEFAULT_PAGE,
@@ -67,7 +68,7 @@ CompareArgument = Annotated[
 
 
 @strawberry.type(description="Analytics of the caller's account; every field: team_admin or admin.")
-class Query:
+class Query(DomainAliasQueries):
     @strawberry.field(description="Overview tab. team_admin or admin.")
     async def overview(
         self,

@@ -372,3 +372,159 @@ async def activity_facts(
     """Every PSA push of the window with its kind and local day."""
     params = {**window_params(account_id, window), "timezone": window.zone.key}
     return [dict(row._mapping) for row in await session.execute(ACTIVITY_FACTS, params)]
+
+
+# With aliases (docs/metrics.md, "Domain aliases"): a key's rows count under its alias's
+# target. The reference merges in Python from per-spelling counts (integers), and sums
+# the sessions of the merged keys in one plain statement (exact numeric sums).
+FLOW_SPELLINGS = text(
+    f"""
+    SELECT {domain_key_sql("t.category")} AS key, {_trimmed("t.category")} AS spelling,
+           count(*) AS n
+    FROM trees t
+    WHERE t.account_id = :account_id AND t.status <> 'archived'
+      AND {domain_key_sql("t.category")} IS NOT NULL
+    GROUP BY 1, 2
+    """
+)
+SESSION_SPELLINGS = text(
+    f"""
+    SELECT {domain_key_sql("s.problem_domain")} AS key,
+           {_trimmed("s.problem_domain")} AS spelling, count(*) AS n
+    FROM ai_sessions s
+    WHERE {SESSIONS_IN_WINDOW}
+    GROUP BY 1, 2
+    """
+)
+SESSIONS_BY_MERGED_DOMAIN = text(
+    f"""
+    SELECT d.key, {_COUNTS}
+    FROM (SELECT coalesce(m.target_key, x.raw_key) AS key, x.*
+          FROM (SELECT {domain_key_sql("s.problem_domain")} AS raw_key, s.*
+                FROM ai_sessions s WHERE {SESSIONS_IN_WINDOW}) AS x
+          LEFT JOIN unnest(:alias_keys, :target_keys) AS m(alias_key, target_key)
+            ON m.alias_key = x.raw_key) AS s
+    JOIN unnest(:keys) AS d(key) ON d.key = s.key
+    GROUP BY d.key
+    """
+).bindparams(
+    bindparam("keys", type_=ARRAY(Text)),
+    bindparam("alias_keys", type_=ARRAY(Text)),
+    bindparam("target_keys", type_=ARRAY(Text)),
+)
+
+
+def _most_frequent(spellings: dict[str, int]) -> str | None:
+    if not spellings:
+        return None
+    return min(spellings, key=lambda spelling: (-spellings[spelling], spelling))
+
+
+async def merged_domain_set(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, aliases: dict[str, str]
+) -> DomainSet:
+    """The domain set with every alias's key read as its target's: names from the target's
+    own flows, else its own most frequent session spelling, else the same from its aliases."""
+    own_flows: dict[str, list[str]] = {}
+    any_flows: dict[str, list[str]] = {}
+    flow_counts: dict[str, int] = {}
+    for row in await session.execute(FLOW_SPELLINGS, {"account_id": account_id}):
+        key = aliases.get(row.key, row.key)
+        flow_counts[key] = flow_counts.get(key, 0) + row.n
+        any_flows.setdefault(key, []).append(row.spelling)
+        if key == row.key:
+            own_flows.setdefault(key, []).append(row.spelling)
+    own_sessions: dict[str, dict[str, int]] = {}
+    any_sessions: dict[str, dict[str, int]] = {}
+    session_counts: dict[str | None, int] = {}
+    for row in await session.execute(SESSION_SPELLINGS, window_params(account_id, window)):
+        key = None if row.key is None else aliases.get(row.key, row.key)
+        session_counts[key] = session_counts.get(key, 0) + row.n
+        if key is None:
+            continue
+        merged = any_sessions.setdefault(key, {})
+        merged[row.spelling] = merged.get(row.spelling, 0) + row.n
+        if key == row.key:
+            own = own_sessions.setdefault(key, {})
+            own[row.spelling] = own.get(row.spelling, 0) + row.n
+    keys = set(flow_counts) | {key for key in session_counts if key is not None}
+    rows = []
+    for key in keys:
+        name = (
+            min(own_flows.get(key, []), default=None)
+            or _most_frequent(own_sessions.get(key, {}))
+            or min(any_flows.get(key, []), default=None)
+            or _most_frequent(any_sessions.get(key, {}))
+        )
+        assert name is not None
+        rows.append(DomainRow(key, name, flow_counts.get(key, 0), session_counts.get(key, 0)))
+    rows.sort(key=lambda row: (-row.session_count, row.name))
+    return DomainSet(tuple(rows), session_counts.get(None, 0))
+
+
+async def merged_session_counts_by_domain(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    window: Window,
+    keys: Sequence[str],
+    aliases: dict[str, str],
+) -> dict[str, SessionCounts]:
+    params = {
+        **window_params(account_id, window),
+        "keys": list(keys),
+        "alias_keys": list(aliases),
+        "target_keys": list(aliases.values()),
+    }
+    return {
+        row.key: _counts(row) for row in await session.execute(SESSIONS_BY_MERGED_DOMAIN, params)
+    }
+
+
+async def merged_flow_previews(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    window: Window,
+    keys: Sequence[str],
+    per_key: int | None,
+    aliases: dict[str, str],
+) -> dict[str, list[FlowRow]]:
+    """Each domain's non-archived flows (its aliases' too) by name then id, cut to per_key;
+    every flow's domain key read through the aliases."""
+    grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
+    for row, _stats in await flows_with_stats(session, account_id, window):
+        if row.domain_key is None:
+            continue
+        mapped = aliases.get(row.domain_key, row.domain_key)
+        if mapped in grouped:
+            grouped[mapped].append(_with_key(row, mapped))
+    return {
+        key: sorted(rows, key=lambda row: (row.name, row.id))[:per_key]
+        for key, rows in grouped.items()
+    }
+
+
+def _with_key(row: FlowRow, key: str | None) -> FlowRow:
+    return FlowRow(
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        status=row.status,
+        usage_count=row.usage_count,
+        success_rate=row.success_rate,
+        last_matched_at=row.last_matched_at,
+        domain_key=key,
+    )
+
+
+async def merged_flows_with_stats(
+    session: AsyncSession, account_id: uuid.UUID, window: Window, aliases: dict[str, str]
+) -> list[tuple[FlowRow, FlowPeriodStats]]:
+    return [
+        (
+            _with_key(
+                row, None if row.domain_key is None else aliases.get(row.domain_key, row.domain_key)
+            ),
+            stats,
+        )
+        for row, stats in await flows_with_stats(session, account_id, window)
+    ]

@@ -1,4 +1,5 @@
-"""The domain set of a window: flow categories and session problem domains, merged by key."""
+"""The domain set of a window: flow categories and session problem domains, merged by key
+and by the account's aliases."""
 
 from __future__ import annotations
 
@@ -25,19 +26,32 @@ _DOMAIN_COUNTS = ", ".join(
     else f"sum({column})::bigint AS {column}"
     for column in COUNT_COLUMNS
 )
-# Names: the smallest trimmed flow spelling (trimmed once per distinct spelling, not per
-# flow: a large account has thousands of flows and a few hundred spellings); else the most
-# frequent trimmed session spelling (ties: the smallest). A NULL key row carries the
-# unmapped session count. Session spellings come from the rollups (unmapped sessions are
-# stored with key '').
+# Spellings are merged by key, and keys through the account's aliases (an alias's rows
+# count under its target). Names: the target's own spellings first, the smallest trimmed
+# flow spelling (trimmed once per distinct spelling, not per flow: a large account has
+# thousands of flows and a few hundred spellings), else its most frequent trimmed session
+# spelling (ties: the smallest); a domain whose target key has neither in the window takes
+# the same two from its aliases' spellings. Without aliases that is the plain rule. A NULL
+# key row carries the unmapped session count. Session spellings come from the rollups
+# (unmapped sessions are stored with key ''). One text whatever the aliases.
 _DOMAIN_SET = f"""
-    WITH flow_domains AS (
-        SELECT key, min({_trimmed("category")} COLLATE "C") AS name, sum(n)::bigint AS flow_count
+    WITH aliases AS MATERIALIZED (
+        SELECT a.alias_key, a.target_key FROM domain_aliases a WHERE a.account_id = :account_id
+    ),
+    flow_spellings AS (
+        SELECT coalesce(al.target_key, f.key) AS key, al.target_key IS NULL AS own,
+               {_trimmed("f.category")} AS spelling, f.n
         FROM (SELECT {TREE_KEY} AS key, t.category, count(*) AS n
               FROM trees t
               WHERE t.account_id = :account_id AND t.status <> 'archived'
                 AND {TREE_KEY} IS NOT NULL
               GROUP BY 1, t.category) f
+        LEFT JOIN aliases al ON al.alias_key = f.key
+    ),
+    flow_domains AS (
+        SELECT key, min(spelling COLLATE "C") FILTER (WHERE own) AS own_name,
+               min(spelling COLLATE "C") AS any_name, sum(n)::bigint AS flow_count
+        FROM flow_spellings
         GROUP BY key
     ),
     session_spellings AS (
@@ -47,14 +61,18 @@ _DOMAIN_SET = f"""
         HAVING sum(r.sessions) > 0
     ),
     session_domains AS (
-        SELECT key, sum(sessions)::bigint AS session_count,
-               (array_agg(spelling ORDER BY sessions DESC, spelling COLLATE "C"))[1] AS name,
+        SELECT coalesce(al.target_key, s.key) AS key, sum(s.sessions)::bigint AS session_count,
+               (array_agg(s.spelling ORDER BY s.sessions DESC, s.spelling COLLATE "C")
+                  FILTER (WHERE al.target_key IS NULL))[1] AS own_name,
+               (array_agg(s.spelling ORDER BY s.sessions DESC, s.spelling COLLATE "C"))[1]
+                  AS any_name,
                {_DOMAIN_COUNTS}
-        FROM session_spellings
-        GROUP BY key
+        FROM session_spellings s
+        LEFT JOIN aliases al ON al.alias_key = s.key
+        GROUP BY 1
     )
     SELECT coalesce(f.key, s.key) AS key,
-           coalesce(f.name, s.name) AS name,
+           coalesce(f.own_name, s.own_name, f.any_name, s.any_name) AS name,
            coalesce(f.flow_count, 0) AS flow_count,
            coalesce(s.session_count, 0) AS session_count,
            s.key IS NOT NULL AS has_sessions,
@@ -62,7 +80,7 @@ _DOMAIN_SET = f"""
     FROM flow_domains f
     FULL JOIN session_domains s ON s.key = f.key
     ORDER BY (coalesce(f.key, s.key) IS NULL), session_count DESC,
-             coalesce(f.name, s.name) COLLATE "C"
+             coalesce(f.own_name, s.own_name, f.any_name, s.any_name) COLLATE "C"
 """
 
 

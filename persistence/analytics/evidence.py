@@ -19,6 +19,7 @@ from typing import Any
 
 from core.metrics.keys import domain_key_sql
 from core.metrics.window import Window, local_midnight
+from persistence.analytics.aliases import DOMAIN_OF_PARAMETER, mapped_key
 from persistence.analytics.filters import (
     ACTIVITIES_IN_WINDOW,
     BLOCKS_IN_WINDOW,
@@ -97,11 +98,13 @@ class SessionFilter:
     funnel: str | None = None  # one of FUNNEL_STEPS
     day: date | None = None  # a local day of the window
 
-    def conditions(self) -> list[str]:
-        """SQL conditions on `s`, from fixed fragments only (values are parameters)."""
+    def conditions(self, *, with_domain: bool = True) -> list[str]:
+        """SQL conditions on `s`, from fixed fragments only (values are parameters). The
+        domain is the one `domain_key` names through the aliases: its own key's sessions and
+        those of every key aliased to it (`with_domain=False` leaves it to the caller)."""
         parts: list[str] = []
-        if self.domain_key is not None:
-            parts.append(f"{SESSION_INDEX_KEY} = :domain_key")
+        if self.domain_key is not None and with_domain:
+            parts.append(f"{SESSION_INDEX_KEY} IN (SELECT d.key FROM {DOMAIN_OF_PARAMETER} d)")
         if self.unmapped:
             parts.append(f"{SESSION_INDEX_KEY} = ''")
         if self.flow_id is not None:
@@ -152,7 +155,7 @@ class SessionFilter:
         column = _SESSION_ROLLUP_COLUMN[single[0]] if single else "r.sessions"
         extra = "TRUE"
         if self.domain_key is not None:
-            extra = "r.domain_key = :domain_key"
+            extra = f"r.domain_key IN (SELECT d.key FROM {DOMAIN_OF_PARAMETER} d)"
         elif self.unmapped:
             extra = "r.domain_key = ''"
         return ("rollup_session_blocks", column, extra)
@@ -221,20 +224,34 @@ def _blocks(account_id: uuid.UUID, window: Window, day: date | None) -> dict[str
     return {**block_params(account_id, window), "levels": [0], "blocks": [day_number(day)]}
 
 
+# The key a session counts under: its problem domain's, read through the aliases.
 _SESSION_COLUMNS = f"""
-    s.id, s.started_at, s.resolved_at, s.status, s.problem_domain, {SESSION_KEY} AS domain_key,
+    s.id, s.started_at, s.resolved_at, s.status, s.problem_domain,
+    {mapped_key(SESSION_KEY)} AS domain_key,
     s.confidence_tier, s.matched_flow_id, t.name AS flow_name, s.match_confidence, s.rating,
     s.psa_ticket_id
 """
 
 
-def session_page_statement(where: Sequence[str], after: bool) -> str:
+def session_page_statement(where: Sequence[str], after: bool, by_domain: bool = False) -> str:
+    """A page's statement. `by_domain`: the sessions of each key of the filter's domain
+    (persistence.analytics.aliases), each key's first page read in index order from
+    ix_ai_sessions_account_domain_key_started, merged: one text whatever the aliases."""
     conditions = [SESSIONS_IN_WINDOW, *where]
     if after:
         conditions.append("(s.started_at, s.id) < (:after_at, :after_id)")
+    sessions = "ai_sessions s"
+    if by_domain:
+        sessions = f"""{DOMAIN_OF_PARAMETER} d CROSS JOIN LATERAL (
+            SELECT s.* FROM ai_sessions s
+            WHERE {" AND ".join([*conditions, f"{SESSION_INDEX_KEY} = d.key"])}
+            ORDER BY s.started_at DESC, s.id DESC
+            LIMIT :limit
+        ) s"""
+        conditions = ["TRUE"]
     return f"""
         SELECT {_SESSION_COLUMNS}
-        FROM ai_sessions s
+        FROM {sessions}
         LEFT JOIN trees t ON t.id = s.matched_flow_id AND t.account_id = :account_id
         WHERE {" AND ".join(conditions)}
         ORDER BY s.started_at DESC, s.id DESC
@@ -261,7 +278,10 @@ async def session_page(
     }
     if after is not None:
         params |= {"after_at": after.started_at, "after_id": after.id}
-    sql = session_page_statement(where.conditions(), after is not None)
+    by_domain = where.domain_key is not None
+    sql = session_page_statement(
+        where.conditions(with_domain=False), after is not None, by_domain=by_domain
+    )
     rows = await reader.rows(sql, params)
     page = [EvidenceSessionRow(*row) for row in rows[:first]]
     return page, len(rows) > first

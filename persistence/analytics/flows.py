@@ -9,15 +9,17 @@ from typing import Any
 from core.metrics.keys import domain_key_sql
 from core.metrics.rows import FlowPeriodStats, FlowRow
 from core.metrics.window import Window
+from persistence.analytics.aliases import mapped_key, source_keys
 from persistence.analytics.filters import BLOCKS_IN_WINDOW, block_params
 from persistence.reader import Reader
 
 # The domain key of a flow, spelled as the flow indexes of revisions 0005 and 0006 are
 # (an expression index: the planner uses it only for this very expression).
 TREE_KEY = domain_key_sql("t.category")
+# A flow's domain is its category's key read through the account's aliases.
 FLOW_COLUMNS = f"""
     t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
-    {TREE_KEY} AS domain_key
+    {mapped_key(TREE_KEY)} AS domain_key
 """
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
@@ -26,17 +28,23 @@ _BY_IDS = (
 )
 
 # The first `per_key` flows of each domain by name then id (all when per_key is NULL:
-# LIMIT NULL is no limit), each read in order from ix_trees_account_category_key_name.
+# LIMIT NULL is no limit): the first `per_key` of the domain's own key and of each key
+# aliased to it, each read in order from ix_trees_account_category_key_name, merged.
 _PREVIEWS = f"""
     unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
-        SELECT {FLOW_COLUMNS} FROM trees t
-        WHERE {_NOT_ARCHIVED} AND {TREE_KEY} = k.key
-        ORDER BY t.name COLLATE "C", t.id
+        SELECT m.* FROM {source_keys("k.key")} src
+        CROSS JOIN LATERAL (
+            SELECT {FLOW_COLUMNS} FROM trees t
+            WHERE {_NOT_ARCHIVED} AND {TREE_KEY} = src.key
+            ORDER BY t.name COLLATE "C", t.id
+            LIMIT CAST(:per_key AS integer)
+        ) m
+        ORDER BY m.name COLLATE "C", m.id
         LIMIT CAST(:per_key AS integer)
     ) f
 """
-_BY_DOMAIN_KEYS = f"SELECT f.* FROM {_PREVIEWS} ORDER BY k.position"
+_BY_DOMAIN_KEYS = f"SELECT f.*, k.key AS wanted FROM {_PREVIEWS} ORDER BY k.position"
 
 AVG_CONFIDENCE = "(sum(r.confidence_sum) / NULLIF(sum(r.confidence_count), 0))::float8"
 # Period statistics from the flow rollups of the window's blocks.
@@ -49,11 +57,11 @@ PERIOD_STATS = f"""
 # The same previews as _BY_DOMAIN_KEYS with each flow's period statistics (zero usage and
 # a NULL average without sessions, as FlowPeriodStats() has), in one statement.
 _BY_DOMAIN_KEYS_WITH_STATS = f"""
-    WITH previews AS MATERIALIZED (SELECT k.position, f.* FROM {_PREVIEWS})
+    WITH previews AS MATERIALIZED (SELECT k.position, k.key AS wanted, f.* FROM {_PREVIEWS})
     SELECT p.id, p.name, p.category, p.status, p.usage_count, p.success_rate,
            p.last_matched_at, p.domain_key, coalesce(st.usage, 0) AS usage,
            coalesce(st.resolved, 0) AS resolved, coalesce(st.guided, 0) AS guided,
-           st.avg_confidence
+           st.avg_confidence, p.wanted
     FROM previews p
     LEFT JOIN ({PERIOD_STATS} WHERE r.flow_id IN (SELECT id FROM previews)
                GROUP BY r.flow_id HAVING sum(r.usage) > 0) st ON st.flow_id = p.id
@@ -108,12 +116,12 @@ async def flows_by_domain_keys(
     keys: Sequence[str],
     per_key: int | None = None,
 ) -> dict[str, list[FlowRow]]:
-    """Non-archived flows per domain key, each list ordered by name then id and cut to
-    its first `per_key` flows (all when None)."""
+    """Non-archived flows per domain key (those of the keys aliased to it too), each list
+    ordered by name then id and cut to its first `per_key` flows (all when None)."""
     params = {"account_id": account_id, "keys": list(keys), "per_key": per_key}
     grouped: dict[str, list[FlowRow]] = {key: [] for key in keys}
     for row in await reader.rows(_BY_DOMAIN_KEYS, params):
-        grouped[row["domain_key"]].append(flow_row(row))
+        grouped[row["wanted"]].append(flow_row(row))
     return grouped
 
 
@@ -128,7 +136,8 @@ async def flows_with_stats_by_domain_keys(
     params = {**block_params(account_id, window), "keys": list(keys), "per_key": per_key}
     grouped: dict[str, list[tuple[FlowRow, FlowPeriodStats]]] = {key: [] for key in keys}
     for row in await reader.rows(_BY_DOMAIN_KEYS_WITH_STATS, params):
-        grouped[row["domain_key"]].append((flow_row(row), flow_stats(row[_FLOW_WIDTH:])))
+        flow = flow_row(row)
+        grouped[row["wanted"]].append((flow, flow_stats(row[_FLOW_WIDTH : _FLOW_WIDTH + 4])))
     return grouped
 
 

@@ -39,11 +39,20 @@ COUNTS = """
 
 _TOTALS = f"SELECT {COUNTS} FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}"
 
+# Each wanted domain key's rows and its aliases' rows (persistence.analytics.aliases),
+# summed under the wanted key; one text whatever the aliases.
 _BY_DOMAIN = f"""
-    SELECT r.domain_key AS key, {COUNTS}
+    WITH wanted AS MATERIALIZED (
+        SELECT k.key, k.key AS source FROM unnest(CAST(:keys AS text[])) AS k(key)
+        UNION ALL
+        SELECT a.target_key, a.alias_key FROM domain_aliases a
+        WHERE a.account_id = :account_id AND a.target_key = ANY(CAST(:keys AS text[]))
+    )
+    SELECT wk.key, {COUNTS}
     FROM rollup_session_blocks r JOIN {BLOCKS_IN_WINDOW}
-    WHERE r.domain_key = ANY(CAST(:keys AS text[]))
-    GROUP BY r.domain_key
+    JOIN wanted wk ON wk.source = r.domain_key
+    WHERE r.domain_key IN (SELECT source FROM wanted)
+    GROUP BY wk.key
     HAVING sum(r.sessions) > 0
 """
 
@@ -73,6 +82,7 @@ async def session_totals(reader: Reader, account_id: uuid.UUID, window: Window) 
 async def session_counts_by_domain(
     reader: Reader, account_id: uuid.UUID, window: Window, keys: Sequence[str]
 ) -> dict[str, SessionCounts]:
-    """Counts per domain key; keys without sessions are absent from the result."""
+    """Counts per domain key (a domain's, no alias: its aliases' sessions count too); keys
+    without sessions are absent from the result."""
     params = {**block_params(account_id, window), "keys": list(keys)}
     return {row["key"]: counts_of_row(row) for row in await reader.rows(_BY_DOMAIN, params)}

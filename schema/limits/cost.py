@@ -52,6 +52,10 @@ LIST_SIZES: Mapping[str, int] = {
     "Domain.flows": 20,
     "PsaActivity.activityCounts": 3,  # one per activity type
     "EvidenceSession.pushes": 5,
+    "Query.domainAliases": 50,
+    "Query.domainAliasSuggestions": 25,
+    "DomainAliasResult.aliases": 50,
+    "DomainAliasSuggestion.reasons": 3,
 }
 # Evidence pages: `nodes` has as many items as the `first` of the field that returns the
 # page (its default when not given), each session with a few PSA pushes.
