@@ -102,7 +102,7 @@ def suggestions(
     facts = {domain.key: domain for domain in domains if domain.key not in aliases}
     targets = set(aliases.values())
     reasons: dict[tuple[str, str], set[AliasReason]] = {}
-    for key, domain in facts.items():
+    for key in facts:
         short = acronym(key)
         if short is None:
             continue
@@ -110,9 +110,9 @@ def suggestions(
             if other != key and compact(other) == short:
                 reasons.setdefault((other, key), set()).add(AliasReason.ACRONYM)
     for (source, target), matched in shared.items():
-        if source in facts and target in facts and source != target:
-            if _shared(facts[source], matched):
-                reasons.setdefault((source, target), set()).add(AliasReason.SHARED_FLOWS)
+        known = source in facts and target in facts and source != target
+        if known and _shared(facts[source], matched):
+            reasons.setdefault((source, target), set()).add(AliasReason.SHARED_FLOWS)
     keys = sorted(facts)
     for index, a in enumerate(keys):
         for b in keys[index + 1 :]:
