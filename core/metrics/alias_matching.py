@@ -124,8 +124,8 @@ def suggestions(
             elif (b, a) in reasons:
                 pair = (b, a)
             else:
-                source, target = _ordered(facts[a], facts[b])
-                pair = (source.key, target.key)
+                first, second = _ordered(facts[a], facts[b])
+                pair = (first.key, second.key)
             reasons.setdefault(pair, set()).add(AliasReason.SIMILAR_SPELLING)
     found = [
         AliasSuggestion(

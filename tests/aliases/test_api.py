@@ -83,12 +83,16 @@ async def _fixture(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Tena
     await builder.flow("Old", "M365", status="archived")
     now = safely_in_today(utc_now(), "UTC")
     earlier = now - timedelta(days=9)
-    resolved = {"status": "resolved", "resolved_at": now + timedelta(minutes=1)}
-    await builder.session(now, domain="M365", tier="guided", flow_id=reset, **resolved)
+    done = now + timedelta(minutes=1)
+    await builder.session(
+        now, domain="M365", tier="guided", flow_id=reset, status="resolved", resolved_at=done
+    )
     await builder.session(now, domain="M365", status="escalated")
     await builder.session(now, domain="M365")
-    await builder.session(now, domain="Microsoft 365", tier="guided", **resolved)
-    await builder.session(now, domain="Microsoft 365", **resolved)
+    await builder.session(
+        now, domain="Microsoft 365", tier="guided", status="resolved", resolved_at=done
+    )
+    await builder.session(now, domain="Microsoft 365", status="resolved", resolved_at=done)
     await builder.session(now, domain="VPN")
     await builder.session(now)
     await builder.session(earlier, domain="M365", status="escalated")
