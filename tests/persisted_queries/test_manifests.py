@@ -47,6 +47,10 @@ def test_the_manifest_of_queries_has_every_document_mutations_included() -> None
     assert manifest["format"] == "apollo-persisted-query-manifest"
     names = {op["name"]: op["type"] for op in manifest["operations"]}
     assert names == {
+        "AddDomainAlias": "mutation",
+        "DismissDomainAliasSuggestion": "mutation",
+        "DomainAliases": "query",
+        "RemoveDomainAlias": "mutation",
         "CoverageTab": "query",
         "FlowQualityTab": "query",
         "OverviewTab": "query",
