@@ -46,6 +46,12 @@ NO_FOREIGN_IDS = {
     "flowQuality",
     "psaActivity",
     "psaActivityEvidence",
+    # Spellings, not ids: another account's are refused as unknown (tests/aliases).
+    "domainAliases",
+    "domainAliasSuggestions",
+    "addDomainAlias",
+    "removeDomainAlias",
+    "dismissDomainAliasSuggestion",
 }
 # Fields that take another account's id and must answer as if it did not exist.
 READS_BY_ID = {"flow", "sessionEvidence"}

@@ -17,6 +17,10 @@ from tests.graphql_client import ApiClient, token_for
 EXAMPLES = {Mode.POSITIVE: 200, Mode.NEGATIVE: 100}
 KNOWN_CODES = {
     "BAD_USER_INPUT",
+    "ALIAS_OF_ITSELF",
+    "ALIAS_CHAIN",
+    "ALIAS_LIMIT",
+    "UNKNOWN_DOMAIN",
     "NOT_FOUND",
     "FORBIDDEN",
     "UNAUTHENTICATED",

@@ -216,6 +216,13 @@ async def test_query_over_get_is_refused(role_api: ApiClient) -> None:
     assert codes(response.json()) in (["BAD_REQUEST"], ["METHOD_NOT_ALLOWED"])
 
 
+ALIAS_MUTATIONS = {
+    "mutation.addDomainAlias",
+    "mutation.removeDomainAlias",
+    "mutation.dismissDomainAliasSuggestion",
+}
+
+
 @pytest.mark.parametrize("text", SQLISH)
 async def test_sql_ish_strings_in_every_text_argument(role_api: ApiClient, text: str) -> None:
     admin = token_for(ACCOUNT, "admin")
@@ -225,7 +232,9 @@ async def test_sql_ish_strings_in_every_text_argument(role_api: ApiClient, text:
         body = response.json()
         found = codes(body)
         assert "INTERNAL" not in found, (name, body)
-        if name in {"query.flow"} or (
+        if name in ALIAS_MUTATIONS:  # the same text twice: one key, no such alias, or a NUL
+            assert found in (["ALIAS_OF_ITSELF"], ["NOT_FOUND"], ["BAD_USER_INPUT"]), (name, body)
+        elif name in {"query.flow"} or (
             name.startswith("mutation.") and name != "mutation.savePsaConnection"
         ):
             assert found == ["BAD_USER_INPUT"], (name, body)  # ids are not UUIDs
