@@ -109,5 +109,5 @@ test("the client preset writes a persisted documents map of queries/", async () 
   );
   const map = files.find((file) => file.filename.endsWith("persisted-documents.json"));
   assert.ok(map, "persisted-documents.json");
-  assert.equal(Object.keys(JSON.parse(map.content)).length, 7);
+  assert.equal(Object.keys(JSON.parse(map.content)).length, 11);
 });

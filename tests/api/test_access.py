@@ -26,6 +26,8 @@ ROOT_QUERIES = {
     "flow": '{ flow(id: "00000000-0000-0000-0000-000000000000") { flow { id } } }',
     "sessionEvidence": "{ sessionEvidence { totalCount } }",
     "psaActivityEvidence": "{ psaActivityEvidence { totalCount } }",
+    "domainAliases": "{ domainAliases { key } }",
+    "domainAliasSuggestions": "{ domainAliasSuggestions { key } }",
 }
 
 

@@ -36,7 +36,7 @@ async def test_codegen_types_compile_and_its_persisted_documents_run(
 
     documents_map = tmp_path / "persisted-documents.json"
     hashes = list(json.loads(documents_map.read_text(encoding="utf-8")))
-    assert len(load_manifests([str(documents_map)])) >= len(hashes) == 7
+    assert len(load_manifests([str(documents_map)])) >= len(hashes) == 11
     settings = settings_for_tests(
         database_url,
         persisted_queries_safelist=True,
@@ -52,6 +52,6 @@ async def test_codegen_types_compile_and_its_persisted_documents_run(
                 "/graphql", json=body, headers={"Authorization": f"Bearer {token_for(ACCOUNT)}"}
             )
             codes = [e["extensions"]["code"] for e in response.json().get("errors", [])]
-            # Every document is accepted; only the mutation lacks its (required) input.
+            # Every document is accepted; only the mutations lack their (required) input.
             assert "PERSISTED_QUERY_NOT_ALLOWED" not in codes, codes
-            assert codes == [] or codes == ["BAD_USER_INPUT"], response.text
+            assert set(codes) <= {"BAD_USER_INPUT"}, response.text
