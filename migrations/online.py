@@ -12,6 +12,7 @@
   an interrupted build, is dropped and built again. The build runs with the session
   settings of persistence.operations.online_ddl.IndexBuild (no parallel workers, bounded
   memory) and says on standard error when it starts and how long it took.
+- `drop_index()` drops one CONCURRENTLY, outside any transaction, the same way.
 
 Run in the caller's one transaction instead (a new, empty database built in one go), a
 step boundary is nothing and an index is built plainly. In offline (`--sql`) mode
@@ -113,6 +114,24 @@ def index(name: str, table: str, columns: str) -> None:
         _say(f"migrate: built index {name} in {time.monotonic() - began:.1f} s")
         for setting in _index_settings("resets"):
             op.execute(setting)
+        op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
+
+
+def drop_index(name: str) -> None:
+    """`DROP INDEX CONCURRENTLY IF EXISTS public.name`, outside a transaction.
+
+    Like a concurrent build it takes no lock the product's reads and writes wait for, and
+    waits for older transactions itself: no lock timeout. An interrupted drop leaves the
+    index INVALID (unused, still written); a re-run finishes it.
+    """
+    drop = f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}"
+    if not online():
+        op.execute(drop.replace(" CONCURRENTLY", ""))
+        return
+    with op.get_context().autocommit_block():
+        op.execute("SET lock_timeout = 0")
+        _say(f"migrate: dropping index {name}")
+        op.execute(drop)
         op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
 
 

@@ -1,7 +1,7 @@
 """Domain aliases: a spelling read as another domain, and the audit of every change.
 
 Revision ID: 0015_domain_aliases
-Revises: 0013_session_domain_key_index
+Revises: 0014_session_flow_evidence_index
 Create Date: 2024-01-16 00:00:00
 
 Two analytics tables, owned by the analytics and read by the tabs (the product never
@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from migrations import online
 
 revision: str = "0015_domain_aliases"
-down_revision: str | None = "0013_session_domain_key_index"
+down_revision: str | None = "0014_session_flow_evidence_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

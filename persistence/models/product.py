@@ -133,7 +133,14 @@ class AiSession(Base):
             "rating IS NULL OR (rating >= 1 AND rating <= 5)", name="ck_ai_sessions_rating"
         ),
         Index("ix_ai_sessions_account_started", "account_id", "started_at"),
-        Index("ix_ai_sessions_account_flow_started", "account_id", "matched_flow_id", "started_at"),
+        # A flow's sessions newest first, in the evidence's keyset order (started_at, id).
+        Index(
+            "ix_ai_sessions_account_flow_started_id",
+            "account_id",
+            "matched_flow_id",
+            "started_at",
+            "id",
+        ),
         # A domain's sessions newest first (the evidence's keyset), on the analytics' key.
         Index(
             "ix_ai_sessions_account_domain_key_started",

@@ -230,6 +230,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0011_rollups_built_in_chunks",
         "0012_category_key_expression",
         "0013_session_domain_key_index",
+        "0014_session_flow_evidence_index",
         "0015_domain_aliases",
     ]
     assert await snapshot(product) == before  # planning changes nothing

@@ -145,7 +145,7 @@ WRITE_INDEXES = {
 }
 ANALYTICS_INDEXES = {
     "ix_ai_sessions_account_domain_key_started",
-    "ix_ai_sessions_account_flow_started",
+    "ix_ai_sessions_account_flow_started_id",
     "ix_ai_sessions_matched_flow",
     "ix_psa_activity_log_account_created",
     "ix_psa_activity_log_session",

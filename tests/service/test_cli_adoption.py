@@ -90,6 +90,7 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0011_rollups_built_in_chunks",
         "would apply 0012_category_key_expression",
         "would apply 0013_session_domain_key_index",
+        "would apply 0014_session_flow_evidence_index",
         "would apply 0015_domain_aliases",
         "each step that changes a product table would run in its own transaction, waiting at "
         "most 1000 ms for its lock (then retried after a pause, so product statements queued "
@@ -112,7 +113,10 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
     for started, ended in zip(builds[::2], builds[1::2], strict=True):
         name = started.removeprefix("migrate: building index ")
         assert re.fullmatch(rf"migrate: built index {name} in \d+\.\d s", ended)
-    progress = [line for line in lines if line not in builds]
+    # An index another one replaced is dropped (CONCURRENTLY) and says so.
+    drops = [line for line in lines if line.startswith("migrate: dropping")]
+    assert drops == ["migrate: dropping index ix_ai_sessions_account_flow_started"]
+    progress = [line for line in lines if line not in builds and line not in drops]
     assert [line.split(" (")[0] for line in progress] == [
         "rollups: building 2 accounts, each in chunks of 1000 sessions, working 50% of the time",
         "rollups: 1/2 accounts built",
