@@ -23,7 +23,8 @@ execution: any server connection can run it, at one round trip per statement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 UNNAMED_STATEMENTS = "flowpilot_unnamed_statements"
 # More distinct statements than the application sends start the connection's set afresh.
 MAX_UNNAMED_STATEMENTS = 512
+
+# Plan each statement for its own values until the block ends; the mode before it, to go back.
+_CUSTOM_PLANS = (
+    "SELECT b.before, set_config('plan_cache_mode', 'force_custom_plan', true) AS now"
+    " FROM (SELECT current_setting('plan_cache_mode') AS before OFFSET 0) b"
+)
+_PLAN_MODE = "SELECT set_config('plan_cache_mode', :mode, true) AS now"
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # unannotated upstream
 
@@ -104,6 +112,22 @@ class Reader:
         prepared = await self._driver.prepare(statement)
         self._unnamed[statement] = prepared
         return prepared
+
+    @asynccontextmanager
+    async def custom_plans(self) -> AsyncIterator[None]:
+        """Every statement inside is planned for its own parameter values.
+
+        After five runs of a prepared statement PostgreSQL may keep one plan for any
+        values, costed for an average account; where one account holds a third of the
+        sessions such a plan reads all of that account's rows of a filter (and every one
+        of its flows) to return a page of them. Planning each run costs a fraction of a
+        millisecond per statement. The mode is the transaction's own (as SET LOCAL) and
+        is put back when the block ends without an error; after an error the
+        transaction is over or about to be, and the mode goes with it.
+        """
+        (row,) = await self.rows(_CUSTOM_PLANS, {})
+        yield
+        await self.rows(_PLAN_MODE, {"mode": row["before"]})
 
     async def row(self, sql: str, params: Mapping[str, Any]) -> asyncpg.Record | None:
         """The first row of `sql` (None when there is none)."""

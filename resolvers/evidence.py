@@ -72,15 +72,16 @@ async def read_session_page(
 
     async def work(reader: Reader) -> SessionPage:
         account_id = snapshot.account_id
-        total = await session_total(reader, account_id, window, where) if with_total else 0
-        if with_total and total == 0:  # exact in this snapshot: nothing to look for
-            return SessionPage(0, [], {}, False)
-        rows, has_next = await session_page(reader, account_id, window, where, first, after)
-        pushes = (
-            await pushes_of_sessions(reader, account_id, [row.id for row in rows])
-            if with_pushes
-            else {}
-        )
+        async with reader.custom_plans():
+            total = await session_total(reader, account_id, window, where) if with_total else 0
+            if with_total and total == 0:  # exact in this snapshot: nothing to look for
+                return SessionPage(0, [], {}, False)
+            rows, has_next = await session_page(reader, account_id, window, where, first, after)
+            pushes = (
+                await pushes_of_sessions(reader, account_id, [row.id for row in rows])
+                if with_pushes
+                else {}
+            )
         return SessionPage(total, rows, pushes, has_next)
 
     return await snapshot.read(work)
@@ -97,10 +98,11 @@ async def read_activity_page(
 ) -> ActivityPage:
     async def work(reader: Reader) -> ActivityPage:
         account_id = snapshot.account_id
-        total = await activity_total(reader, account_id, window, where) if with_total else 0
-        if with_total and total == 0:
-            return ActivityPage(0, [], False)
-        rows, has_next = await activity_page(reader, account_id, window, where, first, after)
+        async with reader.custom_plans():
+            total = await activity_total(reader, account_id, window, where) if with_total else 0
+            if with_total and total == 0:
+                return ActivityPage(0, [], False)
+            rows, has_next = await activity_page(reader, account_id, window, where, first, after)
         return ActivityPage(total, rows, has_next)
 
     return await snapshot.read(work)

@@ -224,38 +224,48 @@ def _blocks(account_id: uuid.UUID, window: Window, day: date | None) -> dict[str
     return {**block_params(account_id, window), "levels": [0], "blocks": [day_number(day)]}
 
 
-# The key a session counts under: its problem domain's, read through the aliases.
+# The key a session counts under: its problem domain's, read through the aliases; the
+# flow's name by its id (a flow of the account only), for the page's rows alone.
 _SESSION_COLUMNS = f"""
     s.id, s.started_at, s.resolved_at, s.status, s.problem_domain,
     {mapped_key(SESSION_KEY)} AS domain_key,
-    s.confidence_tier, s.matched_flow_id, t.name AS flow_name, s.match_confidence, s.rating,
-    s.psa_ticket_id
+    s.confidence_tier, s.matched_flow_id,
+    (SELECT t.name FROM trees t WHERE t.id = s.matched_flow_id AND t.account_id = :account_id)
+        AS flow_name,
+    s.match_confidence, s.rating, s.psa_ticket_id
 """
 
 
 def session_page_statement(where: Sequence[str], after: bool, by_domain: bool = False) -> str:
-    """A page's statement. `by_domain`: the sessions of each key of the filter's domain
-    (persistence.analytics.aliases), each key's first page read in index order from
-    ix_ai_sessions_account_domain_key_started, merged: one text whatever the aliases."""
+    """A page's statement: the page's sessions first, then each one's domain key and flow
+    name, so the LIMIT applies to the sessions alone and the look-ups are made for the
+    page's rows only (a join placed below the sort looked up every row of the filter, or
+    hashed every flow of the account). `by_domain`: the sessions of each key of the
+    filter's domain (persistence.analytics.aliases), each key's first page read in index
+    order from ix_ai_sessions_account_domain_key_started, merged: one text whatever the
+    aliases."""
     conditions = [SESSIONS_IN_WINDOW, *where]
     if after:
         conditions.append("(s.started_at, s.id) < (:after_at, :after_id)")
-    sessions = "ai_sessions s"
     if by_domain:
-        sessions = f"""{DOMAIN_OF_PARAMETER} d CROSS JOIN LATERAL (
+        page = f"""
+            SELECT s.* FROM {DOMAIN_OF_PARAMETER} d CROSS JOIN LATERAL (
+                SELECT s.* FROM ai_sessions s
+                WHERE {" AND ".join([*conditions, f"{SESSION_INDEX_KEY} = d.key"])}
+                ORDER BY s.started_at DESC, s.id DESC
+                LIMIT :limit
+            ) s"""
+    else:
+        page = f"""
             SELECT s.* FROM ai_sessions s
-            WHERE {" AND ".join([*conditions, f"{SESSION_INDEX_KEY} = d.key"])}
-            ORDER BY s.started_at DESC, s.id DESC
-            LIMIT :limit
-        ) s"""
-        conditions = ["TRUE"]
+            WHERE {" AND ".join(conditions)}"""
     return f"""
         SELECT {_SESSION_COLUMNS}
-        FROM {sessions}
-        LEFT JOIN trees t ON t.id = s.matched_flow_id AND t.account_id = :account_id
-        WHERE {" AND ".join(conditions)}
+        FROM ({page}
+            ORDER BY s.started_at DESC, s.id DESC
+            LIMIT :limit
+        ) s
         ORDER BY s.started_at DESC, s.id DESC
-        LIMIT :limit
     """
 
 

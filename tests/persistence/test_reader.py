@@ -202,3 +202,40 @@ async def test_a_lost_connection_renews_the_pool(
     assert one_connection.sync_engine.pool is not pool
     after = await _state_after(one_connection)
     assert after["pid"] != first["pid"] and after["in_transaction"] is False
+
+
+_MODE = "SELECT current_setting('plan_cache_mode') AS mode"
+_PROBE = "SELECT count(*) AS n FROM pg_class WHERE relpages >= :pages"
+_PLANS = (
+    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+    " WHERE statement = $1 AND NOT from_sql"
+)
+
+
+async def test_custom_plans_plan_each_run_for_its_values_then_the_mode_before_returns(
+    one_connection: AsyncEngine,
+) -> None:
+    """Outside the block a prepared statement runs its one generic plan (the session's
+    mode here, so the count does not wait for PostgreSQL's fifth run); inside, each run
+    is planned for its values; afterwards the session's mode is back, also after a block
+    that raised once the transaction is over."""
+    async with one_connection.connect() as connection:
+        driver = await driver_of(connection)
+        await driver.execute("SET plan_cache_mode = force_generic_plan")
+        async with driver.transaction():
+            reader = await Reader.on(connection)
+            for pages in (0, 1, 2):
+                await reader.rows(_PROBE, {"pages": pages})
+            async with reader.custom_plans():
+                assert (await reader.row(_MODE, {}) or {})["mode"] == "force_custom_plan"
+                for pages in (3, 4):
+                    await reader.rows(_PROBE, {"pages": pages})
+            assert (await reader.row(_MODE, {}) or {})["mode"] == "force_generic_plan"
+            plans = await driver.fetchrow(_PLANS, compiled(_PROBE)[0])
+            assert dict(plans or {}) == {"generic_plans": 3, "custom_plans": 2}
+        with pytest.raises(ZeroDivisionError):
+            async with driver.transaction():
+                reader = await Reader.on(connection)
+                async with reader.custom_plans():
+                    raise ZeroDivisionError
+        assert await driver.fetchval(_MODE) == "force_generic_plan"
