@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     evidence.add_argument("--period", default="LAST_90_DAYS")
     evidence.add_argument("--repetitions", type=int, default=40)
     evidence.add_argument("--output", default=None, help="also write the results JSON here")
+    evidence.add_argument(
+        "--server-checkout",
+        default=None,
+        help="serve this checkout's code instead (e.g. the commit before, on its schema)",
+    )
     day = commands.add_parser(
         "day", help="a realistic day of dashboard traffic: cache off, in-process, Redis"
     )

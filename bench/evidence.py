@@ -5,7 +5,13 @@ over HTTP to find the filters a lead can open (the largest and the smallest doma
 unmapped sessions, the most and least used flow, each tier, outcome and funnel step, a
 trend day, the PSA kinds and a PSA day), then each filter's first page (50 rows, every
 session field and its pushes) is asked `--repetitions` times from a uvicorn worker this
-run starts, cache off. Reports p50 and p95 per filter and the slowest p95.
+run starts, cache off. Reports p50 and p95 per filter and the slowest p95, with the load
+average at the start, after each filter and at the end (the machine may be shared).
+
+`--server-checkout` serves another checkout's code (an earlier commit, against the schema
+it expects) with this harness, so a before and an after run are measured alike;
+`python -m bench report` puts the latest run (`bench/results/evidence-L.json`) on
+docs/benchmarks.md, beside the run in `evidence-L.before.json` when there is one.
 """
 
 from __future__ import annotations
@@ -13,15 +19,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
+from bench import report
 from bench.run import Server, token
 from bench.stats import summary_ms
 from persistence.engine import asyncpg_dsn
@@ -101,9 +111,38 @@ def filters(tabs: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return cases
 
 
-async def measure(url: str, period: str, repetitions: int) -> dict[str, Any]:
+def checkout_commit(checkout: Path | None) -> str:
+    """The commit the server runs (`+dirty` with uncommitted changes), or "unknown"."""
+    if checkout is None:
+        return report.commit()
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")  # fmt: skip
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+async def measure(
+    url: str, period: str, repetitions: int, checkout: Path | None = None
+) -> dict[str, Any]:
     account = await largest_account(url)
-    server = Server(url)
+    load_at_start = load_average()
+    server = Server(url, checkout)
     try:
         await server.ready()
         headers = {"Authorization": f"Bearer {token(account)}"}
@@ -135,16 +174,28 @@ async def measure(url: str, period: str, repetitions: int) -> dict[str, Any]:
                     results[name] = {"error": str(error)[:200], "p95": float("inf")}
                     print(f"{name}: {results[name]['error']}", flush=True)
                     continue
-                results[name] = {"totalCount": total, **summary_ms(timings)}
-                print(f"{name}: p95 {results[name]['p95']:.1f} ms", flush=True)
+                load = load_average()[0]
+                results[name] = {"totalCount": total, **summary_ms(timings), "load_1m": load}
+                print(f"{name}: p95 {results[name]['p95']:.1f} ms (load {load:.2f})", flush=True)
     finally:
         server.stop()
     slowest = max(results, key=lambda name: results[name]["p95"])
-    return {"account": str(account), "period": period, "cases": results, "slowest": slowest}
+    return {
+        "account": str(account),
+        "period": period,
+        "server_commit": checkout_commit(checkout),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": load_average(),
+        "cases": results,
+        "slowest": slowest,
+    }
 
 
 def main(args: argparse.Namespace) -> int:
-    result = asyncio.run(measure(args.database_url, args.period, args.repetitions))
+    checkout = Path(args.server_checkout).resolve() if args.server_checkout else None
+    result = asyncio.run(measure(args.database_url, args.period, args.repetitions, checkout))
+    result["command"] = " ".join(["python -m bench", *sys.argv[1:]])
     for name, case in result["cases"].items():
         if "error" in case:
             print(f"{name:32} {case['error']}")
@@ -155,6 +206,8 @@ def main(args: argparse.Namespace) -> int:
         )
     slowest = result["slowest"]
     print(f"slowest p95: {slowest} {result['cases'][slowest]['p95']:.1f} ms")
+    start, end = result["load_average_at_start"], result["load_average_at_end"]
+    print(f"load average (1, 5, 15 min): at start {start}, at end {end}")
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     return 0

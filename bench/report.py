@@ -261,6 +261,69 @@ finished there. Steps rise (by 1.25× by default) until one crosses the bound, t
 this one alternate per cache mode in the same run."""
 
 
+EVIDENCE_TARGET_MS = 50.0
+
+
+def _evidence_run(label: str, run: dict[str, Any]) -> str:
+    parts = [f"server `{run.get('server_commit', 'unknown')}`"]
+    if "at" in run:
+        parts.append(run["at"])
+    if "load_average_at_start" in run:
+        parts.append(
+            f"load average (1, 5, 15 min) {run['load_average_at_start']} at the start, "
+            f"{run['load_average_at_end']} at the end"
+        )
+    return f"{label}: {', '.join(parts)}."
+
+
+def evidence_section(after: dict[str, Any] | None, before: dict[str, Any] | None) -> list[str]:
+    """`bench evidence` at L: every filter's first page, beside the run before when kept."""
+    if after is None:
+        return []
+    lines = [
+        "## Evidence at L",
+        "",
+        f"The first page (50 sessions with every field and their pushes) of each filter, the "
+        f"largest account ({after['account']}), {after['period']}; HTTP p95 target "
+        f"{EVIDENCE_TARGET_MS:.0f} ms. `{after.get('command', 'python -m bench evidence')}`.",
+        "",
+    ]
+    if before is not None:
+        lines += [f"- {_evidence_run('Before', before)}"]
+    lines += [f"- {_evidence_run('After' if before else 'Run', after)}", ""]
+    head = "| filter | totalCount | before p95 ms | p50 ms | p95 ms | |"
+    lines += (
+        [head, "|---|---:|---:|---:|---:|---|"]
+        if before
+        else ["| filter | totalCount | p50 ms | p95 ms | |", "|---|---:|---:|---:|---|"]
+    )
+    for name, case in after["cases"].items():
+        if "error" in case:
+            lines.append(f"| {name} | {case['error']} | | | |")
+            continue
+        verdict = "met" if case["p95"] <= EVIDENCE_TARGET_MS else "**missed**"
+        cells = [name, f"{case['totalCount']:,}"]
+        if before is not None:
+            earlier = before["cases"].get(name, {})
+            cells.append(_ms(earlier.get("p95")) if "error" not in earlier else "error")
+        cells += [_ms(case["p50"]), _ms(case["p95"]), verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, "", EVIDENCE_NOTES, ""]
+
+
+EVIDENCE_NOTES = """What each page costs (bench/evidence.py runs each filter `--repetitions` times
+after one warm-up request, cache off, one uvicorn worker): the total from the rollup the
+tab reads (a filter no rollup counts, such as a tier and an outcome together, counts the raw
+rows), the page, and the page's pushes, in one snapshot. Each statement is planned for its
+own values (Reader.custom_plans): after five runs PostgreSQL may otherwise keep one plan for
+any account, and the largest account holds a third of the sessions, so that plan read every
+row of the filter (the most used flow's 11,625 sessions sorted, every flow of the account
+hashed or scanned for each session). The page takes its LIMIT over the sessions alone and
+looks up the 50 flow names by id; every filter's rows come from an index in the keyset's
+order or one that leads with the window's start ((account_id, matched_flow_id, started_at,
+id), revision 0014)."""
+
+
 def write_docs(path: str | None = None) -> Path:
     sections: list[str] = targets_section(_load("L"), _load("S"), _load("capacity"))
     sections += _capacity_section()
@@ -276,6 +339,7 @@ def write_docs(path: str | None = None) -> Path:
             else None
         )
         sections += _scale_section(results, generation)
+    sections += evidence_section(_load("evidence-L"), _load("evidence-L.before"))
     target = Path(path) if path else DOCS_PAGE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_HEADER + "\n" + "\n".join(sections) + "\n" + _REPRODUCE, encoding="utf-8")

@@ -167,9 +167,10 @@ class InProcess:
 
 
 class Server:
-    """uvicorn with one worker on a free loopback port, configured from the environment."""
+    """uvicorn with one worker on a free loopback port, configured from the environment;
+    the code of `checkout` (another checkout's, to measure it with this harness) or this one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, checkout: Path | None = None) -> None:
         # The server's own log (errors under load, say) goes to a file, not the report.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             "w", prefix="bench-uvicorn-", suffix=".log", delete=False
@@ -195,7 +196,7 @@ class Server:
             [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
              "--no-access-log"],
-            env=env, cwd=report.ROOT, stdout=subprocess.DEVNULL, stderr=self.log,
+            env=env, cwd=checkout or report.ROOT, stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
         self.base_url = f"http://127.0.0.1:{self.port}"
 
