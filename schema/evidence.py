@@ -105,111 +105,108 @@ class EvidenceFilter:
 
 @strawberry.type(description="A PSA push (note, time entry or status update).")
 class EvidencePush:
-    row: strawberry.Private[EvidenceActivityRow]
-    zone: strawberry.Private[datetime.tzinfo]
+    """Plain values, built once per row (push_node): a page's thousand fields are read
+    as attributes, not each through a resolver."""
 
-    @strawberry.field(description="The push's id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+    id: strawberry.ID = strawberry.field(description="The push's id.")
+    session_id: strawberry.ID | None = strawberry.field(
+        description="The session it belongs to; null for a push without one."
+    )
+    type: PsaActivityType = strawberry.field(description="The kind of push.")
+    hours: float | None = strawberry.field(
+        description="Hours of a time entry (null when not recorded)."
+    )
+    psa_ticket_id: str = strawberry.field(description="The PSA ticket it was pushed to.")
+    external_id: str | None = strawberry.field(
+        description="The PSA's id of the pushed record, when known."
+    )
+    created_at: datetime.datetime = strawberry.field(
+        description="When it was recorded, in the account's time zone."
+    )
 
-    @strawberry.field(description="The session it belongs to; null for a push without one.")
-    def session_id(self) -> strawberry.ID | None:
-        session_id = self.row.session_id
-        return None if session_id is None else strawberry.ID(str(session_id))
 
-    @strawberry.field(description="The kind of push.")
-    def type(self) -> PsaActivityType:
-        return PsaActivityType(self.row.activity_type.upper())
-
-    @strawberry.field(description="Hours of a time entry (null when not recorded).")
-    def hours(self) -> float | None:
-        return self.row.hours_logged
-
-    @strawberry.field(description="The PSA ticket it was pushed to.")
-    def psa_ticket_id(self) -> str:
-        return self.row.psa_ticket_id
-
-    @strawberry.field(description="The PSA's id of the pushed record, when known.")
-    def external_id(self) -> str | None:
-        return self.row.external_id
-
-    @strawberry.field(description="When it was recorded, in the account's time zone.")
-    def created_at(self) -> datetime.datetime:
-        return self.row.created_at.astimezone(self.zone)
+def push_node(row: EvidenceActivityRow, zone: datetime.tzinfo) -> EvidencePush:
+    session_id = row.session_id
+    return EvidencePush(
+        id=strawberry.ID(str(row.id)),
+        session_id=None if session_id is None else strawberry.ID(str(session_id)),
+        type=PsaActivityType(row.activity_type.upper()),
+        hours=row.hours_logged,
+        psa_ticket_id=row.psa_ticket_id,
+        external_id=row.external_id,
+        created_at=row.created_at.astimezone(zone),
+    )
 
 
 @strawberry.type(description="A session behind a count, with what a lead needs to judge it.")
 class EvidenceSession:
-    row: strawberry.Private[EvidenceSessionRow]
-    zone: strawberry.Private[datetime.tzinfo]
-    push_rows: strawberry.Private[list[EvidenceActivityRow]]
+    """Plain values, built once per row (session_node), as EvidencePush."""
 
-    @strawberry.field(description="The session's id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description="When it started, in the account's time zone.")
-    def started_at(self) -> datetime.datetime:
-        return self.row.started_at.astimezone(self.zone)
-
-    @strawberry.field(description="When it was resolved, in the account's time zone.")
-    def resolved_at(self) -> datetime.datetime | None:
-        resolved = self.row.resolved_at
-        return None if resolved is None else resolved.astimezone(self.zone)
-
-    @strawberry.field(description="Its status as stored (resolved, escalated, active, …).")
-    def status(self) -> str:
-        return self.row.status
-
-    @strawberry.field(description="The problem domain as classified (as typed).")
-    def problem_domain(self) -> str | None:
-        return self.row.problem_domain
-
-    @strawberry.field(
+    id: strawberry.ID = strawberry.field(description="The session's id.")
+    started_at: datetime.datetime = strawberry.field(
+        description="When it started, in the account's time zone."
+    )
+    resolved_at: datetime.datetime | None = strawberry.field(
+        description="When it was resolved, in the account's time zone."
+    )
+    status: str = strawberry.field(
+        description="Its status as stored (resolved, escalated, active, …)."
+    )
+    problem_domain: str | None = strawberry.field(
+        description="The problem domain as classified (as typed)."
+    )
+    domain_key: str | None = strawberry.field(
         description="The domain key it counts under (lower case, trimmed, white space "
         "collapsed); null when unmapped."
     )
-    def domain_key(self) -> str | None:
-        return self.row.domain_key
-
-    @strawberry.field(description="The confidence tier reached (null when none recorded).")
-    def confidence_tier(self) -> str | None:
-        return self.row.confidence_tier
-
-    @strawberry.field(description="The matched flow's id (null when none).")
-    def matched_flow_id(self) -> strawberry.ID | None:
-        flow_id = self.row.matched_flow_id
-        return None if flow_id is None else strawberry.ID(str(flow_id))
-
-    @strawberry.field(description="The matched flow's name (null when none).")
-    def matched_flow_name(self) -> str | None:
-        return self.row.matched_flow_name
-
-    @strawberry.field(description="The match's confidence, 0–1 (null when none).")
-    def match_confidence(self) -> float | None:
-        return self.row.match_confidence
-
-    @strawberry.field(
+    confidence_tier: str | None = strawberry.field(
+        description="The confidence tier reached (null when none recorded)."
+    )
+    matched_flow_id: strawberry.ID | None = strawberry.field(
+        description="The matched flow's id (null when none)."
+    )
+    matched_flow_name: str | None = strawberry.field(
+        description="The matched flow's name (null when none)."
+    )
+    match_confidence: float | None = strawberry.field(
+        description="The match's confidence, 0–1 (null when none)."
+    )
+    resolution_minutes: float | None = strawberry.field(
         description="resolvedAt − startedAt in minutes, for a resolved session with a "
         "resolution time (the sessions avgResolutionMinutes averages); else null."
     )
-    def resolution_minutes(self) -> float | None:
-        row = self.row
-        if row.status != "resolved" or row.resolved_at is None:
-            return None
-        return (row.resolved_at - row.started_at).total_seconds() / 60
+    rating: int | None = strawberry.field(description="The 1–5 rating (null when unrated).")
+    psa_ticket_id: str | None = strawberry.field(
+        description="The PSA ticket it is linked to (null when none)."
+    )
+    pushes: list[EvidencePush] = strawberry.field(
+        description="Its PSA pushes (any date), oldest first."
+    )
 
-    @strawberry.field(description="The 1–5 rating (null when unrated).")
-    def rating(self) -> int | None:
-        return self.row.rating
 
-    @strawberry.field(description="The PSA ticket it is linked to (null when none).")
-    def psa_ticket_id(self) -> str | None:
-        return self.row.psa_ticket_id
-
-    @strawberry.field(description="Its PSA pushes (any date), oldest first.")
-    def pushes(self) -> list[EvidencePush]:
-        return [EvidencePush(row=row, zone=self.zone) for row in self.push_rows]
+def session_node(
+    row: EvidenceSessionRow, zone: datetime.tzinfo, pushes: list[EvidenceActivityRow]
+) -> EvidenceSession:
+    resolved, flow_id = row.resolved_at, row.matched_flow_id
+    minutes = None
+    if row.status == "resolved" and resolved is not None:
+        minutes = (resolved - row.started_at).total_seconds() / 60
+    return EvidenceSession(
+        id=strawberry.ID(str(row.id)),
+        started_at=row.started_at.astimezone(zone),
+        resolved_at=None if resolved is None else resolved.astimezone(zone),
+        status=row.status,
+        problem_domain=row.problem_domain,
+        domain_key=row.domain_key,
+        confidence_tier=row.confidence_tier,
+        matched_flow_id=None if flow_id is None else strawberry.ID(str(flow_id)),
+        matched_flow_name=row.matched_flow_name,
+        match_confidence=row.match_confidence,
+        resolution_minutes=minutes,
+        rating=row.rating,
+        psa_ticket_id=row.psa_ticket_id,
+        pushes=[push_node(push, zone) for push in pushes],
+    )
 
 
 @strawberry.type(description="Where a page ends and whether another follows.")
@@ -303,9 +300,7 @@ async def session_evidence(
     cursor = None if after is None else SessionCursor(*decode_cursor(after))
     page = await read_session_page(info.context.loaders.snapshot, window, where, size, cursor)
     zone = window.zone
-    nodes = [
-        EvidenceSession(row=row, zone=zone, push_rows=page.pushes[row.id]) for row in page.rows
-    ]
+    nodes = [session_node(row, zone, page.pushes[row.id]) for row in page.rows]
     last = page.rows[-1] if page.rows else None
     end = None if last is None else encode_cursor(last.started_at, last.id)
     return page.total, nodes, EvidencePageInfo(end_cursor=end, has_next_page=page.has_next)
@@ -327,7 +322,7 @@ async def activity_evidence(
     cursor = None if after is None else ActivityCursor(*decode_cursor(after))
     page = await read_activity_page(info.context.loaders.snapshot, window, where, size, cursor)
     zone = window.zone
-    nodes = [EvidencePush(row=row, zone=zone) for row in page.rows]
+    nodes = [push_node(row, zone) for row in page.rows]
     last = page.rows[-1] if page.rows else None
     end = None if last is None else encode_cursor(last.created_at, last.id)
     return page.total, nodes, EvidencePageInfo(end_cursor=end, has_next_page=page.has_next)
