@@ -46,4 +46,7 @@ def test_no_run_no_section_and_without_a_run_before_no_column() -> None:
     assert evidence_section(None, None) == []
     lines = evidence_section(_run("bbb2222", {"flow": {"totalCount": 0, "p50": 1, "p95": 2}}), None)
     assert "| flow | 0 | 1.0 | 2.0 | met |" in lines
-    assert not any("before" in line for line in lines)
+    assert "| filter | totalCount | p50 ms | p95 ms | |" in lines
+    assert not any(
+        line.startswith(("- Before", "| filter | totalCount | before")) for line in lines
+    )
