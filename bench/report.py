@@ -319,7 +319,11 @@ def evidence_section(after: dict[str, Any] | None, before: dict[str, Any] | None
 EVIDENCE_NOTES = """How it is measured (bench/evidence.py): each filter's first page is asked
 `--repetitions` times after one warm-up request, cache off, one uvicorn worker; the run
 before (the code and schema before revision 0014, `--server-checkout`) and the run after
-went back to back on the same database, migrated to 0014 in between.
+went on the same database, migrated to 0014 in between. The p95 of 40 requests follows the
+shared machine's bursts: four runs after within five minutes, at load 2.5 to 4.3, gave a
+slowest p95 of 142, 16, 14 and 13 ms (the first with one burst over several filters, its p50s
+all under 25 ms). The code before on the 0014 schema (the new index alone), two runs: the
+most used flow 23 and 21 ms, most other session filters 30 to 43 ms.
 
 What a page costs now: the total from the rollup the tab reads, the page, and the page's
 pushes, in one snapshot, each statement under 1.5 ms at L; the rest is the response's
