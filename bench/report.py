@@ -337,6 +337,10 @@ the 50 flow names by id, and a flow's sessions have an index in the keyset's ord
 (account_id, matched_flow_id, started_at, id), revision 0014. Every field of a node went
 through a resolver (18-24 ms of CPU a page); the nodes are plain values now.
 
+The after runs measured `fd96d9e`, the evidence code before domain aliases (revision 0015):
+with aliases each page row's domain key is also read through the account's aliases (one
+primary-key look-up a row), and a domain's page merges the first pages of its keys.
+
 Not in the table, and over the target: a filter that no rollup counts (a tier and an
 outcome together, a flow and a push-funnel step) counts its raw rows for `totalCount`, 130 to
 155 ms a request at the largest account in 90 days (the mean of 30, in process)."""
