@@ -19,11 +19,18 @@ EVIDENCE_DOCUMENTS = {
     "session-evidence": "export/session-evidence.graphql",
     "psa-evidence": "psa-evidence.graphql",
 }
+# What the insights page sends besides the tabs: the evidence lists behind its counts.
+PAGE_DOCUMENTS = ("session-evidence.graphql", "psa-evidence.graphql")
 
 
 def tab_query(tab: str) -> str:
     """The text of the query the named tab (or evidence list) issues."""
     name = TAB_DOCUMENTS.get(tab) or EVIDENCE_DOCUMENTS[tab]
+    return (QUERIES_DIR / name).read_text(encoding="utf-8")
+
+
+def query_document(name: str) -> str:
+    """The text of one first-party document of this folder, by file name."""
     return (QUERIES_DIR / name).read_text(encoding="utf-8")
 
 

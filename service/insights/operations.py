@@ -11,7 +11,7 @@ from typing import TypedDict
 
 from graphql import OperationDefinitionNode, parse
 
-from queries import TAB_DOCUMENTS, tab_query
+from queries import PAGE_DOCUMENTS, TAB_DOCUMENTS, query_document, tab_query
 from service.pipeline.persisted_queries import sha256_hex
 
 
@@ -30,16 +30,18 @@ def _operation_name(document: str) -> str:
         if isinstance(definition, OperationDefinitionNode) and definition.name is not None
     ]
     if len(names) != 1:
-        raise ValueError(f"a tab document must have exactly one named operation, found {names}")
+        raise ValueError(f"a page document must have exactly one named operation, found {names}")
     return names[0]
 
 
 @functools.cache
 def page_operations() -> dict[str, PageOperation]:
-    """The queries/ documents by operation name, hashed as the safelist accepts them today."""
+    """The queries/ documents the page sends (the tabs, then the lists behind their
+    counts) by operation name, hashed as the safelist accepts them today."""
+    documents = [tab_query(tab) for tab in TAB_DOCUMENTS]
+    documents += [query_document(name) for name in PAGE_DOCUMENTS]
     operations: dict[str, PageOperation] = {}
-    for tab in TAB_DOCUMENTS:
-        document = tab_query(tab)
+    for document in documents:
         operations[_operation_name(document)] = {
             "sha256Hash": sha256_hex(document),
             "document": document,

@@ -14,7 +14,7 @@ import pytest
 from core.auth import verify_token
 from core.settings import Settings
 from persistence.operations.demo_seed import DEMO_ACCOUNT_ID, DEMO_TEAM_ADMIN_ID
-from queries import TAB_DOCUMENTS, tab_query
+from queries import PAGE_DOCUMENTS, TAB_DOCUMENTS, query_document, tab_query
 from service.insights.operations import page_operations
 from service.insights.page import STATIC_DIR, insights_page_enabled
 from service.pipeline.persisted_queries import sha256_hex
@@ -25,9 +25,16 @@ DEMO_META = re.compile(r'<meta name="flowpilot-demo-authorization" content="Bear
 
 def test_operations_are_the_query_documents_by_their_hash() -> None:
     operations = page_operations()
-    assert set(operations) == {"OverviewTab", "CoverageTab", "FlowQualityTab", "PsaTab"}
+    assert set(operations) == {
+        "OverviewTab",
+        "CoverageTab",
+        "FlowQualityTab",
+        "PsaTab",
+        "SessionEvidence",
+        "PsaActivityEvidence",
+    }
     assert sorted(op["document"] for op in operations.values()) == sorted(
-        tab_query(tab) for tab in TAB_DOCUMENTS
+        [tab_query(tab) for tab in TAB_DOCUMENTS] + [query_document(n) for n in PAGE_DOCUMENTS]
     )
     for operation in operations.values():
         assert operation["sha256Hash"] == sha256_hex(operation["document"])

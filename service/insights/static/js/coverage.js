@@ -2,12 +2,17 @@
 // what to do about it, unmapped sessions.
 
 import { h, table } from "./dom.js";
+import { sessions } from "./evidence.js";
 import * as fmt from "./format.js";
 import { createFlowUrl } from "./links.js";
 import { countValue, metricCards, noSessions, section, tabHeading, tierClass, tierWord } from "./widgets.js";
 
 export const operationName = "CoverageTab";
 export const usesComparison = false;
+
+const UNMAPPED = sessions("Sessions without a problem domain", { unmapped: true });
+const domainCount = (d) => countValue(fmt.count(d.sessionCount), "sessionCount", sessions(`Sessions in ${d.name}`, { domain: d.name }), d.sessionCount);
+const flowUsage = (f) => countValue(fmt.count(f.usageCount), "usageCount", sessions(`Sessions matched to the flow ${f.flow.name}`, { flowId: f.flow.id }), f.usageCount);
 
 /** A heatmap cell: the number, the tier in words, and the tier's colour. */
 function tierCell(text, exactValue, tier) {
@@ -53,13 +58,13 @@ export function render(data, { label }) {
   const cards = metricCards([
     { key: "totalDomains", label: "Problem domains", value: tab.totalDomains, format: fmt.count },
     { key: "knowledgeGaps", label: "Knowledge gaps", value: tab.knowledgeGaps.length, format: fmt.count },
-    { key: "unmappedSessionCount", label: "Sessions without a domain", value: tab.unmappedSessionCount, format: fmt.count },
+    { key: "unmappedSessionCount", label: "Sessions without a domain", value: tab.unmappedSessionCount, format: fmt.count, evidence: UNMAPPED },
   ]);
   const heatmap = table(
     "Domains × tiers: flows, resolution, escalation and guided rates, coloured by the API's tier",
     [
       { key: "name", label: "Domain", value: (d) => d.name },
-      { key: "sessionCount", label: "Sessions", value: (d) => countValue(fmt.count(d.sessionCount), "sessionCount"), exact: (d) => fmt.exact(d.sessionCount), numeric: true },
+      { key: "sessionCount", label: "Sessions", value: domainCount, exact: (d) => fmt.exact(d.sessionCount), numeric: true },
       { key: "flowCount", label: "Flows", value: (d) => tierCell(fmt.count(d.flowCount), d.flowCount, d.flowCountTier) },
       { key: "resolution", label: "Resolution", value: (d) => tierCell(fmt.percent(d.resolutionRate), d.resolutionRate, d.resolutionTier) },
       { key: "escalation", label: "Escalation", value: (d) => tierCell(fmt.percent(d.escalationRate), d.escalationRate, d.escalationTier) },
@@ -70,7 +75,7 @@ export function render(data, { label }) {
         label: "Flows (preview)",
         value: (d) =>
           d.flows.length
-            ? h("ul", { className: "inline" }, d.flows.map((f) => h("li", {}, `${f.flow.name} (${fmt.count(f.usageCount)})`)))
+            ? h("ul", { className: "inline" }, d.flows.map((f) => h("li", {}, `${f.flow.name} (`, flowUsage(f), ")")))
             : "none",
       },
     ],
@@ -93,7 +98,7 @@ export function render(data, { label }) {
       "Domains with a red (critical) tier: what is red, and what to do",
       [
         { key: "name", label: "Domain", value: (g) => g.name },
-        { key: "sessionCount", label: "Sessions", value: (g) => countValue(fmt.count(g.sessionCount), "sessionCount"), exact: (g) => fmt.exact(g.sessionCount), numeric: true },
+        { key: "sessionCount", label: "Sessions", value: domainCount, exact: (g) => fmt.exact(g.sessionCount), numeric: true },
         { key: "flowCount", label: "Flows", value: (g) => fmt.count(g.flowCount), exact: (g) => fmt.exact(g.flowCount), numeric: true },
         { key: "red", label: "Red tier", value: (g) => redTiers(g).map((r) => r.text).join("; "), exact: (g) => redTiers(g).map((r) => r.key).join(";") },
         { key: "action", label: "What to do", value: action },
@@ -115,7 +120,8 @@ export function render(data, { label }) {
       h(
         "p",
         { id: "coverage-unmapped", dataset: { value: fmt.exact(tab.unmappedSessionCount) } },
-        `${fmt.count(tab.unmappedSessionCount)} sessions in this period had no problem domain.`,
+        countValue(fmt.count(tab.unmappedSessionCount), "unmappedSessionCount", UNMAPPED, tab.unmappedSessionCount),
+        " sessions in this period had no problem domain.",
       ),
     ),
   ];

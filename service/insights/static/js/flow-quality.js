@@ -3,6 +3,7 @@
 // top 5 and bottom 5 marked, small samples marked), and the top and bottom performers.
 
 import { h, table } from "./dom.js";
+import { sessions } from "./evidence.js";
 import * as fmt from "./format.js";
 import { flowEditorUrl } from "./links.js";
 import { countValue, metricCards, section, tabHeading } from "./widgets.js";
@@ -69,7 +70,7 @@ function lastUsed(row, zone) {
 function usageCell(row, threshold) {
   const small = row.usageCount > 0 && row.usageCount < threshold;
   return [
-    countValue(fmt.count(row.usageCount), "usageCount"),
+    countValue(fmt.count(row.usageCount), "usageCount", sessions(`Sessions matched to the flow ${row.flow.name}`, { flowId: row.flow.id }), row.usageCount),
     small ? h("span", { className: "badge badge-sample", title: `Fewer than ${threshold} sessions: the rates rest on a small sample` }, "small sample") : null,
   ];
 }

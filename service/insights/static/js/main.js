@@ -5,10 +5,11 @@ import { ApiError, loadOperations, runOperation } from "./api.js";
 import { DEFAULT_WIDTH } from "./charts.js";
 import { clear, h } from "./dom.js";
 import * as coverage from "./coverage.js";
+import * as evidence from "./evidence.js";
 import * as flowQuality from "./flow-quality.js";
 import { addDays } from "./format.js";
 import * as overview from "./overview.js";
-import { API_PERIODS, MAX_RANGE_DAYS, presetRange, todayIn } from "./periods.js";
+import { API_PERIODS, MAX_RANGE_DAYS, PRESETS, presetRange, todayIn } from "./periods.js";
 import * as psa from "./psa.js";
 import { skeleton } from "./widgets.js";
 
@@ -329,12 +330,39 @@ function wireControls() {
   });
 }
 
+/**
+ * A click (or Enter / Space) on a count opens the rows it counts, for the window the tab
+ * shows (not the picker's, which may have moved on while the tab reloads).
+ */
+function openEvidence(event) {
+  const button = event.target.closest("button.count[data-evidence]");
+  if (!button) return;
+  const tabName = button.closest('[role="tabpanel"]').id.replace(/^panel-/, "");
+  const shown = state.shown[tabName];
+  if (!shown) return;
+  const { period, range } = shown.variables;
+  const tab = Object.values(shown.data)[0];
+  const spec = button.dataset.evidence;
+  evidence.open({
+    spec: JSON.parse(spec),
+    window: range ? { range } : { period },
+    windowLabel: API_PERIODS[shown.label] || PRESETS[shown.label] || "Custom range",
+    zone: tab.timeZone,
+    count: Number(button.dataset.value),
+    trigger: button,
+    // The tab may have been redrawn (a resize) while the list was open: the same count.
+    refocus: () => [...document.querySelectorAll(`#panel-${tabName} button.count`)].find((b) => b.dataset.evidence === spec),
+  });
+}
+
 function start() {
   $("controls").reset(); // a restored form must not disagree with the state above
   $("demo-token").hidden = !demoMeta();
   boundPicker();
   wireTabs();
   wireControls();
+  evidence.wire({ operations: () => operations, authorization });
+  $("panels").addEventListener("click", openEvidence);
   const fromHash = location.hash.slice(1);
   selectTab(fromHash in TABS ? fromHash : "overview");
 }

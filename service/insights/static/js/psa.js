@@ -4,14 +4,16 @@
 
 import { barChart, lineChart } from "./charts.js";
 import { chartFigure, h, table } from "./dom.js";
+import { pushes, sessions } from "./evidence.js";
 import * as fmt from "./format.js";
-import { fairComparison, metricCards, noSessions, section, tabHeading } from "./widgets.js";
+import { countValue, fairComparison, metricCards, noSessions, section, tabHeading } from "./widgets.js";
 
 export const operationName = "PsaTab";
 export const usesComparison = true;
 
 const PSA = "ConnectWise";
 const ACTIVITY = { TIME_ENTRY_POSTED: "Time entries posted", NOTE_POSTED: "Notes posted", STATUS_UPDATED: "Status updates" };
+const TIME_ENTRIES = pushes(`Time entries pushed to ${PSA}`, "TIME_ENTRY_POSTED");
 
 export function render(data, { label, chartWidth }) {
   const tab = data.psaActivity;
@@ -21,7 +23,7 @@ export function render(data, { label, chartWidth }) {
   const cohort = "of the period's sessions";
   const cards = metricCards(
     [
-      { key: "totalTimeEntries", label: `Time entries pushed to ${PSA}`, note: pushes, value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries"), up: "good" },
+      { key: "totalTimeEntries", label: `Time entries pushed to ${PSA}`, note: pushes, value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries"), up: "good", evidence: TIME_ENTRIES },
       { key: "totalHoursLogged", label: `Hours logged in ${PSA}`, note: pushes, value: tab.totalHoursLogged, format: fmt.hours, kind: "hours", change: changeOf("totalHoursLogged"), up: "good" },
       { key: "avgHoursPerSession", label: "Hours per session with a time entry", note: pushes, value: tab.avgHoursPerSession, format: fmt.hours, kind: "number", change: changeOf("avgHoursPerSession"), up: null },
       { key: "linkedRate", label: `Linked to a ${PSA} ticket`, note: cohort, value: funnel.linkedRate, format: fmt.percent, kind: "rate", change: changeOf("linkedRate"), up: "good" },
@@ -32,10 +34,10 @@ export function render(data, { label, chartWidth }) {
   );
 
   const steps = [
-    { key: "totalSessions", label: "Sessions started", value: funnel.totalSessions, rate: null, of: null },
-    { key: "linkedToTicket", label: `Linked to a ${PSA} ticket`, value: funnel.linkedToTicket, rate: funnel.linkedRate, of: "sessions" },
-    { key: "docPushed", label: "Documentation pushed", value: funnel.docPushed, rate: funnel.docPushedRate, of: "linked" },
-    { key: "timeEntryLogged", label: "Time entry logged", value: funnel.timeEntryLogged, rate: funnel.timeEntryRate, of: "documented" },
+    { key: "totalSessions", label: "Sessions started", value: funnel.totalSessions, rate: null, of: null, evidence: sessions("Sessions started") },
+    { key: "linkedToTicket", label: `Linked to a ${PSA} ticket`, value: funnel.linkedToTicket, rate: funnel.linkedRate, of: "sessions", evidence: sessions(`Sessions linked to a ${PSA} ticket`, { funnelStep: "LINKED_TO_TICKET" }) },
+    { key: "docPushed", label: "Documentation pushed", value: funnel.docPushed, rate: funnel.docPushedRate, of: "linked", evidence: sessions(`Linked sessions with documentation pushed to ${PSA}`, { funnelStep: "DOC_PUSHED" }) },
+    { key: "timeEntryLogged", label: "Time entry logged", value: funnel.timeEntryLogged, rate: funnel.timeEntryRate, of: "documented", evidence: sessions(`Documented sessions with a time entry logged in ${PSA}`, { funnelStep: "TIME_ENTRY_LOGGED" }) },
   ].map((step) => ({
     ...step,
     text: step.of === null ? fmt.count(step.value) : `${fmt.count(step.value)} (${fmt.percent(step.rate)} of ${step.of})`,
@@ -54,7 +56,7 @@ export function render(data, { label, chartWidth }) {
     funnelTitle,
     [
       { key: "step", label: "Step", value: (s) => s.label },
-      { key: "sessions", label: "Sessions", value: (s) => fmt.count(s.value), exact: (s) => fmt.exact(s.value), numeric: true },
+      { key: "sessions", label: "Sessions", value: (s) => countValue(fmt.count(s.value), `pushFunnel.${s.key}`, s.evidence, s.value), exact: (s) => fmt.exact(s.value), numeric: true },
       { key: "rate", label: "Of the step before", value: (s) => fmt.percent(s.rate), exact: (s) => fmt.exact(s.rate), numeric: true },
     ],
     steps,
@@ -86,12 +88,14 @@ export function render(data, { label, chartWidth }) {
       })
     : h("p", { className: "empty", id: "psa-hours-empty" }, `No hours logged in ${PSA} in this period.`);
   const last = trend.length - 1;
+  // A day's time entries open that day's entries; hours are not a count.
+  const dayEntries = (p) => countValue(fmt.count(p.entries), "dailyTrend.entries", pushes(`Time entries pushed to ${PSA} on ${fmt.day(p.date)}`, "TIME_ENTRY_POSTED", p.date), p.entries);
   const trendTable = (id, key, name, format) =>
     table(
       name,
       [
         { key: "date", label: "Date", value: (p, i) => `${fmt.day(p.date)}${partialLast && i === last ? " (so far)" : ""}`, exact: (p) => p.date },
-        { key, label: name, value: (p) => format(p[key]), exact: (p) => fmt.exact(p[key]), numeric: true },
+        { key, label: name, value: (p) => (key === "entries" ? dayEntries(p) : format(p[key])), exact: (p) => fmt.exact(p[key]), numeric: true },
       ],
       trend,
       { id },
@@ -101,7 +105,7 @@ export function render(data, { label, chartWidth }) {
     `Pushes to ${PSA} recorded in the period`,
     [
       { key: "type", label: "Activity", value: (a) => ACTIVITY[a.type] || a.type, exact: (a) => a.type },
-      { key: "count", label: "Count", value: (a) => fmt.count(a.count), exact: (a) => fmt.exact(a.count), numeric: true },
+      { key: "count", label: "Count", value: (a) => countValue(fmt.count(a.count), "activityCounts", pushes(`${ACTIVITY[a.type] || a.type} to ${PSA}`, a.type), a.count), exact: (a) => fmt.exact(a.count), numeric: true },
     ],
     tab.activityCounts,
     { id: "psa-activity", className: "data" },

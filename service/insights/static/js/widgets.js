@@ -24,15 +24,28 @@ const VERDICT_WORDS = {
 };
 
 /**
- * A count that may later open the sessions behind it; for now the number itself, marked
- * with the field it counts so a link can wrap it without changing the layout.
+ * A count, marked with the field it counts. With `evidence` (evidence.sessions() or
+ * evidence.pushes()) it is a button that opens the rows it counts; the page's one click
+ * handler (main.js) reads the spec from data-evidence and the exact number from data-value.
  */
-export function countValue(text, field) {
-  return h("span", { className: "count", dataset: { counts: field } }, text);
+export function countValue(text, field, evidence = null, value = null) {
+  if (!evidence) return h("span", { className: "count", dataset: { counts: field } }, text);
+  return h(
+    "button",
+    {
+      type: "button",
+      className: "count",
+      "aria-haspopup": "dialog",
+      "aria-label": `${text}, ${evidence.title}: open the list`,
+      dataset: { counts: field, evidence: JSON.stringify(evidence), value: fmt.exact(value) },
+    },
+    text,
+  );
 }
 
 /**
- * Headline numbers: `items` are {key, label, note?, value, format, kind, change, up};
+ * Headline numbers: `items` are {key, label, note?, value, format, kind, change, up,
+ * evidence?} (evidence: what the count opens, see countValue);
  * each value carries its exact number in data-value, its change in data-change and the
  * change's reading in data-verdict (words for screen readers, colour for the eye).
  */
@@ -46,7 +59,11 @@ export function metricCards(items, { fair = true } = {}) {
         "div",
         { className: "card", dataset: { field: item.key } },
         h("dt", {}, item.label, item.note ? h("span", { className: "card-note" }, item.note) : null),
-        h("dd", { className: "value", dataset: { value: fmt.exact(item.value) } }, countValue(item.format(item.value), item.key)),
+        h(
+          "dd",
+          { className: "value", dataset: { value: fmt.exact(item.value) } },
+          countValue(item.format(item.value), item.key, item.evidence, item.value),
+        ),
         item.change === undefined
           ? null
           : h(
