@@ -8,7 +8,7 @@ import { append, clear, h } from "./dom.js";
 import * as fmt from "./format.js";
 
 export const PAGE_SIZE = 50;
-export const CSV_PAGE_SIZE = 200; // the most one evidence request (and so one file) holds
+export const CSV_PAGE_SIZE = 100; // a file the cost limit admits with room (first is at most 200)
 
 const PSA = "ConnectWise";
 const PUSH_WORDS = { TIME_ENTRY_POSTED: "Time entry", NOTE_POSTED: "Note", STATUS_UPDATED: "Status update" };

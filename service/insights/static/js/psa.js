@@ -19,13 +19,13 @@ export function render(data, { label, chartWidth }) {
   const tab = data.psaActivity;
   const changeOf = (key) => (tab.changes ? tab.changes[key] : undefined);
   const funnel = tab.pushFunnel;
-  const pushes = "pushes recorded in the period";
+  const recorded = "pushes recorded in the period";
   const cohort = "of the period's sessions";
   const cards = metricCards(
     [
-      { key: "totalTimeEntries", label: `Time entries pushed to ${PSA}`, note: pushes, value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries"), up: "good", evidence: TIME_ENTRIES },
-      { key: "totalHoursLogged", label: `Hours logged in ${PSA}`, note: pushes, value: tab.totalHoursLogged, format: fmt.hours, kind: "hours", change: changeOf("totalHoursLogged"), up: "good" },
-      { key: "avgHoursPerSession", label: "Hours per session with a time entry", note: pushes, value: tab.avgHoursPerSession, format: fmt.hours, kind: "number", change: changeOf("avgHoursPerSession"), up: null },
+      { key: "totalTimeEntries", label: `Time entries pushed to ${PSA}`, note: recorded, value: tab.totalTimeEntries, format: fmt.count, kind: "count", change: changeOf("totalTimeEntries"), up: "good", evidence: TIME_ENTRIES },
+      { key: "totalHoursLogged", label: `Hours logged in ${PSA}`, note: recorded, value: tab.totalHoursLogged, format: fmt.hours, kind: "hours", change: changeOf("totalHoursLogged"), up: "good" },
+      { key: "avgHoursPerSession", label: "Hours per session with a time entry", note: recorded, value: tab.avgHoursPerSession, format: fmt.hours, kind: "number", change: changeOf("avgHoursPerSession"), up: null },
       { key: "linkedRate", label: `Linked to a ${PSA} ticket`, note: cohort, value: funnel.linkedRate, format: fmt.percent, kind: "rate", change: changeOf("linkedRate"), up: "good" },
       { key: "docPushedRate", label: "Documentation pushed (of linked)", note: cohort, value: funnel.docPushedRate, format: fmt.percent, kind: "rate", change: changeOf("docPushedRate"), up: "good" },
       { key: "timeEntryRate", label: "Time entry logged (of documented)", note: cohort, value: funnel.timeEntryRate, format: fmt.percent, kind: "rate", change: changeOf("timeEntryRate"), up: "good" },

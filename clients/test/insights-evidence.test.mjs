@@ -1,0 +1,405 @@
+// Every count on the insights page opens the rows it counts, in a real browser (Debian's
+// Chromium through playwright-core): on each tab a count's panel says the same total as the
+// number clicked, lists exactly the sessions (or PSA pushes) the API lists for that count's
+// filter and window, each of them one the filter admits; "Load more" pages to the end by the
+// API's cursor; the keyboard opens and closes it and gets its focus back; the CSV link
+// downloads the same list with the page's token; axe-core finds no serious violation with
+// the panel open at 1440 and 390 px.
+//
+// Run by tests/clients/test_insights_page.py against a live server with the demo data in
+// safelist mode: FLOWPILOT_BASE_URL, FLOWPILOT_TOKEN, FLOWPILOT_CHROMIUM.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { after, before, test } from "node:test";
+
+import { chromium } from "playwright-core";
+
+const base = process.env.FLOWPILOT_BASE_URL;
+const token = process.env.FLOWPILOT_TOKEN;
+const executablePath = process.env.FLOWPILOT_CHROMIUM || "/usr/bin/chromium";
+assert.ok(base && token, "FLOWPILOT_* environment is not set");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf-8");
+const ZONE = "America/New_York"; // the demo account's
+
+let browser;
+let operations;
+
+before(async () => {
+  browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+  operations = await (await fetch(`${base}/insights/operations.json`)).json();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function api(operationName, variables) {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      operationName,
+      variables,
+      extensions: { persistedQuery: { version: 1, sha256Hash: operations[operationName].sha256Hash } },
+    }),
+  });
+  const body = await response.json();
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** Every row the API lists for a count (pages of 100), as the panel should list them. */
+async function allRows(spec, window) {
+  const rows = [];
+  let after = null;
+  for (;;) {
+    const variables = { ...window, first: 100, after };
+    const data = spec.kind === "sessions"
+      ? (await api("SessionEvidence", { ...variables, filter: spec.filter })).sessionEvidence
+      : (await api("PsaActivityEvidence", { ...variables, type: spec.type, day: spec.day })).psaActivityEvidence;
+    rows.push(...data.nodes);
+    if (!data.pageInfo.hasNextPage) return { total: data.totalCount, rows };
+    after = data.pageInfo.endCursor;
+  }
+}
+
+const exact = (value) => (value === null || value === undefined ? "null" : String(value));
+const localDay = (instant) => new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(new Date(instant));
+const domainKey = (name) => name.trim().replace(/\s+/g, " ").toLowerCase();
+
+async function openPage({ width = 1440, height = 900, bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, bypassCSP, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  await page.goto(`${base}/`);
+  await page.fill("#token", token);
+  await page.press("#token", "Enter");
+  return { page, problems, close: () => context.close() };
+}
+
+async function showTab(page, id, name) {
+  await page.getByRole("tab", { name }).click();
+  await page.waitForFunction((panel) => {
+    const element = document.getElementById(panel);
+    return element.dataset.variables && !element.hasAttribute("aria-busy");
+  }, `panel-${id}`);
+}
+
+/** The list the panel shows now: its numbers and each row's data. */
+async function panelState(page) {
+  return page.evaluate(() => {
+    const summary = document.getElementById("evidence-summary");
+    return {
+      open: document.getElementById("evidence").open,
+      title: document.getElementById("evidence-title").textContent,
+      count: summary.querySelector(".evidence-count")?.dataset.value,
+      total: summary.querySelector(".evidence-total")?.dataset.value,
+      same: summary.dataset.same,
+      more: !document.getElementById("evidence-more").hidden,
+      rows: [...document.querySelectorAll("#evidence-list > li")].map((li) => ({
+        ...li.dataset,
+        fields: Object.fromEntries([...li.querySelectorAll("dd[data-field]")].map((dd) => [dd.dataset.field, dd.dataset.value])),
+      })),
+    };
+  });
+}
+
+async function waitForList(page, shown) {
+  await page.waitForFunction(
+    (count) => {
+      const dialog = document.getElementById("evidence");
+      return dialog.open && !dialog.hasAttribute("aria-busy") && document.querySelectorAll("#evidence-list > li").length >= count && document.querySelector("#evidence-summary .evidence-total");
+    },
+    shown,
+    { timeout: 15000 },
+  );
+}
+
+/**
+ * Opens the count `button` and checks the panel against the API: the total beside the
+ * number, equal to it; the first page's rows are the API's first 50; each row passes `admits`.
+ * With `toEnd`, pages with Load more to the last row. Returns the panel's state and the spec.
+ */
+async function checkCount(page, button, window, admits, { toEnd = false } = {}) {
+  const number = await button.getAttribute("data-value");
+  const spec = JSON.parse(await button.getAttribute("data-evidence"));
+  await button.click();
+  await waitForList(page, Math.min(Number(number), 1));
+  const expected = await allRows(spec, window);
+  let state = await panelState(page);
+  assert.equal(state.count, number, spec.title);
+  assert.equal(state.total, number, `${spec.title}: the panel's total is the number on the tab`);
+  assert.equal(expected.total, Number(number), `${spec.title}: the API's totalCount for the same filter`);
+  assert.equal(state.same, "true");
+  assert.deepEqual(state.rows.map((r) => r.id), expected.rows.slice(0, 50).map((r) => r.id), spec.title);
+  if (toEnd) {
+    let pages = 1;
+    while (state.more) {
+      await page.click("#evidence-more");
+      pages += 1;
+      await waitForList(page, Math.min(pages * 50, expected.rows.length));
+      state = await panelState(page);
+    }
+    assert.equal(state.rows.length, Number(number), `${spec.title}: every row, paged to the end`);
+    assert.deepEqual(state.rows.map((r) => r.id), expected.rows.map((r) => r.id));
+    assert.equal(new Set(state.rows.map((r) => r.id)).size, state.rows.length, "no row twice");
+  }
+  for (const row of state.rows) assert.ok(admits(row), `${spec.title}: ${JSON.stringify(row)}`);
+  return { state, spec };
+}
+
+async function closePanel(page) {
+  await page.keyboard.press("Escape");
+  await page.waitForFunction(() => !document.getElementById("evidence").open);
+}
+
+const LAST_30 = { period: "LAST_30_DAYS" };
+
+/** The count button in the row of `table` whose first cell reads `name`. */
+async function rowCount(page, table, name) {
+  const row = page.locator(`${table} tbody tr`).filter({ has: page.locator("th", { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }) });
+  assert.equal(await row.count(), 1, `one row for ${name} in ${table}`);
+  return row.locator("button.count").first().elementHandle();
+}
+
+test("Overview: headline counts, a trend day, a tier and a domain each open exactly their sessions", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    await showTab(page, "overview", "Overview");
+    const tab = (await api("OverviewTab", LAST_30)).overview;
+    const card = (field) => page.$(`#panel-overview .card[data-field="${field}"] button.count`);
+
+    await checkCount(page, await card("sessionCount"), LAST_30, (r) => localDay(r.startedAt) >= tab.from && localDay(r.startedAt) <= tab.to);
+    await closePanel(page);
+    await checkCount(page, await card("resolvedCount"), LAST_30, (r) => r.status === "resolved");
+    await closePanel(page);
+    await checkCount(page, await card("escalatedCount"), LAST_30, (r) => r.status === "escalated");
+    await closePanel(page);
+
+    // A trend day (the busiest complete one) opens the sessions started on that local day.
+    const busiest = tab.dailyTrend.slice(0, -1).reduce((best, p) => (p.sessions > best.sessions ? p : best));
+    await page.$$eval("#panel-overview details", (all) => all.forEach((d) => (d.open = true)));
+    const row = await page.$(`#overview-trend-table tbody tr:has(th[data-value="${busiest.date}"])`);
+    await checkCount(page, await row.$('[data-column="sessions"] button.count'), LAST_30, (r) => localDay(r.startedAt) === busiest.date);
+    await closePanel(page);
+    await checkCount(page, await row.$('[data-column="escalated"] button.count'), LAST_30, (r) => localDay(r.startedAt) === busiest.date && r.status === "escalated");
+    await closePanel(page);
+
+    // A confidence tier.
+    const tiers = await page.$$('#overview-tiers-table tbody [data-column="sessions"] button.count');
+    assert.equal(tiers.length, 4);
+    await checkCount(page, tiers[1], LAST_30, (r) => r.fields.confidenceTier === "exploring");
+    await closePanel(page);
+    await checkCount(page, tiers[3], LAST_30, (r) => !["guided", "exploring", "discovery"].includes(r.fields.confidenceTier));
+    await closePanel(page);
+
+    // A domain, paged to the end: every spelling with the domain's key, nothing else.
+    const domain = tab.domains.filter((d) => d.sessionCount > 100).at(-1);
+    const cell = await rowCount(page, "#overview-domains", domain.name);
+    const { state } = await checkCount(page, cell, LAST_30, (r) => r.fields.domainKey === domainKey(domain.name), { toEnd: true });
+    const spellings = new Set(state.rows.map((r) => r.fields.problemDomain));
+    assert.ok(spellings.size > 1, `the demo spells ${domain.name} more than one way: ${[...spellings]}`);
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("Coverage: unmapped sessions, a knowledge gap's sessions and a flow preview's usage", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    await showTab(page, "coverage", "Coverage");
+    const tab = (await api("CoverageTab", LAST_30)).coverage;
+    assert.ok(tab.unmappedSessionCount > 0);
+    await checkCount(page, await page.$('#panel-coverage .card[data-field="unmappedSessionCount"] button.count'), LAST_30, (r) => r.fields.domainKey === "null");
+    await closePanel(page);
+    // The sentence under the heatmap opens the same list.
+    assert.equal(await page.getAttribute("#coverage-unmapped button.count", "data-value"), exact(tab.unmappedSessionCount));
+
+    const gap = tab.knowledgeGaps[0];
+    const gapButton = await rowCount(page, "#coverage-gaps", gap.name);
+    await checkCount(page, gapButton, LAST_30, (r) => r.fields.domainKey === domainKey(gap.name));
+    await closePanel(page);
+
+    const domain = tab.domains.find((d) => d.flows.some((f) => f.usageCount > 0));
+    const flow = domain.flows.find((f) => f.usageCount > 0);
+    const usage = await page.$(`#coverage-heatmap tbody button.count[data-evidence*='${flow.flow.id}']`);
+    await checkCount(page, usage, LAST_30, (r) => r.fields.matchedFlowId === flow.flow.id);
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("Flow Quality: a flow's usage opens the sessions matched to it", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    await showTab(page, "flow-quality", "Flow Quality");
+    const variables = { ...LAST_30, sort: "QUALITY", direction: "DESC", first: 20, offset: 0 };
+    const tab = (await api("FlowQualityTab", variables)).flowQuality;
+    const flow = tab.flows.find((r) => r.usageCount > 50) ?? tab.flows[0];
+    const button = await page.$(`#flow-table tbody tr:has([data-value="${flow.flow.id}"]) [data-column="usageCount"] button.count`);
+    const { state } = await checkCount(page, button, LAST_30, (r) => r.fields.matchedFlowId === flow.flow.id, { toEnd: true });
+    // Success rate = resolved ÷ usage: the listed sessions' statuses give it back.
+    const resolved = state.rows.filter((r) => r.status === "resolved").length;
+    assert.equal(resolved / flow.usageCount, flow.successRate);
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("PSA: time entries, an activity kind, a day's entries and each funnel step", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    const window = { ...LAST_30, compareTo: "PREVIOUS_PERIOD" };
+    await showTab(page, "psa", "PSA");
+    const tab = (await api("PsaTab", window)).psaActivity;
+    await checkCount(page, await page.$('#panel-psa .card[data-field="totalTimeEntries"] button.count'), LAST_30, (r) => r.type === "TIME_ENTRY_POSTED");
+    await closePanel(page);
+    const notes = await page.$(`#psa-activity tbody tr:has(th[data-value="NOTE_POSTED"]) button.count`);
+    await checkCount(page, notes, LAST_30, (r) => r.type === "NOTE_POSTED");
+    await closePanel(page);
+
+    const day = tab.dailyTrend.slice(0, -1).findLast((p) => p.entries > 0);
+    await page.$$eval("#panel-psa details", (all) => all.forEach((d) => (d.open = true)));
+    const entries = await page.$(`#psa-trend-table tbody tr:has(th[data-value="${day.date}"]) button.count`);
+    const { state } = await checkCount(page, entries, LAST_30, (r) => r.type === "TIME_ENTRY_POSTED" && localDay(r.createdAt) === day.date);
+    // The hours of that day's entries add up to the day's hours.
+    const hours = state.rows.reduce((sum, r) => sum + Number(r.fields.hours), 0);
+    assert.ok(Math.abs(hours - day.hours) < 1e-9, `${hours} h listed, ${day.hours} h on the tab`);
+    await closePanel(page);
+
+    const steps = await page.$$('#psa-funnel-table tbody [data-column="sessions"] button.count');
+    assert.equal(steps.length, 4);
+    await checkCount(page, steps[0], LAST_30, () => true);
+    await closePanel(page);
+    await checkCount(page, steps[1], LAST_30, (r) => r.fields.psaTicketId !== "null");
+    await closePanel(page);
+    await checkCount(page, steps[2], LAST_30, (r) => r.fields.psaTicketId !== "null" && r.fields.pushes.split(";").includes("NOTE_POSTED"));
+    await closePanel(page);
+    await checkCount(page, steps[3], LAST_30, (r) => ["NOTE_POSTED", "TIME_ENTRY_POSTED"].every((t) => r.fields.pushes.split(";").includes(t)));
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("the keyboard opens a count with Enter or Space, Esc and Close shut it, and the focus goes back to the count", async () => {
+  const { page, problems, close } = await openPage({ width: 390, height: 844 });
+  try {
+    await showTab(page, "overview", "Overview");
+    const count = '#panel-overview .card[data-field="resolvedCount"] button.count';
+    await page.focus(count);
+    await page.keyboard.press("Enter");
+    await waitForList(page, 1);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "evidence-close");
+    // A dialog on a phone: the whole screen, nothing sideways.
+    const box = await page.$eval("#evidence", (d) => d.getBoundingClientRect().toJSON());
+    assert.ok(box.x === 0 && box.width === 390, JSON.stringify(box));
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390));
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => !document.getElementById("evidence").open);
+    assert.equal(await page.evaluate(() => document.activeElement.closest(".card")?.dataset.field), "resolvedCount");
+
+    await page.keyboard.press(" ");
+    await waitForList(page, 1);
+    await page.keyboard.press("Enter"); // on Close, which has the focus
+    await page.waitForFunction(() => !document.getElementById("evidence").open);
+    assert.equal(await page.evaluate(() => document.activeElement.closest(".card")?.dataset.field), "resolvedCount");
+
+    // Tab from the count reaches the next count; its visible focus ring is drawn.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement.closest(".card")?.dataset.field), "escalatedCount");
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.equal(outline, "solid");
+
+    // Load more by keyboard: the first new row takes the focus.
+    await page.focus('#panel-overview .card[data-field="sessionCount"] button.count');
+    await page.keyboard.press("Enter");
+    await waitForList(page, 50);
+    await page.focus("#evidence-more");
+    await page.keyboard.press("Enter");
+    await waitForList(page, 100);
+    const focused = await page.evaluate(() => [...document.querySelectorAll("#evidence-list > li")].indexOf(document.activeElement));
+    assert.equal(focused, 50);
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("the CSV link downloads the same list with the page's token, 100 rows a file", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    await showTab(page, "overview", "Overview");
+    const button = await page.$('#panel-overview .card[data-field="resolvedCount"] button.count');
+    const number = await button.getAttribute("data-value");
+    await button.click();
+    await waitForList(page, 50);
+    const expected = await allRows({ kind: "sessions", filter: { outcome: "RESOLVED" } }, LAST_30);
+    assert.ok(expected.total > 200, "the demo resolves more than 200 sessions in 30 days");
+    // A plain GET of the link (no token) is refused: the page fetches it with the token.
+    const href = await page.getAttribute("#evidence-csv", "href");
+    assert.equal((await fetch(`${base}${href}`)).status, 401);
+    assert.match(await page.textContent("#evidence-csv"), /^Download sessions 1–100 as CSV$/);
+    const ids = [];
+    for (const file of [1, 2]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#evidence-csv")]);
+      const text = readFileSync(await download.path(), "utf-8");
+      const lines = text.trim().split("\r\n");
+      const header = lines[0].split(",");
+      const first = lines[1].split(",");
+      assert.equal(first[header.indexOf("section")], "session-evidence");
+      assert.equal(first[header.indexOf("totalCount")], number);
+      const nodes = lines.slice(1).map((l) => l.split(",")).filter((cells) => cells[0] === "nodes");
+      ids.push(...nodes.map((cells) => cells[header.indexOf("id")]));
+      assert.equal(download.suggestedFilename(), `session-evidence-${file === 1 ? 1 : 101}.csv`);
+      await page.waitForFunction((n) => document.getElementById("evidence-status").textContent.startsWith("Saved"), file);
+    }
+    assert.deepEqual(ids, expected.rows.slice(0, 200).map((r) => r.id));
+    assert.match(await page.textContent("#evidence-csv"), /^Download sessions 201–300 as CSV$/);
+    await closePanel(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("axe-core finds no serious or critical violation with the panel open, at 1440 and 390 px", async () => {
+  for (const width of [1440, 390]) {
+    const { page, close } = await openPage({ width, height: 900, bypassCSP: true });
+    try {
+      await page.evaluate(axeSource);
+      for (const [id, name, selector] of [
+        ["overview", "Overview", '.card[data-field="sessionCount"] button.count'],
+        ["coverage", "Coverage", "#coverage-gaps button.count"],
+        ["flow-quality", "Flow Quality", "#flow-table button.count"],
+        ["psa", "PSA", "#psa-activity button.count"],
+      ]) {
+        await showTab(page, id, name);
+        await page.click(`#panel-${id} ${selector}`);
+        await waitForList(page, 1);
+        const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+        const serious = result.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+        assert.deepEqual(serious, [], `${name} at ${width} px`);
+        await closePanel(page);
+      }
+    } finally {
+      await close();
+    }
+  }
+});
