@@ -7,8 +7,9 @@
 //
 // FLOWPILOT_TOKEN (optional) is entered in the page's token field; without it the page
 // must carry the demo token (embedded demo). Writes <tab>-1440.png (the first 1,100 px of
-// the page) and <tab>-390.png (the whole page) to docs/screenshots/ by default, and
-// prints any error the page logged.
+// the page) and <tab>-390.png (the whole page) to docs/screenshots/ by default, then
+// evidence-<width>.png: the Overview's Resolved count opened (the screen only), and prints
+// any error the page logged.
 
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -55,6 +56,13 @@ try {
       await page.screenshot({ path: file, fullPage: size.fullPage });
       console.log(file);
     }
+    await page.getByRole("tab", { name: "Overview" }).click();
+    await page.click('#panel-overview .card[data-field="resolvedCount"] button.count');
+    await page.waitForFunction(() => document.querySelectorAll("#evidence-list > li").length > 0 && !document.getElementById("evidence").hasAttribute("aria-busy"));
+    const file = join(out, `evidence-${size.width}.png`);
+    await page.screenshot({ path: file });
+    console.log(file);
+    await page.keyboard.press("Escape");
     await page.close();
   }
 } finally {
