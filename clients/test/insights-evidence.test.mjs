@@ -371,6 +371,22 @@ test("the CSV link downloads the same list with the page's token, 100 rows a fil
     assert.deepEqual(ids, expected.rows.slice(0, 200).map((r) => r.id));
     assert.match(await page.textContent("#evidence-csv"), /^Download sessions 201–300 as CSV$/);
     await closePanel(page);
+
+    // A list of at most 100 is one file, and stays one file to download again.
+    await showTab(page, "coverage", "Coverage");
+    const unmapped = await page.$('#panel-coverage .card[data-field="unmappedSessionCount"] button.count');
+    const count = Number(await unmapped.getAttribute("data-value"));
+    assert.ok(count > 0 && count <= 100, `${count} sessions without a domain`);
+    await unmapped.click();
+    await waitForList(page, 1);
+    for (const round of [1, 2]) {
+      assert.equal(await page.textContent("#evidence-csv"), "Download as CSV", `round ${round}`);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#evidence-csv")]);
+      const lines = readFileSync(await download.path(), "utf-8").trim().split("\r\n");
+      assert.equal(lines.filter((line) => line.startsWith("nodes,")).length, count);
+      await page.waitForFunction(() => document.getElementById("evidence-status").textContent.startsWith("Saved"));
+    }
+    await closePanel(page);
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -99,7 +99,7 @@ function labelCsv(list) {
   const first = list.csv.done + 1;
   const last = Math.min(list.csv.done + CSV_PAGE_SIZE, list.total);
   link.href = csvUrl(list, list.csv.after);
-  link.hidden = list.total === 0 || (list.csv.done > 0 && list.csv.after === null);
+  link.hidden = list.total === 0;
   link.textContent = list.total <= CSV_PAGE_SIZE ? "Download as CSV" : `Download ${noun(list.spec, 2)} ${fmt.count(first)}–${fmt.count(last)} as CSV`;
   link.dataset.after = list.csv.after ?? "";
 }
@@ -122,11 +122,12 @@ async function downloadCsv(event) {
     save.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
     if (list !== current) return;
-    list.csv.done += CSV_PAGE_SIZE;
+    // The next file, from the cursor in this one; after the last, the first again.
     list.csv.after = nextCursor(text);
+    list.csv.done = list.csv.after === null ? 0 : list.csv.done + CSV_PAGE_SIZE;
     labelCsv(list);
     $("evidence-status").textContent = `Saved ${name}.`;
-    (link.hidden ? $("evidence-close") : link).focus();
+    link.focus();
   } catch (error) {
     if (list === current) $("evidence-status").textContent = `The CSV file could not be downloaded (${error.message}).`;
   }
