@@ -19,8 +19,15 @@ EVIDENCE_DOCUMENTS = {
     "session-evidence": "export/session-evidence.graphql",
     "psa-evidence": "psa-evidence.graphql",
 }
-# What the insights page sends besides the tabs: the evidence lists behind its counts.
-PAGE_DOCUMENTS = ("session-evidence.graphql", "psa-evidence.graphql")
+# What the insights page sends besides the tabs: the evidence lists behind its counts, and
+# a team lead's domain aliases (the list with suggestions, add, remove).
+PAGE_DOCUMENTS = (
+    "session-evidence.graphql",
+    "psa-evidence.graphql",
+    "domain-aliases.graphql",
+    "add-domain-alias.graphql",
+    "remove-domain-alias.graphql",
+)
 
 
 def tab_query(tab: str) -> str:

@@ -32,6 +32,9 @@ def test_operations_are_the_query_documents_by_their_hash() -> None:
         "PsaTab",
         "SessionEvidence",
         "PsaActivityEvidence",
+        "DomainAliases",
+        "AddDomainAlias",
+        "RemoveDomainAlias",
     }
     assert sorted(op["document"] for op in operations.values()) == sorted(
         [tab_query(tab) for tab in TAB_DOCUMENTS] + [query_document(n) for n in PAGE_DOCUMENTS]
@@ -43,19 +46,31 @@ def test_operations_are_the_query_documents_by_their_hash() -> None:
 async def test_safelist_mode_runs_each_operation_by_the_hash_the_page_sends(
     database_url: str,
 ) -> None:
-    """Through the HTTP endpoint, so the check holds however the safelist matches inside."""
+    """Through the HTTP endpoint, so the check holds however the safelist matches inside.
+    The mutations run too: on an account without that domain they are refused by the
+    resolver (nothing to alias), which only a known document reaches."""
     settings = settings_for_tests(database_url, persisted_queries_safelist=True)
+    refusals = {"AddDomainAlias": "UNKNOWN_DOMAIN", "RemoveDomainAlias": "NOT_FOUND"}
     async with running_app(settings) as api:
         for name, operation in page_operations().items():
+            variables = (
+                {"spelling": "M365", "target": "Microsoft 365"}
+                if name in refusals
+                else {"period": "LAST_7_DAYS"}
+            )
             body = {
                 "operationName": name,
-                "variables": {"period": "LAST_7_DAYS"},
+                "variables": variables,
                 "extensions": {
                     "persistedQuery": {"version": 1, "sha256Hash": operation["sha256Hash"]}
                 },
             }
             headers = {"Authorization": f"Bearer {token_for(uuid.uuid4())}"}
             answer = (await api.http.post("/graphql", json=body, headers=headers)).json()
+            if name in refusals:
+                codes = [error["extensions"]["code"] for error in answer["errors"]]
+                assert codes == [refusals[name]], (name, answer)
+                continue
             assert "errors" not in answer, (name, answer)
             assert answer["data"], name
 

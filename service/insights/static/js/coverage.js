@@ -1,6 +1,7 @@
 // Coverage tab: the domain heatmap (domains × tiers), knowledge gaps with what is red and
 // what to do about it, unmapped sessions.
 
+import { mergedList, sameAsControl } from "./aliases.js";
 import { h, table } from "./dom.js";
 import { sessions } from "./evidence.js";
 import * as fmt from "./format.js";
@@ -52,8 +53,13 @@ function action(gap) {
   );
 }
 
-export function render(data, { label }) {
+/**
+ * `aliases` is main's {onMerge, onUndo} when the token may merge domains and the account's
+ * aliases came with the tab (data.domainAliases, data.domainAliasSuggestions); else null.
+ */
+export function render(data, { label, aliases = null }) {
   const tab = data.coverage;
+  const merging = aliases && data.domainAliasSuggestions ? aliases : null;
   const sessions = tab.domains.reduce((sum, d) => sum + d.sessionCount, 0) + tab.unmappedSessionCount;
   const cards = metricCards([
     { key: "totalDomains", label: "Problem domains", value: tab.totalDomains, format: fmt.count },
@@ -102,7 +108,19 @@ export function render(data, { label }) {
         { key: "flowCount", label: "Flows", value: (g) => fmt.count(g.flowCount), exact: (g) => fmt.exact(g.flowCount), numeric: true },
         { key: "red", label: "Red tier", value: (g) => redTiers(g).map((r) => r.text).join("; "), exact: (g) => redTiers(g).map((r) => r.key).join(";") },
         { key: "action", label: "What to do", value: action },
-      ],
+        merging
+          ? {
+              key: "sameAs",
+              label: "Merge",
+              value: (g) =>
+                sameAsControl(g, {
+                  suggestions: data.domainAliasSuggestions,
+                  domains: tab.domains.map((d) => d.name),
+                  onMerge: merging.onMerge,
+                }),
+            }
+          : null,
+      ].filter(Boolean),
       tab.knowledgeGaps,
       { id: "coverage-gaps", className: "data gaps cards-narrow" },
     );
@@ -113,7 +131,11 @@ export function render(data, { label }) {
   return [
     tabHeading("Coverage", tab, label),
     cards,
-    section("Knowledge gaps", gaps),
+    section(
+      "Knowledge gaps",
+      gaps,
+      merging ? mergedList(data.domainAliases, tab.timeZone, merging.onUndo) : null,
+    ),
     section("Domain heatmap", ...heatmapBlock),
     section(
       "Sessions without a problem domain",

@@ -41,6 +41,20 @@ function authorization() {
   return demo ? demo.content : null;
 }
 
+/** The token's role, read from its payload (the API checks it; this only hides controls). */
+function role() {
+  const token = (authorization() || "").replace(/^Bearer\s+/i, "");
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(payload)).role ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Merging domains changes what the whole team sees: a team lead's (team_admin) decision. */
+const canMerge = () => role() === "team_admin";
+
 function variablesFor(tabName) {
   const tab = TABS[tabName];
   const variables = state.range ? { range: { ...state.range } } : { period: state.period };
@@ -111,6 +125,7 @@ function draw(tabName) {
     chartWidth: chartWidth(panel),
     flowQuality: { sort: shown.variables.sort, direction: shown.variables.direction, offset: shown.variables.offset },
     onFlowQualityChange,
+    aliases: canMerge() ? { onMerge: mergeDomain, onUndo: undoMerge } : null,
   });
   clear(panel).append(...parts);
 }
@@ -134,7 +149,7 @@ async function load(tabName) {
   $("status").textContent = `Loading ${label}…`;
   try {
     operations ??= await loadOperations();
-    const data = await runOperation(operations, TABS[tabName].operationName, variables, auth);
+    const data = await runTab(tabName, variables, auth);
     if (!current()) return;
     // Drawn from what was asked, not from the controls, which may have moved on since.
     state.shown[tabName] = { data, variables, label: requestedLabel };
@@ -167,6 +182,61 @@ async function load(tabName) {
   } finally {
     if (current()) panel.removeAttribute("aria-busy");
   }
+}
+
+/**
+ * The tab's answer; Coverage for a team lead also carries the account's domain aliases and
+ * the suggestions for the same window. Those are extras: when they fail, the tab still shows.
+ */
+async function runTab(tabName, variables, auth) {
+  const tab = runOperation(operations, TABS[tabName].operationName, variables, auth);
+  if (tabName !== "coverage" || !canMerge() || !operations.DomainAliases) return tab;
+  const window = variables.range ? { range: variables.range } : { period: variables.period };
+  const aliases = runOperation(operations, "DomainAliases", window, auth).catch(() => ({}));
+  const [data, extra] = await Promise.all([tab, aliases]);
+  return { ...data, ...extra };
+}
+
+/** After a merge or its undo every tab's numbers are stale: the active one reloads now. */
+async function afterAliasChange(message, focusSelector) {
+  state.loaded = {};
+  await load(state.tab);
+  $("status").textContent = message;
+  const target = document.querySelector(focusSelector) || document.querySelector("#panel-coverage h3");
+  if (target) {
+    if (!target.matches("button, summary, a, select")) target.tabIndex = -1;
+    target.focus();
+  }
+}
+
+async function changeAliases(operationName, variables) {
+  try {
+    return await runOperation(operations, operationName, variables, authorization());
+  } catch (error) {
+    const reason = error instanceof ApiError && error.code ? ` (${error.code})` : "";
+    showAlert(`The domains could not be changed: ${error.message}${reason}.`);
+    return null;
+  }
+}
+
+async function mergeDomain({ spelling, target }) {
+  const done = await changeAliases("AddDomainAlias", { spelling, target });
+  if (!done) return;
+  showAlert("");
+  await afterAliasChange(
+    `“${spelling}” now counts as “${target}” in every tab. Undo it under the knowledge gaps.`,
+    `#coverage-aliases button.undo[data-spelling="${CSS.escape(spelling)}"]`,
+  );
+}
+
+async function undoMerge(alias) {
+  const done = await changeAliases("RemoveDomainAlias", { spelling: alias.spelling });
+  if (!done) return;
+  showAlert("");
+  await afterAliasChange(
+    `“${alias.spelling}” counts as its own domain again.`,
+    `#coverage-gaps details.same-as[data-domain="${CSS.escape(alias.spelling)}"] summary`,
+  );
 }
 
 function forget(tabName) {
