@@ -4,10 +4,12 @@
 // filter and window, each of them one the filter admits; "Load more" pages to the end by the
 // API's cursor; the keyboard opens and closes it and gets its focus back; the CSV link
 // downloads the same list with the page's token; axe-core finds no serious violation with
-// the panel open at 1440 and 390 px.
+// the panel open at 1440 and 390 px. Then a knowledge gap merged into another domain and
+// the merge undone (the last tests: they change the data).
 //
-// Run by tests/clients/test_insights_page.py against a live server with the demo data in
-// safelist mode: FLOWPILOT_BASE_URL, FLOWPILOT_TOKEN, FLOWPILOT_CHROMIUM.
+// Run by tests/clients/test_insights_page.py against a live server with a demo database of
+// its own in safelist mode: FLOWPILOT_BASE_URL, FLOWPILOT_TOKEN (team_admin),
+// FLOWPILOT_ADMIN_TOKEN (admin) and FLOWPILOT_CHROMIUM.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -17,9 +19,10 @@ import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 
 const base = process.env.FLOWPILOT_BASE_URL;
-const token = process.env.FLOWPILOT_TOKEN;
+const token = process.env.FLOWPILOT_TOKEN; // a team_admin's
+const adminToken = process.env.FLOWPILOT_ADMIN_TOKEN;
 const executablePath = process.env.FLOWPILOT_CHROMIUM || "/usr/bin/chromium";
-assert.ok(base && token, "FLOWPILOT_* environment is not set");
+assert.ok(base && token && adminToken, "FLOWPILOT_* environment is not set");
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf-8");
 const ZONE = "America/New_York"; // the demo account's
 
@@ -414,6 +417,125 @@ test("axe-core finds no serious or critical violation with the panel open, at 14
         assert.deepEqual(serious, [], `${name} at ${width} px`);
         await closePanel(page);
       }
+    } finally {
+      await close();
+    }
+  }
+});
+
+// Merging a knowledge gap into the domain it spells: the page's "Same as …" control with the
+// API's suggestion, the tabs after it (by hand: the gap's sessions added to the target's), the
+// undo, and no control for a token that is no team lead's. Runs last: it changes the data.
+
+const cells = (page, table) =>
+  page.$$eval(`${table} tbody tr`, (rows) =>
+    Object.fromEntries(rows.map((tr) => [tr.querySelector("th").textContent, Number(tr.querySelector('[data-column="sessionCount"]').dataset.value)])),
+  );
+
+async function coverageNumbers(page) {
+  await showTab(page, "coverage", "Coverage");
+  return {
+    gaps: await cells(page, "#coverage-gaps"),
+    heatmap: await cells(page, "#coverage-heatmap"),
+    domains: Number(await page.getAttribute('#panel-coverage .card[data-field="totalDomains"] .value', "data-value")),
+    unmapped: Number(await page.getAttribute('#panel-coverage .card[data-field="unmappedSessionCount"] .value', "data-value")),
+  };
+}
+
+async function overviewNumbers(page) {
+  await showTab(page, "overview", "Overview");
+  return {
+    domains: await cells(page, "#overview-domains"),
+    sessions: Number(await page.getAttribute('#panel-overview .card[data-field="sessionCount"] .value', "data-value")),
+  };
+}
+
+test("a knowledge gap merged into the domain it spells: the tabs change by exactly its sessions, and Undo restores them", async () => {
+  const { page, problems, close } = await openPage();
+  try {
+    const before = await coverageNumbers(page);
+    const overview = await overviewNumbers(page);
+    const spelling = "M365";
+    const target = "Microsoft 365";
+    const moved = before.gaps[spelling];
+    assert.ok(moved > 0 && before.heatmap[target] > 0, JSON.stringify(before));
+    const { domainAliasSuggestions } = await api("DomainAliases", LAST_30);
+    assert.ok(domainAliasSuggestions.some((s) => s.spelling === spelling && s.targetName === target && s.sessionCount === moved));
+
+    await showTab(page, "coverage", "Coverage");
+    const control = `#coverage-gaps details.same-as[data-domain="${spelling}"]`;
+    assert.equal(await page.textContent(`${control} summary`), `Same as ${target}? (merge ${spelling} into another domain)`);
+    await page.click(`${control} summary`);
+    assert.equal(await page.$eval(`${control} select`, (s) => s.value), target);
+    assert.match(await page.textContent(`${control} .merge-effect`), new RegExp(`Its ${moved} sessions of the period will count as “${target}” in every tab`));
+    // Any other domain of the period can be chosen too.
+    const choices = await page.$$eval(`${control} option`, (options) => options.map((o) => o.value).filter(Boolean));
+    assert.deepEqual(new Set(choices), new Set(Object.keys(before.heatmap).filter((name) => name !== spelling)));
+    await page.click(`${control} button[type="submit"]`);
+    await page.waitForSelector("#coverage-aliases");
+    await page.waitForFunction(() => !document.getElementById("panel-coverage").hasAttribute("aria-busy"));
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.spelling), spelling, "Undo takes the focus");
+
+    // Coverage: the gap is gone, the target holds both counts, nothing else moved.
+    const merged = await coverageNumbers(page);
+    assert.equal(merged.gaps[spelling], undefined);
+    assert.equal(merged.heatmap[spelling], undefined);
+    assert.equal(merged.heatmap[target], before.heatmap[target] + moved);
+    assert.equal(merged.domains, before.domains - 1);
+    assert.equal(merged.unmapped, before.unmapped);
+    for (const [name, count] of Object.entries(before.heatmap)) {
+      if (name !== spelling && name !== target) assert.equal(merged.heatmap[name], count, name);
+    }
+    // The target's sessions now list the merged spelling's, counted under the target's key.
+    const button = await rowCount(page, "#coverage-heatmap", target);
+    const { state } = await checkCount(page, button, LAST_30, (r) => r.fields.domainKey === domainKey(target), { toEnd: true });
+    assert.equal(state.rows.filter((r) => domainKey(r.fields.problemDomain) === domainKey(spelling)).length, moved);
+    await closePanel(page);
+
+    // Overview: the same move in its domain breakdown; the total does not change.
+    const after = await overviewNumbers(page);
+    assert.equal(after.sessions, overview.sessions);
+    assert.equal(after.domains[spelling], undefined);
+    assert.equal(after.domains[target], overview.domains[target] + overview.domains[spelling]);
+
+    // Undo: every number as before.
+    await showTab(page, "coverage", "Coverage");
+    await page.click(`#coverage-aliases button.undo[data-spelling="${spelling}"]`);
+    await page.waitForFunction(() => !document.getElementById("coverage-aliases"));
+    await page.waitForFunction(() => !document.getElementById("panel-coverage").hasAttribute("aria-busy"));
+    assert.equal(await page.evaluate(() => document.activeElement.closest("details")?.dataset.domain), spelling);
+    assert.deepEqual(await coverageNumbers(page), before);
+    assert.deepEqual(await overviewNumbers(page), overview);
+    assert.deepEqual((await api("DomainAliases", LAST_30)).domainAliases, []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test("the merge control is a team lead's: an admin token sees the gaps without it; axe passes with it open", async () => {
+  const admin = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  try {
+    const page = await admin.newPage();
+    await page.goto(`${base}/`);
+    await page.fill("#token", adminToken);
+    await page.press("#token", "Enter");
+    await showTab(page, "coverage", "Coverage");
+    assert.ok((await page.$$("#coverage-gaps tbody tr")).length > 0);
+    assert.equal(await page.$("#coverage-gaps details.same-as"), null);
+    assert.equal(await page.$('#coverage-gaps th[data-column="sameAs"]'), null);
+  } finally {
+    await admin.close();
+  }
+  for (const width of [1440, 390]) {
+    const { page, close } = await openPage({ width, height: 900, bypassCSP: true });
+    try {
+      await page.evaluate(axeSource);
+      await showTab(page, "coverage", "Coverage");
+      await page.$$eval("#coverage-gaps details.same-as", (all) => all.forEach((d) => (d.open = true)));
+      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+      const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+      assert.deepEqual(serious, [], `Coverage with the merge controls open at ${width} px`);
     } finally {
       await close();
     }

@@ -77,12 +77,13 @@ async def test_the_page_answers_a_team_leads_four_questions(demo_database_url: s
     assert "ℹ pass 9" in output and "ℹ fail 0" in output, output
 
 
-async def test_every_count_opens_the_rows_it_counts(demo_database_url: str) -> None:
-    """Each tab's counts open their sessions or pushes: totals, rows, paging, keyboard, CSV."""
+async def test_every_count_opens_the_rows_it_counts(own_demo_database_url: str) -> None:
+    """Each tab's counts open their sessions or pushes: totals, rows, paging, keyboard, CSV;
+    then a knowledge gap merged into the domain it spells, and undone (its own database)."""
     node = require_node()
     chromium = require_chromium()
     settings = settings_for_tests(
-        demo_database_url, rate_limit_cost_per_s=0, persisted_queries_safelist=True
+        own_demo_database_url, rate_limit_cost_per_s=0, persisted_queries_safelist=True
     )
     async with live_server(settings) as base_url:
         code, output = await run_node_tests(
@@ -91,12 +92,13 @@ async def test_every_count_opens_the_rows_it_counts(demo_database_url: str) -> N
             {
                 "FLOWPILOT_BASE_URL": base_url,
                 "FLOWPILOT_TOKEN": token_for(DEMO_ACCOUNT_ID),
+                "FLOWPILOT_ADMIN_TOKEN": token_for(DEMO_ACCOUNT_ID, role="admin"),
                 "FLOWPILOT_CHROMIUM": chromium,
             },
         )
     print(output)
     assert code == 0, output
-    assert "ℹ pass 7" in output and "ℹ fail 0" in output, output
+    assert "ℹ pass 9" in output and "ℹ fail 0" in output, output
 
 
 async def test_in_the_demo_the_page_needs_no_token(demo_database_url: str) -> None:
