@@ -8,8 +8,9 @@
 // FLOWPILOT_TOKEN (optional) is entered in the page's token field; without it the page
 // must carry the demo token (embedded demo). Writes <tab>-1440.png (the first 1,100 px of
 // the page) and <tab>-390.png (the whole page) to docs/screenshots/ by default, then
-// evidence-<width>.png: the Overview's Resolved count opened (the screen only), and prints
-// any error the page logged.
+// evidence-<width>.png: the Overview's Resolved count opened, and merge-<width>.png: the
+// "Same as …" control of the M365 knowledge gap (the screen only), and prints any error the
+// page logged.
 
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -63,6 +64,15 @@ try {
     await page.screenshot({ path: file });
     console.log(file);
     await page.keyboard.press("Escape");
+    // A team lead's "Same as …" on the M365 gap (the demo token is a team_admin's).
+    await page.getByRole("tab", { name: "Coverage" }).click();
+    const control = '#coverage-gaps details.same-as[data-domain="M365"]';
+    await page.waitForSelector(control);
+    await page.click(`${control} summary`);
+    await page.$eval(control, (details) => details.closest("tr").scrollIntoView({ block: "center" }));
+    const merge = join(out, `merge-${size.width}.png`);
+    await page.screenshot({ path: merge });
+    console.log(merge);
     await page.close();
   }
 } finally {
