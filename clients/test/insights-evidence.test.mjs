@@ -483,6 +483,10 @@ test("a knowledge gap merged into the domain it spells: the tabs change by exact
     assert.equal(merged.heatmap[target], before.heatmap[target] + moved);
     assert.equal(merged.domains, before.domains - 1);
     assert.equal(merged.unmapped, before.unmapped);
+    // The target (still a gap here) takes no alias of its own: aliases stay flat.
+    assert.ok(merged.gaps[target] > 0);
+    assert.equal(await page.$(`#coverage-gaps details.same-as[data-domain="${target}"]`), null);
+    assert.equal(await page.textContent(`#coverage-gaps tr:has(.merge-target) th`), target);
     for (const [name, count] of Object.entries(before.heatmap)) {
       if (name !== spelling && name !== target) assert.equal(merged.heatmap[name], count, name);
     }

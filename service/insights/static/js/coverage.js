@@ -1,7 +1,7 @@
 // Coverage tab: the domain heatmap (domains × tiers), knowledge gaps with what is red and
 // what to do about it, unmapped sessions.
 
-import { mergedList, sameAsControl } from "./aliases.js";
+import { domainKey, mergedList, sameAsControl } from "./aliases.js";
 import { h, table } from "./dom.js";
 import { sessions } from "./evidence.js";
 import * as fmt from "./format.js";
@@ -60,6 +60,7 @@ function action(gap) {
 export function render(data, { label, aliases = null }) {
   const tab = data.coverage;
   const merging = aliases && data.domainAliasSuggestions ? aliases : null;
+  const mergedInto = new Set((data.domainAliases || []).map((a) => a.targetKey));
   const sessions = tab.domains.reduce((sum, d) => sum + d.sessionCount, 0) + tab.unmappedSessionCount;
   const cards = metricCards([
     { key: "totalDomains", label: "Problem domains", value: tab.totalDomains, format: fmt.count },
@@ -112,12 +113,15 @@ export function render(data, { label, aliases = null }) {
           ? {
               key: "sameAs",
               label: "Merge",
+              // A target of aliases cannot become one (aliases stay flat): no control.
               value: (g) =>
-                sameAsControl(g, {
-                  suggestions: data.domainAliasSuggestions,
-                  domains: tab.domains.map((d) => d.name),
-                  onMerge: merging.onMerge,
-                }),
+                mergedInto.has(domainKey(g.name))
+                  ? h("span", { className: "muted merge-target" }, "Other spellings count as this domain")
+                  : sameAsControl(g, {
+                      suggestions: data.domainAliasSuggestions,
+                      domains: tab.domains.map((d) => d.name),
+                      onMerge: merging.onMerge,
+                    }),
             }
           : null,
       ].filter(Boolean),
