@@ -353,21 +353,24 @@ def _compare_with_quiet(
 def _build_summary(lines: list[str]) -> dict[str, Any]:
     """The accounts built, from `rollups: n/N accounts built (...)` progress lines."""
     pattern = re.compile(
-        r"(\d+) sessions in ([\d.]+) s, (\d+) chunks, the longest ([\d.]+) s, "
-        r"([\d.]+) s in chunks, flow counters ([\d.]+) s"
+        r"(\d+) sessions in ([\d.]+) s, (\d+) chunks(?: of (\d+)(?: to (\d+))? sessions)?, "
+        r"the longest ([\d.]+) s, ([\d.]+) s in chunks, flow counters ([\d.]+) s"
     )
     found = [m for m in (pattern.search(line) for line in lines) if m]
     if not found:
         return {}
+    sized = [m for m in found if m[4]]
     return {
         "accounts": len(found),
         "sessions": sum(int(m[1]) for m in found),
         "seconds": round(sum(float(m[2]) for m in found), 1),
         "chunks": sum(int(m[3]) for m in found),
-        "longest_chunk_s": max(float(m[4]) for m in found),
-        "seconds_in_chunks": round(sum(float(m[5]) for m in found), 1),
-        "seconds_in_flow_counters": round(sum(float(m[6]) for m in found), 1),
-        "longest_flow_counters_s": max(float(m[6]) for m in found),
+        "smallest_chunk": min((int(m[4]) for m in sized), default=None),
+        "largest_chunk": max((int(m[5] or m[4]) for m in sized), default=None),
+        "longest_chunk_s": max(float(m[6]) for m in found),
+        "seconds_in_chunks": round(sum(float(m[7]) for m in found), 1),
+        "seconds_in_flow_counters": round(sum(float(m[8]) for m in found), 1),
+        "longest_flow_counters_s": max(float(m[8]) for m in found),
     }
 
 

@@ -333,6 +333,11 @@ class Settings:
     # (1 / duty cycle - 1); persistence/rollups.py), and the memory and parallel workers
     # of each index `migrate` builds on a product table (persistence/operations/online_ddl).
     rollup_build_duty_cycle: float = setting("ROLLUP_BUILD_DUTY_CYCLE", 0.5, above=0, at_most=1)
+    # What each chunk of a rollup build aims to take, the longest a product write to the
+    # account should wait for it (persistence/chunk_sizing.py sizes chunks by it).
+    rollup_build_chunk_target_ms: float = setting(
+        "ROLLUP_BUILD_CHUNK_TARGET_MS", 200.0, above=0, at_most=60_000
+    )
     migrate_index_memory_mb: int = setting("MIGRATE_INDEX_MEMORY_MB", 64, at_least=1, at_most=8192)
     migrate_index_workers: int = setting(
         "MIGRATE_INDEX_WORKERS",

@@ -3,10 +3,12 @@
 Triggers keep the rollups exact on every write; a build is for bulk loads that ran with
 triggers disabled, for repairs, for a changed time zone and for an adopted database.
 A build starts (the account's sums emptied, its writers in flight waited for) and then
-runs chunks of `chunk` sessions, each its own short transaction bound to the account,
-so a product write waits at most for one chunk; the triggers count concurrent writes to
-the part already built, and each chunk reads the rest as it then stands (see
-migrations/versions/0011_rollups_built_in_chunks.py for why the result is exact).
+runs chunks of sessions, each its own short transaction bound to the account, so a
+product write waits at most for one chunk (each sized to take about
+ROLLUP_BUILD_CHUNK_TARGET_MS, by the ones before it: persistence/chunk_sizing.py); the
+triggers count concurrent writes to the part already built, and each chunk reads the
+rest as it then stands (see migrations/versions/0011_rollups_built_in_chunks.py for why
+the result is exact).
 
 Each start and chunk gives the account a new data version in its own transaction, so no
 cached answer outlives a chunk.
@@ -22,17 +24,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.chunk_sizing import ChunkSizing
 from persistence.tenancy import account_transaction
 
-DEFAULT_CHUNK = 1000
-"""Sessions per chunk: about a tenth to a third of a second of work (more on a busy
-machine), the longest a product write waits for a build."""
+SIZED = ChunkSizing()
+"""Chunks sized to take the default target duration each."""
+
+Clock = Callable[[], float]
 
 CHUNK_COMMIT = text("SET LOCAL synchronous_commit = off")
 """Sent first in every chunk's transaction: its commit does not wait for the log flush.
@@ -76,6 +80,49 @@ UNPACED = Pacing()
 
 
 @dataclass(frozen=True)
+class Chunks:
+    """An account's chunks as they ran: how many, their sizes, the longest (what a writer
+    may wait) and the seconds spent in them (the rest of a build is the pacing's rest)."""
+
+    count: int
+    smallest: int
+    largest: int
+    longest_s: float
+    working_s: float
+    last_s: float
+
+    def sizes(self) -> str:
+        """`of 100 sessions` or `of 100 to 2400 sessions`, for a progress line."""
+        if self.smallest == self.largest:
+            return f"of {self.largest} sessions"
+        return f"of {self.smallest} to {self.largest} sessions"
+
+
+async def run_chunks(
+    step: Callable[[int], Awaitable[bool]],
+    chunk: ChunkSizing | int = SIZED,
+    pacing: Pacing = UNPACED,
+    clock: Clock = time.perf_counter,
+) -> Chunks:
+    """`step(sessions)` until it says the account is complete, each call sized by
+    `chunk` from the ones before it, with the pacing's rest after each but the last."""
+    sizer = ChunkSizing.of(chunk).sizer()
+    count, smallest, largest, longest, working = 0, sizer.size, sizer.size, 0.0, 0.0
+    while True:
+        size = sizer.size
+        began = clock()
+        done = await step(size)
+        worked = clock() - began
+        count += 1
+        smallest, largest = min(smallest, size), max(largest, size)
+        longest, working = max(longest, worked), working + worked
+        if done:
+            return Chunks(count, smallest, largest, longest, working, worked)
+        sizer.record(worked)
+        await pacing.rest(worked)
+
+
+@dataclass(frozen=True)
 class Build:
     """One account built: how many chunks, and the longest (what a writer may wait)."""
 
@@ -83,6 +130,8 @@ class Build:
     chunks: int
     seconds: float
     longest_chunk_s: float
+    smallest_chunk: int = 0
+    largest_chunk: int = 0
 
 
 async def start_build(
@@ -96,9 +145,10 @@ async def start_build(
 async def build_chunk(
     sessionmaker: async_sessionmaker[AsyncSession],
     account_id: uuid.UUID,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int,
 ) -> bool:
-    """Build the account's next chunk in one transaction; True when it is complete."""
+    """Build the account's next `chunk` sessions in one transaction; True when it is
+    complete."""
     async with account_transaction(sessionmaker, account_id) as session:
         await session.execute(CHUNK_COMMIT)
         done = bool(
@@ -110,27 +160,26 @@ async def build_chunk(
 async def finish_build(
     sessionmaker: async_sessionmaker[AsyncSession],
     account_id: uuid.UUID,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: ChunkSizing | int = SIZED,
     pacing: Pacing = UNPACED,
+    clock: Clock = time.perf_counter,
 ) -> Build:
-    """Run the chunks of a started build until the account is complete, paced."""
-    started = time.perf_counter()
-    chunks, longest = 0, 0.0
-    while True:
-        began = time.perf_counter()
-        done = await build_chunk(sessionmaker, account_id, chunk)
-        chunks += 1
-        worked = time.perf_counter() - began
-        longest = max(longest, worked)
-        if done:
-            return Build(account_id, chunks, time.perf_counter() - started, longest)
-        await pacing.rest(worked)
+    """Run the chunks of a started build until the account is complete, sized and paced
+    (`chunk`: a sizing, or a fixed number of sessions)."""
+    started = clock()
+
+    async def step(sessions: int) -> bool:
+        return await build_chunk(sessionmaker, account_id, sessions)
+
+    ran = await run_chunks(step, chunk, pacing, clock)
+    seconds = clock() - started
+    return Build(account_id, ran.count, seconds, ran.longest_s, ran.smallest, ran.largest)
 
 
 async def rebuild_account(
     sessionmaker: async_sessionmaker[AsyncSession],
     account_id: uuid.UUID,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: ChunkSizing | int = SIZED,
     pacing: Pacing = UNPACED,
 ) -> Build:
     """Recompute every rollup row of one account, chunk by chunk."""
@@ -140,7 +189,7 @@ async def rebuild_account(
 
 async def rebuild_all(
     sessionmaker: async_sessionmaker[AsyncSession],
-    chunk: int = DEFAULT_CHUNK,
+    chunk: ChunkSizing | int = SIZED,
     on_build: Callable[[Build], None] = lambda build: None,
     pacing: Pacing = UNPACED,
 ) -> int:
@@ -154,7 +203,7 @@ async def rebuild_all(
 
 async def finish_started_builds(
     sessionmaker: async_sessionmaker[AsyncSession],
-    chunk: int = DEFAULT_CHUNK,
+    chunk: ChunkSizing | int = SIZED,
     pacing: Pacing = UNPACED,
 ) -> list[Build]:
     """Finish every build that was started (a time-zone change, an interrupted rebuild)."""

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.settings import Settings
+from persistence.chunk_sizing import ChunkSizing
 from persistence.operations.migrate import is_at_head
 from persistence.rollups import Pacing
 from schema.build import build_schema_for
@@ -101,6 +102,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
                 recovery_interval_s=settings.outbox_recovery_interval_s,
                 rollup_build_interval_s=settings.rollup_build_interval_s,
                 rollup_build_pacing=Pacing(settings.rollup_build_duty_cycle),
+                rollup_build_chunks=ChunkSizing.targeting(settings.rollup_build_chunk_target_ms),
             )
             jobs.start()
             closing.push_async_callback(jobs.stop)

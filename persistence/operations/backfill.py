@@ -3,7 +3,8 @@
 Adoption queues every existing account in `analytics_adoption` (kind
 `backfill_pending`) instead of rebuilding them all inside the migration's transaction.
 An account is built in chunks (persistence/rollups.py): a start, then chunks of
-`chunk` sessions, each its own short transaction, so product writes to `ai_sessions`
+sessions, each its own short transaction sized to take about ROLLUP_BUILD_CHUNK_TARGET_MS
+(persistence/chunk_sizing.py), so product writes to `ai_sessions`
 and `psa_activity_log` wait at most for one chunk, never for the whole account. After
 the last chunk one more transaction fills the account's flow counters (`usage_count`,
 `last_matched_at`, `success_rate`, which the product never wrote) and removes its queue
@@ -24,8 +25,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from persistence.chunk_sizing import ChunkSizing
 from persistence.operations.migrate import ADOPTION_MARKER
-from persistence.rollups import CHUNK_COMMIT, DEFAULT_CHUNK, UNPACED, Pacing
+from persistence.rollups import CHUNK_COMMIT, SIZED, UNPACED, Chunks, Clock, Pacing, run_chunks
 
 _PENDING = "backfill_pending"
 _NEXT = text(
@@ -74,17 +76,16 @@ class Batch:
     account_id: uuid.UUID
     sessions: int
     seconds: float
-    chunks: int = 1
-    longest_chunk_s: float = 0.0
-    working_s: float = 0.0  # in chunks; the rest of `seconds` is the pacing's pauses
+    chunks: Chunks
     counters_s: float = 0.0
 
     def describe(self) -> str:
+        chunks = self.chunks
         return (
             f"rollups: {self.number}/{self.total} accounts built "
             f"(account {self.account_id}: {self.sessions} sessions in {self.seconds:.1f} s, "
-            f"{self.chunks} chunks, the longest {self.longest_chunk_s:.2f} s, "
-            f"{self.working_s:.1f} s in chunks, flow counters {self.counters_s:.2f} s)"
+            f"{chunks.count} chunks {chunks.sizes()}, the longest {chunks.longest_s:.2f} s, "
+            f"{chunks.working_s:.1f} s in chunks, flow counters {self.counters_s:.2f} s)"
         )
 
 
@@ -139,46 +140,45 @@ async def fill_counters(engine: AsyncEngine, account: uuid.UUID) -> int:
     return sessions
 
 
-async def _build_next(engine: AsyncEngine, chunk: int, pacing: Pacing) -> Batch | None:
-    started = time.perf_counter()
+async def _build_next(
+    engine: AsyncEngine, chunk: ChunkSizing | int, pacing: Pacing, clock: Clock
+) -> Batch | None:
+    started = clock()
     account = await start_next(engine)
     if account is None:
         return None
-    chunks, longest, working = 0, 0.0, 0.0
-    while True:
-        began = time.perf_counter()
-        done = await build_chunk(engine, account, chunk)
-        chunks += 1
-        worked = time.perf_counter() - began
-        longest, working = max(longest, worked), working + worked
-        await pacing.rest(worked)
-        if done:
-            break
-    began = time.perf_counter()
+
+    async def step(sessions: int) -> bool:
+        return await build_chunk(engine, account, sessions)
+
+    chunks = await run_chunks(step, chunk, pacing, clock)
+    await pacing.rest(chunks.last_s)
+    began = clock()
     sessions = await fill_counters(engine, account)
-    counters = time.perf_counter() - began
+    counters = clock() - began
     await pacing.rest(counters)
-    seconds = time.perf_counter() - started
-    return Batch(0, 0, account, sessions, seconds, chunks, longest, working, counters)
+    return Batch(0, 0, account, sessions, clock() - started, chunks, counters)
 
 
 async def backfill(
     engine: AsyncEngine,
     on_batch: Callable[[Batch], None] = lambda batch: None,
     limit: int | None = None,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: ChunkSizing | int = SIZED,
     pacing: Pacing = UNPACED,
     on_start: Callable[[int], None] = lambda accounts: None,
+    clock: Clock = time.perf_counter,
 ) -> int:
-    """Build queued accounts (at most `limit`), each in chunks, paced; returns how many.
-    `on_start` hears how many accounts are queued before the first is started."""
+    """Build queued accounts (at most `limit`), each in chunks sized by `chunk` (a fixed
+    number of sessions when a number), paced; returns how many. `on_start` hears how
+    many accounts are queued before the first is started."""
     async with engine.connect() as connection:
         total = await pending_accounts(connection)
     if total:
         on_start(total)
     built = 0
     while total and (limit is None or built < limit):
-        batch = await _build_next(engine, chunk, pacing)
+        batch = await _build_next(engine, chunk, pacing, clock)
         if batch is None:
             break
         built += 1

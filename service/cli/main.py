@@ -21,7 +21,6 @@ from core.secret_files import SecretFileError
 from core.settings import SettingsError
 from persistence.engine import DatabaseUrlError
 from persistence.operations.roles import DEFAULT_APP_ROLE, RoleNameError
-from persistence.rollups import DEFAULT_CHUNK
 from service.cli.commands import (
     cmd_create_app_role,
     cmd_downgrade,
@@ -114,6 +113,14 @@ def build_parser(prog: str = CHECKOUT) -> argparse.ArgumentParser:
         "with a policy that keeps every row for the product's roles",
     )
     migrate.add_argument(
+        "--chunk",
+        type=_chunk,
+        default=None,
+        metavar="N",
+        help="build the adopted rows' rollups in exactly N sessions per transaction "
+        "(default: each transaction sized to take about ROLLUP_BUILD_CHUNK_TARGET_MS)",
+    )
+    migrate.add_argument(
         "--trust-schema-creators",
         action="store_true",
         help="warn, not refuse, where other roles may create objects in schema public",
@@ -172,8 +179,10 @@ def build_parser(prog: str = CHECKOUT) -> argparse.ArgumentParser:
     rollups.add_argument(
         "--chunk",
         type=_chunk,
-        default=DEFAULT_CHUNK,
-        help=f"sessions per transaction (default {DEFAULT_CHUNK}): a product write waits one",
+        default=None,
+        metavar="N",
+        help="exactly N sessions per transaction (default: each transaction sized to take "
+        "about ROLLUP_BUILD_CHUNK_TARGET_MS); a product write waits for one",
     )
     rollups.set_defaults(handler=cmd_rebuild_rollups)
 

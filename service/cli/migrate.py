@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import SettingsError, checked_setting
+from persistence.chunk_sizing import ChunkSizing
 from persistence.operations.adoption import (
     BASELINE,
     AdoptionRefused,
@@ -52,7 +53,7 @@ from persistence.operations.migrate import (
 )
 from persistence.operations.online_ddl import LockNotGranted, LockPolicy
 from persistence.operations.schema_creators import close_to_public, describe, untrusted_creators
-from persistence.rollups import DEFAULT_CHUNK, Pacing
+from persistence.rollups import Pacing
 from service.cli.database import CliError, database, probe, require_head, resolve_target
 
 
@@ -60,10 +61,11 @@ def _progress(batch: Batch) -> None:
     print(batch.describe(), file=sys.stderr, flush=True)
 
 
-def _building(accounts: int, pacing: Pacing) -> None:
+def _building(accounts: int, chunks: ChunkSizing, pacing: Pacing) -> None:
     print(
-        f"rollups: building {accounts} accounts, each in chunks of {DEFAULT_CHUNK} sessions, "
-        f"working {pacing.duty_cycle:.0%} of the time (ROLLUP_BUILD_DUTY_CYCLE)",
+        f"rollups: building {accounts} accounts, each in {chunks.describe()} "
+        f"(ROLLUP_BUILD_CHUNK_TARGET_MS), working {pacing.duty_cycle:.0%} of the time "
+        "(ROLLUP_BUILD_DUTY_CYCLE)",
         file=sys.stderr,
         flush=True,
     )
@@ -73,6 +75,17 @@ def build_pacing() -> Pacing:
     """ROLLUP_BUILD_DUTY_CYCLE, or one line saying what it accepts."""
     try:
         return Pacing(checked_setting("rollup_build_duty_cycle"))
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+
+
+def build_chunks(fixed: int | None = None) -> ChunkSizing:
+    """`fixed` sessions per chunk when given, else chunks sized by
+    ROLLUP_BUILD_CHUNK_TARGET_MS (or one line saying what it accepts)."""
+    if fixed is not None:
+        return ChunkSizing.fixed(fixed)
+    try:
+        return ChunkSizing.targeting(checked_setting("rollup_build_chunk_target_ms"))
     except SettingsError as error:
         raise CliError(str(error)) from None
 
@@ -219,6 +232,7 @@ async def _migrate(args: argparse.Namespace) -> int:
     await probe(target.url)
     policy = lock_policy()
     pacing = build_pacing()
+    chunks = build_chunks(args.chunk)
     async with database(target.url) as engine:
         if not target.embedded:
             await _check_schema_creators(engine, args.trust_schema_creators)
@@ -251,7 +265,11 @@ async def _migrate(args: argparse.Namespace) -> int:
             raise _refused(error) from None
         # The queued accounts' rollups (none unless the database was adopted).
         built = await backfill(
-            engine, _progress, pacing=pacing, on_start=lambda n: _building(n, pacing)
+            engine,
+            _progress,
+            chunk=chunks,
+            pacing=pacing,
+            on_start=lambda n: _building(n, chunks, pacing),
         )
     if built:
         print(f"rollups built for {built} accounts", flush=True)

@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.chunk_sizing import ChunkSizing
 from persistence.engine import create_sessionmaker
-from persistence.rollups import DEFAULT_CHUNK, UNPACED, Pacing, finish_started_builds
+from persistence.rollups import SIZED, UNPACED, Pacing, finish_started_builds
 from persistence.success_rates import recalculate_success_rates
 from writes.psa_pushes import PsaPushService
 
@@ -57,6 +58,7 @@ class BackgroundJobs:
         recovery_interval_s: float = OUTBOX_RECOVERY_INTERVAL_S,
         rollup_build_interval_s: float = ROLLUP_BUILD_INTERVAL_S,
         rollup_build_pacing: Pacing = UNPACED,
+        rollup_build_chunks: ChunkSizing = SIZED,
     ) -> None:
         self.engine = engine
         self.pushes = pushes
@@ -64,6 +66,7 @@ class BackgroundJobs:
         self.recovery_interval_s = recovery_interval_s
         self.rollup_build_interval_s = rollup_build_interval_s
         self.rollup_build_pacing = rollup_build_pacing
+        self.rollup_build_chunks = rollup_build_chunks
         self._tasks: list[asyncio.Task[None]] = []
 
     async def recalculate(self) -> None:
@@ -74,7 +77,7 @@ class BackgroundJobs:
 
     async def finish_rollup_builds(self) -> None:
         await finish_started_builds(
-            create_sessionmaker(self.engine), DEFAULT_CHUNK, self.rollup_build_pacing
+            create_sessionmaker(self.engine), self.rollup_build_chunks, self.rollup_build_pacing
         )
 
     def start(self) -> None:

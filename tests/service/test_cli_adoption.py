@@ -117,11 +117,18 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
     drops = [line for line in lines if line.startswith("migrate: dropping")]
     assert drops == ["migrate: dropping index ix_ai_sessions_account_flow_started"]
     progress = [line for line in lines if line not in builds and line not in drops]
-    assert [line.split(" (")[0] for line in progress] == [
-        "rollups: building 2 accounts, each in chunks of 1000 sessions, working 50% of the time",
+    assert progress[0] == (
+        "rollups: building 2 accounts, each in chunks sized to take about 200 ms "
+        "(ROLLUP_BUILD_CHUNK_TARGET_MS), working 50% of the time (ROLLUP_BUILD_DUTY_CYCLE)"
+    )
+    assert [line.split(" (")[0] for line in progress[1:]] == [
         "rollups: 1/2 accounts built",
         "rollups: 2/2 accounts built",
     ]
+    # Each account's few sessions fit in its first chunk, of 100 (the start of every
+    # account), so one chunk each; its size is on the line.
+    for line in progress[1:]:
+        assert re.search(r"sessions in \d+\.\d s, 1 chunks of 100 sessions, the longest ", line)
 
     again = run("migrate", DATABASE_URL=empty_database_url)
     assert (again.returncode, again.stdout, again.stderr) == (
