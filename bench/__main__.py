@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
         help="build only this many of the queued accounts (every n-th by id; default all)",
     )
     live.add_argument(
+        "--build-chunk",
+        type=int,
+        default=None,
+        metavar="N",
+        help="build in chunks of exactly N sessions (`migrate --chunk N`), as before chunks "
+        "were sized by time; default: sized by ROLLUP_BUILD_CHUNK_TARGET_MS",
+    )
+    live.add_argument(
         "--keep-rls",
         action="store_true",
         help="leave the generated tables' row-level security (default: the product has none)",
@@ -214,6 +222,7 @@ def _command(args: argparse.Namespace) -> int:
                 quiet_s=args.quiet_seconds,
                 keep_rls=args.keep_rls,
                 build_accounts=args.build_accounts,
+                build_chunk=args.build_chunk,
                 options=load,
             )
         )

@@ -10,7 +10,8 @@ phase between two quiet windows (no migration):
 1. quiet before;
 2. adoption: `migrate` up to its rollup build (bench/adopt_step.py, the command's code);
 3. quiet;
-4. rollup build: `python main.py migrate` again, which builds every queued account;
+4. rollup build: `python main.py migrate` again, which builds every queued account (in
+   chunks sized by time, or of `--build-chunk N` sessions: `migrate --chunk N`);
 5. quiet;
 6. upgrade: the database downgraded to the previous release's head (writers paused),
    then `migrate` again with the writers on: the newer revisions on an adopted database;
@@ -192,6 +193,7 @@ async def live_migration(
     quiet_s: float = 60.0,
     keep_rls: bool = False,
     build_accounts: int | None = None,
+    build_chunk: int | None = None,
     options: LoadOptions | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -244,7 +246,8 @@ async def live_migration(
             log(f"rollup build limited to {len(built)} accounts (every n-th by id)")
             accounts_built = built
         await quiet("quiet after adoption")
-        await migration("rollup build", Command(url, "migrate", *flag))
+        chunk = () if build_chunk is None else ("--chunk", str(build_chunk))
+        await migration("rollup build", Command(url, "migrate", *flag, *chunk))
         await quiet("quiet after build")
     finally:
         await load.stop()
@@ -295,6 +298,8 @@ async def live_migration(
         "database": url.rsplit("/", 1)[-1],
         "accounts": len(accounts),
         "accounts_built": len(accounts_built),
+        "build_chunk": build_chunk
+        or f"sized to {os.environ.get('ROLLUP_BUILD_CHUNK_TARGET_MS') or 200} ms",
         "rates_per_s": vars(load.options),
         "phases": phases,
         "steps": steps,

@@ -115,6 +115,7 @@ ANALYTICS_RELATIONS = (
     "ix_ai_sessions_matched_flow",
     "ix_ai_sessions_account_domain_key_started",
     "ix_ai_sessions_account_flow_started_id",
+    "ix_ai_sessions_rollup_build",
     "ix_trees_account_category_key",
     "ix_trees_account_category_key_name",
     "account_data_versions",

@@ -27,7 +27,7 @@ from persistence.models.write import WRITE_TABLES
 from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
-HEAD = "0015_domain_aliases"
+HEAD = "0014_session_account_key_index"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},
@@ -147,6 +147,7 @@ ANALYTICS_INDEXES = {
     "ix_ai_sessions_account_domain_key_started",
     "ix_ai_sessions_account_flow_started_id",
     "ix_ai_sessions_matched_flow",
+    "ix_ai_sessions_rollup_build",
     "ix_psa_activity_log_account_created",
     "ix_psa_activity_log_session",
     "ix_trees_account_category_key",
