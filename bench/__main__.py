@@ -169,7 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     chunked.add_argument("--database-url", required=True, help="a scratch database at head")
     chunked.add_argument("--sessions", type=int, default=1_500_000)
     chunked.add_argument("--activities", type=int, default=2, help="PSA rows per session")
-    chunked.add_argument("--chunk", type=int, default=5_000)
+    chunked.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="sessions per chunk (default: sized by ROLLUP_BUILD_CHUNK_TARGET_MS, 200 ms)",
+    )
+    chunked.add_argument(
+        "--others", type=int, default=0, help="sessions of another account beside it"
+    )
+    chunked.add_argument(
+        "--no-whole", action="store_true", help="leave out the one-transaction build"
+    )
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -272,9 +283,23 @@ def _command(args: argparse.Namespace) -> int:
         return 0
     if args.command == "chunked-build":
         from bench.chunked_build import measure
+        from core.settings import checked_setting
+        from persistence.chunk_sizing import ChunkSizing
 
+        sizing = (
+            ChunkSizing.fixed(args.chunk)
+            if args.chunk
+            else ChunkSizing.targeting(checked_setting("rollup_build_chunk_target_ms"))
+        )
         measured = asyncio.run(
-            measure(args.database_url, args.sessions, args.activities, args.chunk)
+            measure(
+                args.database_url,
+                args.sessions,
+                args.activities,
+                sizing,
+                args.others,
+                whole_too=not args.no_whole,
+            )
         )
         print(json.dumps(measured.as_dict(), indent=2))
         return 0

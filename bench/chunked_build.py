@@ -3,10 +3,13 @@
 Makes one account of `sessions` sessions (spread over 400 days and 60 domains, each with
 `activities` PSA notes and time entries) in a database at head, loaded with the
 triggers off, then builds its rollups twice while a writer inserts one session every
-20 ms as the product would: once in one transaction (every build before chunks) and
-once in chunks. Reports each build's seconds, its chunks' times (longest, median, and
-the means of the first and last tenth) and the writer's longest wait. The account stays
-(another run adds another); use a scratch database.
+20 ms as the product would: once in one transaction (every build before chunks; left
+out with `--no-whole`) and once in chunks, of `--chunk` sessions or sized by time
+(ROLLUP_BUILD_CHUNK_TARGET_MS). Session ids are random, as the product's are; `--others`
+loads that many sessions of another account beside it, so the account is a share of the
+table as the largest is at L (a third). Reports each build's seconds, its chunks' times
+(longest, median, and the means of the first and last tenth) and sizes, and the writer's
+longest wait. The accounts stay (another run adds more); use a scratch database.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.chunk_sizing import ChunkSizing
 from persistence.engine import asyncpg_dsn, create_engine, create_sessionmaker
-from persistence.rollups import build_chunk, start_build
+from persistence.rollups import build_chunk, run_chunks, start_build
 from persistence.tenancy import account_transaction
 
 _SESSIONS = """
@@ -52,7 +56,8 @@ WHERE s.account_id = :a
 class Measured:
     sessions: int
     activities: int
-    chunk: int
+    chunk: str  # "1000 sessions" or "sized to 200 ms"
+    others: int = 0
     whole_seconds: float = 0.0
     whole_longest_write_s: float = 0.0
     chunked_seconds: float = 0.0
@@ -61,6 +66,8 @@ class Measured:
     median_chunk_s: float = 0.0
     first_tenth_mean_chunk_s: float = 0.0
     last_tenth_mean_chunk_s: float = 0.0
+    smallest_chunk: int = 0
+    largest_chunk: int = 0
     chunked_longest_write_s: float = 0.0
     writes_during_chunked: int = 0
     load_average: tuple[float, ...] = ()
@@ -107,14 +114,21 @@ async def _with_writer(dsn: str, account: uuid.UUID, build: Any) -> tuple[Any, f
     return result, longest, count
 
 
-async def _load(engine: AsyncEngine, account: uuid.UUID, sessions: int, activities: int) -> None:
+async def _load(
+    engine: AsyncEngine, account: uuid.UUID, sessions: int, activities: int, others: int
+) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("SET LOCAL session_replication_role = replica"))
-        await connection.execute(
-            text("INSERT INTO accounts (id, name, timezone) VALUES (:a, 'Bench', 'UTC')"),
-            {"a": account},
-        )
+        other = uuid.uuid4()
+        for a in (account, other) if others else (account,):
+            await connection.execute(
+                text("INSERT INTO accounts (id, name, timezone) VALUES (:a, 'Bench', 'UTC')"),
+                {"a": a},
+            )
         await connection.execute(text(_SESSIONS), {"a": account, "n": sessions})
+        if others:
+            # Never built: they only share the table (and its primary key's id range).
+            await connection.execute(text(_SESSIONS), {"a": other, "n": others})
         if activities:
             await connection.execute(text(_ACTIVITIES), {"a": account, "k": activities})
     async with engine.connect() as connection:
@@ -123,14 +137,23 @@ async def _load(engine: AsyncEngine, account: uuid.UUID, sessions: int, activiti
         await connection.execute(text("ANALYZE psa_activity_log"))
 
 
-async def measure(database_url: str, sessions: int, activities: int, chunk: int) -> Measured:
+async def measure(
+    database_url: str,
+    sessions: int,
+    activities: int,
+    chunk: ChunkSizing,
+    others: int = 0,
+    whole_too: bool = True,
+) -> Measured:
     engine = create_engine(database_url, pool_size=2, max_overflow=0)
     sessionmaker = create_sessionmaker(engine)
     dsn = asyncpg_dsn(database_url)
-    report = Measured(sessions, sessions * activities, chunk)
+    target = chunk.target_s
+    described = f"{chunk.start} sessions" if target is None else f"sized to {target * 1000:g} ms"
+    report = Measured(sessions, sessions * activities, described, others)
     account = uuid.uuid4()
     try:
-        await _load(engine, account, sessions, activities)
+        await _load(engine, account, sessions, activities, others)
 
         async def whole() -> float:
             began = time.perf_counter()
@@ -138,19 +161,24 @@ async def measure(database_url: str, sessions: int, activities: int, chunk: int)
                 await session.execute(text("SELECT rollups_rebuild_account(:a)"), {"a": account})
             return time.perf_counter() - began
 
+        seconds: list[float] = []
+
+        async def step(size: int) -> bool:
+            began = time.perf_counter()
+            done = await build_chunk(sessionmaker, account, size)
+            seconds.append(time.perf_counter() - began)
+            return done
+
         async def chunked() -> list[float]:
             await start_build(sessionmaker, account)
-            seconds = []
-            while True:
-                began = time.perf_counter()
-                done = await build_chunk(sessionmaker, account, chunk)
-                seconds.append(time.perf_counter() - began)
-                if done:
-                    return seconds
+            ran = await run_chunks(step, chunk)
+            report.smallest_chunk, report.largest_chunk = ran.smallest, ran.largest
+            return seconds
 
-        report.whole_seconds, report.whole_longest_write_s, _ = await _with_writer(
-            dsn, account, whole
-        )
+        if whole_too:
+            report.whole_seconds, report.whole_longest_write_s, _ = await _with_writer(
+                dsn, account, whole
+            )
         chunks, longest, count = await _with_writer(dsn, account, chunked)
         tenth = max(1, len(chunks) // 10)
         report.chunked_seconds, report.chunks = sum(chunks), len(chunks)
