@@ -149,7 +149,7 @@ class AiSession(Base):
             "started_at",
             "id",
         ),
-        # An account's sessions in key order: the rollup build's chunks (revision 0014).
+        # An account's sessions in key order: the rollup build's chunks (revision 0016).
         Index("ix_ai_sessions_rollup_build", "account_id", "id"),
         Index("ix_ai_sessions_matched_flow", "matched_flow_id"),
         Index("ix_ai_sessions_user", "user_id"),

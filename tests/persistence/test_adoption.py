@@ -232,7 +232,7 @@ async def test_adoption_checks_then_adds_only_the_analytics_and_keeps_every_row(
         "0013_session_domain_key_index",
         "0014_session_flow_evidence_index",
         "0015_domain_aliases",
-        "0014_session_account_key_index",
+        "0016_rollup_chunk_costs",
     ]
     assert await snapshot(product) == before  # planning changes nothing
 

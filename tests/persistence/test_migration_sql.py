@@ -36,14 +36,15 @@ RELEASED = {
 # no later revision may change what they run either (a redefinition updates this on purpose:
 # 0010 qualified every name with its schema; 0011 gave the triggers the chunked build's
 # fence and watermark, the time-zone trigger and the rebuild its start, and derived the
-# two chunk functions from the insert triggers).
+# two chunk functions from the insert triggers; 0016 made the sessions' chunk function
+# compute each session's facts once, in a MATERIALIZED CTE).
 MIGRATED_ROLLUP_BODIES = {
     "rollup_accounts_timezone": "ab7c1efcef8b8b7e2cdb6beff25fea04aacd68a46cb9b967eaf1eac1b6692422",
     "rollup_ai_sessions_delete": "80bfd835088023d04838e6bf14dbd232c3c6fcc171d7e52f4f15449125d84b1b",
     "rollup_ai_sessions_insert": "2a49bde361bf5c8a73cafeabb92fc15d5c7ae046a9f29d7b59ca6dbb9ae777b8",
     "rollup_ai_sessions_update": "5a6059bad4e84a603d37bb857ea2ddd69b23d8657eb4e39bbc2ee29d478af0c0",
     "rollup_build_activity": "c1583213f8f5de75fb085a0a7845340c95a755c868349f2c55ce98431f32fb00",
-    "rollup_build_sessions": "996d77460cd6c70e802a05d68c59dd1503903240d253358c5ed7b6b5c0f00ce3",
+    "rollup_build_sessions": "25b8ce8074a639c11a3ec3cc7672efcfde3cf836edbb5426aa455f1fc35aaf27",
     "rollup_psa_activity_log_delete": (
         "cbfbe097ccc251aaa488108b80daf3bd5fbfe12b19eae2416dd992b344b84acb"
     ),

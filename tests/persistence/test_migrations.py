@@ -27,7 +27,7 @@ from persistence.models.write import WRITE_TABLES
 from persistence.operations import migrate
 
 BASELINE = "0001_baseline"
-HEAD = "0014_session_account_key_index"
+HEAD = "0016_rollup_chunk_costs"
 
 BASELINE_COLUMNS: dict[str, set[str]] = {
     "accounts": {"id", "name", "timezone", "created_at"},

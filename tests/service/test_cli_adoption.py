@@ -92,7 +92,7 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
         "would apply 0013_session_domain_key_index",
         "would apply 0014_session_flow_evidence_index",
         "would apply 0015_domain_aliases",
-        "would apply 0014_session_account_key_index",
+        "would apply 0016_rollup_chunk_costs",
         "each step that changes a product table would run in its own transaction, waiting at "
         "most 1000 ms for its lock (then retried after a pause, so product statements queued "
         "behind it go on); indexes on product tables would be built CONCURRENTLY, the product "
