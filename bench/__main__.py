@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import uuid
 from datetime import date
 
 from bench.scales import SCALES
@@ -181,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     chunked.add_argument(
         "--no-whole", action="store_true", help="leave out the one-transaction build"
     )
+    chunked.add_argument(
+        "--account", type=uuid.UUID, default=None, help="build this account, already there"
+    )
     report = commands.add_parser("report", help="regenerate docs/benchmarks.md from results")
     report.add_argument("--docs", default=None)
     return parser
@@ -299,6 +303,7 @@ def _command(args: argparse.Namespace) -> int:
                 sizing,
                 args.others,
                 whole_too=not args.no_whole,
+                existing=args.account,
             )
         )
         print(json.dumps(measured.as_dict(), indent=2))

@@ -9,7 +9,9 @@ out with `--no-whole`) and once in chunks, of `--chunk` sessions or sized by tim
 loads that many sessions of another account beside it, so the account is a share of the
 table as the largest is at L (a third). Reports each build's seconds, its chunks' times
 (longest, median, and the means of the first and last tenth) and sizes, and the writer's
-longest wait. The accounts stay (another run adds more); use a scratch database.
+longest wait and p99. `--account ID` builds an account already there instead (a copy of
+the largest L account, say). The accounts stay (another run adds more); use a scratch
+database.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Measured:
     smallest_chunk: int = 0
     largest_chunk: int = 0
     chunked_longest_write_s: float = 0.0
+    chunked_write_p99_s: float = 0.0
     writes_during_chunked: int = 0
     load_average: tuple[float, ...] = ()
 
@@ -76,11 +79,12 @@ class Measured:
         return asdict(self)
 
 
-async def _writer(dsn: str, account: uuid.UUID, stop: asyncio.Event) -> tuple[float, int]:
+async def _writer(dsn: str, account: uuid.UUID, stop: asyncio.Event) -> list[float]:
+    """Each write's seconds, one insert every 20 ms until `stop`."""
     import asyncpg
 
     connection = await asyncpg.connect(dsn)
-    longest, count = 0.0, 0
+    writes: list[float] = []
     try:
         while not stop.is_set():
             began = time.perf_counter()
@@ -94,15 +98,14 @@ async def _writer(dsn: str, account: uuid.UUID, stop: asyncio.Event) -> tuple[fl
                     uuid.uuid4(),
                     account,
                 )
-            longest = max(longest, time.perf_counter() - began)
-            count += 1
+            writes.append(time.perf_counter() - began)
             await asyncio.sleep(0.02)
     finally:
         await connection.close()
-    return longest, count
+    return writes
 
 
-async def _with_writer(dsn: str, account: uuid.UUID, build: Any) -> tuple[Any, float, int]:
+async def _with_writer(dsn: str, account: uuid.UUID, build: Any) -> tuple[Any, list[float]]:
     stop = asyncio.Event()
     writer = asyncio.create_task(_writer(dsn, account, stop))
     await asyncio.sleep(0.5)
@@ -110,8 +113,11 @@ async def _with_writer(dsn: str, account: uuid.UUID, build: Any) -> tuple[Any, f
         result = await build()
     finally:
         stop.set()
-    longest, count = await writer
-    return result, longest, count
+    return result, await writer
+
+
+def _p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) > 1 else max(values, default=0)
 
 
 async def _load(
@@ -144,6 +150,7 @@ async def measure(
     chunk: ChunkSizing,
     others: int = 0,
     whole_too: bool = True,
+    existing: uuid.UUID | None = None,
 ) -> Measured:
     engine = create_engine(database_url, pool_size=2, max_overflow=0)
     sessionmaker = create_sessionmaker(engine)
@@ -151,9 +158,15 @@ async def measure(
     target = chunk.target_s
     described = f"{chunk.start} sessions" if target is None else f"sized to {target * 1000:g} ms"
     report = Measured(sessions, sessions * activities, described, others)
-    account = uuid.uuid4()
+    account = existing or uuid.uuid4()
     try:
-        await _load(engine, account, sessions, activities, others)
+        if existing is None:
+            await _load(engine, account, sessions, activities, others)
+        else:
+            async with engine.connect() as connection:
+                found = text("SELECT count(*) FROM ai_sessions WHERE account_id = :a")
+                report.sessions = (await connection.execute(found, {"a": account})).scalar_one()
+                report.activities = 0
 
         async def whole() -> float:
             began = time.perf_counter()
@@ -176,17 +189,18 @@ async def measure(
             return seconds
 
         if whole_too:
-            report.whole_seconds, report.whole_longest_write_s, _ = await _with_writer(
-                dsn, account, whole
-            )
-        chunks, longest, count = await _with_writer(dsn, account, chunked)
+            report.whole_seconds, writes = await _with_writer(dsn, account, whole)
+            report.whole_longest_write_s = max(writes, default=0.0)
+        chunks, writes = await _with_writer(dsn, account, chunked)
         tenth = max(1, len(chunks) // 10)
         report.chunked_seconds, report.chunks = sum(chunks), len(chunks)
         report.longest_chunk_s = max(chunks)
         report.median_chunk_s = statistics.median(chunks)
         report.first_tenth_mean_chunk_s = statistics.mean(chunks[:tenth])
         report.last_tenth_mean_chunk_s = statistics.mean(chunks[-tenth:])
-        report.chunked_longest_write_s, report.writes_during_chunked = longest, count
+        report.chunked_longest_write_s = max(writes, default=0.0)
+        report.chunked_write_p99_s = _p99(writes)
+        report.writes_during_chunked = len(writes)
         report.load_average = os.getloadavg()
     finally:
         await engine.dispose()
