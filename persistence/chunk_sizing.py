@@ -82,9 +82,12 @@ class ChunkSizing:
         return ChunkSizer(self)
 
     def describe(self) -> str:
+        """For the line a build starts with: the rule, and where it comes from."""
         if self.target_s is None:
-            return f"chunks of {self.start} sessions"
-        return f"chunks sized to take about {self.target_s * 1000:g} ms"
+            return f"chunks of {self.start} sessions (--chunk)"
+        return (
+            f"chunks sized to take about {self.target_s * 1000:g} ms (ROLLUP_BUILD_CHUNK_TARGET_MS)"
+        )
 
 
 class ChunkSizer:

@@ -63,9 +63,8 @@ def _progress(batch: Batch) -> None:
 
 def _building(accounts: int, chunks: ChunkSizing, pacing: Pacing) -> None:
     print(
-        f"rollups: building {accounts} accounts, each in {chunks.describe()} "
-        f"(ROLLUP_BUILD_CHUNK_TARGET_MS), working {pacing.duty_cycle:.0%} of the time "
-        "(ROLLUP_BUILD_DUTY_CYCLE)",
+        f"rollups: building {accounts} accounts, each in {chunks.describe()}, "
+        f"working {pacing.duty_cycle:.0%} of the time (ROLLUP_BUILD_DUTY_CYCLE)",
         file=sys.stderr,
         flush=True,
     )

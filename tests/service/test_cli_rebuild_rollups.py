@@ -7,8 +7,12 @@ import re
 import uuid
 
 import asyncpg
+import pytest
 
+from persistence.chunk_sizing import ChunkSizing
 from persistence.engine import asyncpg_dsn
+from service.cli.database import CliError
+from service.cli.migrate import _building, build_chunks, build_pacing
 from tests.service.test_cli import assert_one_line_failure, run
 
 _CLOSING = re.compile(
@@ -83,3 +87,26 @@ async def test_rebuild_rollups_sizes_chunks_by_time_or_by_the_given_count(
     )
     usage = run("rebuild-rollups", "--chunk", "0", DATABASE_URL=url)
     assert usage.returncode == 2 and "not a positive number of sessions: '0'" in usage.stderr
+
+
+def test_the_build_line_names_the_rule_the_chunks_follow(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`migrate --chunk N` and `rebuild-rollups --chunk N` fix the size; without it the
+    setting's target sizes them, and the line `migrate` starts its build with says which."""
+    monkeypatch.setenv("ROLLUP_BUILD_CHUNK_TARGET_MS", "150")
+    monkeypatch.setenv("ROLLUP_BUILD_DUTY_CYCLE", "0.25")
+    for fixed in (7, None):
+        _building(3, build_chunks(fixed), build_pacing())
+    assert capsys.readouterr().err.splitlines() == [
+        "rollups: building 3 accounts, each in chunks of 7 sessions (--chunk), "
+        "working 25% of the time (ROLLUP_BUILD_DUTY_CYCLE)",
+        "rollups: building 3 accounts, each in chunks sized to take about 150 ms "
+        "(ROLLUP_BUILD_CHUNK_TARGET_MS), working 25% of the time (ROLLUP_BUILD_DUTY_CYCLE)",
+    ]
+    assert build_chunks(7) == ChunkSizing.fixed(7)
+    assert build_chunks() == ChunkSizing(target_s=0.15)
+    monkeypatch.setenv("ROLLUP_BUILD_CHUNK_TARGET_MS", "soon")
+    with pytest.raises(CliError, match="ROLLUP_BUILD_CHUNK_TARGET_MS must be a number"):
+        build_chunks()
+    assert build_chunks(7) == ChunkSizing.fixed(7)  # the setting is not read then

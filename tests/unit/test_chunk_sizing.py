@@ -68,8 +68,10 @@ def test_a_fixed_size_ignores_the_time_chunks_take() -> None:
     assert [sizer.record(seconds) for seconds in (5.0, 0.001, 0.2)] == [1000, 1000, 1000]
     assert ChunkSizing.of(7) == ChunkSizing.fixed(7)
     assert ChunkSizing.of(TARGET) is TARGET
-    assert ChunkSizing.fixed(7).describe() == "chunks of 7 sessions"
-    assert ChunkSizing.targeting(250).describe() == "chunks sized to take about 250 ms"
+    assert ChunkSizing.fixed(7).describe() == "chunks of 7 sessions (--chunk)"
+    assert ChunkSizing.targeting(250).describe() == (
+        "chunks sized to take about 250 ms (ROLLUP_BUILD_CHUNK_TARGET_MS)"
+    )
 
 
 def test_the_defaults_and_what_a_sizing_refuses() -> None:
