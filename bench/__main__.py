@@ -103,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="serve this checkout's code instead (e.g. the commit before, on its schema)",
     )
+    aliases = commands.add_parser(
+        "aliases", help="every tab over HTTP without and with domain aliases, largest account"
+    )
+    aliases.add_argument(
+        "--database-url", required=True, help="a copy of a generated database, at head"
+    )
+    aliases.add_argument("--period", default="LAST_90_DAYS")
+    aliases.add_argument("--rounds", type=int, default=10, help="each side once per round")
+    aliases.add_argument("--repetitions", type=int, default=20, help="per tab, side and round")
+    aliases.add_argument("--aliases", type=int, default=20, help="how many to define")
+    aliases.add_argument("--output", default=None, help="also write the results JSON here")
     day = commands.add_parser(
         "day", help="a realistic day of dashboard traffic: cache off, in-process, Redis"
     )
@@ -255,6 +266,10 @@ def _command(args: argparse.Namespace) -> int:
         from bench.evidence import main as evidence_main
 
         return evidence_main(args)
+    if args.command == "aliases":
+        from bench.aliases import main as aliases_main
+
+        return aliases_main(args)
     if args.command == "day":
         from bench.day import main as day_main
 
