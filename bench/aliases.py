@@ -4,8 +4,10 @@ The largest account of a generated database (a copy migrated to head: the run ad
 removes aliases), one period: each tab's own document is asked over HTTP from a uvicorn
 worker this run starts, cache off, in alternating rounds without aliases and with
 `--aliases` defined through the mutations (bench/alias_pairs.py picks them and checks the
-merged answers). Reports p50 and p95 per tab and side and their ratios
-(bench/alias_table.py); the requirement is that the ratios stay near 1.
+merged answers). Each tab's requests of a side run back to back, with the CPU they cost the
+API's process and PostgreSQL's backends read around them. Reports p50, p95 and CPU per
+request per tab and side and their ratios (bench/alias_table.py); the requirement is that
+the ratios stay near 1.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bench import report
@@ -27,7 +30,9 @@ from bench.alias_pairs import alias_pairs, merge_problems, strip_volatile
 from bench.alias_table import SIDES, tab_figures, table
 from bench.database import BenchError
 from bench.evidence import largest_account
+from bench.process_cpu import BackendCpu, tree_cpu_seconds
 from bench.run import Server, token
+from persistence.engine import asyncpg_dsn
 from queries import TAB_DOCUMENTS, operation_documents, tab_query
 
 _LIST = "query { domainAliases { spelling } }"
@@ -62,6 +67,9 @@ async def measure(url: str, period: str, rounds: int, repetitions: int, count: i
     tabs = {tab: tab_query(tab) for tab in TAB_DOCUMENTS}
     variables = {"period": period}
     samples: dict[str, dict[str, list[list[float]]]] = {s: {t: [] for t in tabs} for s in SIDES}
+    cpu: dict[str, dict[str, list[tuple[float, float]]]] = {s: {t: [] for t in tabs} for s in SIDES}
+    monitor = await asyncpg.connect(asyncpg_dsn(url))
+    backends = BackendCpu(monitor)
     loads = [_load()]
     server = Server(url)
     try:
@@ -86,18 +94,20 @@ async def measure(url: str, period: str, rounds: int, repetitions: int, count: i
                     for side in SIDES if number % 2 == 0 else SIDES[::-1]:
                         if side == "with":
                             await _define(http, pairs)
-                        warm = await answers()
-                        for tab in tabs:
-                            if strip_volatile(warm[tab]) != strip_volatile(expected[side][tab]):
+                        for tab, document in tabs.items():
+                            warm = await _post(http, document, variables)
+                            if strip_volatile(warm) != strip_volatile(expected[side][tab]):
                                 problems.append(f"round {number} {side}: {tab} answered otherwise")
-                        timings: dict[str, list[float]] = {tab: [] for tab in tabs}
-                        for _ in range(repetitions):
-                            for tab, document in tabs.items():
+                            await backends.start()
+                            api_before = tree_cpu_seconds(server.process.pid)
+                            timings = []
+                            for _ in range(repetitions):
                                 started = time.perf_counter()
                                 await _post(http, document, variables)
-                                timings[tab].append(time.perf_counter() - started)
-                        for tab, measured in timings.items():
-                            samples[side][tab].append(measured)
+                                timings.append(time.perf_counter() - started)
+                            api = tree_cpu_seconds(server.process.pid) - api_before
+                            cpu[side][tab].append((api, await backends.seconds()))
+                            samples[side][tab].append(timings)
                         if side == "with":
                             await _remove_all(http)
                     loads.append(_load())
@@ -106,6 +116,7 @@ async def measure(url: str, period: str, rounds: int, repetitions: int, count: i
                 await _remove_all(http)
     finally:
         server.stop()
+        await monitor.close()
     return {
         "account": str(account),
         "period": period,
@@ -113,7 +124,10 @@ async def measure(url: str, period: str, rounds: int, repetitions: int, count: i
         "repetitions": repetitions,
         "aliases": pairs,
         "problems": problems,
-        "tabs": {tab: tab_figures({s: samples[s][tab] for s in SIDES}) for tab in tabs},
+        "tabs": {
+            tab: tab_figures({s: samples[s][tab] for s in SIDES}, {s: cpu[s][tab] for s in SIDES})
+            for tab in tabs
+        },
         "loads": loads,
         "commit": report.commit(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
