@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.alias_table import section as alias_section
 from bench.capacity_table import table as capacity_table
 from bench.targets import targets_section
 
@@ -218,6 +219,10 @@ python -m bench evidence --database-url <the L database> --output bench/results/
 measures another checkout's code (the commit before, on the schema it expects) with the same
 harness; the page shows that run beside the latest one.
 
+`python -m bench aliases --database-url <a copy of the L database, at head> --output
+bench/results/aliases-L.json` measures every tab without and with domain aliases (it adds
+and removes them: never on a database others measure).
+
 `run` options: `--tabs coverage,flow-quality`, `--periods LAST_90_DAYS`, `--repetitions N`
 (at most N runs per measurement, stopping early after `--budget` seconds with at least 5),
 `--skip-http`, `--skip-growth`, `--load-seconds`.
@@ -349,6 +354,7 @@ outcome together, a flow and a push-funnel step) counts its raw rows for `totalC
 def write_docs(path: str | None = None) -> Path:
     sections: list[str] = targets_section(_load("L"), _load("S"), _load("capacity"))
     sections += _capacity_section()
+    sections += alias_section(_load("aliases-L"))
     for scale in SCALE_ORDER:
         result_path = RESULTS_DIR / f"{scale}.json"
         if not result_path.exists():
