@@ -88,6 +88,9 @@ def section(result: Mapping[str, Any] | None) -> list[str]:
         else f"**{len(checks)} check(s) failed**, e.g. `{checks[0]}`"
     )
     pairs = "; ".join(f"{s} → {t}" for s, t in result["aliases"][:6])
+    tabs = result["tabs"]
+    p50 = max(tabs, key=lambda tab: tabs[tab]["ratio_p50"])
+    cpu = max(tabs, key=lambda tab: tabs[tab]["ratio_cpu"])
     return [
         "## Domain aliases at L",
         "",
@@ -102,7 +105,8 @@ def section(result: Mapping[str, Any] | None) -> list[str]:
         "",
         *table(result),
         "",
-        f"Answers: {verdict}.",
+        f"Largest ratio with ÷ without: p50 {tabs[p50]['ratio_p50']:.2f}× ({p50}), CPU per "
+        f"request {tabs[cpu]['ratio_cpu']:.2f}× ({cpu}). Answers: {verdict}.",
         "",
         ALIAS_NOTES,
         "",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bench.alias_pairs import alias_pairs, merge_problems
-from bench.alias_table import section, tab_figures
+from bench.alias_table import SIDES, section, tab_figures
 
 DOMAINS = [
     {"name": "Intune", "sessionCount": 100},
@@ -127,6 +127,7 @@ def test_the_section_names_a_failed_check_and_no_run_gives_none() -> None:
         {"without": [[0.01]], "with": [[0.02]]},
         {"without": [(0.005, 0.001)], "with": [(0.01, 0.002)]},
     )
+    same = tab_figures({"without": [[0.01]], "with": [[0.01]]}, {s: [(0.005, 0.0)] for s in SIDES})
     result = {
         "account": "a",
         "period": "LAST_90_DAYS",
@@ -137,7 +138,7 @@ def test_the_section_names_a_failed_check_and_no_run_gives_none() -> None:
         "at": "now",
         "loads": [[2.0, 1.5, 1.0], [3.0, 2.0, 1.0]],
         "command": "python -m bench aliases",
-        "tabs": {"psa": figures},
+        "tabs": {"overview": same, "psa": figures},
         "problems": ["psa: the answer changed with aliases"],
     }
     lines = section(result)
@@ -145,5 +146,8 @@ def test_the_section_names_a_failed_check_and_no_run_gives_none() -> None:
     row += "| 2.00 |"
     assert row in lines
     assert "load average (1 min) 2.0 to 3.0" in lines[2]
-    assert "**1 check(s) failed**, e.g. `psa: the answer changed with aliases`" in lines[-4]
+    assert lines[-4] == (
+        "Largest ratio with ÷ without: p50 2.00× (psa), CPU per request 2.00× (psa). Answers: "
+        "**1 check(s) failed**, e.g. `psa: the answer changed with aliases`."
+    )
     assert section(None) == []
