@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import tempfile
 import time
 import uuid
@@ -87,8 +88,8 @@ def _samples(text: str) -> Samples:
     return samples
 
 
-def _metrics_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("flowpilot-metrics-*"))
+def _metrics_folders(tmp: Path) -> set[Path]:
+    return set(tmp.glob("flowpilot-metrics-*"))
 
 
 def _graphql(served: Served, body: Any, request_id: str, token: str | None = None) -> None:
@@ -107,8 +108,11 @@ async def run(
     token = issue_token(
         Settings(jwt_secret=SECRET), account_id=account.account_id, role="team_admin"
     )
-    before = _metrics_folders()
-    with serve(database_url, "--workers", "2", LOG_LEVEL="DEBUG") as served:
+    # The server gets a temporary folder of its own: another server on the machine (a
+    # parallel run, a developer's) makes and removes folders of the same name in /tmp.
+    tmp = Path(tempfile.mkdtemp(prefix="fp-serve-tmp-"))
+    before = _metrics_folders(tmp)
+    with serve(database_url, "--workers", "2", LOG_LEVEL="DEBUG", TMPDIR=str(tmp)) as served:
         # The readiness wait's one /readyz opened one connection in one worker; one at a
         # time, every later /readyz reuses its worker's connection or opens its first.
         readyz_pids: set[int] = set()
@@ -135,7 +139,7 @@ async def run(
             ]
             if len({scrape.pid for scrape in scrapes}) == 2:
                 break
-        folders_while_serving = _metrics_folders() - before
+        folders_while_serving = _metrics_folders(tmp) - before
 
         ok_id = f"ok-{uuid.uuid4().hex}"
         overview = "query Logged { overview(period: LAST_7_DAYS) { sessionCount } }"
@@ -145,13 +149,15 @@ async def run(
         _graphql(served, {"query": bad_literal}, f"anon-{uuid.uuid4().hex}")
         _graphql(served, '{"query": "{ overview', f"json-{uuid.uuid4().hex}", token)
         _graphql(served, {"query": overview}, REFUSED_ID, "not.a.token")
+    folders_after = _metrics_folders(tmp) - before
+    shutil.rmtree(tmp)
     yield Run(
         served.lines(),
         readyz_pids,
         healthz_pids,
         scrapes,
         folders_while_serving,
-        _metrics_folders() - before,
+        folders_after,
         ok_id,
     )
 
