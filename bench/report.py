@@ -324,11 +324,14 @@ def evidence_section(after: dict[str, Any] | None, before: dict[str, Any] | None
 EVIDENCE_NOTES = """How it is measured (bench/evidence.py): each filter's first page is asked
 `--repetitions` times after one warm-up request, cache off, one uvicorn worker; the run
 before (the code and schema before revision 0014, `--server-checkout`) and the run after
-went on the same database, migrated to 0014 in between. The p95 of 40 requests follows the
-shared machine's bursts: four runs after within five minutes, at load 2.5 to 4.3, gave a
-slowest p95 of 142, 16, 14 and 13 ms (the first with one burst over several filters, its p50s
-all under 25 ms). The code before on the 0014 schema (the new index alone), two runs: the
-most used flow 23 and 21 ms, most other session filters 30 to 43 ms.
+went on the same database, migrated to 0014 in between; the run after shown here is the
+code that reads through domain aliases (revisions 0015 and 0016 applied; the account has
+none defined), on a quiet machine. The p95 of
+40 requests follows the machine's bursts: earlier runs of the code before aliases, four
+within five minutes at load 2.5 to 4.3, gave a slowest p95 of 142, 16, 14 and 13 ms (the
+first with one burst over several filters, its p50s all under 25 ms). The code before on
+the 0014 schema (the new index alone), two runs: the most used flow 23 and 21 ms, most
+other session filters 30 to 43 ms.
 
 What a page costs now: the total from the rollup the tab reads, the page, and the page's
 pushes, in one snapshot, each statement under 1.5 ms at L; the rest is the response's
@@ -342,9 +345,10 @@ the 50 flow names by id, and a flow's sessions have an index in the keyset's ord
 (account_id, matched_flow_id, started_at, id), revision 0014. Every field of a node went
 through a resolver (18-24 ms of CPU a page); the nodes are plain values now.
 
-The after runs measured `fd96d9e`, the evidence code before domain aliases (revision 0015):
-with aliases each page row's domain key is also read through the account's aliases (one
-primary-key look-up a row), and a domain's page merges the first pages of its keys.
+With aliases each page row's domain key is also read through the account's aliases (one
+primary-key look-up a row), and a domain's page merges the first pages of its keys: the
+run after (the code reading through aliases) and the earlier runs of the code before them
+are within 1 ms of each other, filter by filter.
 
 Not in the table, and over the target: a filter that no rollup counts (a tier and an
 outcome together, a flow and a push-funnel step) counts its raw rows for `totalCount`, 130 to
