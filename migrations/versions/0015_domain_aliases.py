@@ -12,7 +12,8 @@ follow the tenant convention: row-level security enabled and forced, `tenant_iso
 A change of the aliases changes the tabs' answers at once (they merge at read time), so
 statement-level triggers on both tables bump the account's data version (0008) in the
 writing transaction, as the product tables' triggers do; they run as their owner with a
-pinned search path (0009), so the API's role needs no right on the version table.
+search path of pg_catalog and pg_temp alone and every name qualified (0009, 0010), so the
+API's role needs no right on the version table and nothing placed in `public` runs as them.
 
 The tables' foreign keys lock `accounts` briefly; everything comes in one short step.
 """
@@ -71,7 +72,7 @@ def _bump(operation: str) -> str:
     """0008's upsert: one per statement, accounts in id order."""
     return (
         "INSERT INTO public.account_data_versions AS v (account_id, version) "
-        "SELECT t.id, nextval('public.data_version_seq') "
+        "SELECT t.id, pg_catalog.nextval('public.data_version_seq'::pg_catalog.regclass) "
         f"FROM (SELECT DISTINCT account_id AS id FROM ({_touched(operation)}) u) t "
         "ORDER BY t.id "
         "ON CONFLICT (account_id) DO UPDATE SET version = excluded.version"
@@ -136,14 +137,14 @@ def _tables() -> None:
         for operation in operations:
             name = _name(table, operation)
             op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
-                "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp "
+                f"CREATE FUNCTION public.{name}() RETURNS trigger LANGUAGE plpgsql "
+                "SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
                 f"AS $fn$\nBEGIN\n{_bump(operation)};\nRETURN NULL;\nEND\n$fn$"
             )
             op.execute(
                 f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
                 f"REFERENCING {_transitions(operation)} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION {name}()"
+                f"EXECUTE FUNCTION public.{name}()"
             )
 
 
@@ -156,7 +157,7 @@ def downgrade() -> None:
         for operation in reversed(operations):
             name = _name(table, operation)
             op.execute(f"DROP TRIGGER {name} ON {table}")
-            op.execute(f"DROP FUNCTION {name}()")
+            op.execute(f"DROP FUNCTION public.{name}()")
     # Their indexes, constraints and policies go with the tables.
     op.drop_table("domain_alias_events")
     op.drop_table("domain_aliases")

@@ -163,3 +163,30 @@ async def test_the_same_trap_ran_as_the_owner_before_names_were_qualified(
     owner = make_url(empty_database_url).username
     # One call per write statement that bumps a version: all six, as the owner.
     assert notes == [owner] * 6
+
+
+async def test_every_function_that_runs_as_its_owner_searches_pg_catalog_alone(
+    empty_database_url: str,
+) -> None:
+    """Each SECURITY DEFINER function of every revision pins `search_path` to pg_catalog and
+    pg_temp: with `public` on it, an unqualified call would resolve to a function a
+    creating role placed there (the attack above)."""
+    await _migrated(empty_database_url, "head")
+    owner = await asyncpg.connect(asyncpg_dsn(empty_database_url))
+    try:
+        rows = await owner.fetch(
+            "SELECT p.proname, p.proconfig FROM pg_catalog.pg_proc p"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " ORDER BY p.proname"
+        )
+    finally:
+        await owner.close()
+    names = {row["proname"] for row in rows}
+    assert {"data_version_domain_aliases_insert", "rollup_build_step"} <= names
+    wrong = {
+        row["proname"]: row["proconfig"]
+        for row in rows
+        if "search_path=pg_catalog, pg_temp" not in (row["proconfig"] or [])
+    }
+    assert wrong == {}
