@@ -347,8 +347,8 @@ through a resolver (18-24 ms of CPU a page); the nodes are plain values now.
 
 With aliases each page row's domain key is also read through the account's aliases (one
 primary-key look-up a row), and a domain's page merges the first pages of its keys: the
-run after (the code reading through aliases) and the earlier runs of the code before them
-are within 1 ms of each other, filter by filter.
+run after (the code reading through aliases, load 0.3) has no filter's p95 more than 1.0 ms
+above the earlier run of the code before them (load 2.5), and six filters 0.6 to 3.7 ms below.
 
 Not in the table, and over the target: a filter that no rollup counts (a tier and an
 outcome together, a flow and a push-funnel step) counts its raw rows for `totalCount`, 130 to
