@@ -8,6 +8,7 @@ import uuid
 from core.metrics.alias_matching import AliasSuggestion, DomainFacts, suggestions
 from core.metrics.keys import domain_key_sql
 from core.metrics.window import Window
+from persistence.analytics.domains import trimmed
 from persistence.analytics.filters import (
     BLOCKS_IN_WINDOW,
     SESSIONS_IN_WINDOW,
@@ -17,12 +18,12 @@ from persistence.analytics.filters import (
 from persistence.analytics.flows import TREE_KEY
 from persistence.reader import Reader
 
-_TRIMMED = "regexp_replace(t.category, '^\\s+|\\s+$', '', 'g')"
 # Each key of the window's domain set by the plain rule (docs/metrics.md, Domains), the
 # keys as spelled: flows' smallest trimmed spelling, else the most frequent session one.
 _RAW_DOMAINS = f"""
     WITH flow_domains AS (
-        SELECT {TREE_KEY} AS key, min({_TRIMMED} COLLATE "C") AS name, count(*) AS flow_count
+        SELECT {TREE_KEY} AS key, min({trimmed("t.category")} COLLATE "C") AS name,
+               count(*) AS flow_count
         FROM trees t
         WHERE t.account_id = :account_id AND t.status <> 'archived' AND {TREE_KEY} IS NOT NULL
         GROUP BY 1

@@ -13,7 +13,7 @@ from persistence.analytics.sessions import COUNT_COLUMNS, COUNTS, counts_of_row
 from persistence.reader import Reader
 
 
-def _trimmed(column: str) -> str:
+def trimmed(column: str) -> str:
     """`column` without leading and trailing white space of any kind (tabs, newlines too)."""
     return f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
 
@@ -40,7 +40,7 @@ _DOMAIN_SET = f"""
     ),
     flow_spellings AS (
         SELECT coalesce(al.target_key, f.key) AS key, al.target_key IS NULL AS own,
-               {_trimmed("f.category")} AS spelling, f.n
+               {trimmed("f.category")} AS spelling, f.n
         FROM (SELECT {TREE_KEY} AS key, t.category, count(*) AS n
               FROM trees t
               WHERE t.account_id = :account_id AND t.status <> 'archived'
