@@ -346,6 +346,9 @@ class Settings:
         zero="builds in the migrating process alone",
         at_most=8,
     )
+    # The share of time `migrate` spends building indexes on product tables; it rests the
+    # remainder after each build (persistence.operations.online_ddl.IndexBuild).
+    migrate_index_duty_cycle: float = setting("MIGRATE_INDEX_DUTY_CYCLE", 0.5, above=0, at_most=1)
     psa_secret_key: str | None = setting("PSA_SECRET_KEY", None, secret=True)
     # Hosts besides ConnectWise's cloud a PSA connection may name (on-premise ConnectWise).
     psa_connectwise_hosts: tuple[str, ...] = setting("PSA_CONNECTWISE_HOSTS", (), parse=_hosts)

@@ -11,8 +11,13 @@
   writes the table meanwhile. A valid index of that name is kept; an INVALID one, left by
   an interrupted build, is dropped and built again. The build runs with the session
   settings of persistence.operations.online_ddl.IndexBuild (no parallel workers, bounded
-  memory) and says on standard error when it starts and how long it took.
+  memory) and says on standard error when it starts and how long it took; then the
+  migration rests (MIGRATE_INDEX_DUTY_CYCLE) so the index's pages reach the disk before
+  the next build's join them in front of the product's commits.
 - `drop_index()` drops one CONCURRENTLY, outside any transaction, the same way.
+- `reaches()` says whether this run goes on to a later revision: an index that a later
+  revision of the same run drops is not built at all (each build on `ai_sessions` writes
+  its whole index to the log, and the product's commits wait for that log's flush).
 
 Run in the caller's one transaction instead (a new, empty database built in one go), a
 step boundary is nothing and an index is built plainly. In offline (`--sql`) mode
@@ -24,9 +29,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import Protocol, cast
 
 import sqlalchemy as sa
 from alembic import context, op
+from alembic.script import ScriptDirectory
 
 # Set by persistence.operations.migrate: "online" (per-revision transactions) or absent (one
 # transaction); "adopted" answers `adopted()` when printing SQL without running it.
@@ -66,6 +73,15 @@ def adopted() -> bool:
         return bool(_attributes().get(ADOPTED))
     marker = sa.text(f"SELECT to_regclass('public.{_ADOPTION_MARKER}') IS NOT NULL")
     return bool(op.get_bind().execute(marker).scalar())
+
+
+def reaches(revision: str) -> bool:
+    """Whether this run's destination is `revision` or a revision after it."""
+    destination = context.get_revision_argument()
+    script = ScriptDirectory.from_config(context.config)
+    return any(
+        found.revision == revision for found in script.iterate_revisions(destination, "base")
+    )
 
 
 def _holds(condition: str) -> bool:
@@ -111,10 +127,15 @@ def index(name: str, table: str, columns: str) -> None:
         _say(f"migrate: building index {name}")
         began = time.monotonic()
         op.execute(build)
-        _say(f"migrate: built index {name} in {time.monotonic() - began:.1f} s")
+        built_s = time.monotonic() - began
+        rest_s = _rest_after(built_s)
+        resting = f"; resting {rest_s:.1f} s (MIGRATE_INDEX_DUTY_CYCLE)" if rest_s >= 0.1 else ""
+        _say(f"migrate: built index {name} in {built_s:.1f} s{resting}")
         for setting in _index_settings("resets"):
             op.execute(setting)
         op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
+        if resting:
+            time.sleep(rest_s)
 
 
 def drop_index(name: str) -> None:
@@ -128,6 +149,8 @@ def drop_index(name: str) -> None:
     if not online():
         op.execute(drop.replace(" CONCURRENTLY", ""))
         return
+    if not offline() and not _holds(f"to_regclass('public.{name}') IS NOT NULL"):
+        return
     with op.get_context().autocommit_block():
         op.execute("SET lock_timeout = 0")
         _say(f"migrate: dropping index {name}")
@@ -139,6 +162,16 @@ def _index_settings(which: str) -> list[str]:
     """The index build's session settings (or their resets) the caller's policy names."""
     build = _attributes().get("index_build")
     return list(getattr(build, which)()) if build is not None else []
+
+
+def _rest_after(built_s: float) -> float:
+    """How long to rest after a build, by the caller's policy (none without one)."""
+    build = cast("_Rests | None", _attributes().get("index_build"))
+    return build.rest_after(built_s) if build is not None else 0.0
+
+
+class _Rests(Protocol):
+    def rest_after(self, built_s: float) -> float: ...
 
 
 def _say(line: str) -> None:

@@ -10,7 +10,9 @@ without rewriting the table), and no existing row is touched. Each product table
 changed in its own short transaction (migrations/online.py): the trees columns and their
 checks (added NOT VALID, so no scan under the exclusive lock), the checks' validation (a
 scan that lets reads and writes go on), the new activity log (its keys briefly lock
-accounts and ai_sessions), then the indexes, built CONCURRENTLY.
+accounts and ai_sessions), then the indexes, built CONCURRENTLY. The flow index is left
+out when the same run goes on to 0014, which replaces it: building it would only make
+the product's commits wait behind its pages in the log.
 """
 
 from collections.abc import Sequence
@@ -28,13 +30,13 @@ depends_on: str | Sequence[str] | None = None
 
 _CURRENT_ACCOUNT = "current_setting('app.current_account_id', true)::uuid"
 
+# Replaced by revision 0014's index, which serves whatever it served.
+_FLOW_INDEX = "ix_ai_sessions_account_flow_started"
+_REPLACED_BY = "0014_session_flow_evidence_index"
+
 # name -> (table, columns); created in this order, dropped in reverse.
 _INDEXES: tuple[tuple[str, str, list[str]], ...] = (
-    (
-        "ix_ai_sessions_account_flow_started",
-        "ai_sessions",
-        ["account_id", "matched_flow_id", "started_at"],
-    ),
+    (_FLOW_INDEX, "ai_sessions", ["account_id", "matched_flow_id", "started_at"]),
     ("ix_ai_sessions_matched_flow", "ai_sessions", ["matched_flow_id"]),
     ("ix_psa_activity_log_account_created", "psa_activity_log", ["account_id", "created_at"]),
     ("ix_psa_activity_log_session", "psa_activity_log", ["session_id"]),
@@ -122,13 +124,15 @@ def upgrade() -> None:
     )
     online.step(_validate_checks)
     online.step(_activity_log, done="to_regclass('public.psa_activity_log') IS NOT NULL")
+    replaced = online.reaches(_REPLACED_BY)
     for name, table, columns in _INDEXES:
-        online.index(name, table, ", ".join(columns))
+        if not (name == _FLOW_INDEX and replaced):
+            online.index(name, table, ", ".join(columns))
 
 
 def downgrade() -> None:
-    for name, table, _columns in reversed(_INDEXES):
-        op.drop_index(name, table_name=table)
+    for name, _table, _columns in reversed(_INDEXES):
+        op.execute(f"DROP INDEX IF EXISTS public.{name}")
     # Its constraints and policy go with the table.
     op.drop_table("psa_activity_log")
 

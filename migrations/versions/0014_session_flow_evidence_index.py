@@ -12,7 +12,9 @@ session of the most used flow in the window to return 50. With `id` in the index
 page reads its rows and stops, and a page after a cursor starts at the cursor. It serves
 whatever the replaced index served (that one is a prefix of it), so the product's writes
 keep one index for it, not two. Both are built and dropped CONCURRENTLY: the product keeps
-reading and writing its sessions meanwhile, and no row of `ai_sessions` is rewritten.
+reading and writing its sessions meanwhile, and no row of `ai_sessions` is rewritten. A run
+that passed through 0002 on its way here never built the replaced index (0002 asks
+`online.reaches`), so there is nothing to drop and nothing is said.
 """
 
 from collections.abc import Sequence

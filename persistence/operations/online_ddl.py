@@ -44,6 +44,14 @@ class IndexBuild:
     memory_mb: int = 64
     workers: int = 0
     compress_wal: bool = False
+    # The share of wall time spent building (MIGRATE_INDEX_DUTY_CYCLE): after a build of
+    # t seconds the migration rests t × (1 − duty) / duty, so the build's pages reach the
+    # disk before the next build adds its own behind the product's commits.
+    duty_cycle: float = 0.5
+
+    def rest_after(self, built_s: float) -> float:
+        """Seconds to rest after a build that took `built_s`."""
+        return built_s * (1 - self.duty_cycle) / self.duty_cycle
 
     def settings(self) -> list[str]:
         found = [
@@ -78,6 +86,7 @@ class LockPolicy:
             index_build = IndexBuild(
                 memory_mb=checked_setting("migrate_index_memory_mb", environ),
                 workers=checked_setting("migrate_index_workers", environ),
+                duty_cycle=checked_setting("migrate_index_duty_cycle", environ),
             )
         except SettingsError as error:
             raise ValueError(str(error)) from None

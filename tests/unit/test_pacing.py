@@ -38,3 +38,13 @@ def test_an_index_build_runs_alone_with_bounded_memory() -> None:
     ]
     assert IndexBuild(16, 2, compress_wal=True).settings()[-1] == "SET wal_compression = on"
     assert IndexBuild(16, 2, compress_wal=True).resets()[-1] == "RESET wal_compression"
+
+
+def test_after_an_index_build_the_migration_rests_by_its_duty_cycle() -> None:
+    assert IndexBuild().rest_after(10.0) == 10.0
+    assert IndexBuild(duty_cycle=0.25).rest_after(10.0) == 30.0
+    assert IndexBuild(duty_cycle=1.0).rest_after(10.0) == 0.0
+    policy = LockPolicy.from_environ({"MIGRATE_INDEX_DUTY_CYCLE": "0.2"})
+    assert policy.index_build.rest_after(2.0) == pytest.approx(8.0)
+    with pytest.raises(ValueError, match=r"MIGRATE_INDEX_DUTY_CYCLE must be a number above 0"):
+        LockPolicy.from_environ({"MIGRATE_INDEX_DUTY_CYCLE": "0"})
