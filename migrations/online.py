@@ -18,6 +18,9 @@
 - `reaches()` says whether this run goes on to a later revision: an index that a later
   revision of the same run drops is not built at all (each build on `ai_sessions` writes
   its whole index to the log, and the product's commits wait for that log's flush).
+- `build_ahead()` builds now the session indexes that the later revisions of this run
+  declare (`SESSION_INDEXES`), so an adoption builds them all before the rollup triggers
+  make each product write heavier; their own revisions then find them built.
 
 Run in the caller's one transaction instead (a new, empty database built in one go), a
 step boundary is nothing and an index is built plainly. In offline (`--sql`) mode
@@ -84,6 +87,31 @@ def reaches(revision: str) -> bool:
     )
 
 
+# A revision module's (name, table, columns) of the indexes it builds on `ai_sessions`.
+SESSION_INDEXES = "SESSION_INDEXES"
+_BUILT_AHEAD = "built_ahead"
+
+
+def build_ahead(revision: str) -> None:
+    """Build the `SESSION_INDEXES` of the revisions after `revision` up to this run's
+    destination, oldest first, each as `index()` would; the revisions skip them later.
+    Offline the statements are printed here and not again in their revisions."""
+    script = ScriptDirectory.from_config(context.config)
+    later = [
+        found
+        for found in script.iterate_revisions(context.get_revision_argument(), revision)
+        if found.revision != revision
+    ]
+    for found in reversed(later):
+        for name, table, columns in getattr(found.module, SESSION_INDEXES, ()):
+            index(name, table, columns)
+            _built_ahead().add(name)
+
+
+def _built_ahead() -> set[str]:
+    return cast("set[str]", _attributes().setdefault(_BUILT_AHEAD, set()))
+
+
 def _holds(condition: str) -> bool:
     return bool(op.get_bind().execute(sa.text(f"SELECT {condition}")).scalar())
 
@@ -104,7 +132,10 @@ def step(run: Callable[[], None], done: str | None = None) -> None:
 
 
 def index(name: str, table: str, columns: str) -> None:
-    """`CREATE INDEX CONCURRENTLY name ON public.table (columns)`, outside a transaction."""
+    """`CREATE INDEX CONCURRENTLY name ON public.table (columns)`, outside a transaction;
+    nothing when this run built it ahead (`build_ahead`)."""
+    if name in _built_ahead():
+        return
     build = f"CREATE INDEX CONCURRENTLY {name} ON public.{table} ({columns})"
     if not online():
         op.execute(build.replace(" CONCURRENTLY", ""))

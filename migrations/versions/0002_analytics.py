@@ -12,7 +12,9 @@ checks (added NOT VALID, so no scan under the exclusive lock), the checks' valid
 scan that lets reads and writes go on), the new activity log (its keys briefly lock
 accounts and ai_sessions), then the indexes, built CONCURRENTLY. The flow index is left
 out when the same run goes on to 0014, which replaces it: building it would only make
-the product's commits wait behind its pages in the log.
+the product's commits wait behind its pages in the log. The session indexes of the later
+revisions this run reaches are built here too (`online.build_ahead`), while the product's
+writes are as light as they were: from 0004 on, each one also updates the rollups.
 """
 
 from collections.abc import Sequence
@@ -128,6 +130,8 @@ def upgrade() -> None:
     for name, table, columns in _INDEXES:
         if not (name == _FLOW_INDEX and replaced):
             online.index(name, table, ", ".join(columns))
+    # Before 0004's triggers make each product write heavier and longer to flush.
+    online.build_ahead(revision)
 
 
 def downgrade() -> None:

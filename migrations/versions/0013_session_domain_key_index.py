@@ -27,12 +27,19 @@ depends_on: str | Sequence[str] | None = None
 SESSION_KEY = "coalesce(lower(btrim(regexp_replace(problem_domain, '\\s+', ' ', 'g'))), '')"
 
 
-def upgrade() -> None:
-    online.index(
+# Built ahead by 0002 on a run that reaches this revision (online.build_ahead).
+SESSION_INDEXES = (
+    (
         "ix_ai_sessions_account_domain_key_started",
         "ai_sessions",
         f"account_id, ({SESSION_KEY}), started_at, id",
-    )
+    ),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in SESSION_INDEXES:
+        online.index(name, table, columns)
 
 
 def downgrade() -> None:

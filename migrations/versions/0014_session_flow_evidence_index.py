@@ -28,10 +28,13 @@ depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_ai_sessions_account_flow_started_id"
 REPLACED = "ix_ai_sessions_account_flow_started"
+# Built ahead by 0002 on a run that reaches this revision (online.build_ahead).
+SESSION_INDEXES = ((INDEX, "ai_sessions", "account_id, matched_flow_id, started_at, id"),)
 
 
 def upgrade() -> None:
-    online.index(INDEX, "ai_sessions", "account_id, matched_flow_id, started_at, id")
+    for name, table, columns in SESSION_INDEXES:
+        online.index(name, table, columns)
     online.drop_index(REPLACED)
 
 

@@ -40,6 +40,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_ai_sessions_rollup_build"
+# Built ahead by 0002 on a run that reaches this revision (online.build_ahead).
+SESSION_INDEXES = ((INDEX, "ai_sessions", "account_id, id"),)
 _INLINED = "facts AS ("
 _MATERIALIZED = "facts AS MATERIALIZED ("
 
@@ -72,7 +74,8 @@ def _redefine(before: str, after: str) -> str:
 
 def upgrade() -> None:
     op.execute(_redefine(_INLINED, _MATERIALIZED))
-    online.index(INDEX, "ai_sessions", "account_id, id")
+    for name, table, columns in SESSION_INDEXES:
+        online.index(name, table, columns)
 
 
 def downgrade() -> None:

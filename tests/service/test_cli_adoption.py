@@ -121,6 +121,19 @@ async def test_dry_run_then_migrate_adopts_the_product_database(empty_database_u
     assert "migrate: building index ix_ai_sessions_account_flow_started_id" in builds
     drops = [line for line in lines if line.startswith("migrate: dropping")]
     assert drops == []
+    # The later revisions' session indexes are built by 0002, before 0004's triggers
+    # (0005's trees index comes after them), oldest revision first, each once.
+    names = [line.removeprefix("migrate: building index ") for line in builds[::2]]
+    ahead = [
+        "ix_ai_sessions_account_domain_key_started",
+        "ix_ai_sessions_account_flow_started_id",
+        "ix_ai_sessions_rollup_build",
+    ]
+    first = names.index(ahead[0])
+    assert names[first : first + 3] == ahead
+    assert names.index("ix_psa_activity_log_session") < first
+    assert first < names.index("ix_trees_account_category_key")
+    assert len(names) == len(set(names))
     progress = [line for line in lines if line not in builds and line not in drops]
     assert progress[0] == (
         "rollups: building 2 accounts, each in chunks sized to take about 200 ms "
