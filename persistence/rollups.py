@@ -38,8 +38,16 @@ SIZED = ChunkSizing()
 
 Clock = Callable[[], float]
 
-CHUNK_COMMIT = text("SET LOCAL synchronous_commit = off")
-"""Sent first in every chunk's transaction: its commit does not wait for the log flush.
+CHUNK_COMMIT = text(
+    "SELECT pg_catalog.set_config('synchronous_commit', 'off', true),"
+    " (SELECT pg_catalog.set_config('wal_compression', 'on', true) FROM pg_catalog.pg_roles"
+    " WHERE rolname = current_user AND rolsuper)"
+)
+"""Sent first in every chunk's transaction: its commit does not wait for the log flush,
+and when the building role may set it (a superuser's setting, as for `migrate`'s index
+builds), the full-page images the chunk writes to the log are compressed: the product's
+next commits flush the chunk's log before their own, so the less of it, the shorter
+their wait.
 
 Safe because a chunk is redone from the build's watermark. A crash can lose only the
 asynchronous commits whose log was not yet flushed, and the log is flushed in order: a

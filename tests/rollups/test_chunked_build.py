@@ -335,6 +335,15 @@ async def test_a_chunk_lost_with_its_asynchronous_commit_is_built_again_from_the
         )
         setting = await session.execute(text("SELECT current_setting('synchronous_commit')"))
         assert setting.scalar_one() == "off"
+        # The chunk's full-page images are compressed when its role may ask for it.
+        compressed = await session.execute(
+            text(
+                "SELECT current_setting('wal_compression') = 'on', rolsuper FROM pg_roles"
+                " WHERE rolname = current_user"
+            )
+        )
+        on, superuser = compressed.one()
+        assert on is superuser
         step = text("SELECT rollup_build_step(:a, 5)")
         assert not (await session.execute(step, {"a": tenant.account_id})).scalar_one()
         await transaction.rollback()
