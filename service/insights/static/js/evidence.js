@@ -294,11 +294,17 @@ export function wire({ operations, authorization }) {
     const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
     if (!inside) close();
   });
+  // "close" arrives as a task of its own after the dialog closed (Esc, Close, backdrop):
+  // by then a list may have been opened again (keep it), or the keyboard may have moved
+  // on from the count the browser gave the focus back to (leave it there).
   dialog.addEventListener("close", () => {
+    if (dialog.open) return;
     const list = current;
     current = null;
     generation += 1;
     if (!list) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && !dialog.contains(active)) return;
     const target = list.trigger.isConnected ? list.trigger : list.refocus();
     if (target) target.focus();
   });
