@@ -36,7 +36,7 @@ from typing import Protocol, cast
 
 import sqlalchemy as sa
 from alembic import context, op
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 
 # Set by persistence.operations.migrate: "online" (per-revision transactions) or absent (one
 # transaction); "adopted" answers `adopted()` when printing SQL without running it.
@@ -78,13 +78,15 @@ def adopted() -> bool:
     return bool(op.get_bind().execute(marker).scalar())
 
 
+def _run_down_to(lower: str) -> list[Script]:
+    """The revisions from this run's destination down to `lower`, newest first."""
+    script = ScriptDirectory.from_config(context.config)
+    return list(script.iterate_revisions(context.get_revision_argument(), lower))
+
+
 def reaches(revision: str) -> bool:
     """Whether this run's destination is `revision` or a revision after it."""
-    destination = context.get_revision_argument()
-    script = ScriptDirectory.from_config(context.config)
-    return any(
-        found.revision == revision for found in script.iterate_revisions(destination, "base")
-    )
+    return any(found.revision == revision for found in _run_down_to("base"))
 
 
 # A revision module's (name, table, columns) of the indexes it builds on `ai_sessions`.
@@ -96,12 +98,7 @@ def build_ahead(revision: str) -> None:
     """Build the `SESSION_INDEXES` of the revisions after `revision` up to this run's
     destination, oldest first, each as `index()` would; the revisions skip them later.
     Offline the statements are printed here and not again in their revisions."""
-    script = ScriptDirectory.from_config(context.config)
-    later = [
-        found
-        for found in script.iterate_revisions(context.get_revision_argument(), revision)
-        if found.revision != revision
-    ]
+    later = [found for found in _run_down_to(revision) if found.revision != revision]
     for found in reversed(later):
         for name, table, columns in getattr(found.module, SESSION_INDEXES, ()):
             index(name, table, columns)
@@ -153,16 +150,17 @@ def index(name: str, table: str, columns: str) -> None:
                 op.execute(f"DROP INDEX CONCURRENTLY public.{name}")
         # The build waits for older transactions without blocking anyone: no lock timeout.
         op.execute("SET lock_timeout = 0")
-        for setting in _index_settings("settings"):
+        policy = _index_build()
+        for setting in policy.settings() if policy else []:
             op.execute(setting)
         _say(f"migrate: building index {name}")
         began = time.monotonic()
         op.execute(build)
         built_s = time.monotonic() - began
-        rest_s = _rest_after(built_s)
+        rest_s = policy.rest_after(built_s) if policy else 0.0
         resting = f"; resting {rest_s:.1f} s (MIGRATE_INDEX_DUTY_CYCLE)" if rest_s >= 0.1 else ""
         _say(f"migrate: built index {name} in {built_s:.1f} s{resting}")
-        for setting in _index_settings("resets"):
+        for setting in policy.resets() if policy else []:
             op.execute(setting)
         op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
         if resting:
@@ -189,20 +187,17 @@ def drop_index(name: str) -> None:
         op.execute(f"SET lock_timeout = {lock_timeout_ms()}")
 
 
-def _index_settings(which: str) -> list[str]:
-    """The index build's session settings (or their resets) the caller's policy names."""
-    build = _attributes().get("index_build")
-    return list(getattr(build, which)()) if build is not None else []
+class _IndexBuild(Protocol):
+    """What the caller's policy (persistence.operations.online_ddl.IndexBuild) offers."""
 
-
-def _rest_after(built_s: float) -> float:
-    """How long to rest after a build, by the caller's policy (none without one)."""
-    build = cast("_Rests | None", _attributes().get("index_build"))
-    return build.rest_after(built_s) if build is not None else 0.0
-
-
-class _Rests(Protocol):
+    def settings(self) -> list[str]: ...
+    def resets(self) -> list[str]: ...
     def rest_after(self, built_s: float) -> float: ...
+
+
+def _index_build() -> _IndexBuild | None:
+    """The caller's index build policy; none when a new database is built in one go."""
+    return cast("_IndexBuild | None", _attributes().get("index_build"))
 
 
 def _say(line: str) -> None:
