@@ -16,11 +16,12 @@ from persistence.reader import Reader
 # The domain key of a flow, spelled as the flow indexes of revisions 0005 and 0006 are
 # (an expression index: the planner uses it only for this very expression).
 TREE_KEY = domain_key_sql("t.category")
-# A flow's domain is its category's key read through the account's aliases.
-FLOW_COLUMNS = f"""
-    t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at,
-    {mapped_key(TREE_KEY)} AS domain_key
-"""
+# A flow's stored columns, and its domain: its category's key read through the account's
+# aliases (a regular expression and a look-up, so computed only for rows returned).
+_STORED_COLUMNS = (
+    "t.id, t.name, t.category, t.status, t.usage_count, t.success_rate, t.last_matched_at"
+)
+FLOW_COLUMNS = f"{_STORED_COLUMNS}, {mapped_key(TREE_KEY)} AS domain_key"
 _NOT_ARCHIVED = "t.account_id = :account_id AND t.status <> 'archived'"
 
 _BY_IDS = (
@@ -29,13 +30,17 @@ _BY_IDS = (
 
 # The first `per_key` flows of each domain by name then id (all when per_key is NULL:
 # LIMIT NULL is no limit): the first `per_key` of the domain's own key and of each key
-# aliased to it, each read in order from ix_trees_account_category_key_name, merged.
+# aliased to it, each read in order from ix_trees_account_category_key_name, merged. The
+# domain key is computed on the few rows each key's look-up returns, not inside it: a plan
+# that sorts a key's flows instead of reading them in order (PostgreSQL's generic plan
+# did) would otherwise compute it for every flow of the key.
 _PREVIEWS = f"""
     unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, position)
     CROSS JOIN LATERAL (
-        SELECT m.* FROM {source_keys("k.key")} src
+        SELECT m.*, {mapped_key(domain_key_sql("m.category"))} AS domain_key
+        FROM {source_keys("k.key")} src
         CROSS JOIN LATERAL (
-            SELECT {FLOW_COLUMNS} FROM trees t
+            SELECT {_STORED_COLUMNS} FROM trees t
             WHERE {_NOT_ARCHIVED} AND {TREE_KEY} = src.key
             ORDER BY t.name COLLATE "C", t.id
             LIMIT CAST(:per_key AS integer)
