@@ -97,6 +97,11 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def _count(value: int | None) -> str:
+    """A count from results that have it (older results files do not)."""
+    return "–" if value is None else f"{value:,}"
+
+
 def _ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
@@ -171,13 +176,15 @@ def _scale_section(results: dict[str, Any], generation: dict[str, Any] | None) -
     if growth:
         lines += [
             "",
-            "Cost growth, LAST_90_DAYS (p95 ms, in-process API / floor):",
+            "Cost growth, LAST_90_DAYS (p95 ms, in-process API / floor; the account's flows,"
+            " and the list items of the page, which larger accounts fill with more domains):",
             "",
-            "| account sessions | in period | tab | API p95 | floor p95 |",
-            "|---:|---:|---|---:|---:|",
+            "| account sessions | in period | flows | tab | page rows | API p95 | floor p95 |",
+            "|---:|---:|---:|---|---:|---:|---:|",
         ]
         lines += [
-            f"| {g['account_sessions']:,} | {g['sessions_in_period']:,} | {g['tab']} "
+            f"| {g['account_sessions']:,} | {g['sessions_in_period']:,} "
+            f"| {_count(g.get('account_flows'))} | {g['tab']} | {_count(g.get('page_rows'))} "
             f"| {_ms(g['api_p95'])} | {_ms(g['floor_p95'])} |"
             for g in growth
         ]

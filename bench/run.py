@@ -324,6 +324,24 @@ async def measure_case(
     return case
 
 
+def page_rows(data: Any) -> int:
+    """How many list items a response holds (domains, flow previews, ranked flows): what a
+    tab's page costs to build grows with these, whatever the account's size."""
+    if isinstance(data, list):
+        return len(data) + sum(page_rows(item) for item in data)
+    if isinstance(data, dict):
+        return sum(page_rows(value) for value in data.values())
+    return 0
+
+
+async def flow_count(connection: asyncpg.Connection, account_id: uuid.UUID) -> int:
+    """The account's non-archived flows (the rows Flow Quality ranks)."""
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM trees WHERE account_id = $1 AND status <> 'archived'", account_id
+    )
+    return count
+
+
 async def growth(
     connection: asyncpg.Connection, api: InProcess, accounts: list[Account], options: RunOptions
 ) -> list[dict[str, Any]]:
@@ -344,12 +362,15 @@ async def growth(
                 now = datetime.now(UTC)
                 return (await floor.run_floor(connection, tab, account.id, "LAST_90_DAYS", now))[1]
 
+            data, _seconds = await api.execute(account.id, tab, "LAST_90_DAYS")
             out.append(
                 {
                     "account_sessions": account.sessions,
                     "sessions_in_period": await sessions_in_period(
                         connection, account.id, "LAST_90_DAYS", datetime.now(UTC)
                     ),
+                    "account_flows": await flow_count(connection, account.id),
+                    "page_rows": page_rows(data),
                     "tab": tab,
                     "api_p95": summary_ms(await repeat(api_call, options))["p95"],
                     "floor_p95": summary_ms(await repeat(floor_call, options))["p95"],

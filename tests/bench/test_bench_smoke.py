@@ -14,7 +14,7 @@ import asyncpg
 from bench.compare import differences
 from bench.dataset import Counters, generate_account
 from bench.generate import generate
-from bench.run import PERIODS, RunOptions, run
+from bench.run import PERIODS, RunOptions, page_rows, run
 from bench.scales import SCALES
 from persistence.engine import asyncpg_dsn
 from queries import TAB_DOCUMENTS
@@ -93,3 +93,19 @@ async def test_generate_and_run_xs(empty_database_url: str, tmp_path: Path) -> N
     assert all(row["errors"] == 0 for row in results["throughput"])
     assert results["server_peak_rss_mb"] > 0
     assert {row["tab"] for row in results["growth"]} == {"coverage", "flow-quality"}
+    assert all(row["page_rows"] >= 1 and row["account_flows"] >= 1 for row in results["growth"])
+
+
+def test_page_rows_counts_every_list_item_at_any_depth() -> None:
+    coverage = {
+        "coverage": {
+            "totalDomains": 2,
+            "domains": [
+                {"name": "Email", "flows": [{"flow": {"id": "a"}}, {"flow": {"id": "b"}}]},
+                {"name": "VPN", "flows": []},
+            ],
+            "knowledgeGaps": [{"name": "VPN"}],
+        }
+    }
+    assert page_rows(coverage) == 2 + 2 + 0 + 1
+    assert page_rows({"flowQuality": {"flows": [], "totalFlows": 0}}) == 0
