@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# HTTP p95 of the largest L account's 90 days, per tab.
-HTTP_P95_MS = {"overview": 30.0, "coverage": 80.0, "flow-quality": 60.0, "psa": 25.0}
+# HTTP p95 of the largest L account's 90 days, per tab. Coverage and Flow Quality were 80
+# and 60 ms; 20 is what a tab whose cost follows its page rather than the account would
+# take at that account.
+HTTP_P95_MS = {"overview": 30.0, "coverage": 20.0, "flow-quality": 20.0, "psa": 25.0}
 FLOOR_RATIO = 1.2
 GROWTH = 2.0
 THROUGHPUT_RPS = 300.0
