@@ -44,9 +44,11 @@ class RequestContext:
         return self._loaders
 
     async def close(self) -> None:
-        """End the request's snapshot (commit the read-only transaction); idempotent."""
+        """End the request's snapshot (commit the read-only transaction) and release what
+        its loaders hold; idempotent."""
         if self._loaders is not None:
             await self._loaders.snapshot.close()
+            self._loaders.release()
 
     def require_principal(self) -> Principal:
         if self.principal is None:
