@@ -111,26 +111,38 @@ WHY = """What bounds each figure, and why the misses stay (largest L account, 90
   request makes only the loaders it uses, and Coverage's flow previews are not scored when
   no score is selected: 0.69–0.87× the CPU per request of 37dd25d, side by side
   (docs/cpu-per-request.md). Plain leaf fields are read straight from the built objects,
-  and the served process freezes what startup made, so a full garbage collection does not
-  pause a large response.
-- **The HTTP budgets are met** in this run (overview 28.1, coverage 55.7, flow quality 36.9,
-  PSA 6.5 ms p95) and in the run before it on the same code (18.4, 48.8, 43.1, 6.0 ms).
-  This machine's speed moves by a third from one minute to the next (the same ranking
-  statement took 25 and 34 ms in consecutive rounds on one connection, and the floor's
-  p50 moves as much between runs), and PostgreSQL's 128 MB of shared buffers do not hold
-  the rollups of all accounts, so a tab measured right after the floor's scans reads some
-  pages from the OS cache: an earlier run the same day, before the last two changes,
-  measured overview at 46.2 ms p95 (p50 29.4) with the rest within budget.
-- **Coverage's growth (2.5× here, 1.4× in the run before).** Its time at the 1M-session
-  account is ~30–45 ms: about 60% API CPU for ~4,500 leaf values (120 domains of 14 fields,
-  531 flow previews), the rest SQL, mostly the previews' statistics, which sum the
-  window's block rows of every flow of the account (~21,000 rows, 1 in 10 of them for a
-  previewed flow; looking up the previews' rows one flow at a time was slower: 13.3
-  against 9.8 ms). At the 100k-session account the same tab takes 12–19 ms, so the ratio
-  mostly measures the noise of the smaller figure. Fewer rows per flow (cumulative per-flow
-  counters) would make that statement grow with the page, not the account.
-- **Flow Quality** grows 1.9× (1.9× before): its one ranked scan sums every flow's block
-  rows of the window, as the design allows; the page itself is picked in PostgreSQL.
+  the served process freezes what startup made, and a request's loaders drop what they
+  read when it ends, so a full garbage collection has little to walk.
+- **Coverage and Flow Quality at 20 ms (missed).** Coverage's HTTP p95 is 35–36 ms (56–58
+  before the three changes below, side by side in one session: `bench run` of the two
+  checkouts, alternating, twice) and Flow Quality's 26–27 ms (unchanged). What changed:
+  Coverage's domain set computed a flow's domain key (a regular expression) twice per flow
+  where once per distinct spelling does (4,661 flows, 250 spellings: 12.6 → 4.0 ms); the
+  previews' generic plan computed it for every flow of a key instead of the few returned
+  (13.0 → 8.3 ms); and a request's loaders now drop their cached rows when its snapshot
+  closes. graphql-core's execution context and the request context refer to each other,
+  so those rows (3,700 objects per Coverage request) waited for the cycle collector, and
+  its full collections paused a later request for ~14 ms: in process, Coverage's p95 went
+  from 39–40 to 27 ms with p50 unchanged (26 ms), side by side with the commit before.
+  What is left at the largest account: Coverage ~15 ms of Python CPU for ~4,500 values
+  plus 12 ms of SQL (domain set 4, previews 7.5); Flow Quality ~14 ms of SQL plus 5 of
+  Python.
+- **Growth follows the page and the flows.** The 100k- and 1M-session accounts have 546
+  and 2,813 flows; Coverage lists every domain, so its page grows from 226 to 540 list
+  items (2.4×) and its time grows as much (2.2–2.4×, from 2.4–3.0× before); Flow Quality's
+  page is fixed (100 items) and its time grows 1.4–2.0× while it ranks 5× as many flows.
+- **Why the block rows stay.** Flow Quality ranks every flow, so it reads the window's
+  block rows of all of them (19,888 at the largest account, in 5 blocks for 90 days):
+  reading them takes 1.6 ms and grouping them by flow 3.5–4.7 ms, which is PostgreSQL's
+  cost per row (sort-based grouping, a larger work_mem and integer sums were no faster);
+  joining the flows and scoring them ~4 ms, three top-N sorts ~3.3 ms, the page's rows
+  ~2 ms. Cumulative per-flow counters would turn the read into two look-ups per flow, and
+  a look-up costs ~2 µs here (the picked rows' 405 look-ups took 0.8 ms), so ranking 4,661
+  flows would read no faster; they would also make a late write (a session resolved days
+  after it started) update every later counter of its flow, inside the product's
+  transaction. For Coverage's 531 previews, looking their block rows up per flow took
+  7.7 ms against 7.2 for the scan (an `= ANY` array of ids: 7.2 ms with a plan for its
+  values, 44 ms with PostgreSQL's generic plan).
 - **S throughput** (Coverage, largest account, 30 days, uncached, one worker, 32 clients:
   130 req/s, 4.2× the 31 req/s of the previous S run) is bounded by ~7 ms of CPU per
   execution on one core; 300 req/s uncached would need under 3.3 ms. Repeated requests
@@ -139,17 +151,19 @@ WHY = """What bounds each figure, and why the misses stay (largest L account, 90
 - **Capacity (the L day, 2 workers)** is what `python -m bench capacity` searches: the
   offered rate at which the day's server p95 crosses 50 ms, wrk sending the clicks of the
   L day's 500 people (think time 3 s, writers beside them), on a quiet machine (load
-  average below 1 before the run). With the in-process response cache: 343 req/s (p95
-  26.8 ms there) and 277 req/s for the baseline checkout in the same run, so the target of
-  250 is met on both; without it, 173 and 218 req/s. Both checkouts serve the same API
-  code (the baseline is the previous release, which differs in migrations only), so the
-  spread between them, about a fifth, is the machine's: one 15-second step of this
-  checkout without the cache stalled at 520 ms p95 at 195 req/s, where the baseline held
-  29 ms. CPU per request at capacity: server 2.0–2.2 ms and PostgreSQL 1.1–1.2 ms with the
-  cache, 3.5–3.9 and 1.5–1.7 ms without; a hit costs well under a millisecond, and a
-  team's identical requests share one entry (the key holds the account and role, not the
-  user). The cache-off figure is bounded by the misses' Python (about two thirds of a
-  request's CPU); the earlier run on a machine at load 9–13 had no step under 50 ms.
+  average below 1 before the run); rates are the offered ones. With the in-process
+  response cache: 343 req/s for this checkout and for the baseline (the previous release)
+  in the same run (p95 24.1 and 28.0 ms there), so the target of 250 is met. Without it:
+  173 and 194 req/s, missed. Both checkouts fall off the same cliff between 173 and 194
+  req/s, and which of them passes the 194 step moves with the order: in a second run with
+  this checkout measured first, both held 173 and failed 194, and this checkout's p95 was
+  lower at every step below the cliff (14.8–27.7 against 19.7–46.4 ms). PostgreSQL's CPU
+  per request is lower than the baseline's (1.9–2.1 against 2.2–3.0 ms below the cliff),
+  the server's about the same (4.0–4.9 ms). At the cliff the two cores are about three
+  quarters busy (server, database, wrk, writers), so 250 req/s without the cache needs
+  roughly a quarter less CPU per miss, most of it the misses' Python; a hit costs well
+  under a millisecond, and a team's identical requests share one entry (the key holds the
+  account and role, not the user).
 - Every case returns exactly the floor's numbers, and every tab at every scale is below
   the floor's time for large accounts (the floor scans raw sessions; the API reads rollups)."""
 
