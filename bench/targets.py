@@ -144,8 +144,8 @@ WHY = """What bounds each figure, and why the misses stay (largest L account, 90
   7.7 ms against 7.2 for the scan (an `= ANY` array of ids: 7.2 ms with a plan for its
   values, 44 ms with PostgreSQL's generic plan).
 - **S throughput** (Coverage, largest account, 30 days, uncached, one worker, 32 clients:
-  130 req/s, 4.2× the 31 req/s of the previous S run) is bounded by ~7 ms of CPU per
-  execution on one core; 300 req/s uncached would need under 3.3 ms. Repeated requests
+  143 req/s, 130 in the S run before) is bounded by the CPU per execution on one core:
+  ~5.8 ms in process, ~7 ms with HTTP; 300 req/s uncached would need under 3.3 ms. Repeated requests
   are what the response cache serves: 2,200–3,200 req/s for the same tab with 2 workers
   (docs/caching.md, `bench day`).
 - **Capacity (the L day, 2 workers)** is what `python -m bench capacity` searches: the
